@@ -1,0 +1,321 @@
+//! The validated model of an annotated trait: which side of each method is native, what the
+//! twins are called, how arguments are passed on. Every misuse is reported here, with the
+//! user's own tokens as spans, so that expansion never has to fail.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use quote::format_ident;
+use syn::ext::IdentExt;
+use syn::punctuated::Punctuated;
+use syn::{
+    Attribute, Block, FnArg, Ident, ItemTrait, Lifetime, Pat, PatIdent, Signature, Token, TraitItem,
+    Type,
+};
+
+use crate::parse::{Deprecations, Errors, MethodOptions, TraitOptions};
+
+/// An annotated trait, ready to expand.
+pub(crate) struct Model {
+    pub(crate) options: TraitOptions,
+    /// The trait as written, without its items (they are in `entries`).
+    pub(crate) item: ItemTrait,
+    pub(crate) entries: Vec<Entry>,
+    /// Name of the async view struct (`{Trait}Async`).
+    pub(crate) view: Ident,
+    /// Names of the method handle structs (`{Trait}Handles`, `{Trait}Handle`).
+    pub(crate) handles: Ident,
+    pub(crate) handle: Ident,
+}
+
+/// One item of the trait, in its original order.
+pub(crate) enum Entry {
+    /// A method that gets twins.
+    Method(Box<Method>),
+    /// Anything emitted as written: associated types and consts, skipped methods, macros.
+    Verbatim(TraitItem),
+}
+
+/// Which side of a method the implementor writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Native {
+    /// `async fn m`: implementors write `async fn am`; blocking `m` is bridged.
+    Async,
+    /// `fn m`: implementors write `fn m`; `am` runs it without stalling other tasks.
+    Blocking,
+    /// `#[auto_async(nonblocking)] fn m`: `am` calls `m` inline.
+    Nonblocking,
+}
+
+/// How the method takes `self`, which decides where it can be called from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReceiverKind {
+    /// `&self`: on the view from `a()` and on handles.
+    Shared,
+    /// `&mut self`: on the view from `a_mut()`.
+    Exclusive,
+    /// `self`, `self: Box<Self>`, ...: only as `m`/`am`.
+    Other,
+}
+
+pub(crate) struct Method {
+    /// Attributes carried to both twins (helper attributes removed).
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) native: Native,
+    /// The signature as written, without `async`.
+    pub(crate) sig: Signature,
+    /// A default body, written for the native side.
+    pub(crate) body: Option<Block>,
+    pub(crate) receiver: ReceiverKind,
+    /// The receiver's lifetime when it is named (`&'s self`).
+    pub(crate) receiver_lifetime: Option<Lifetime>,
+    /// Inputs with every argument pattern replaced by the name the twin passes on.
+    pub(crate) params: Punctuated<FnArg, Token![,]>,
+    /// Names of the arguments, in order, without the receiver.
+    pub(crate) args: Vec<Ident>,
+    /// `m` and `am`.
+    pub(crate) sync_name: Ident,
+    pub(crate) async_name: Ident,
+    pub(crate) deprecations: Deprecations,
+}
+
+impl Model {
+    /// Validates the trait against the macro's rules; every misuse found is reported at once.
+    pub(crate) fn build(options: TraitOptions, mut item: ItemTrait) -> syn::Result<Self> {
+        let mut errors = Errors::default();
+        let mut entries = Vec::with_capacity(item.items.len());
+        for trait_item in std::mem::take(&mut item.items) {
+            match trait_item {
+                TraitItem::Fn(mut method) => match MethodOptions::take(&mut method.attrs) {
+                    Err(err) => errors.push(err),
+                    Ok(method_options) if method_options.skip.is_some() => {
+                        if let Some(nonblocking) = &method_options.nonblocking {
+                            errors.push(syn::Error::new_spanned(
+                                nonblocking,
+                                "`nonblocking` has no effect on a skipped method",
+                            ));
+                        }
+                        entries.push(Entry::Verbatim(TraitItem::Fn(method)));
+                    }
+                    Ok(method_options) => {
+                        let deprecations = method_options.deprecations.or(&options.deprecations);
+                        match Method::build(method, method_options, deprecations) {
+                            Ok(method) => entries.push(Entry::Method(Box::new(method))),
+                            Err(err) => errors.push(err),
+                        }
+                    }
+                },
+                other => entries.push(Entry::Verbatim(other)),
+            }
+        }
+        let model = Model {
+            view: format_ident!("{}Async", item.ident.unraw()),
+            handles: format_ident!("{}Handles", item.ident.unraw()),
+            handle: format_ident!("{}Handle", item.ident.unraw()),
+            options,
+            item,
+            entries,
+        };
+        if let Err(err) = model.check_names() {
+            errors.push(err);
+        }
+        errors.finish()?;
+        Ok(model)
+    }
+
+    pub(crate) fn methods(&self) -> impl Iterator<Item = &Method> {
+        self.entries.iter().filter_map(|entry| match entry {
+            Entry::Method(method) => Some(&**method),
+            Entry::Verbatim(_) => None,
+        })
+    }
+
+    /// Whether the trait has `&mut self` methods, and so an `a_mut()` view.
+    pub(crate) fn has_exclusive_methods(&self) -> bool {
+        self.methods()
+            .any(|method| method.receiver == ReceiverKind::Exclusive)
+    }
+
+    /// Generated names must not collide with anything declared in the trait nor with each other.
+    fn check_names(&self) -> syn::Result<()> {
+        let mut declared: HashMap<String, &Ident> = HashMap::new();
+        for entry in &self.entries {
+            let ident = match entry {
+                Entry::Method(method) => &method.sig.ident,
+                Entry::Verbatim(TraitItem::Fn(method)) => &method.sig.ident,
+                Entry::Verbatim(TraitItem::Const(constant)) => &constant.ident,
+                Entry::Verbatim(_) => continue,
+            };
+            declared.entry(ident.unraw().to_string()).or_insert(ident);
+        }
+        let mut errors = Errors::default();
+        let mut views = vec!["a"];
+        if self.has_exclusive_methods() {
+            views.push("a_mut");
+        }
+        for view in views {
+            if let Some(ident) = declared.get(view) {
+                errors.push(syn::Error::new_spanned(
+                    ident,
+                    format!(
+                        "`{view}` is the name of the async view that `#[auto_async]` generates; \
+                         rename this method"
+                    ),
+                ));
+            }
+        }
+        let mut generated: HashMap<String, &Ident> = HashMap::new();
+        for method in self.methods() {
+            let twin = method.async_name.to_string();
+            if let Some(other) = declared.get(&twin) {
+                errors.push(syn::Error::new_spanned(
+                    &method.sig.ident,
+                    format!(
+                        "the async twin of `{}` is named `{twin}`, which this trait already \
+                         declares (`{other}`); rename one of them",
+                        method.sig.ident.unraw()
+                    ),
+                ));
+            } else if let Some(first) = generated.insert(twin.clone(), &method.sig.ident) {
+                errors.push(syn::Error::new_spanned(
+                    &method.sig.ident,
+                    format!(
+                        "the async twins of `{}` and `{}` would both be named `{twin}`",
+                        first.unraw(),
+                        method.sig.ident.unraw()
+                    ),
+                ));
+            }
+        }
+        errors.finish()
+    }
+}
+
+impl Method {
+    fn build(
+        method: syn::TraitItemFn,
+        options: MethodOptions,
+        deprecations: Deprecations,
+    ) -> syn::Result<Self> {
+        let syn::TraitItemFn {
+            attrs,
+            mut sig,
+            default,
+            ..
+        } = method;
+        let native = match (sig.asyncness.take(), options.nonblocking) {
+            (Some(_), Some(nonblocking)) => {
+                return Err(syn::Error::new_spanned(
+                    nonblocking,
+                    "`nonblocking` is for blocking methods: an `async fn` is already native \
+                     async, and its blocking twin is bridged",
+                ));
+            }
+            (Some(_), None) => Native::Async,
+            (None, Some(_)) => Native::Nonblocking,
+            (None, None) => Native::Blocking,
+        };
+        if let Some(unsafety) = &sig.unsafety {
+            return Err(syn::Error::new_spanned(
+                unsafety,
+                "`#[auto_async]` does not derive twins of `unsafe fn`; \
+                 mark the method `#[auto_async(skip)]` to leave it alone",
+            ));
+        }
+        if let Some(abi) = &sig.abi {
+            return Err(syn::Error::new_spanned(
+                abi,
+                "`#[auto_async]` does not derive twins of `extern` methods; \
+                 mark the method `#[auto_async(skip)]` to leave it alone",
+            ));
+        }
+        let Some(receiver) = sig.receiver() else {
+            return Err(syn::Error::new_spanned(
+                &sig.ident,
+                format!(
+                    "`{}` has no `self` receiver, so it has no blocking or async twin; \
+                     mark it `#[auto_async(skip)]` to leave it alone",
+                    sig.ident.unraw()
+                ),
+            ));
+        };
+        let (receiver_kind, receiver_lifetime) = match &*receiver.ty {
+            Type::Reference(reference) if is_self(&reference.elem) => (
+                if reference.mutability.is_some() {
+                    ReceiverKind::Exclusive
+                } else {
+                    ReceiverKind::Shared
+                },
+                reference.lifetime.clone(),
+            ),
+            _ => (ReceiverKind::Other, None),
+        };
+        let (params, args) = pass_on(&sig.inputs);
+        let sync_name = sig.ident.clone();
+        let async_name = Ident::new(&format!("a{}", sig.ident.unraw()), sig.ident.span());
+        Ok(Method {
+            attrs,
+            native,
+            body: default,
+            receiver: receiver_kind,
+            receiver_lifetime,
+            params,
+            args,
+            sync_name,
+            async_name,
+            deprecations,
+            sig,
+        })
+    }
+
+    /// The name of the side the implementor writes.
+    pub(crate) fn native_name(&self) -> &Ident {
+        match self.native {
+            Native::Async => &self.async_name,
+            Native::Blocking | Native::Nonblocking => &self.sync_name,
+        }
+    }
+}
+
+fn is_self(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
+}
+
+/// Gives every argument a plain name so a twin can pass it on: `x` and `mut x` keep their
+/// name, any other pattern becomes `__argN`. The receiver keeps its type but loses `mut`.
+fn pass_on(inputs: &Punctuated<FnArg, Token![,]>) -> (Punctuated<FnArg, Token![,]>, Vec<Ident>) {
+    let mut args = Vec::new();
+    let params = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, input)| match input {
+            FnArg::Receiver(receiver) => {
+                let mut receiver = receiver.clone();
+                receiver.mutability = None;
+                FnArg::Receiver(receiver)
+            }
+            FnArg::Typed(typed) => {
+                let ident = match &*typed.pat {
+                    Pat::Ident(PatIdent {
+                        by_ref: None,
+                        subpat: None,
+                        ident,
+                        ..
+                    }) if ident != "self" => ident.clone(),
+                    _ => Ident::new(&format!("__arg{index}"), Span::call_site()),
+                };
+                let mut typed = typed.clone();
+                typed.pat = Box::new(Pat::Ident(PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: ident.clone(),
+                    subpat: None,
+                }));
+                args.push(ident);
+                FnArg::Typed(typed)
+            }
+        })
+        .collect();
+    (params, args)
+}

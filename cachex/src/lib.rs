@@ -1,0 +1,96 @@
+//! cachex: Django's cache API for Rust, with a blocking and an async surface derived from one
+//! definition by [`auto_async`].
+//!
+//! With `default-features = false` this crate is only the [`auto_async`] attribute and the
+//! [`bridge`] runtime that generated code calls, for annotating your own traits without pulling
+//! in a Redis client.
+
+pub mod bridge;
+
+/// Derives a blocking and an async API from one trait definition.
+///
+/// Every operation is written once, with its plain name. `async fn m` is native async:
+/// implementors write `async fn am` and the blocking `m` is provided. `fn m` is native
+/// blocking: implementors write `fn m` and the async `am` is provided.
+///
+/// ```
+/// use cachex::auto_async;
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+///
+/// #[auto_async]
+/// pub trait Store: Send + Sync {
+///     /// Native async: implementors write `async fn aget`; the blocking `get` is provided.
+///     async fn get(&self, key: &str) -> Option<String>;
+///     /// Native blocking: implementors write `fn size`; the async `asize` is provided.
+///     fn size(&self) -> usize;
+///     /// Cheap: `alen` is a ready future that calls `len` inline.
+///     #[auto_async(nonblocking)]
+///     fn len(&self) -> usize;
+///     /// Left alone: no twin.
+///     #[auto_async(skip)]
+///     fn name(&self) -> &str;
+/// }
+///
+/// #[derive(Default)]
+/// struct Mem(Mutex<HashMap<String, String>>);
+///
+/// impl Store for Mem {
+///     async fn aget(&self, key: &str) -> Option<String> {
+///         self.0.lock().ok()?.get(key).cloned()
+///     }
+///     fn size(&self) -> usize {
+///         self.0.lock().map(|map| map.values().map(String::len).sum()).unwrap_or(0)
+///     }
+///     fn len(&self) -> usize {
+///         self.0.lock().map(|map| map.len()).unwrap_or(0)
+///     }
+///     fn name(&self) -> &str {
+///         "mem"
+///     }
+/// }
+///
+/// let mem = Mem::default();
+/// mem.0.lock().unwrap().insert("k".into(), "v".into());
+/// // Blocking, from anywhere:
+/// assert_eq!(mem.get("k").as_deref(), Some("v"));
+/// # let runtime = tokio::runtime::Runtime::new().unwrap();
+/// runtime.block_on(async {
+///     // Async, with the `a` prefix or through the async view:
+///     assert_eq!(mem.aget("k").await.as_deref(), Some("v"));
+///     assert_eq!(mem.a().get("k").await.as_deref(), Some("v"));
+///     assert_eq!(mem.a().size().await, 1);
+///     assert_eq!(mem.alen().await, 1);
+/// });
+/// ```
+///
+/// # Spellings
+///
+/// For every method `m` (with the trait in scope and nothing else):
+///
+/// | spelling | meaning |
+/// |---|---|
+/// | `x.m(args)` | blocking call |
+/// | `x.am(args).await` | async call |
+/// | `x.a().m(args).await` | the async view, with the definition's names (`x.a_mut()` for `&mut self` methods) |
+/// | `x.m.as_sync(args)` / `x.m.as_async(args).await` | method handles, on types that opt in |
+///
+/// # Injection
+///
+/// The provided side of any method can be overridden with a native implementation: write
+/// `fn get` in the impl above and the blocking call no longer crosses the bridge.
+///
+/// # Options
+///
+/// On the trait: `local` (futures without `Send`), `crate = path` (where generated code finds
+/// this crate), `deprecated_sync = "note"` / `deprecated_async = "note"` (applied to every
+/// method). On a method: `nonblocking`, `skip`, `deprecated_sync = "note"`,
+/// `deprecated_async = "note"`.
+#[doc(inline)]
+pub use cachex_macros::auto_async;
+
+/// What generated code calls; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bridge::{BlockingCall, block_on, blocking, nonblocking};
+}

@@ -1,0 +1,1 @@
+//! Runnable examples of cachex: see the `examples/` folder.
