@@ -9,8 +9,8 @@ use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Attribute, FnArg, GenericParam, Ident, Lifetime, ReturnType, Signature, TraitItem, TraitItemFn, Type,
-    WherePredicate, parse_quote,
+    Attribute, FnArg, GenericParam, Ident, Lifetime, ReturnType, Signature, TraitItem, TraitItemFn,
+    Type, WherePredicate, parse_quote,
 };
 
 use crate::model::{Entry, Method, Model, Native, ReceiverKind};
@@ -36,8 +36,10 @@ fn definition(model: &Model) -> TokenStream {
         match entry {
             Entry::Verbatim(verbatim) => item.items.push(verbatim.clone()),
             Entry::Method(method) => {
-                item.items.push(TraitItem::Fn(twin(model, method, Side::Sync)));
-                item.items.push(TraitItem::Fn(twin(model, method, Side::Async)));
+                item.items
+                    .push(TraitItem::Fn(twin(model, method, Side::Sync)));
+                item.items
+                    .push(TraitItem::Fn(twin(model, method, Side::Async)));
             }
         }
     }
@@ -92,7 +94,7 @@ fn twin(model: &Model, method: &Method, side: Side) -> TraitItemFn {
         }
     } else {
         sig.inputs = method.params.clone();
-        attrs.extend(derived_doc(method, side));
+        attrs.extend(derived_doc(method));
         if method.deprecations.sync.is_some() || method.deprecations.async_.is_some() {
             attrs.push(parse_quote!(#[allow(deprecated)]));
         }
@@ -146,19 +148,19 @@ fn deprecation(method: &Method, side: Side) -> Option<Attribute> {
 }
 
 /// A line appended to the docs of the derived twin, saying how it runs.
-fn derived_doc(method: &Method, side: Side) -> Vec<Attribute> {
-    let native = method.native_name().unraw();
-    let how = match (method.native, side) {
-        (Native::Async, _) => format!(
-            "*Blocking twin of [`{native}`](Self::{native}), derived by `#[auto_async]`: it drives \
+fn derived_doc(method: &Method) -> Vec<Attribute> {
+    let (native, link) = (method.native_name().unraw(), method.native_name());
+    let how = match method.native {
+        Native::Async => format!(
+            "*Blocking twin of [`{native}`](Self::{link}), derived by `#[auto_async]`: it drives \
              the native future through the bridge unless the implementor writes it.*"
         ),
-        (Native::Blocking, _) => format!(
-            "*Async twin of [`{native}`](Self::{native}), derived by `#[auto_async]`: it runs the \
+        Native::Blocking => format!(
+            "*Async twin of [`{native}`](Self::{link}), derived by `#[auto_async]`: it runs the \
              blocking method without stalling other tasks unless the implementor writes it.*"
         ),
-        (Native::Nonblocking, _) => format!(
-            "*Async twin of [`{native}`](Self::{native}), derived by `#[auto_async]`: a ready \
+        Native::Nonblocking => format!(
+            "*Async twin of [`{native}`](Self::{link}), derived by `#[auto_async]`: a ready \
              future that calls it inline (declared `nonblocking`).*"
         ),
     };
@@ -312,7 +314,10 @@ fn doc_and_cfg(method: &Method) -> impl Iterator<Item = &Attribute> {
 }
 
 fn cfgs(method: &Method) -> impl Iterator<Item = &Attribute> {
-    method.attrs.iter().filter(|attr| attr.path().is_ident("cfg"))
+    method
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"))
 }
 
 /// `#[allow(deprecated)]` where generated bodies call twins the options deprecate.
@@ -334,7 +339,12 @@ fn view(model: &Model) -> TokenStream {
     let struct_params = params(generics, &[], &[quote!(__R)], false);
     let phantom = phantom(generics);
     let lifetime = [quote!('__a)];
-    let plain_params = params(generics, &lifetime, &[quote!(__T: ?::core::marker::Sized)], false);
+    let plain_params = params(
+        generics,
+        &lifetime,
+        &[quote!(__T: ?::core::marker::Sized)],
+        false,
+    );
     let impl_params = replace_self(params(
         generics,
         &lifetime,
@@ -401,21 +411,16 @@ fn view_method(model: &Model, method: &Method) -> TokenStream {
     if let Some(first) = sig.inputs.first_mut() {
         *first = parse_quote!(self);
     }
-    let mut lifetimes = ViewLifetimes {
-        receiver: method.receiver_lifetime.clone(),
-        view: view_lifetime,
-        fill_elided: false,
-    };
     if let Some(receiver) = &method.receiver_lifetime {
         sig.generics.params = std::mem::take(&mut sig.generics.params)
             .into_iter()
             .filter(|param| !matches!(param, GenericParam::Lifetime(p) if p.lifetime == *receiver))
             .collect();
-        lifetimes.visit_signature_mut(&mut sig);
+        SelfLifetimes::renamed(receiver.clone(), view_lifetime.clone())
+            .visit_signature_mut(&mut sig);
     }
     if let ReturnType::Type(_, ty) = &mut sig.output {
-        lifetimes.fill_elided = true;
-        lifetimes.visit_type_mut(ty);
+        SelfLifetimes::elided(view_lifetime).visit_type_mut(ty);
     }
     sig.output = future_of(&sig.output, model.options.local);
     let attrs = doc_and_cfg(method);
@@ -543,7 +548,10 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
     let impl_params = replace_self(params(
         generics,
         &[],
-        &[quote!(__P), quote!(__T: ?::core::marker::Sized + #trait_ref)],
+        &[
+            quote!(__P),
+            quote!(__T: ?::core::marker::Sized + #trait_ref),
+        ],
         true,
     ));
     let target_args = args(generics, quote!(__P));
@@ -555,28 +563,29 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
     let spelling = |side: Side| {
         let mut sig = method.sig.clone();
         sig.inputs = method.params.clone();
+        // What the call returns may borrow the implementor through the handle, so `__T` must
+        // outlive that borrow, which needs a name (also given to the elided output lifetimes).
+        let lifetime = method.receiver_lifetime.clone().unwrap_or_else(|| {
+            let lifetime: Lifetime = parse_quote!('__s);
+            sig.generics.params.insert(0, parse_quote!(#lifetime));
+            lifetime
+        });
+        let bound: WherePredicate = parse_quote!(__T: #lifetime);
+        sig.generics.make_where_clause().predicates.push(bound);
+        let receiver: FnArg = parse_quote!(&#lifetime self);
+        if let ReturnType::Type(_, ty) = &mut sig.output {
+            SelfLifetimes::elided(lifetime.clone()).visit_type_mut(ty);
+        }
         let (ident, twin, doc) = match side {
-            Side::Sync => ("as_sync", &method.sync_name, format!("Calls [`{name}`], blocking.")),
+            Side::Sync => (
+                "as_sync",
+                &method.sync_name,
+                format!("Calls [`{name}`], blocking."),
+            ),
             Side::Async => {
                 sig.output = future_of(&sig.output, model.options.local);
                 let doc = format!("Calls the async twin of [`{name}`].");
                 ("as_async", &method.async_name, doc)
-            }
-        };
-        // The future borrows the implementor through the handle, so `__T` must outlive that
-        // borrow, which needs a name.
-        let receiver: FnArg = match (&method.receiver_lifetime, side) {
-            (Some(lifetime), Side::Sync) => parse_quote!(&#lifetime self),
-            (None, Side::Sync) => parse_quote!(&self),
-            (lifetime, Side::Async) => {
-                let lifetime = lifetime.clone().unwrap_or_else(|| {
-                    let lifetime: Lifetime = parse_quote!('__s);
-                    sig.generics.params.insert(0, parse_quote!(#lifetime));
-                    lifetime
-                });
-                let bound: WherePredicate = parse_quote!(__T: #lifetime);
-                sig.generics.make_where_clause().predicates.push(bound);
-                parse_quote!(&#lifetime self)
             }
         };
         if let Some(first) = sig.inputs.first_mut() {
@@ -611,28 +620,43 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
     }
 }
 
-/// Lifetimes of a view method: what borrowed `self` now borrows the view's target, `'__a`.
-/// A named receiver lifetime is renamed everywhere; elided lifetimes (`&T`, `'_`) are filled in
-/// the return type only, and not inside `fn(..)` types or `Fn(..)` bounds, which elide on
-/// their own.
-struct ViewLifetimes {
-    receiver: Option<Lifetime>,
-    view: Lifetime,
-    /// Whether elided lifetimes are filled too (in the return type).
-    fill_elided: bool,
+/// Gives what borrowed `self` in the definition the lifetime of the generated method's own
+/// borrow (`'__a` in a view, the receiver's in a handle): either a named receiver lifetime is
+/// renamed everywhere, or elided lifetimes (`&T`, `'_`) are filled in, in the return type only,
+/// and not inside `fn(..)` types or `Fn(..)` bounds, which elide on their own.
+struct SelfLifetimes {
+    /// The receiver's named lifetime, to rename; `None` to fill elided lifetimes instead.
+    renamed: Option<Lifetime>,
+    to: Lifetime,
 }
 
-impl VisitMut for ViewLifetimes {
+impl SelfLifetimes {
+    fn renamed(from: Lifetime, to: Lifetime) -> Self {
+        SelfLifetimes {
+            renamed: Some(from),
+            to,
+        }
+    }
+
+    fn elided(to: Lifetime) -> Self {
+        SelfLifetimes { renamed: None, to }
+    }
+}
+
+impl VisitMut for SelfLifetimes {
     fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
-        let elided = self.fill_elided && lifetime.ident == "_";
-        if elided || Some(&*lifetime) == self.receiver.as_ref() {
-            *lifetime = self.view.clone();
+        let hit = match &self.renamed {
+            Some(renamed) => lifetime == renamed,
+            None => lifetime.ident == "_",
+        };
+        if hit {
+            *lifetime = self.to.clone();
         }
     }
 
     fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
-        if self.fill_elided && reference.lifetime.is_none() {
-            reference.lifetime = Some(self.view.clone());
+        if self.renamed.is_none() && reference.lifetime.is_none() {
+            reference.lifetime = Some(self.to.clone());
         }
         visit_mut::visit_type_reference_mut(self, reference);
     }

@@ -9,8 +9,8 @@ use quote::format_ident;
 use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::{
-    Attribute, Block, FnArg, Ident, ItemTrait, Lifetime, Pat, PatIdent, Signature, Token, TraitItem,
-    Type,
+    Attribute, Block, FnArg, Ident, ItemTrait, Lifetime, Pat, PatIdent, Signature, Token,
+    TraitItem, Type,
 };
 
 use crate::parse::{Deprecations, Errors, MethodOptions, TraitOptions};
@@ -166,7 +166,7 @@ impl Model {
         }
         let mut generated: HashMap<String, &Ident> = HashMap::new();
         for method in self.methods() {
-            let twin = method.async_name.to_string();
+            let twin = method.async_name.unraw().to_string();
             if let Some(other) = declared.get(&twin) {
                 errors.push(syn::Error::new_spanned(
                     &method.sig.ident,
@@ -252,7 +252,7 @@ impl Method {
         };
         let (params, args) = pass_on(&sig.inputs);
         let sync_name = sig.ident.clone();
-        let async_name = Ident::new(&format!("a{}", sig.ident.unraw()), sig.ident.span());
+        let async_name = prefixed(&sig.ident);
         Ok(Method {
             attrs,
             native,
@@ -277,6 +277,16 @@ impl Method {
     }
 }
 
+/// `am` for `m`; raw when that is a keyword (`sync` gives `r#async`, `wait` gives `r#await`).
+fn prefixed(ident: &Ident) -> Ident {
+    let name = format!("a{}", ident.unraw());
+    if syn::parse_str::<Ident>(&name).is_ok() {
+        Ident::new(&name, ident.span())
+    } else {
+        Ident::new_raw(&name, ident.span())
+    }
+}
+
 fn is_self(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
 }
@@ -291,7 +301,9 @@ fn pass_on(inputs: &Punctuated<FnArg, Token![,]>) -> (Punctuated<FnArg, Token![,
         .map(|(index, input)| match input {
             FnArg::Receiver(receiver) => {
                 let mut receiver = receiver.clone();
-                receiver.mutability = None;
+                if receiver.reference.is_none() {
+                    receiver.mutability = None; // `mut self`, not `&mut self`
+                }
                 FnArg::Receiver(receiver)
             }
             FnArg::Typed(typed) => {

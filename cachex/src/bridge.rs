@@ -32,9 +32,11 @@
 
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
@@ -125,11 +127,7 @@ impl Drop for InPlace {
 /// Runs a future to completion from blocking code, in any runtime situation (see the module
 /// documentation). Called by derived blocking twins.
 #[doc(hidden)]
-pub fn block_on<F: Future>(
-    trait_name: &'static str,
-    method: &'static str,
-    future: F,
-) -> F::Output {
+pub fn block_on<F: Future>(trait_name: &'static str, method: &'static str, future: F) -> F::Output {
     report(trait_name, method, "blocking");
     if InPlace::active() {
         return in_place(future);
@@ -161,13 +159,52 @@ pub fn block_on<F: Future>(
 }
 
 /// Drives a future on this thread with the bridge runtime's context entered, so that its I/O
-/// and timers are served by the bridge runtime's thread while this one waits. The coop budget
-/// is lifted: the budget of a task this thread may be polling would otherwise run out and make
-/// every tokio resource return `Pending` forever.
+/// and timers are served by the bridge runtime's thread while this one waits.
+///
+/// Two things make this safe on a thread that is inside a current-thread runtime's task:
+/// the coop budget is lifted (the task's budget would otherwise run out and make every tokio
+/// resource return `Pending` forever), and the thread parks with a timeout and polls again
+/// when it expires: a wake-up that tokio defers to the blocked scheduler (`yield_now` does
+/// this) would otherwise never come.
 fn in_place<F: Future>(future: F) -> F::Output {
+    const REPOLL: Duration = Duration::from_millis(1);
     let _context = bridge_runtime().map(Runtime::enter);
     let _in_place = InPlace::enter();
-    pollster::block_on(tokio::task::unconstrained(future))
+    let mut future = pin!(tokio::task::unconstrained(future));
+    let signal = Arc::new(Unpark {
+        thread: thread::current(),
+        woken: AtomicBool::new(false),
+    });
+    let waker = Waker::from(signal.clone());
+    let mut context = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        // Each call has its own flag, so a nested call that parks this same thread never
+        // swallows this one's wake-up.
+        if !signal.woken.swap(false, Ordering::Acquire) {
+            thread::park_timeout(REPOLL);
+            signal.woken.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Wakes a thread parked in [`in_place`].
+struct Unpark {
+    thread: Thread,
+    woken: AtomicBool,
+}
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.thread.unpark();
+    }
 }
 
 fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
