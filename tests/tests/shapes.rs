@@ -1,0 +1,596 @@
+//! Every trait shape `#[auto_async]` supports compiles, and every spelling of every method does
+//! what its native side does: generics, lifetimes, `where` clauses, associated items,
+//! supertraits, `impl Trait` arguments, `&mut self` and `self`, default bodies, injection,
+//! attributes, visibility, local mode, a renamed crate, keyword twins and method handles.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use cachex::auto_async;
+
+/// Runs a future that must complete without a runtime's help (all probes here are ready).
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
+
+mod spellings {
+    use super::*;
+
+    #[auto_async]
+    pub trait Store: Send + Sync {
+        async fn get(&self, key: &str) -> Option<String>;
+        fn put(&self, key: &str, value: String);
+        #[auto_async(nonblocking)]
+        fn len(&self) -> usize;
+        #[auto_async(skip)]
+        fn name(&self) -> &str;
+    }
+
+    #[derive(Default)]
+    pub struct Mem(Mutex<HashMap<String, String>>);
+
+    impl Store for Mem {
+        async fn aget(&self, key: &str) -> Option<String> {
+            self.0.lock().expect("not poisoned").get(key).cloned()
+        }
+        fn put(&self, key: &str, value: String) {
+            self.0.lock().expect("not poisoned").insert(key.into(), value);
+        }
+        fn len(&self) -> usize {
+            self.0.lock().expect("not poisoned").len()
+        }
+        fn name(&self) -> &str {
+            "mem"
+        }
+    }
+
+    /// A type that opts in to method handles: one `Arc` to clone, handles built once.
+    #[derive(Clone, Default)]
+    pub struct Service(Arc<StoreHandles<Arc<Mem>>>);
+
+    impl std::ops::Deref for Service {
+        type Target = StoreHandles<Arc<Mem>>;
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    impl Default for StoreHandles<Arc<Mem>> {
+        fn default() -> Self {
+            StoreHandles::new(Arc::default())
+        }
+    }
+
+    #[test]
+    fn every_spelling_reaches_the_native_side() {
+        let mem = Mem::default();
+        mem.put("a", "1".into());
+        ready(mem.aput("b", "2".into()));
+        ready(mem.a().put("c", "3".into()));
+        assert_eq!(mem.get("a").as_deref(), Some("1"));
+        assert_eq!(ready(mem.aget("b")).as_deref(), Some("2"));
+        assert_eq!(ready(mem.a().get("c")).as_deref(), Some("3"));
+        assert_eq!(mem.get("missing"), None);
+        assert_eq!((mem.len(), ready(mem.alen()), ready(mem.a().len())), (3, 3, 3));
+        assert_eq!(mem.name(), "mem");
+    }
+
+    #[test]
+    fn the_view_is_a_copyable_reference() {
+        let mem = Mem::default();
+        let view = mem.a();
+        let (first, second) = (view, view);
+        ready(first.put("k", "v".into()));
+        assert_eq!(ready(second.get("k")).as_deref(), Some("v"));
+        let pending = mem.a().get("k"); // the future outlives the temporary view
+        assert_eq!(ready(pending).as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn handles_on_an_opted_in_type() {
+        let service = Service::default();
+        service.put.as_sync("a", "1".into());
+        ready(service.put.as_async("b", "2".into()));
+        assert_eq!(service.get.as_sync("a").as_deref(), Some("1"));
+        assert_eq!(ready(service.get.as_async("b")).as_deref(), Some("2"));
+        assert_eq!((service.len.as_sync(), ready(service.len.as_async())), (2, 2));
+        // The plain spellings keep working through the handles' deref.
+        assert_eq!(service.get("a").as_deref(), Some("1"));
+        assert_eq!(ready(service.a().get("b")).as_deref(), Some("2"));
+        // Cloning the service is one reference count; the handles are shared.
+        let clone = service.clone();
+        assert!(Arc::ptr_eq(&service.0, &clone.0));
+        assert_eq!(clone.get.as_sync("b").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn handles_over_a_plain_reference() {
+        let mem = Mem::default();
+        let handles = StoreHandles::new(&mem);
+        handles.put.as_sync("k", "v".into());
+        assert_eq!(mem.get("k").as_deref(), Some("v"));
+        assert_eq!(ready(handles.get.as_async("k")).as_deref(), Some("v"));
+    }
+}
+
+mod generics {
+    use super::*;
+    use std::fmt::Display;
+    use std::hash::Hash;
+
+    /// A generic trait: a lifetime, a type with bounds, a const and a `where` clause.
+    #[auto_async]
+    pub trait Table<'s, K: Hash + Eq + Clone + Send + Sync, const N: usize>: Send + Sync
+    where
+        K: Display,
+    {
+        async fn find(&self, key: &K) -> Option<&'s str>;
+        fn first<const M: usize>(&self) -> [Option<&'s str>; M];
+        async fn describe<D: Display + Sync>(&self, prefix: &D, key: K) -> String
+        where
+            D: ?Sized;
+    }
+
+    pub struct Names<'s>(HashMap<u32, &'s str>);
+
+    impl<'s, const N: usize> Table<'s, u32, N> for Names<'s> {
+        async fn afind(&self, key: &u32) -> Option<&'s str> {
+            self.0.get(key).copied()
+        }
+        fn first<const M: usize>(&self) -> [Option<&'s str>; M] {
+            std::array::from_fn(|i| self.0.get(&(i as u32)).copied())
+        }
+        async fn adescribe<D: Display + Sync>(&self, prefix: &D, key: u32) -> String
+        where
+            D: ?Sized,
+        {
+            format!("{prefix}{key}:{}:{N}", self.0.get(&key).copied().unwrap_or("-"))
+        }
+    }
+
+    #[test]
+    fn generic_traits_and_methods() {
+        let text = String::from("zero one");
+        let names = &Names(HashMap::from([(0, &text[..4]), (1, &text[5..])]));
+        assert_eq!(Table::<u32, 3>::find(names, &1), Some("one"));
+        assert_eq!(ready(Table::<u32, 3>::afind(names, &0)), Some("zero"));
+        assert_eq!(
+            ready(Table::<u32, 3>::a(names).find(&1)),
+            Some("one")
+        );
+        assert_eq!(Table::<u32, 3>::first::<2>(names), [Some("zero"), Some("one")]);
+        assert_eq!(ready(Table::<u32, 3>::afirst::<1>(names)), [Some("zero")]);
+        assert_eq!(ready(Table::<u32, 3>::a(names).first::<1>()), [Some("zero")]);
+        assert_eq!(Table::<u32, 3>::describe(names, "#", 1), "#1:one:3");
+        assert_eq!(ready(Table::<u32, 7>::a(names).describe("@", 2)), "@2:-:7");
+        let handles = TableHandles::<&Names<'_>, u32, 3>::new(names);
+        assert_eq!(handles.find.as_sync(&0), Some("zero"));
+        assert_eq!(ready(handles.describe.as_async("!", 0)), "!0:zero:3");
+    }
+
+    /// Generic methods with `impl Trait` arguments, and type parameters used only in the output.
+    #[auto_async]
+    pub trait Convert: Send + Sync {
+        fn render(&self, value: impl Display + Send) -> String;
+        async fn parse<T: std::str::FromStr + Send>(&self, text: impl AsRef<str> + Send)
+        -> Option<T>;
+    }
+
+    pub struct Converter;
+
+    impl Convert for Converter {
+        fn render(&self, value: impl Display + Send) -> String {
+            format!("<{value}>")
+        }
+        async fn aparse<T: std::str::FromStr + Send>(
+            &self,
+            text: impl AsRef<str> + Send,
+        ) -> Option<T> {
+            text.as_ref().parse().ok()
+        }
+    }
+
+    #[test]
+    fn impl_trait_arguments_and_output_only_type_parameters() {
+        assert_eq!(Converter.render(4), "<4>");
+        assert_eq!(ready(Converter.arender("x")), "<x>");
+        assert_eq!(ready(Converter.a().render(1.5)), "<1.5>");
+        assert_eq!(Converter.parse::<u8>("42"), Some(42));
+        let parsed: Option<i64> = ready(Converter.a().parse(String::from("-7")));
+        assert_eq!(parsed, Some(-7));
+        assert_eq!(ready(Converter.aparse::<u8>("x")), None);
+    }
+}
+
+mod lifetimes {
+    use super::*;
+
+    #[auto_async]
+    pub trait Words: Send + Sync {
+        /// Elided: the result borrows `self`.
+        fn longest(&self) -> &str;
+        /// Named receiver lifetime.
+        async fn nth<'s>(&'s self, n: usize) -> Option<&'s str>;
+        /// The result borrows an argument, not `self`.
+        fn pick<'t>(&self, text: &'t str) -> &'t str;
+        /// `'_` in a path.
+        async fn iter(&self) -> std::slice::Iter<'_, String>;
+    }
+
+    pub struct List(Vec<String>);
+
+    impl Words for List {
+        fn longest(&self) -> &str {
+            self.0.iter().max_by_key(|w| w.len()).map_or("", |w| w)
+        }
+        async fn anth<'s>(&'s self, n: usize) -> Option<&'s str> {
+            self.0.get(n).map(|w| &w[..])
+        }
+        fn pick<'t>(&self, text: &'t str) -> &'t str {
+            &text[..self.0.len().min(text.len())]
+        }
+        async fn aiter(&self) -> std::slice::Iter<'_, String> {
+            self.0.iter()
+        }
+    }
+
+    #[test]
+    fn lifetimes_in_arguments_and_results() {
+        let list = List(vec!["a".into(), "bbb".into(), "cc".into()]);
+        let longest: &str = ready(list.a().longest());
+        assert_eq!((list.longest(), longest), ("bbb", "bbb"));
+        assert_eq!(ready(list.alongest()), "bbb");
+        assert_eq!(list.nth(2), Some("cc"));
+        assert_eq!(ready(list.a().nth(0)), Some("a"));
+        let picked = {
+            let text = String::from("abcdef");
+            let picked: String = ready(list.a().pick(&text)).to_owned();
+            assert_eq!(list.pick(&text), "abc");
+            picked
+        };
+        assert_eq!(picked, "abc");
+        assert_eq!(ready(list.a().iter()).count(), 3);
+        assert_eq!(list.iter().len(), 3);
+        let handles = WordsHandles::new(&list);
+        assert_eq!(handles.longest.as_sync(), "bbb");
+        assert_eq!(ready(handles.nth.as_async(1)), Some("bbb"));
+    }
+}
+
+mod associated_items_and_supertraits {
+    use super::*;
+
+    pub trait Named {
+        fn name(&self) -> String;
+    }
+
+    #[auto_async]
+    pub trait Source: Named + Send + Sync {
+        type Item: Clone + Send;
+        const LIMIT: usize;
+        async fn fetch(&self) -> Vec<Self::Item>;
+        /// A default body on the blocking form, using the supertrait and the associated items.
+        fn label(&self) -> String {
+            format!("{}:{}:{}", self.name(), Self::LIMIT, self.fetch().len())
+        }
+        /// A default body on the async form.
+        async fn first(&self) -> Option<Self::Item> {
+            self.afetch().await.first().cloned()
+        }
+    }
+
+    pub struct Numbers;
+
+    impl Named for Numbers {
+        fn name(&self) -> String {
+            "numbers".into()
+        }
+    }
+
+    impl Source for Numbers {
+        type Item = u8;
+        const LIMIT: usize = 3;
+        async fn afetch(&self) -> Vec<u8> {
+            (1..=Self::LIMIT as u8).collect()
+        }
+    }
+
+    #[test]
+    fn associated_types_consts_supertraits_and_default_bodies() {
+        assert_eq!(Numbers.fetch(), vec![1, 2, 3]);
+        assert_eq!(Numbers.label(), "numbers:3:3");
+        assert_eq!(ready(Numbers.alabel()), "numbers:3:3");
+        assert_eq!(ready(Numbers.a().label()), "numbers:3:3");
+        assert_eq!(Numbers.first(), Some(1));
+        assert_eq!(ready(Numbers.a().first()), Some(1));
+        assert_eq!(<Numbers as Source>::LIMIT, 3);
+        let handles = SourceHandles::new(&Numbers);
+        assert_eq!(handles.first.as_sync(), Some(1));
+        assert_eq!(ready(handles.label.as_async()), "numbers:3:3");
+    }
+}
+
+mod receivers {
+    use super::*;
+
+    #[auto_async]
+    pub trait Counter: Send + Sync {
+        fn add(&mut self, n: u32) -> u32;
+        async fn reset(&mut self) -> u32;
+        fn get(&self) -> u32;
+        async fn into_total(self) -> u32
+        where
+            Self: Sized;
+        fn boxed(self: Box<Self>) -> u32;
+    }
+
+    #[derive(Default)]
+    pub struct Total(u32);
+
+    impl Counter for Total {
+        fn add(&mut self, n: u32) -> u32 {
+            self.0 += n;
+            self.0
+        }
+        async fn areset(&mut self) -> u32 {
+            std::mem::take(&mut self.0)
+        }
+        fn get(&self) -> u32 {
+            self.0
+        }
+        async fn ainto_total(self) -> u32 {
+            self.0
+        }
+        fn boxed(self: Box<Self>) -> u32 {
+            self.0 + 1000
+        }
+    }
+
+    #[test]
+    fn mut_self_value_self_and_boxed_self() {
+        let mut total = Total::default();
+        assert_eq!(total.add(1), 1);
+        assert_eq!(ready(total.aadd(2)), 3);
+        assert_eq!(ready(total.a_mut().add(3)), 6);
+        assert_eq!(ready(total.a_mut().get()), 6);
+        assert_eq!(ready(total.a().get()), 6);
+        assert_eq!(total.reset(), 6);
+        total.add(5);
+        assert_eq!(ready(total.a_mut().reset()), 5);
+        total.add(9);
+        assert_eq!(Total(4).into_total(), 4);
+        assert_eq!(ready(total.ainto_total()), 9);
+        assert_eq!(Box::new(Total(1)).boxed(), 1001);
+        assert_eq!(ready(Box::new(Total(2)).aboxed()), 1002);
+    }
+}
+
+mod injection {
+    use super::*;
+
+    #[auto_async]
+    pub trait Store: Send + Sync {
+        async fn get(&self, key: u32) -> u32;
+        fn put(&self, key: u32);
+    }
+
+    /// Writes both sides of both methods: nothing crosses the bridge.
+    #[derive(Default)]
+    pub struct Native {
+        blocking_calls: AtomicUsize,
+        async_calls: AtomicUsize,
+    }
+
+    impl Store for Native {
+        async fn aget(&self, key: u32) -> u32 {
+            self.async_calls.fetch_add(1, Ordering::SeqCst);
+            key
+        }
+        fn get(&self, key: u32) -> u32 {
+            self.blocking_calls.fetch_add(1, Ordering::SeqCst);
+            key
+        }
+        fn put(&self, _: u32) {
+            self.blocking_calls.fetch_add(1, Ordering::SeqCst);
+        }
+        async fn aput(&self, _: u32) {
+            self.async_calls.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn an_injected_side_replaces_the_bridge_on_every_spelling() {
+        let store = Native::default();
+        assert_eq!(store.get(1), 1);
+        store.put(1);
+        assert_eq!(store.blocking_calls.load(Ordering::SeqCst), 2);
+        assert_eq!(store.async_calls.load(Ordering::SeqCst), 0);
+        assert_eq!(ready(store.aget(2)) + ready(store.a().get(3)), 5);
+        ready(store.aput(1));
+        ready(store.a().put(1));
+        assert_eq!(store.async_calls.load(Ordering::SeqCst), 4);
+        let handles = StoreHandles::new(&store);
+        handles.put.as_sync(1);
+        ready(handles.put.as_async(1));
+        assert_eq!(store.blocking_calls.load(Ordering::SeqCst), 3);
+        assert_eq!(store.async_calls.load(Ordering::SeqCst), 5);
+    }
+}
+
+mod attributes_and_visibility {
+    use super::*;
+
+    pub mod inner {
+        use cachex::auto_async;
+
+        /// A crate-visible trait with documented, conditional and annotated methods.
+        #[auto_async]
+        pub(crate) trait Config: Send + Sync {
+            /// Documented.
+            #[must_use]
+            fn value(&self) -> u32;
+            #[cfg(any())]
+            fn never_compiled(&self) -> u32;
+            #[cfg(all())]
+            async fn compiled(&self) -> u32;
+        }
+
+        pub(crate) struct Fixed;
+
+        impl Config for Fixed {
+            fn value(&self) -> u32 {
+                1
+            }
+            async fn acompiled(&self) -> u32 {
+                2
+            }
+        }
+    }
+
+    /// A private trait works within its module and below.
+    #[auto_async]
+    trait Private: Send + Sync {
+        fn secret(&self) -> u32;
+    }
+
+    impl Private for inner::Fixed {
+        fn secret(&self) -> u32 {
+            3
+        }
+    }
+
+    #[test]
+    fn attributes_are_carried_and_visibility_kept() {
+        use inner::{Config, Fixed};
+        // `Fixed` implements two annotated traits, both in scope here: like any two trait
+        // methods of one name, their `a()` views are told apart by the trait's path.
+        assert_eq!(Fixed.value() + ready(Config::a(&Fixed).value()), 2);
+        assert_eq!(Fixed.compiled() + ready(Config::a(&Fixed).compiled()), 4);
+        assert_eq!(Fixed.secret() + ready(Fixed.asecret()), 6);
+        let handles = inner::ConfigHandles::new(&Fixed);
+        assert_eq!(handles.compiled.as_sync(), 2);
+    }
+}
+
+mod local {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// Futures that are not `Send`: an `Rc` lives across an await point.
+    #[auto_async(local)]
+    pub trait Local {
+        async fn bump(&self) -> usize;
+        fn count(&self) -> usize;
+    }
+
+    pub struct Counter(Rc<Cell<usize>>);
+
+    impl Local for Counter {
+        async fn abump(&self) -> usize {
+            let shared = self.0.clone();
+            futures::future::ready(()).await;
+            shared.set(shared.get() + 1);
+            shared.get()
+        }
+        fn count(&self) -> usize {
+            self.0.get()
+        }
+    }
+
+    #[test]
+    fn local_mode_allows_futures_that_are_not_send() {
+        let counter = Counter(Rc::default());
+        assert_eq!(counter.bump(), 1);
+        assert_eq!(ready(counter.abump()), 2);
+        assert_eq!(ready(counter.a().bump()), 3);
+        assert_eq!(ready(counter.acount()), 3);
+        assert_eq!(LocalHandles::new(&counter).count.as_sync(), 3);
+    }
+}
+
+mod renamed_crate {
+    use super::ready;
+    use cachex as renamed;
+
+    #[renamed::auto_async(crate = renamed)]
+    pub trait Echo: Send + Sync {
+        async fn echo(&self, n: u8) -> u8;
+    }
+
+    pub struct Same;
+
+    impl Echo for Same {
+        async fn aecho(&self, n: u8) -> u8 {
+            n
+        }
+    }
+
+    #[test]
+    fn generated_code_uses_the_given_path() {
+        assert_eq!(Same.echo(4) + ready(Same.a().echo(1)), 5);
+    }
+}
+
+mod keywords {
+    use super::*;
+
+    /// Twins that would be keywords are raw identifiers: `sync` gives `r#async`.
+    #[auto_async]
+    pub trait Keywords: Send + Sync {
+        fn sync(&self) -> u8;
+        fn wait(&self) -> u8;
+        fn r#type(&self) -> u8;
+    }
+
+    pub struct K;
+
+    impl Keywords for K {
+        fn sync(&self) -> u8 {
+            1
+        }
+        fn wait(&self) -> u8 {
+            2
+        }
+        fn r#type(&self) -> u8 {
+            3
+        }
+    }
+
+    #[test]
+    fn keyword_twins_are_raw_identifiers() {
+        assert_eq!(ready(K.r#async()) + ready(K.r#await()) + ready(K.atype()), 6);
+        assert_eq!(ready(K.a().sync()) + ready(K.a().r#type()), 4);
+    }
+}
+
+mod deprecations {
+    use super::*;
+
+    /// The forum proposal's migration tool: mark the spellings that should go away.
+    #[auto_async(deprecated_sync = "use the async API")]
+    pub trait Old: Send + Sync {
+        #[auto_async(deprecated_async = "use `value`")]
+        fn value(&self) -> u8;
+        async fn fresh(&self) -> u8;
+    }
+
+    pub struct V;
+
+    impl Old for V {
+        fn value(&self) -> u8 {
+            1
+        }
+        async fn afresh(&self) -> u8 {
+            2
+        }
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn deprecated_spellings_still_work() {
+        assert_eq!(V.value() + ready(V.avalue()) + ready(V.a().value()), 3);
+        assert_eq!(V.fresh() + ready(V.afresh()), 4);
+    }
+}
