@@ -83,14 +83,14 @@ fn twin(model: &Model, method: &Method, side: Side) -> TraitItemFn {
     let mut sig = method.sig.clone();
     let mut attrs = method.attrs.clone();
     attrs.extend(deprecation(method, side));
+    if side == Side::Async {
+        add_send_bounds(model, method, &mut sig);
+    }
     let default = if side == native_side {
         match (&method.body, side) {
             (None, _) => None,
             (Some(body), Side::Sync) => Some(body.clone()),
-            (Some(body), Side::Async) => {
-                add_send_bounds(model, method, &mut sig);
-                Some(parse_quote!({ async move #body }))
-            }
+            (Some(body), Side::Async) => Some(parse_quote!({ async move #body })),
         }
     } else {
         sig.inputs = method.params.clone();
@@ -99,9 +99,6 @@ fn twin(model: &Model, method: &Method, side: Side) -> TraitItemFn {
             attrs.push(parse_quote!(#[allow(deprecated)]));
         }
         let body = bridge_body(model, method);
-        if side == Side::Async {
-            add_send_bounds(model, method, &mut sig);
-        }
         Some(parse_quote!({ #body }))
     };
     match side {
@@ -173,9 +170,12 @@ fn derived_doc(method: &Method) -> Vec<Attribute> {
 }
 
 /// In `Send` mode, a provided async body holds the receiver across its lifetime, so the receiver
-/// must be sendable: `Self: Sync` for `&self`, `Self: Send` for `&mut self` and `self`.
+/// must be sendable: `Self: Sync` for `&self`, `Self: Send` for `&mut self` and `self`. The
+/// same bound goes on every signature that calls that body (view and handle methods).
+/// A required async method has no such bound: its implementor's future must be `Send` itself.
 fn add_send_bounds(model: &Model, method: &Method, sig: &mut Signature) {
-    if model.options.local {
+    let provided = method.native != Native::Async || method.body.is_some();
+    if model.options.local || !provided {
         return;
     }
     let bound: WherePredicate = match method.receiver {
@@ -412,17 +412,26 @@ fn view_method(model: &Model, method: &Method) -> TokenStream {
         *first = parse_quote!(self);
     }
     if let Some(receiver) = &method.receiver_lifetime {
-        sig.generics.params = std::mem::take(&mut sig.generics.params)
-            .into_iter()
-            .filter(|param| !matches!(param, GenericParam::Lifetime(p) if p.lifetime == *receiver))
-            .collect();
-        SelfLifetimes::renamed(receiver.clone(), view_lifetime.clone())
-            .visit_signature_mut(&mut sig);
+        let own = |param: &GenericParam| matches!(param, GenericParam::Lifetime(p) if p.lifetime == *receiver);
+        if sig.generics.params.iter().any(own) {
+            // The method's own lifetime for `self` becomes the view's borrow.
+            sig.generics.params = std::mem::take(&mut sig.generics.params)
+                .into_iter()
+                .filter(|param| !own(param))
+                .collect();
+            SelfLifetimes::renamed(receiver.clone(), view_lifetime.clone())
+                .visit_signature_mut(&mut sig);
+        } else {
+            // `self` is borrowed for a lifetime of the trait's: the view's borrow must cover it.
+            let bound: WherePredicate = parse_quote!(#view_lifetime: #receiver);
+            sig.generics.make_where_clause().predicates.push(bound);
+        }
     }
     if let ReturnType::Type(_, ty) = &mut sig.output {
         SelfLifetimes::elided(view_lifetime).visit_type_mut(ty);
     }
     sig.output = future_of(&sig.output, model.options.local);
+    add_send_bounds(model, method, &mut sig);
     let attrs = doc_and_cfg(method);
     let deprecated = deprecation(method, Side::Async);
     let twin = &method.async_name;
@@ -584,6 +593,7 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
             ),
             Side::Async => {
                 sig.output = future_of(&sig.output, model.options.local);
+                add_send_bounds(model, method, &mut sig);
                 let doc = format!("Calls the async twin of [`{name}`].");
                 ("as_async", &method.async_name, doc)
             }

@@ -67,6 +67,14 @@ impl TraitOptions {
             local: false,
             deprecations: Deprecations::default(),
         };
+        if let Some(proc_macro2::TokenTree::Punct(question)) = args.clone().into_iter().next() {
+            if question.as_char() == '?' {
+                return Err(syn::Error::new(
+                    question.span(),
+                    "unknown option; for futures that are not `Send`, write `local`",
+                ));
+            }
+        }
         let mut krate_seen = false;
         let parser = syn::meta::parser(|meta| {
             if options.deprecations.try_parse(&meta)? {
@@ -79,7 +87,7 @@ impl TraitOptions {
                 }
                 options.krate = meta.value()?.call(Path::parse_mod_style)?;
                 Ok(())
-            } else if meta.input.peek(syn::Token![?]) || meta.path.is_ident("Send") {
+            } else if meta.path.is_ident("Send") {
                 Err(meta.error("unknown option; for futures that are not `Send`, write `local`"))
             } else {
                 Err(meta.error(

@@ -35,7 +35,10 @@ mod spellings {
             self.0.lock().expect("not poisoned").get(key).cloned()
         }
         fn put(&self, key: &str, value: String) {
-            self.0.lock().expect("not poisoned").insert(key.into(), value);
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value);
         }
         fn len(&self) -> usize {
             self.0.lock().expect("not poisoned").len()
@@ -72,7 +75,10 @@ mod spellings {
         assert_eq!(ready(mem.aget("b")).as_deref(), Some("2"));
         assert_eq!(ready(mem.a().get("c")).as_deref(), Some("3"));
         assert_eq!(mem.get("missing"), None);
-        assert_eq!((mem.len(), ready(mem.alen()), ready(mem.a().len())), (3, 3, 3));
+        assert_eq!(
+            (mem.len(), ready(mem.alen()), ready(mem.a().len())),
+            (3, 3, 3)
+        );
         assert_eq!(mem.name(), "mem");
     }
 
@@ -94,7 +100,10 @@ mod spellings {
         ready(service.put.as_async("b", "2".into()));
         assert_eq!(service.get.as_sync("a").as_deref(), Some("1"));
         assert_eq!(ready(service.get.as_async("b")).as_deref(), Some("2"));
-        assert_eq!((service.len.as_sync(), ready(service.len.as_async())), (2, 2));
+        assert_eq!(
+            (service.len.as_sync(), ready(service.len.as_async())),
+            (2, 2)
+        );
         // The plain spellings keep working through the handles' deref.
         assert_eq!(service.get("a").as_deref(), Some("1"));
         assert_eq!(ready(service.a().get("b")).as_deref(), Some("2"));
@@ -145,7 +154,10 @@ mod generics {
         where
             D: ?Sized,
         {
-            format!("{prefix}{key}:{}:{N}", self.0.get(&key).copied().unwrap_or("-"))
+            format!(
+                "{prefix}{key}:{}:{N}",
+                self.0.get(&key).copied().unwrap_or("-")
+            )
         }
     }
 
@@ -155,13 +167,16 @@ mod generics {
         let names = &Names(HashMap::from([(0, &text[..4]), (1, &text[5..])]));
         assert_eq!(Table::<u32, 3>::find(names, &1), Some("one"));
         assert_eq!(ready(Table::<u32, 3>::afind(names, &0)), Some("zero"));
+        assert_eq!(ready(Table::<u32, 3>::a(names).find(&1)), Some("one"));
         assert_eq!(
-            ready(Table::<u32, 3>::a(names).find(&1)),
-            Some("one")
+            Table::<u32, 3>::first::<2>(names),
+            [Some("zero"), Some("one")]
         );
-        assert_eq!(Table::<u32, 3>::first::<2>(names), [Some("zero"), Some("one")]);
         assert_eq!(ready(Table::<u32, 3>::afirst::<1>(names)), [Some("zero")]);
-        assert_eq!(ready(Table::<u32, 3>::a(names).first::<1>()), [Some("zero")]);
+        assert_eq!(
+            ready(Table::<u32, 3>::a(names).first::<1>()),
+            [Some("zero")]
+        );
         assert_eq!(Table::<u32, 3>::describe(names, "#", 1), "#1:one:3");
         assert_eq!(ready(Table::<u32, 7>::a(names).describe("@", 2)), "@2:-:7");
         let handles = TableHandles::<&Names<'_>, u32, 3>::new(names);
@@ -173,8 +188,10 @@ mod generics {
     #[auto_async]
     pub trait Convert: Send + Sync {
         fn render(&self, value: impl Display + Send) -> String;
-        async fn parse<T: std::str::FromStr + Send>(&self, text: impl AsRef<str> + Send)
-        -> Option<T>;
+        async fn parse<T: std::str::FromStr + Send>(
+            &self,
+            text: impl AsRef<str> + Send,
+        ) -> Option<T>;
     }
 
     pub struct Converter;
@@ -448,9 +465,10 @@ mod attributes_and_visibility {
         }
     }
 
-    /// A private trait works within its module and below.
+    /// A private trait works within its module and below; without `Send + Sync` supertraits,
+    /// the derived async twin asks `Self: Sync` itself.
     #[auto_async]
-    trait Private: Send + Sync {
+    trait Private {
         fn secret(&self) -> u32;
     }
 
@@ -468,6 +486,8 @@ mod attributes_and_visibility {
         assert_eq!(Fixed.value() + ready(Config::a(&Fixed).value()), 2);
         assert_eq!(Fixed.compiled() + ready(Config::a(&Fixed).compiled()), 4);
         assert_eq!(Fixed.secret() + ready(Fixed.asecret()), 6);
+        assert_eq!(ready(Private::a(&Fixed).secret()), 3);
+        assert_eq!(ready(PrivateHandles::new(&Fixed).secret.as_async()), 3);
         let handles = inner::ConfigHandles::new(&Fixed);
         assert_eq!(handles.compiled.as_sync(), 2);
     }
@@ -560,7 +580,10 @@ mod keywords {
 
     #[test]
     fn keyword_twins_are_raw_identifiers() {
-        assert_eq!(ready(K.r#async()) + ready(K.r#await()) + ready(K.atype()), 6);
+        assert_eq!(
+            ready(K.r#async()) + ready(K.r#await()) + ready(K.atype()),
+            6
+        );
         assert_eq!(ready(K.a().sync()) + ready(K.a().r#type()), 4);
     }
 }
