@@ -4,8 +4,8 @@
 //! re-exports it and carries the bridge runtime that generated code calls. The full contract,
 //! with examples of every spelling, is documented on `cachex::auto_async`.
 //!
-//! The expansion runs in three steps, one module each: [`parse`] reads the options, [`model`]
-//! validates the trait and decides each method's twins, [`expand`] generates the code.
+//! The expansion runs in three steps, one module each: `parse` reads the options, `model`
+//! validates the trait and decides each method's twins, `expand` generates the code.
 
 mod expand;
 mod model;

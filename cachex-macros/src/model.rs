@@ -31,7 +31,7 @@ pub(crate) struct Model {
 /// One item of the trait, in its original order.
 pub(crate) enum Entry {
     /// A method that gets twins.
-    Method(Box<Method>),
+    Method(Method),
     /// Anything emitted as written: associated types and consts, skipped methods, macros.
     Verbatim(TraitItem),
 }
@@ -100,7 +100,7 @@ impl Model {
                     Ok(method_options) => {
                         let deprecations = method_options.deprecations.or(&options.deprecations);
                         match Method::build(method, method_options, deprecations) {
-                            Ok(method) => entries.push(Entry::Method(Box::new(method))),
+                            Ok(method) => entries.push(Entry::Method(method)),
                             Err(err) => errors.push(err),
                         }
                     }
@@ -125,7 +125,7 @@ impl Model {
 
     pub(crate) fn methods(&self) -> impl Iterator<Item = &Method> {
         self.entries.iter().filter_map(|entry| match entry {
-            Entry::Method(method) => Some(&**method),
+            Entry::Method(method) => Some(method),
             Entry::Verbatim(_) => None,
         })
     }

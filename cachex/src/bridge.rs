@@ -171,6 +171,9 @@ fn in_place<F: Future>(future: F) -> F::Output {
     let _context = bridge_runtime().map(Runtime::enter);
     let _in_place = InPlace::enter();
     let mut future = pin!(tokio::task::unconstrained(future));
+    if let Poll::Ready(output) = poll_once(future.as_mut()) {
+        return output;
+    }
     let signal = Arc::new(Unpark {
         thread: thread::current(),
         woken: AtomicBool::new(false),

@@ -136,9 +136,9 @@ mod generics {
     {
         async fn find(&self, key: &K) -> Option<&'s str>;
         fn first<const M: usize>(&self) -> [Option<&'s str>; M];
-        async fn describe<D: Display + Sync>(&self, prefix: &D, key: K) -> String
+        async fn describe<D>(&self, prefix: &D, key: K) -> String
         where
-            D: ?Sized;
+            D: Display + Sync + ?Sized;
     }
 
     pub struct Names<'s>(HashMap<u32, &'s str>);
@@ -150,9 +150,9 @@ mod generics {
         fn first<const M: usize>(&self) -> [Option<&'s str>; M] {
             std::array::from_fn(|i| self.0.get(&(i as u32)).copied())
         }
-        async fn adescribe<D: Display + Sync>(&self, prefix: &D, key: u32) -> String
+        async fn adescribe<D>(&self, prefix: &D, key: u32) -> String
         where
-            D: ?Sized,
+            D: Display + Sync + ?Sized,
         {
             format!(
                 "{prefix}{key}:{}:{N}",
@@ -241,6 +241,7 @@ mod lifetimes {
         fn longest(&self) -> &str {
             self.0.iter().max_by_key(|w| w.len()).map_or("", |w| w)
         }
+        #[allow(clippy::needless_lifetimes)] // the named receiver lifetime is the shape tested
         async fn anth<'s>(&'s self, n: usize) -> Option<&'s str> {
             self.0.get(n).map(|w| &w[..])
         }
@@ -449,7 +450,7 @@ mod attributes_and_visibility {
             fn value(&self) -> u32;
             #[cfg(any())]
             fn never_compiled(&self) -> u32;
-            #[cfg(all())]
+            #[cfg(test)]
             async fn compiled(&self) -> u32;
         }
 
