@@ -208,16 +208,7 @@ fn trait_ref(model: &Model) -> TokenStream {
 
 /// `::<T, N>` for a method's type and const parameters (lifetimes are inferred).
 fn turbofish(sig: &Signature) -> TokenStream {
-    let params: Vec<&Ident> = sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|param| match param {
-            GenericParam::Type(param) => Some(&param.ident),
-            GenericParam::Const(param) => Some(&param.ident),
-            GenericParam::Lifetime(_) => None,
-        })
-        .collect();
+    let params = rest_args(&sig.generics);
     if params.is_empty() {
         TokenStream::new()
     } else {
@@ -225,15 +216,15 @@ fn turbofish(sig: &Signature) -> TokenStream {
     }
 }
 
-/// The trait's type and const parameters as arguments (its lifetimes are taken apart, since
-/// lifetimes must come first in a parameter list).
-fn rest_args(generics: &syn::Generics) -> Vec<Ident> {
+/// The names of the type and const parameters, as arguments in declaration order. Lifetimes
+/// are left out: they come first in a parameter list, or are inferred in a call.
+fn rest_args(generics: &syn::Generics) -> Vec<&Ident> {
     generics
         .params
         .iter()
         .filter_map(|param| match param {
-            GenericParam::Type(param) => Some(param.ident.clone()),
-            GenericParam::Const(param) => Some(param.ident.clone()),
+            GenericParam::Type(param) => Some(&param.ident),
+            GenericParam::Const(param) => Some(&param.ident),
             GenericParam::Lifetime(_) => None,
         })
         .collect()

@@ -10,93 +10,15 @@
 //!   current-thread runtime, for a future ready at once and for one pending once;
 //! - the async twin of a blocking method against the same plain function.
 
-use std::future::Future;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use cachex::auto_async;
 use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
 
-#[auto_async]
-trait Store: Send + Sync {
-    async fn get(&self, key: &str) -> Option<u64>;
-    async fn get_after_yield(&self, key: &str) -> Option<u64>;
-    fn size(&self, key: &str) -> Option<u64>;
-}
-
-/// A few nanoseconds of work, so that any per-call cost of a spelling shows in the ratio.
-struct Table(Vec<u64>);
-
-impl Table {
-    fn new() -> Self {
-        Table((0..64).collect())
-    }
-
-    /// The baseline for the blocking side: the same body as every native side.
-    #[inline(never)]
-    fn lookup(&self, key: &str) -> Option<u64> {
-        self.0.get(key.len()).copied()
-    }
-
-    /// The baseline for the async spellings: a hand-written async method.
-    async fn direct(&self, key: &str) -> Option<u64> {
-        self.lookup(key)
-    }
-}
-
-impl Store for Table {
-    async fn aget(&self, key: &str) -> Option<u64> {
-        self.lookup(key)
-    }
-
-    async fn aget_after_yield(&self, key: &str) -> Option<u64> {
-        YieldOnce(false).await;
-        self.lookup(key)
-    }
-
-    fn size(&self, key: &str) -> Option<u64> {
-        self.lookup(key)
-    }
-}
-
-/// Pending once (waking itself), then ready: the smallest future that needs an executor.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if std::mem::replace(&mut self.0, true) {
-            Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
-/// Opts in to handles, as `cachex::Cache` does.
-struct App(Arc<StoreHandles<Arc<Table>>>);
-
-impl std::ops::Deref for App {
-    type Target = StoreHandles<Arc<Table>>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-/// Polls a future that is ready at once.
-#[inline(always)]
-fn ready<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => unreachable!("the benchmarked futures are ready at once"),
-    }
-}
+mod support;
+use support::{App, Store, Table, ready};
 
 /// Every spelling is called on the same `App`, so that each pays the same dereferences to reach
 /// the table (`App` -> handles -> table), and only the spelling differs.
@@ -173,7 +95,9 @@ fn blocking_bridge(group: &mut BenchmarkGroup<'_, WallTime>, table: &Arc<Table>)
         b.iter(|| ready(black_box(table).asize(black_box("gamma"))))
     });
     group.bench_function("async_twin_on_worker", |b| {
-        b.iter_custom(|iters| on_worker(&multi, table, iters, |t| ready(t.asize("gamma"))))
+        b.iter_custom(|iters| {
+            on_worker(&multi, table, iters, |t| ready(t.asize("gamma")).flatten())
+        })
     });
 }
 
@@ -218,7 +142,7 @@ fn main() {
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
     let table = Arc::new(Table::new());
-    let app = App(Arc::new(StoreHandles::new(table.clone())));
+    let app = App::new(table.clone());
 
     let mut group = criterion.benchmark_group("async_spellings");
     async_spellings(&mut group, &app);

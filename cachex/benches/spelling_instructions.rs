@@ -6,54 +6,12 @@
 //! Run directly: `cargo bench -p cachex --bench spelling_instructions -- SPELLING [CALLS]`,
 //! with SPELLING one of `none`, `hand_written`, `am`, `a_view`, `handle_as_async`.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
-use cachex::auto_async;
-
-#[auto_async]
-trait Store: Send + Sync {
-    async fn get(&self, key: &str) -> Option<u64>;
-}
-
-struct Table(Vec<u64>);
-
-impl Table {
-    #[inline(never)]
-    fn lookup(&self, key: &str) -> Option<u64> {
-        self.0.get(key.len()).copied()
-    }
-
-    async fn direct(&self, key: &str) -> Option<u64> {
-        self.lookup(key)
-    }
-}
-
-impl Store for Table {
-    async fn aget(&self, key: &str) -> Option<u64> {
-        self.lookup(key)
-    }
-}
-
-struct App(Arc<StoreHandles<Arc<Table>>>);
-
-impl std::ops::Deref for App {
-    type Target = StoreHandles<Arc<Table>>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-#[inline(always)]
-fn ready<F: Future>(future: F) -> Option<F::Output> {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => Some(output),
-        Poll::Pending => None,
-    }
-}
+#[allow(dead_code)] // shared with the `auto_async` bench, which uses all of it
+mod support;
+use support::{App, Store, Table, ready};
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
@@ -62,9 +20,7 @@ fn main() {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1_000_000);
-    let app = App(Arc::new(StoreHandles::new(Arc::new(Table(
-        (0..64).collect(),
-    )))));
+    let app = App::new(Arc::new(Table::new()));
     let call: fn(&App) -> Option<Option<u64>> = match spelling.as_str() {
         "none" => |_| None,
         "hand_written" => |app| ready(app.direct(black_box("gamma"))),
