@@ -6,6 +6,13 @@
 //! in a Redis client.
 
 pub mod bridge;
+#[cfg(feature = "cache")]
+pub mod codec;
+#[cfg(feature = "cache")]
+mod error;
+
+#[cfg(feature = "cache")]
+pub use error::{Error, Result};
 
 /// Derives a blocking and an async API from one trait definition.
 ///

@@ -1,0 +1,1 @@
+//! Value codecs: how values become the bytes stored in the cache, in django-cachex's format.
