@@ -10,6 +10,8 @@ pub mod bridge;
 pub mod codec;
 #[cfg(feature = "cache")]
 mod error;
+#[cfg(feature = "cache")]
+pub mod keys;
 
 #[cfg(feature = "cache")]
 pub use error::{Error, Result};

@@ -1,0 +1,262 @@
+//! Cache keys: Django's key function, its key warnings, and patterns that stay inside a prefix.
+//!
+//! Every operation of the cache takes the user's key; the prefix and the version are applied
+//! here, uniformly, for plain values and data structures alike.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::{Error, Result};
+
+/// Django warns about keys longer than this (memcached's limit).
+pub const MAX_KEY_LENGTH: usize = 250;
+
+/// How a key is made from the user's key, the cache's prefix and a version.
+///
+/// The default is Django's `default_key_func`: `{prefix}:{version}:{key}`.
+///
+/// ```
+/// use cachex::keys::KeyFunction;
+///
+/// assert_eq!(KeyFunction::default().make("user:1", "app", 2), "app:2:user:1");
+/// let reversed = KeyFunction::new(|key, prefix, version| format!("{key}|{version}|{prefix}"));
+/// assert_eq!(reversed.make("k", "p", 1), "k|1|p");
+/// ```
+#[derive(Clone)]
+pub struct KeyFunction(Option<Arc<dyn Fn(&str, &str, i64) -> String + Send + Sync>>);
+
+impl KeyFunction {
+    /// A custom key function, called as `function(key, prefix, version)`, as in Django's
+    /// `KEY_FUNCTION` setting.
+    pub fn new(function: impl Fn(&str, &str, i64) -> String + Send + Sync + 'static) -> Self {
+        KeyFunction(Some(Arc::new(function)))
+    }
+
+    /// Makes the stored key for `key`.
+    pub fn make(&self, key: &str, prefix: &str, version: i64) -> String {
+        match &self.0 {
+            Some(function) => function(key, prefix, version),
+            None => format!("{prefix}:{version}:{key}"),
+        }
+    }
+}
+
+impl Default for KeyFunction {
+    /// Django's `default_key_func`.
+    fn default() -> Self {
+        KeyFunction(None)
+    }
+}
+
+impl fmt::Debug for KeyFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "KeyFunction(custom)"
+        } else {
+            "KeyFunction(default)"
+        })
+    }
+}
+
+/// What happens to a key Django would warn about (longer than 250 characters, or holding
+/// control characters or spaces).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyValidation {
+    /// A `tracing` warning with target `cachex::keys`, as Django's `CacheKeyWarning`; the key
+    /// is used as it is.
+    #[default]
+    Warn,
+    /// The operation fails with [`Error::InvalidKey`].
+    Strict,
+    /// No check.
+    Off,
+}
+
+/// The cache's key settings: prefix, version, key function and validation.
+#[derive(Clone, Debug, Default)]
+pub struct Keys {
+    prefix: String,
+    version: i64,
+    function: KeyFunction,
+    validation: KeyValidation,
+}
+
+impl Keys {
+    /// Key settings with Django's defaults: no prefix, version 1, the default key function,
+    /// warnings for suspicious keys.
+    pub fn new() -> Self {
+        Keys {
+            version: 1,
+            ..Keys::default()
+        }
+    }
+
+    /// Sets the prefix (Django's `KEY_PREFIX`).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Sets the default version (Django's `VERSION`).
+    pub fn with_version(mut self, version: i64) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Sets the key function (Django's `KEY_FUNCTION`).
+    pub fn with_function(mut self, function: KeyFunction) -> Self {
+        self.function = function;
+        self
+    }
+
+    /// Sets what happens to suspicious keys.
+    pub fn with_validation(mut self, validation: KeyValidation) -> Self {
+        self.validation = validation;
+        self
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The default version.
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+
+    /// Makes and validates the stored key for `key`, at `version` or the default one.
+    ///
+    /// ```
+    /// use cachex::keys::{KeyValidation, Keys};
+    ///
+    /// let keys = Keys::new().with_prefix("app").with_validation(KeyValidation::Strict);
+    /// assert_eq!(keys.make("user:1", None).unwrap(), "app:1:user:1");
+    /// assert_eq!(keys.make("user:1", Some(3)).unwrap(), "app:3:user:1");
+    /// assert!(keys.make("has space", None).is_err());
+    /// ```
+    pub fn make(&self, key: &str, version: Option<i64>) -> Result<String> {
+        let made = self
+            .function
+            .make(key, &self.prefix, version.unwrap_or(self.version));
+        self.validate(key, &made)?;
+        Ok(made)
+    }
+
+    /// A `SCAN`/`KEYS` pattern for the user's `pattern`, inside this cache's prefix and version:
+    /// glob characters in the prefix are escaped, so that no pattern reaches keys of another
+    /// prefix; the user's own glob characters keep their meaning.
+    ///
+    /// ```
+    /// use cachex::keys::Keys;
+    ///
+    /// let keys = Keys::new().with_prefix("a*b");
+    /// assert_eq!(keys.pattern("user:*", None), r"a\*b:1:user:*");
+    /// ```
+    pub fn pattern(&self, pattern: &str, version: Option<i64>) -> String {
+        self.function.make(
+            pattern,
+            &escape_glob(&self.prefix),
+            version.unwrap_or(self.version),
+        )
+    }
+
+    /// Django's `memcache_key_warnings`, on the made key: warned about, refused, or let be.
+    fn validate(&self, key: &str, made: &str) -> Result<()> {
+        if self.validation == KeyValidation::Off {
+            return Ok(());
+        }
+        let problem = if made.chars().count() > MAX_KEY_LENGTH {
+            Some(format!("longer than {MAX_KEY_LENGTH} characters"))
+        } else if made.chars().any(|c| (c as u32) < 33 || c as u32 == 127) {
+            Some("contains control characters or spaces".to_owned())
+        } else {
+            None
+        };
+        let Some(reason) = problem else {
+            return Ok(());
+        };
+        match self.validation {
+            KeyValidation::Strict => Err(Error::InvalidKey {
+                key: key.to_owned(),
+                reason,
+            }),
+            _ => {
+                tracing::warn!(
+                    target: "cachex::keys",
+                    key = made,
+                    "cache key will cause errors if used with memcached: {reason}"
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Escapes the glob characters of Redis patterns (`*`, `?`, `[`, `]`, `\`).
+///
+/// ```
+/// assert_eq!(cachex::keys::escape_glob("a*b?[c]\\"), r"a\*b\?\[c\]\\");
+/// ```
+pub fn escape_glob(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn django_default_key_function() {
+        let keys = Keys::new();
+        assert_eq!(keys.make("k", None).ok().as_deref(), Some(":1:k"));
+        let keys = Keys::new().with_prefix("p").with_version(-2);
+        assert_eq!(keys.make("k", None).ok().as_deref(), Some("p:-2:k"));
+        assert_eq!(keys.make("k", Some(0)).ok().as_deref(), Some("p:0:k"));
+    }
+
+    #[test]
+    fn suspicious_keys_are_refused_in_strict_mode_only() {
+        let strict = Keys::new().with_validation(KeyValidation::Strict);
+        for bad in [
+            "a b",
+            "tab\t",
+            "nul\0",
+            "del\u{7f}",
+            &"x".repeat(MAX_KEY_LENGTH),
+        ] {
+            assert!(
+                matches!(strict.make(bad, None), Err(Error::InvalidKey { ref key, .. }) if key == bad),
+                "{bad:?}"
+            );
+            assert!(Keys::new().make(bad, None).is_ok(), "warned only: {bad:?}");
+            let off = Keys::new().with_validation(KeyValidation::Off);
+            assert!(off.make(bad, None).is_ok());
+        }
+        // The limit counts the made key, in characters, as Django does.
+        let fits = "é".repeat(MAX_KEY_LENGTH - 3);
+        assert!(strict.make(&fits, None).is_ok());
+        assert!(strict.make(&format!("{fits}x"), None).is_err());
+        assert!(strict.make("unicode-ключ-🔑", None).is_ok());
+    }
+
+    #[test]
+    fn patterns_stay_inside_the_prefix() {
+        let keys = Keys::new().with_prefix("te[s]t?*");
+        assert_eq!(keys.pattern("*", Some(2)), r"te\[s\]t\?\*:2:*");
+        let custom = Keys::new()
+            .with_prefix("p*")
+            .with_function(KeyFunction::new(|key, prefix, version| {
+                format!("{version}/{prefix}/{key}")
+            }));
+        assert_eq!(custom.pattern("a?", None), r"1/p\*/a?");
+        assert_eq!(custom.make("a?", None).ok().as_deref(), Some("1/p*/a?"));
+    }
+}
