@@ -23,7 +23,10 @@ pub const MAX_KEY_LENGTH: usize = 250;
 /// assert_eq!(reversed.make("k", "p", 1), "k|1|p");
 /// ```
 #[derive(Clone)]
-pub struct KeyFunction(Option<Arc<dyn Fn(&str, &str, i64) -> String + Send + Sync>>);
+pub struct KeyFunction(Option<Arc<MakeKey>>);
+
+/// `function(key, prefix, version)`.
+type MakeKey = dyn Fn(&str, &str, i64) -> String + Send + Sync;
 
 impl KeyFunction {
     /// A custom key function, called as `function(key, prefix, version)`, as in Django's
