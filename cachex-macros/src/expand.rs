@@ -86,18 +86,23 @@ fn twin(model: &Model, method: &Method, side: Side) -> TraitItemFn {
     if side == Side::Async {
         add_send_bounds(model, method, &mut sig);
     }
+    add_sized_bound(method, &mut sig);
     let default = if side == native_side {
         match (&method.body, side) {
             (None, _) => None,
             (Some(body), Side::Sync) => Some(body.clone()),
-            (Some(body), Side::Async) => Some(parse_quote!({ async move #body })),
+            (Some(body), Side::Async) => {
+                // As an `async fn` does, the future owns every argument until it completes:
+                // each is passed by name and bound to its pattern inside the block.
+                sig.inputs = method.params.clone();
+                let bindings = argument_bindings(method);
+                Some(parse_quote!({ async move { #(#bindings)* #body } }))
+            }
         }
     } else {
         sig.inputs = method.params.clone();
         attrs.extend(derived_doc(method));
-        if method.deprecations.sync.is_some() || method.deprecations.async_.is_some() {
-            attrs.push(parse_quote!(#[allow(deprecated)]));
-        }
+        attrs.push(parse_quote!(#[allow(deprecated)]));
         let body = bridge_body(model, method);
         Some(parse_quote!({ #body }))
     };
@@ -126,17 +131,85 @@ fn bridge_body(model: &Model, method: &Method) -> TokenStream {
     let turbofish = turbofish(&method.sig);
     let args = &method.args;
     let call = quote!(<Self as #trait_ref>::#native #turbofish(self #(, #args)*));
+    let (block_on, blocking) = if model.options.local {
+        (quote!(block_on_local), quote!(blocking_local))
+    } else {
+        (quote!(block_on), quote!(blocking))
+    };
     match method.native {
-        Native::Async => quote!(#krate::__private::block_on(#trait_name, #method_name, #call)),
+        Native::Async => {
+            quote!(#krate::__private::#block_on(#trait_name, #method_name, #call))
+        }
         Native::Blocking => {
-            quote!(#krate::__private::blocking(#trait_name, #method_name, move || #call))
+            quote!(#krate::__private::#blocking(#trait_name, #method_name, move || #call))
         }
         Native::Nonblocking => quote!(#krate::__private::nonblocking(move || #call)),
     }
 }
 
+/// `let PATTERN = NAME;` for every argument of an async default body (a `_` argument is kept
+/// under its generated name, so that it too lives as long as the future).
+fn argument_bindings(method: &Method) -> Vec<TokenStream> {
+    let patterns = method.sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(typed) => Some(&typed.pat),
+        FnArg::Receiver(_) => None,
+    });
+    patterns
+        .zip(&method.args)
+        .map(|(pattern, name)| match &**pattern {
+            syn::Pat::Wild(_) => quote!(let #name = #name;),
+            pattern => quote!(let #pattern = #name;),
+        })
+        .collect()
+}
+
+/// A method that returns `Self` by value needs `Self: Sized` for its future's `Output`, for
+/// the bridge, and for the view and handle methods that return it.
+fn add_sized_bound(method: &Method, sig: &mut Signature) {
+    if let ReturnType::Type(_, ty) = &method.sig.output {
+        if mentions_self_by_value(ty.to_token_stream()) {
+            let bound: WherePredicate = parse_quote!(Self: ::core::marker::Sized);
+            sig.generics.make_where_clause().predicates.push(bound);
+        }
+    }
+}
+
+/// Whether `Self` appears in a type other than behind a reference or pointer (`&Self`,
+/// `&'a mut Self`, `*const Self`) or as a path prefix (`Self::Item`).
+fn mentions_self_by_value(tokens: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    tokens.iter().enumerate().any(|(index, token)| match token {
+        TokenTree::Ident(ident) if ident == "Self" => {
+            let is_path = matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
+            let mut before = tokens[..index].iter().rev();
+            let behind_pointer = loop {
+                match before.next() {
+                    Some(TokenTree::Ident(word)) if word == "mut" || word == "const" => continue,
+                    // `&'a`: the lifetime's name, then its quote
+                    Some(TokenTree::Ident(_)) => {
+                        break matches!(before.next(), Some(TokenTree::Punct(p)) if p.as_char() == '\'')
+                            && matches!(before.next(), Some(TokenTree::Punct(p)) if p.as_char() == '&');
+                    }
+                    Some(TokenTree::Punct(p)) => break p.as_char() == '&' || p.as_char() == '*',
+                    _ => break false,
+                }
+            };
+            !is_path && !behind_pointer
+        }
+        TokenTree::Group(group) => mentions_self_by_value(group.stream()),
+        _ => false,
+    })
+}
+
 /// `#[deprecated]` for the side the options deprecate.
 fn deprecation(method: &Method, side: Side) -> Option<Attribute> {
+    if method
+        .attrs
+        .iter()
+        .any(|attr| attr.path().is_ident("deprecated"))
+    {
+        return None; // the user's own `#[deprecated]` is carried to every spelling
+    }
     let note = match side {
         Side::Sync => method.deprecations.sync.as_ref()?,
         Side::Async => method.deprecations.async_.as_ref()?,
@@ -254,8 +327,9 @@ fn params(
                 param.eq_token = None;
                 param.default = None;
                 if !bounds {
-                    param.colon_token = None;
-                    param.bounds.clear();
+                    // Without the trait's bounds, but never requiring more than it does.
+                    param.colon_token = Some(Default::default());
+                    param.bounds = parse_quote!(?::core::marker::Sized);
                 }
                 rest.push(param.into_token_stream());
             }
@@ -281,7 +355,11 @@ fn args(generics: &syn::Generics, extra: TokenStream) -> TokenStream {
 fn phantom(generics: &syn::Generics) -> TokenStream {
     let lifetimes = generics.lifetimes().map(|param| &param.lifetime);
     let types = generics.type_params().map(|param| &param.ident);
-    quote!(::core::marker::PhantomData<fn() -> (#(&#lifetimes (),)* #(#types,)*)>)
+    quote! {
+        ::core::marker::PhantomData<
+            fn() -> (#(&#lifetimes (),)* #(::core::marker::PhantomData<#types>,)*)
+        >
+    }
 }
 
 /// The trait's `where` predicates, for impls on the generated structs (`Self` becomes `__T`).
@@ -296,12 +374,20 @@ fn where_predicates(model: &Model) -> TokenStream {
     replace_self(predicates)
 }
 
-/// Attributes carried to the view and handle methods: docs and `cfg`.
+/// Attributes carried to the view methods: docs, `cfg` and the user's `deprecated`.
 fn doc_and_cfg(method: &Method) -> impl Iterator<Item = &Attribute> {
+    method.attrs.iter().filter(|attr| {
+        let path = attr.path();
+        path.is_ident("doc") || path.is_ident("cfg") || path.is_ident("deprecated")
+    })
+}
+
+/// The user's own `#[deprecated]`, carried to the handle methods.
+fn user_deprecated(method: &Method) -> impl Iterator<Item = &Attribute> {
     method
         .attrs
         .iter()
-        .filter(|attr| attr.path().is_ident("doc") || attr.path().is_ident("cfg"))
+        .filter(|attr| attr.path().is_ident("deprecated"))
 }
 
 fn cfgs(method: &Method) -> impl Iterator<Item = &Attribute> {
@@ -309,14 +395,6 @@ fn cfgs(method: &Method) -> impl Iterator<Item = &Attribute> {
         .attrs
         .iter()
         .filter(|attr| attr.path().is_ident("cfg"))
-}
-
-/// `#[allow(deprecated)]` where generated bodies call twins the options deprecate.
-fn allow_deprecated(model: &Model) -> Option<Attribute> {
-    model
-        .methods()
-        .any(|method| method.deprecations.sync.is_some() || method.deprecations.async_.is_some())
-        .then(|| parse_quote!(#[allow(deprecated)]))
 }
 
 /// The async view: `x.a().m(args)` is `x.am(args)`, `x.a_mut().m(args)` the same for
@@ -345,7 +423,6 @@ fn view(model: &Model) -> TokenStream {
     let predicates = where_predicates(model);
     let shared = args(generics, quote!(&'__a __T));
     let exclusive = args(generics, quote!(&'__a mut __T));
-    let allow = allow_deprecated(model);
     let shared_methods = model
         .methods()
         .filter(|method| method.receiver == ReceiverKind::Shared)
@@ -371,7 +448,7 @@ fn view(model: &Model) -> TokenStream {
 
         impl<#plain_params> ::core::marker::Copy for #view<#shared> {}
 
-        #allow
+        #[allow(deprecated)]
         impl<#impl_params> #view<#shared> where #predicates {
             #(#shared_methods)*
         }
@@ -382,7 +459,7 @@ fn view(model: &Model) -> TokenStream {
             .filter(|method| method.receiver != ReceiverKind::Other)
             .map(|method| view_method(model, method));
         tokens.extend(quote! {
-            #allow
+            #[allow(deprecated)]
             impl<#impl_params> #view<#exclusive> where #predicates {
                 #(#methods)*
             }
@@ -423,6 +500,7 @@ fn view_method(model: &Model, method: &Method) -> TokenStream {
     }
     sig.output = future_of(&sig.output, model.options.local);
     add_send_bounds(model, method, &mut sig);
+    add_sized_bound(method, &mut sig);
     let attrs = doc_and_cfg(method);
     let deprecated = deprecation(method, Side::Async);
     let twin = &method.async_name;
@@ -557,7 +635,6 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
     let target_args = args(generics, quote!(__P));
     let predicates = where_predicates(model);
     let cfgs = cfgs(method);
-    let allow = allow_deprecated(model);
     let turbofish = turbofish(&method.sig);
     let args = &method.args;
     let spelling = |side: Side| {
@@ -573,6 +650,7 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
         let bound: WherePredicate = parse_quote!(__T: #lifetime);
         sig.generics.make_where_clause().predicates.push(bound);
         let receiver: FnArg = parse_quote!(&#lifetime self);
+        add_sized_bound(method, &mut sig);
         if let ReturnType::Type(_, ty) = &mut sig.output {
             SelfLifetimes::elided(lifetime.clone()).visit_type_mut(ty);
         }
@@ -594,8 +672,10 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
         }
         sig.ident = Ident::new(ident, Span::call_site());
         let deprecated = deprecation(method, side);
+        let user_deprecated = user_deprecated(method);
         quote! {
             #[doc = #doc]
+            #(#user_deprecated)*
             #deprecated
             #[inline]
             #vis #sig {
@@ -609,7 +689,7 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
     let as_async = replace_self(spelling(Side::Async));
     quote! {
         #(#cfgs)*
-        #allow
+        #[allow(deprecated)]
         impl<#impl_params> #handle<#target_args #index>
         where
             __P: ::core::ops::Deref<Target = __T>,

@@ -2,10 +2,8 @@
 //! twins are called, how arguments are passed on. Every misuse is reported here, with the
 //! user's own tokens as spans, so that expansion never has to fail.
 
-use std::collections::HashMap;
-
 use proc_macro2::Span;
-use quote::format_ident;
+use quote::{ToTokens, format_ident};
 use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
 use syn::{
@@ -136,59 +134,90 @@ impl Model {
             .any(|method| method.receiver == ReceiverKind::Exclusive)
     }
 
-    /// Generated names must not collide with anything declared in the trait nor with each other.
+    /// Generated names must not collide with anything declared in the trait, with each other,
+    /// nor with the names the expansion reserves. Two items under different `cfg`s may share
+    /// a name: they are alternatives, never compiled together.
     fn check_names(&self) -> syn::Result<()> {
-        let mut declared: HashMap<String, &Ident> = HashMap::new();
-        for entry in &self.entries {
-            let ident = match entry {
-                Entry::Method(method) => &method.sig.ident,
-                Entry::Verbatim(TraitItem::Fn(method)) => &method.sig.ident,
-                Entry::Verbatim(TraitItem::Const(constant)) => &constant.ident,
-                Entry::Verbatim(_) => continue,
-            };
-            declared.entry(ident.unraw().to_string()).or_insert(ident);
+        let declared: Vec<(String, &Ident, Vec<String>)> = self
+            .entries
+            .iter()
+            .filter_map(|entry| {
+                let (ident, attrs) = match entry {
+                    Entry::Method(method) => (&method.sig.ident, &method.attrs),
+                    Entry::Verbatim(TraitItem::Fn(method)) => (&method.sig.ident, &method.attrs),
+                    Entry::Verbatim(TraitItem::Const(constant)) => {
+                        (&constant.ident, &constant.attrs)
+                    }
+                    Entry::Verbatim(_) => return None,
+                };
+                Some((ident.unraw().to_string(), ident, cfgs(attrs)))
+            })
+            .collect();
+        let mut reserved = vec![("a", "the async view")];
+        if self.has_exclusive_methods() {
+            reserved.push(("a_mut", "the async view of `&mut self` methods"));
+        }
+        if self
+            .methods()
+            .any(|method| method.receiver == ReceiverKind::Shared)
+        {
+            reserved.push(("__target", "a field of the method handles"));
         }
         let mut errors = Errors::default();
-        let mut views = vec!["a"];
-        if self.has_exclusive_methods() {
-            views.push("a_mut");
-        }
-        for view in views {
-            if let Some(ident) = declared.get(view) {
+        for (name, ident, _) in &declared {
+            if let Some((_, what)) = reserved.iter().find(|(reserved, _)| reserved == name) {
                 errors.push(syn::Error::new_spanned(
                     ident,
-                    format!(
-                        "`{view}` is the name of the async view that `#[auto_async]` generates; \
-                         rename this method"
-                    ),
+                    format!("`{name}` is the name of {what} that `#[auto_async]` generates; rename this method"),
                 ));
             }
         }
-        let mut generated: HashMap<String, &Ident> = HashMap::new();
-        for method in self.methods() {
+        let methods: Vec<&Method> = self.methods().collect();
+        for (index, method) in methods.iter().enumerate() {
             let twin = method.async_name.unraw().to_string();
-            if let Some(other) = declared.get(&twin) {
+            let own = cfgs(&method.attrs);
+            let name = method.sig.ident.unraw();
+            let clash = if let Some((_, what)) = reserved.iter().find(|(r, _)| *r == twin) {
+                Some(format!("{what} that `#[auto_async]` generates"))
+            } else if let Some((_, other, _)) = declared
+                .iter()
+                .find(|(other, _, cfgs)| *other == twin && !exclusive(&own, cfgs))
+            {
+                Some(format!("a method this trait already declares (`{other}`)"))
+            } else {
+                methods[..index]
+                    .iter()
+                    .find(|other| {
+                        other.async_name.unraw() == twin && !exclusive(&own, &cfgs(&other.attrs))
+                    })
+                    .map(|other| format!("the async twin of `{}`", other.sig.ident.unraw()))
+            };
+            if let Some(clash) = clash {
                 errors.push(syn::Error::new_spanned(
                     &method.sig.ident,
                     format!(
-                        "the async twin of `{}` is named `{twin}`, which this trait already \
-                         declares (`{other}`); rename one of them",
-                        method.sig.ident.unraw()
-                    ),
-                ));
-            } else if let Some(first) = generated.insert(twin.clone(), &method.sig.ident) {
-                errors.push(syn::Error::new_spanned(
-                    &method.sig.ident,
-                    format!(
-                        "the async twins of `{}` and `{}` would both be named `{twin}`",
-                        first.unraw(),
-                        method.sig.ident.unraw()
+                        "the async twin of `{name}` is named `{twin}`, which is also {clash}; \
+                         rename one of them"
                     ),
                 ));
             }
         }
         errors.finish()
     }
+}
+
+/// The `cfg` attributes of an item, as text, to compare.
+fn cfgs(attrs: &[Attribute]) -> Vec<String> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("cfg"))
+        .map(|attr| attr.to_token_stream().to_string())
+        .collect()
+}
+
+/// Whether two items are under different `cfg`s, and so never compiled together.
+fn exclusive(first: &[String], second: &[String]) -> bool {
+    !first.is_empty() && !second.is_empty() && first != second
 }
 
 impl Method {
@@ -228,6 +257,15 @@ impl Method {
                 "`#[auto_async]` does not derive twins of `extern` methods; \
                  mark the method `#[auto_async(skip)]` to leave it alone",
             ));
+        }
+        if let syn::ReturnType::Type(_, ty) = &sig.output {
+            if let Type::Never(never) = &**ty {
+                return Err(syn::Error::new_spanned(
+                    never,
+                    "a method that never returns (`-> !`) has no async twin; \
+                     mark it `#[auto_async(skip)]` to leave it alone",
+                ));
+            }
         }
         let Some(receiver) = sig.receiver() else {
             return Err(syn::Error::new_spanned(

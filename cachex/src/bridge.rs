@@ -6,8 +6,13 @@
 //! | blocking call of an async-native method, from | what runs the future |
 //! |---|---|
 //! | a thread outside any tokio runtime | the caller's thread, inside the shared bridge runtime (`Runtime::block_on`) |
-//! | a worker of a multi-thread runtime | the caller's thread, inside that runtime, after `block_in_place` hands the worker's other tasks to another thread |
-//! | a current-thread runtime (`#[tokio::test]`), or a native async method the bridge is already running | the caller's thread, with the shared bridge runtime's context entered, so the future's I/O and timers are driven by the bridge runtime's own thread: no panic, no deadlock |
+//! | a worker of a multi-thread runtime, or its main `block_on` | the caller's thread, inside the bridge runtime, after `block_in_place` hands the worker's other tasks to another thread |
+//! | a current-thread runtime (`#[tokio::test]`), a native async method the bridge is already running, or any call of a `local` trait | the caller's thread, with the bridge runtime's context entered, so the future's I/O and timers are driven by the bridge runtime's own thread: no panic, no deadlock |
+//!
+//! A derived blocking twin thus always runs its future in the bridge runtime's context: what
+//! it creates (a connection, a timer) belongs to the bridge runtime, which outlives every
+//! runtime of the caller's. Dropping a runtime never breaks later calls, and a value whose
+//! `Drop` makes a blocking call while its runtime shuts down still completes it.
 //!
 //! In every case the future is first polled once in place: a future that is ready at once (an
 //! in-memory lookup, say) costs one poll and never moves a worker's tasks elsewhere.
@@ -15,17 +20,18 @@
 //! | async call of a blocking-native method, polled on | what runs the blocking code |
 //! |---|---|
 //! | a worker of a multi-thread runtime | `block_in_place`: the worker's other tasks move to another thread and keep running |
-//! | a current-thread runtime or anything else | the polling thread, inline (there is no other thread to hand tasks to) |
+//! | a current-thread runtime, anything else, or for a `local` trait | the polling thread, inline (there is no other thread to hand tasks to) |
 //! | any runtime, for a method marked `nonblocking` | the polling thread, inline |
 //!
 //! The bridge runtime is a multi-thread tokio runtime with one worker thread, started lazily on
-//! first use and shared by the whole process. It is never the caller's runtime, so dropping a
-//! runtime of the caller's never breaks later calls.
+//! first use and shared by the whole process.
 //!
-//! A future driven on a current-thread runtime's own thread cannot wait for anything that only
-//! that runtime drives (a task spawned on it, or a socket registered with it), since the thread
-//! is blocked in the call: it would never complete. Futures that do their I/O through the
-//! runtime that is current when they run, as `cachex`'s own do, are safe everywhere.
+//! Two limits remain. A future driven on a current-thread runtime's own thread cannot wait for
+//! anything that only that runtime drives (a task spawned on it, or a socket registered with
+//! it), since the thread is blocked in the call; after [`STALL_WARNING`] such a wait is
+//! reported with a `tracing` error that says to call the async twin instead. And tokio refuses
+//! `block_in_place` inside a `LocalSet`, so a trait whose methods are called there must be
+//! `local` (its bridges never use `block_in_place`).
 //!
 //! Bridged calls can be reported, to find the calls that still cross the bridge while a code
 //! base moves to native implementations: see [`report_bridged_calls`].
@@ -36,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
@@ -129,33 +135,41 @@ impl Drop for InPlace {
 #[doc(hidden)]
 pub fn block_on<F: Future>(trait_name: &'static str, method: &'static str, future: F) -> F::Output {
     report(trait_name, method, "blocking");
+    let Some(runtime) = bridge_runtime() else {
+        return in_place(future);
+    };
     if InPlace::active() {
         return in_place(future);
     }
-    match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) | Err(_) => {
             let mut future = pin!(future);
-            if let Poll::Ready(output) = poll_once(future.as_mut()) {
-                return output;
+            let ready = {
+                let _context = runtime.enter();
+                poll_once(future.as_mut())
+            };
+            match ready {
+                Poll::Ready(output) => output,
+                // Outside any runtime this only calls the closure; on a worker it first hands
+                // the worker's other tasks to another thread.
+                Poll::Pending => tokio::task::block_in_place(|| runtime.block_on(future)),
             }
-            tokio::task::block_in_place(|| handle.block_on(future))
         }
         Ok(_) => in_place(future),
-        Err(_) => match bridge_runtime() {
-            Some(runtime) => {
-                let mut future = pin!(future);
-                let ready = {
-                    let _context = runtime.enter();
-                    poll_once(future.as_mut())
-                };
-                match ready {
-                    Poll::Ready(output) => output,
-                    Poll::Pending => runtime.block_on(future),
-                }
-            }
-            None => in_place(future),
-        },
     }
+}
+
+/// [`block_on`] for `local` traits, whose futures may not be `Send` and typically run on a
+/// `LocalSet` or a current-thread runtime, where tokio refuses `block_in_place`: the future is
+/// always driven in place.
+#[doc(hidden)]
+pub fn block_on_local<F: Future>(
+    trait_name: &'static str,
+    method: &'static str,
+    future: F,
+) -> F::Output {
+    report(trait_name, method, "blocking");
+    in_place(future)
 }
 
 /// Drives a future on this thread with the bridge runtime's context entered, so that its I/O
@@ -165,9 +179,12 @@ pub fn block_on<F: Future>(trait_name: &'static str, method: &'static str, futur
 /// the coop budget is lifted (the task's budget would otherwise run out and make every tokio
 /// resource return `Pending` forever), and the thread parks with a timeout and polls again
 /// when it expires: a wake-up that tokio defers to the blocked scheduler (`yield_now` does
-/// this) would otherwise never come.
+/// this) would otherwise never come. The timeout starts at 1 ms and doubles up to 64 ms while
+/// no wake-up comes. A future still waiting after [`STALL_WARNING`] is reported once: it may
+/// be waiting for something only the blocked runtime can drive.
 fn in_place<F: Future>(future: F) -> F::Output {
-    const REPOLL: Duration = Duration::from_millis(1);
+    const FIRST_REPOLL: Duration = Duration::from_millis(1);
+    const LAST_REPOLL: Duration = Duration::from_millis(64);
     let _context = bridge_runtime().map(Runtime::enter);
     let _in_place = InPlace::enter();
     let mut future = pin!(tokio::task::unconstrained(future));
@@ -180,18 +197,40 @@ fn in_place<F: Future>(future: F) -> F::Output {
     });
     let waker = Waker::from(signal.clone());
     let mut context = Context::from_waker(&waker);
+    let started = Instant::now();
+    let mut warned = false;
+    let mut repoll = FIRST_REPOLL;
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
             return output;
         }
         // Each call has its own flag, so a nested call that parks this same thread never
         // swallows this one's wake-up.
-        if !signal.woken.swap(false, Ordering::Acquire) {
-            thread::park_timeout(REPOLL);
-            signal.woken.store(false, Ordering::Release);
+        if signal.woken.swap(false, Ordering::Acquire) {
+            repoll = FIRST_REPOLL;
+            continue;
+        }
+        thread::park_timeout(repoll);
+        if signal.woken.swap(false, Ordering::Acquire) {
+            repoll = FIRST_REPOLL;
+        } else {
+            repoll = (repoll * 2).min(LAST_REPOLL);
+        }
+        if !warned && started.elapsed() >= STALL_WARNING {
+            warned = true;
+            tracing::error!(
+                target: "cachex::bridge",
+                "a blocking call has been waiting for {STALL_WARNING:?} on a thread that also \
+                 runs a current-thread runtime (or a LocalSet): if its future waits for a task \
+                 or a socket of that runtime it can never complete; call the async twin \
+                 (`x.am(..).await`) there instead"
+            );
         }
     }
 }
+
+/// How long a future driven in place may wait before it is reported as possibly stuck.
+pub const STALL_WARNING: Duration = Duration::from_secs(10);
 
 /// Wakes a thread parked in [`in_place`].
 struct Unpark {
@@ -267,6 +306,21 @@ pub fn blocking<F: FnOnce() -> R, R>(
     BlockingCall {
         call: Some(call),
         inline: false,
+    }
+}
+
+/// [`blocking`] for `local` traits: the blocking code always runs inline, since tokio refuses
+/// `block_in_place` on the `LocalSet`s and current-thread runtimes such futures run on.
+#[doc(hidden)]
+pub fn blocking_local<F: FnOnce() -> R, R>(
+    trait_name: &'static str,
+    method: &'static str,
+    call: F,
+) -> BlockingCall<F> {
+    report(trait_name, method, "async");
+    BlockingCall {
+        call: Some(call),
+        inline: true,
     }
 }
 

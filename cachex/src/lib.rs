@@ -101,5 +101,7 @@ pub use cachex_macros::auto_async;
 /// What generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bridge::{BlockingCall, block_on, blocking, nonblocking};
+    pub use crate::bridge::{
+        BlockingCall, block_on, block_on_local, blocking, blocking_local, nonblocking,
+    };
 }

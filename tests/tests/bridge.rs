@@ -311,3 +311,91 @@ fn bridged_calls_are_reported_when_asked() {
         "nonblocking twins are not reported: {text}"
     );
 }
+
+mod local {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use tokio::task::LocalSet;
+
+    /// `local` traits run where tokio refuses `block_in_place`: on a `LocalSet`.
+    #[auto_async(local)]
+    trait LocalCell {
+        async fn get(&self) -> u32;
+        fn put(&self, value: u32);
+    }
+
+    struct Shared(Rc<Cell<u32>>);
+
+    impl LocalCell for Shared {
+        async fn aget(&self) -> u32 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            self.0.get()
+        }
+        fn put(&self, value: u32) {
+            self.0.set(value);
+        }
+    }
+
+    #[test]
+    fn on_a_local_set_of_a_multi_thread_runtime() {
+        let runtime = multi_thread(1);
+        let result = runtime.block_on(LocalSet::new().run_until(async {
+            let shared = Shared(Rc::default());
+            shared.aput(3).await;
+            let blocking = shared.get();
+            let task = tokio::task::spawn_local(async move {
+                shared.put(4);
+                (shared.get(), shared.a().get().await)
+            });
+            (blocking, task.await.expect("no panic"))
+        }));
+        assert_eq!(result, (3, (4, 4)));
+    }
+}
+
+/// A value whose `Drop` closes something through a bridged blocking call, held by a task that
+/// is still pending when its runtime is dropped: the drop must not hang.
+mod drop_during_shutdown {
+    use super::*;
+
+    #[auto_async]
+    trait Conn: Send + Sync {
+        async fn close(&self) -> u8;
+    }
+
+    struct Link;
+
+    impl Conn for Link {
+        async fn aclose(&self) -> u8 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            1
+        }
+    }
+
+    struct Owner(Link, mpsc::Sender<u8>);
+
+    impl Drop for Owner {
+        fn drop(&mut self) {
+            let _ = self.1.send(self.0.close());
+        }
+    }
+
+    #[test]
+    fn a_runtime_dropped_with_tasks_that_bridge_in_drop() {
+        let (send, closed) = mpsc::channel();
+        let runtime = multi_thread(2);
+        runtime.spawn(async move {
+            let _owner = Owner(Link, send);
+            std::future::pending::<()>().await
+        });
+        runtime.block_on(tokio::task::yield_now());
+        let dropper = std::thread::spawn(move || drop(runtime));
+        assert_eq!(
+            closed.recv_timeout(DEADLOCK),
+            Ok(1),
+            "the close ran to completion"
+        );
+        dropper.join().expect("the runtime dropped without a panic");
+    }
+}

@@ -618,3 +618,153 @@ mod deprecations {
         assert_eq!(V.fresh() + ready(V.afresh()), 4);
     }
 }
+
+mod unsized_parameters_and_self_results {
+    use super::*;
+
+    /// A trait parameter that may be unsized, defaulting to `Self` (the `PartialEq` pattern),
+    /// and methods returning `Self` without `where Self: Sized`.
+    #[auto_async]
+    pub trait Similar<Rhs: ?Sized + Sync = Self>: Send + Sync {
+        fn same(&self, other: &Rhs) -> bool;
+        fn twin(&self) -> Self;
+        async fn pair(&self) -> (Self, u8);
+    }
+
+    #[derive(Debug, PartialEq)]
+    pub struct Word(String);
+
+    impl Similar<str> for Word {
+        fn same(&self, other: &str) -> bool {
+            self.0 == other
+        }
+        fn twin(&self) -> Self {
+            Word(self.0.clone())
+        }
+        async fn apair(&self) -> (Self, u8) {
+            (self.twin(), 2)
+        }
+    }
+
+    #[test]
+    fn unsized_trait_parameters_and_self_by_value() {
+        let word = Word("w".into());
+        assert!(word.same("w") && ready(word.asame("w")) && ready(word.a().same("w")));
+        assert_eq!(ready(word.a().twin()), word);
+        assert_eq!(word.pair(), (Word("w".into()), 2));
+        let handles = SimilarHandles::<&Word, str>::new(&word);
+        assert!(handles.same.as_sync("w"));
+        assert_eq!(ready(handles.pair.as_async()).1, 2);
+    }
+}
+
+mod cfg_alternatives {
+    use super::*;
+
+    /// One method, native async on one platform and native blocking on the others.
+    #[auto_async]
+    pub trait Platform: Send + Sync {
+        #[cfg(unix)]
+        async fn name(&self) -> &'static str;
+        #[cfg(not(unix))]
+        fn name(&self) -> &'static str;
+    }
+
+    pub struct Here;
+
+    impl Platform for Here {
+        #[cfg(unix)]
+        async fn aname(&self) -> &'static str {
+            "unix"
+        }
+        #[cfg(not(unix))]
+        fn name(&self) -> &'static str {
+            "other"
+        }
+    }
+
+    #[test]
+    fn methods_under_exclusive_cfgs_are_alternatives() {
+        let expected = if cfg!(unix) { "unix" } else { "other" };
+        assert_eq!(Here.name(), expected);
+        assert_eq!(ready(Here.a().name()), expected);
+    }
+}
+
+/// The user's own `#[deprecated]` warns at the user's calls only: generated code calling the
+/// deprecated method compiles without a warning (denied here).
+#[deny(deprecated)]
+mod user_deprecations {
+    use super::*;
+
+    #[auto_async]
+    pub trait Old: Send + Sync {
+        #[deprecated(note = "use `new`")]
+        fn old(&self) -> u8;
+        #[deprecated]
+        async fn older(&self) -> u8;
+    }
+
+    pub struct V;
+
+    impl Old for V {
+        fn old(&self) -> u8 {
+            1
+        }
+        async fn aolder(&self) -> u8 {
+            2
+        }
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn generated_code_does_not_warn() {
+        assert_eq!(
+            V.old() + ready(V.a().old()) + ready(OldHandles::new(&V).older.as_async()),
+            4
+        );
+    }
+}
+
+mod async_default_arguments {
+    use super::*;
+
+    /// Records when it is dropped.
+    pub struct Guard(&'static str, Arc<Mutex<Vec<&'static str>>>);
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.1.lock().expect("not poisoned").push(self.0);
+        }
+    }
+
+    #[auto_async]
+    pub trait Hold: Send + Sync {
+        /// An async default body whose arguments are unused or ignored.
+        async fn hold(&self, _: Guard, _named: Guard, (a, b): (u8, u8)) -> u8 {
+            a + b
+        }
+    }
+
+    pub struct H;
+
+    impl Hold for H {}
+
+    #[test]
+    fn arguments_live_as_long_as_the_future_as_in_an_async_fn() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let future = H.ahold(
+            Guard("ignored", log.clone()),
+            Guard("named", log.clone()),
+            (1, 2),
+        );
+        assert!(
+            log.lock().expect("not poisoned").is_empty(),
+            "nothing dropped at call time"
+        );
+        assert_eq!(ready(future), 3);
+        let mut dropped = log.lock().expect("not poisoned").clone();
+        dropped.sort_unstable();
+        assert_eq!(dropped, ["ignored", "named"]);
+    }
+}

@@ -15,4 +15,20 @@ pub trait RawTwins {
     fn atype(&self) -> u8;
 }
 
+
+
+#[cachex::auto_async]
+pub trait Reserved {
+    fn _mut(&self) -> u8;
+    fn bump(&mut self);
+    fn __target(&self) -> u8;
+}
+
+#[cachex::auto_async]
+pub trait SameCfg {
+    #[cfg(unix)]
+    async fn get(&self) -> u8;
+    #[cfg(unix)]
+    fn get(&self) -> u8;
+}
 fn main() {}

@@ -1,0 +1,6 @@
+#[cachex::auto_async]
+pub trait Server {
+    fn serve(&self) -> !;
+}
+
+fn main() {}
