@@ -164,6 +164,22 @@ impl Keys {
         )
     }
 
+    /// The pattern of every key of this cache, at every version: `{prefix}:*` with the default
+    /// key function (the `:` keeps `app` from reaching `apple`'s keys). A custom key function
+    /// cannot say where the version goes, so there it is the current version's keys only.
+    ///
+    /// ```
+    /// use cachex::keys::Keys;
+    ///
+    /// assert_eq!(Keys::new().with_prefix("app*").all_versions_pattern(), r"app\*:*");
+    /// ```
+    pub fn all_versions_pattern(&self) -> String {
+        match &self.function.0 {
+            None => format!("{}:*", escape_glob(&self.prefix)),
+            Some(_) => self.pattern("*", None),
+        }
+    }
+
     /// Django's `memcache_key_warnings`, on the made key: warned about, refused, or let be.
     fn validate(&self, key: &str, made: &str) -> Result<()> {
         if self.validation == KeyValidation::Off {

@@ -5,7 +5,13 @@
 //! [`bridge`] runtime that generated code calls, for annotating your own traits without pulling
 //! in a Redis client.
 
+#[cfg(feature = "cache")]
+mod api;
+#[cfg(feature = "cache")]
+mod backend;
 pub mod bridge;
+#[cfg(feature = "cache")]
+mod cache;
 #[cfg(feature = "cache")]
 pub mod codec;
 #[cfg(feature = "cache")]
@@ -14,7 +20,17 @@ mod error;
 pub mod keys;
 
 #[cfg(feature = "cache")]
+pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, Timeout};
+#[cfg(feature = "cache")]
+pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
+#[cfg(feature = "cache")]
 pub use error::{Error, Result};
+
+/// Everything needed to use a cache: `use cachex::prelude::*;`.
+#[cfg(feature = "cache")]
+pub mod prelude {
+    pub use crate::{Cache, CacheApi, Timeout};
+}
 
 /// Derives a blocking and an async API from one trait definition.
 ///

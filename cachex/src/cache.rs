@@ -1,0 +1,722 @@
+//! [`Cache`]: Django's cache API over a backend, configured by a URL or a builder.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::{CacheApi, CacheApiHandles, Timeout};
+use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
+use crate::backend::{Expiry, RawStore, SetMode};
+use crate::codec::Codec;
+use crate::keys::{KeyFunction, KeyValidation, Keys};
+use crate::{Error, Result};
+
+/// Django's `DEFAULT_TIMEOUT`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A cache: Django's API ([`CacheApi`], brought in by `use cachex::prelude::*`) over the
+/// embedded in-memory backend or a server.
+///
+/// Cloning is one reference count; every clone is the same cache. All spellings work:
+///
+/// ```
+/// use cachex::prelude::*;
+///
+/// let cache = Cache::default(); // in memory: no server needed
+/// cache.set("k", "v", Timeout::Default)?;
+/// assert_eq!(cache.get::<String>("k")?.as_deref(), Some("v"));
+/// assert_eq!(cache.get.as_sync::<String>("k")?.as_deref(), Some("v"));
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// assert_eq!(cache.aget::<String>("k").await?.as_deref(), Some("v"));
+/// assert_eq!(cache.a().get::<String>("k").await?.as_deref(), Some("v"));
+/// assert_eq!(cache.get.as_async::<String>("k").await?.as_deref(), Some("v"));
+/// # Ok::<(), cachex::Error>(())
+/// # })?;
+/// # Ok::<(), cachex::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Cache(Arc<CacheApiHandles<Arc<CacheCore>>>);
+
+impl std::ops::Deref for Cache {
+    type Target = CacheApiHandles<Arc<CacheCore>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Default for Cache {
+    /// The embedded in-memory cache.
+    fn default() -> Self {
+        Cache::in_memory()
+    }
+}
+
+impl fmt::Debug for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&***self, f)
+    }
+}
+
+impl fmt::Display for Cache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} cache", self.core().location)
+    }
+}
+
+impl Cache {
+    /// The embedded in-memory cache, with Django's defaults (no prefix, version 1, 300 s).
+    pub fn in_memory() -> Self {
+        CacheBuilder::default().build_memory(DEFAULT_MAX_ENTRIES)
+    }
+
+    /// A cache configured by a URL: `memory://` (options `max_entries`), with the cache
+    /// options `prefix`, `version`, `timeout` (seconds, or `none` for never), `strict_keys`
+    /// and `fail_open` in the query string.
+    ///
+    /// ```
+    /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;
+    /// assert_eq!(cache.core().keys().prefix(), "app");
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    pub fn from_url(url: &str) -> Result<Self> {
+        CacheBuilder::from_url(url)?.build()
+    }
+
+    /// A builder, starting from Django's defaults.
+    pub fn builder() -> CacheBuilder {
+        CacheBuilder::default()
+    }
+
+    /// The same cache (same backend, same settings) at another default version, as Django's
+    /// `version=` argument: keys written through one are invisible to the other.
+    pub fn with_version(&self, version: i64) -> Self {
+        let core = self.core();
+        Cache::from_core(CacheCore {
+            keys: core.keys.clone().with_version(version),
+            store: core.store.clone(),
+            codec: core.codec.clone(),
+            default_timeout: core.default_timeout,
+            fail_open: core.fail_open,
+            location: core.location.clone(),
+            flights: Flights::default(),
+        })
+    }
+
+    /// The cache's implementation of [`CacheApi`], shared by every clone.
+    pub fn core(&self) -> &CacheCore {
+        &self.0
+    }
+
+    fn from_core(core: CacheCore) -> Self {
+        Cache(Arc::new(CacheApiHandles::new(Arc::new(core))))
+    }
+}
+
+/// Builds a [`Cache`].
+///
+/// ```
+/// use cachex::Cache;
+/// use std::time::Duration;
+///
+/// let cache = Cache::builder()
+///     .prefix("app")
+///     .version(2)
+///     .default_timeout(Some(Duration::from_secs(60)))
+///     .build()?;
+/// # Ok::<(), cachex::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CacheBuilder {
+    location: Location,
+    keys: Keys,
+    codec: Codec,
+    default_timeout: Option<Duration>,
+    fail_open: bool,
+}
+
+/// Where the values live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Location {
+    Memory { max_entries: u64 },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Memory { max_entries } => write!(f, "memory://?max_entries={max_entries}"),
+        }
+    }
+}
+
+impl Default for CacheBuilder {
+    fn default() -> Self {
+        CacheBuilder {
+            location: Location::Memory {
+                max_entries: DEFAULT_MAX_ENTRIES,
+            },
+            keys: Keys::new(),
+            codec: Codec::default(),
+            default_timeout: Some(DEFAULT_TIMEOUT),
+            fail_open: false,
+        }
+    }
+}
+
+impl CacheBuilder {
+    /// A builder configured by a URL (see [`Cache::from_url`]).
+    pub fn from_url(url: &str) -> Result<Self> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| Error::Config(format!("{:?} is not a cache URL", redact(url))))?;
+        let (_, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut builder = CacheBuilder::default();
+        match scheme {
+            "memory" => {}
+            other => {
+                return Err(Error::Config(format!(
+                    "unknown cache URL scheme {other:?}: expected memory://"
+                )));
+            }
+        }
+        for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            builder = builder.option(name, value)?;
+        }
+        Ok(builder)
+    }
+
+    /// Applies one `name=value` option of a URL's query string.
+    fn option(mut self, name: &str, value: &str) -> Result<Self> {
+        let invalid = || Error::Config(format!("invalid value {value:?} for the option {name}"));
+        let flag = || match value {
+            "" | "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            _ => Err(invalid()),
+        };
+        match name {
+            "prefix" => self.keys = self.keys.with_prefix(value),
+            "version" => {
+                self.keys = self
+                    .keys
+                    .with_version(value.parse().map_err(|_| invalid())?)
+            }
+            "timeout" => {
+                self.default_timeout = match value {
+                    "none" | "None" => None,
+                    seconds => Some(Duration::from_secs(
+                        seconds
+                            .parse::<i64>()
+                            .map_err(|_| invalid())?
+                            .max(0)
+                            .unsigned_abs(),
+                    )),
+                }
+            }
+            "strict_keys" => {
+                if flag()? {
+                    self.keys = self.keys.with_validation(KeyValidation::Strict);
+                }
+            }
+            "fail_open" => self.fail_open = flag()?,
+            "max_entries" => {
+                let Location::Memory { max_entries } = &mut self.location;
+                *max_entries = value.parse().map_err(|_| invalid())?;
+            }
+            other => return Err(Error::Config(format!("unknown cache option {other:?}"))),
+        }
+        Ok(self)
+    }
+
+    /// The key prefix (Django's `KEY_PREFIX`).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.keys = self.keys.with_prefix(prefix);
+        self
+    }
+
+    /// The default version (Django's `VERSION`).
+    pub fn version(mut self, version: i64) -> Self {
+        self.keys = self.keys.with_version(version);
+        self
+    }
+
+    /// The key function (Django's `KEY_FUNCTION`).
+    pub fn key_function(mut self, function: KeyFunction) -> Self {
+        self.keys = self.keys.with_function(function);
+        self
+    }
+
+    /// What happens to keys Django warns about (warned by default).
+    pub fn key_validation(mut self, validation: KeyValidation) -> Self {
+        self.keys = self.keys.with_validation(validation);
+        self
+    }
+
+    /// The default timeout: `None` for never (Django's `TIMEOUT`, 300 s by default).
+    pub fn default_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.default_timeout = timeout;
+        self
+    }
+
+    /// The value codec: serializer, compressor and their fallbacks.
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// Fail open: when the server is down, reads are misses and writes report "not stored",
+    /// with a warning, instead of errors (django-redis's `IGNORE_EXCEPTIONS`).
+    pub fn fail_open(mut self, fail_open: bool) -> Self {
+        self.fail_open = fail_open;
+        self
+    }
+
+    /// The bound on the number of entries of the in-memory backend.
+    pub fn max_entries(mut self, max_entries: u64) -> Self {
+        self.location = Location::Memory { max_entries };
+        self
+    }
+
+    /// Builds the cache.
+    pub fn build(self) -> Result<Cache> {
+        match self.location {
+            Location::Memory { max_entries } => Ok(self.build_memory(max_entries)),
+        }
+    }
+
+    fn build_memory(self, max_entries: u64) -> Cache {
+        Cache::from_core(CacheCore {
+            store: Arc::new(Store::Memory(Memory::new(max_entries))),
+            location: self.location.to_string(),
+            keys: self.keys,
+            codec: self.codec,
+            default_timeout: self.default_timeout,
+            fail_open: self.fail_open,
+            flights: Flights::default(),
+        })
+    }
+}
+
+/// Hides the password of a URL, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => format!("{}***{}", &url[..scheme_end + 3], &url[at..]),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The backends, dispatched statically.
+enum Store {
+    Memory(Memory),
+}
+
+macro_rules! dispatch {
+    ($store:expr, $backend:ident => $call:expr) => {
+        match $store {
+            Store::Memory($backend) => $call,
+        }
+    };
+}
+
+impl RawStore for Store {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        dispatch!(self, store => store.get(key).await)
+    }
+    async fn set(&self, key: &str, value: Vec<u8>, expiry: Expiry, mode: SetMode) -> Result<bool> {
+        dispatch!(self, store => store.set(key, value, expiry, mode).await)
+    }
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        dispatch!(self, store => store.get_many(keys).await)
+    }
+    async fn set_many(&self, items: Vec<(String, Vec<u8>)>, expiry: Expiry) -> Result<Vec<String>> {
+        dispatch!(self, store => store.set_many(items, expiry).await)
+    }
+    async fn delete_many(&self, keys: &[String]) -> Result<u64> {
+        dispatch!(self, store => store.delete_many(keys).await)
+    }
+    async fn exists(&self, key: &str) -> Result<bool> {
+        dispatch!(self, store => store.exists(key).await)
+    }
+    async fn incr_by(&self, key: &str, delta: i64, create: Option<Expiry>) -> Result<Option<i64>> {
+        dispatch!(self, store => store.incr_by(key, delta, create).await)
+    }
+    async fn expire(&self, key: &str, expiry: Expiry) -> Result<bool> {
+        dispatch!(self, store => store.expire(key, expiry).await)
+    }
+    async fn rename(&self, from: &str, to: &str) -> Result<bool> {
+        dispatch!(self, store => store.rename(from, to).await)
+    }
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
+        dispatch!(self, store => store.delete_pattern(pattern).await)
+    }
+    async fn flush_db(&self) -> Result<()> {
+        dispatch!(self, store => store.flush_db().await)
+    }
+    async fn close(&self) -> Result<()> {
+        dispatch!(self, store => store.close().await)
+    }
+}
+
+/// One lock per key being computed by `get_or_set`, so that concurrent misses of a key in this
+/// process compute it once.
+#[derive(Default)]
+struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl Flights {
+    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut flights = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        flights.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Forgets the key's lock once nobody else holds it.
+    fn done(&self, key: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut flights = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if Arc::strong_count(&lock) == 2 {
+            flights.remove(key);
+        }
+    }
+}
+
+/// What a [`Cache`] shares between its clones: settings, codec, backend. It implements
+/// [`CacheApi`]; a `Cache` dereferences to it.
+pub struct CacheCore {
+    store: Arc<Store>,
+    keys: Keys,
+    codec: Codec,
+    default_timeout: Option<Duration>,
+    fail_open: bool,
+    location: String,
+    flights: Flights,
+}
+
+impl fmt::Debug for CacheCore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cache")
+            .field("location", &self.location)
+            .field("keys", &self.keys)
+            .field("codec", &self.codec)
+            .field("default_timeout", &self.default_timeout)
+            .field("fail_open", &self.fail_open)
+            .finish()
+    }
+}
+
+impl CacheCore {
+    /// The key settings.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The value codec.
+    pub fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    /// The expiry of a timeout; `None` when it means "expired at once".
+    fn expiry(&self, timeout: Timeout) -> Option<Expiry> {
+        let duration = match timeout {
+            Timeout::Default => self.default_timeout,
+            Timeout::Never => None,
+            Timeout::After(duration) => Some(duration),
+        };
+        match duration {
+            None => Some(Expiry::Never),
+            Some(duration) if duration.is_zero() => None,
+            Some(duration) => Some(Expiry::After(duration.max(Duration::from_millis(1)))),
+        }
+    }
+
+    fn key(&self, key: &str) -> Result<String> {
+        self.keys.make(key, None)
+    }
+
+    /// In fail-open mode, a connection failure or timeout becomes `fallback`, with a warning.
+    fn or_fail_open<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
+        match result {
+            Err(err @ (Error::Connection { .. } | Error::Timeout(_))) if self.fail_open => {
+                warn_failing_open(&err);
+                Ok(fallback())
+            }
+            other => other,
+        }
+    }
+
+    async fn version_move(&self, key: &str, delta: i64) -> Result<i64> {
+        let version = self.keys.version();
+        let new_version = version
+            .checked_add(delta)
+            .ok_or_else(|| Error::Config(format!("version {version} + {delta} is out of range")))?;
+        let from = self.keys.make(key, Some(version))?;
+        let to = self.keys.make(key, Some(new_version))?;
+        if self.store.rename(&from, &to).await? {
+            Ok(new_version)
+        } else {
+            Err(Error::NotFound {
+                key: key.to_owned(),
+            })
+        }
+    }
+}
+
+/// At most one fail-open warning a second, process-wide.
+fn warn_failing_open(err: &Error) {
+    static LAST: Mutex<Option<Instant>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+        *last = Some(Instant::now());
+        tracing::warn!(target: "cachex", "cache unavailable, failing open: {err}");
+    }
+}
+
+impl CacheApi for CacheCore {
+    async fn aget<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
+        let made = self.key(key)?;
+        let bytes = self.or_fail_open(self.store.get(&made).await, || None)?;
+        bytes
+            .map(|bytes| self.codec.decode(key, &bytes))
+            .transpose()
+    }
+
+    async fn aset<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        timeout: Timeout,
+    ) -> Result<()> {
+        let made = self.key(key)?;
+        let bytes = self.codec.encode(value)?;
+        let result = match self.expiry(timeout) {
+            Some(expiry) => self.store.set(&made, bytes, expiry, SetMode::Always).await,
+            None => self.store.delete_many(&[made]).await.map(|_| true),
+        };
+        self.or_fail_open(result, || false).map(drop)
+    }
+
+    async fn aadd<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        timeout: Timeout,
+    ) -> Result<bool> {
+        let made = self.key(key)?;
+        let bytes = self.codec.encode(value)?;
+        let result = match self.expiry(timeout) {
+            Some(expiry) => {
+                self.store
+                    .set(&made, bytes, expiry, SetMode::IfAbsent)
+                    .await
+            }
+            // Django: would it have been added? Nothing is kept.
+            None => self.store.exists(&made).await.map(|exists| !exists),
+        };
+        self.or_fail_open(result, || false)
+    }
+
+    async fn adelete(&self, key: &str) -> Result<bool> {
+        let made = self.key(key)?;
+        let result = self.store.delete_many(&[made]).await.map(|n| n > 0);
+        self.or_fail_open(result, || false)
+    }
+
+    async fn aget_many<V: DeserializeOwned + Send>(
+        &self,
+        keys: &[&str],
+    ) -> Result<HashMap<String, V>> {
+        let made = keys
+            .iter()
+            .map(|key| self.key(key))
+            .collect::<Result<Vec<_>>>()?;
+        let values = self.or_fail_open(self.store.get_many(&made).await, Vec::new)?;
+        let mut found = HashMap::with_capacity(values.len());
+        for (key, bytes) in keys.iter().zip(values) {
+            if let Some(bytes) = bytes {
+                found.insert((*key).to_owned(), self.codec.decode(key, &bytes)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn aset_many<V: Serialize + Sync>(
+        &self,
+        items: &[(&str, V)],
+        timeout: Timeout,
+    ) -> Result<Vec<String>> {
+        let mut encoded = Vec::with_capacity(items.len());
+        let mut by_made = HashMap::with_capacity(items.len());
+        for (key, value) in items {
+            let made = self.key(key)?;
+            by_made.insert(made.clone(), *key);
+            encoded.push((made, self.codec.encode(value)?));
+        }
+        let all = || items.iter().map(|(key, _)| (*key).to_owned()).collect();
+        let result = match self.expiry(timeout) {
+            Some(expiry) => self.store.set_many(encoded, expiry).await.map(|failed| {
+                failed
+                    .iter()
+                    .filter_map(|made| by_made.get(made).map(|key| (*key).to_owned()))
+                    .collect()
+            }),
+            None => {
+                let made: Vec<String> = encoded.into_iter().map(|(made, _)| made).collect();
+                self.store.delete_many(&made).await.map(|_| Vec::new())
+            }
+        };
+        self.or_fail_open(result, all)
+    }
+
+    async fn adelete_many(&self, keys: &[&str]) -> Result<u64> {
+        let made = keys
+            .iter()
+            .map(|key| self.key(key))
+            .collect::<Result<Vec<_>>>()?;
+        let result = self.store.delete_many(&made).await;
+        self.or_fail_open(result, || 0)
+    }
+
+    async fn ahas_key(&self, key: &str) -> Result<bool> {
+        let made = self.key(key)?;
+        let result = self.store.exists(&made).await;
+        self.or_fail_open(result, || false)
+    }
+
+    async fn aincr(&self, key: &str, delta: i64) -> Result<i64> {
+        let made = self.key(key)?;
+        self.store
+            .incr_by(&made, delta, None)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                key: key.to_owned(),
+            })
+    }
+
+    async fn adecr(&self, key: &str, delta: i64) -> Result<i64> {
+        let negated = delta.checked_neg().ok_or_else(|| Error::WrongType {
+            key: key.to_owned(),
+            detail: format!("cannot decrement by {delta}"),
+        })?;
+        self.aincr(key, negated).await
+    }
+
+    async fn aincr_or_create(&self, key: &str, delta: i64, timeout: Timeout) -> Result<i64> {
+        let made = self.key(key)?;
+        // A zero timeout keeps nothing: the count starts again at every call.
+        let Some(expiry) = self.expiry(timeout) else {
+            self.store.delete_many(&[made]).await?;
+            return Ok(delta);
+        };
+        self.store
+            .incr_by(&made, delta, Some(expiry))
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                key: key.to_owned(),
+            })
+    }
+
+    async fn atouch(&self, key: &str, timeout: Timeout) -> Result<bool> {
+        let made = self.key(key)?;
+        let result = match self.expiry(timeout) {
+            Some(expiry) => self.store.expire(&made, expiry).await,
+            None => self.store.delete_many(&[made]).await.map(|n| n > 0),
+        };
+        self.or_fail_open(result, || false)
+    }
+
+    async fn aclear(&self) -> Result<u64> {
+        self.store
+            .delete_pattern(&self.keys.all_versions_pattern())
+            .await
+    }
+
+    async fn aclose(&self) -> Result<()> {
+        self.store.close().await
+    }
+
+    async fn aget_or_set<V, F>(&self, key: &str, default: F, timeout: Timeout) -> Result<V>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        F: FnOnce() -> V + Send,
+    {
+        self.aget_or_set_with(key, || std::future::ready(default()), timeout)
+            .await
+    }
+
+    async fn aget_or_set_with<V, F, Fut>(
+        &self,
+        key: &str,
+        default: F,
+        timeout: Timeout,
+    ) -> Result<V>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = V> + Send,
+    {
+        if let Some(value) = self.aget(key).await? {
+            return Ok(value);
+        }
+        let made = self.key(key)?;
+        let lock = self.flights.lock_for(&made);
+        let computed = async {
+            let _flight = lock.lock().await;
+            if let Some(value) = self.aget(key).await? {
+                return Ok(value); // another caller of this process computed it meanwhile
+            }
+            let value = default().await;
+            // As Django: add, so that a value another process stored first wins.
+            if self.aadd(key, &value, timeout).await? {
+                return Ok(value);
+            }
+            Ok(self.aget(key).await?.unwrap_or(value))
+        }
+        .await;
+        self.flights.done(&made, lock);
+        computed
+    }
+
+    async fn aincr_version(&self, key: &str, delta: i64) -> Result<i64> {
+        self.version_move(key, delta).await
+    }
+
+    async fn adecr_version(&self, key: &str, delta: i64) -> Result<i64> {
+        let negated = delta
+            .checked_neg()
+            .ok_or_else(|| Error::Config(format!("cannot move a version by -{delta}")))?;
+        self.version_move(key, negated).await
+    }
+
+    async fn aflush_db(&self) -> Result<()> {
+        self.store.flush_db().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("redis://user:secret@host:6379/0"),
+            "redis://user:***@host:6379/0"
+        );
+        assert_eq!(redact("redis://secret@host"), "redis://***@host");
+        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+    }
+}
