@@ -96,9 +96,19 @@ impl Cache {
     /// The same cache (same backend, same settings) at another default version, as Django's
     /// `version=` argument: keys written through one are invisible to the other.
     pub fn with_version(&self, version: i64) -> Self {
+        self.with_keys(self.core().keys.clone().with_version(version))
+    }
+
+    /// The same cache (same backend, same settings) under another prefix: keys written
+    /// through one are invisible to the other, and `clear` on one leaves the other's.
+    pub fn with_prefix(&self, prefix: impl Into<String>) -> Self {
+        self.with_keys(self.core().keys.clone().with_prefix(prefix))
+    }
+
+    fn with_keys(&self, keys: Keys) -> Self {
         let core = self.core();
         Cache::from_core(CacheCore {
-            keys: core.keys.clone().with_version(version),
+            keys,
             store: core.store.clone(),
             codec: core.codec.clone(),
             default_timeout: core.default_timeout,
