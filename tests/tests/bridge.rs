@@ -177,7 +177,7 @@ fn from_many_threads_inside_a_multi_thread_runtime() {
         }
         total
     });
-    assert_eq!(total, (0..32u32).map(|i| 2 * (i + 1)).sum());
+    assert_eq!(total, (0..32u32).map(|i| 2 * (i + 1)).sum::<u32>());
 }
 
 #[test]

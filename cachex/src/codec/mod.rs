@@ -24,7 +24,6 @@
 
 mod compress;
 mod integer;
-mod jsonread;
 mod pyjson;
 
 use std::borrow::Cow;
@@ -99,7 +98,7 @@ impl Serializer {
 
     fn deserialize<V: DeserializeOwned>(self, payload: &[u8]) -> std::result::Result<V, String> {
         match self {
-            Self::Json => jsonread::from_slice(payload),
+            Self::Json => serde_json::from_slice(payload).map_err(|err| err.to_string()),
             Self::MessagePack => {
                 // Like `msgpack.loads`, refuse bytes left over after the value: without this
                 // check a JSON payload such as `{"a": 1}` would read as the integer 123.
