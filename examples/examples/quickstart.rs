@@ -1,90 +1,47 @@
-//! Quickstart: one trait definition, a blocking and an async API.
+//! Quickstart: Django's cache API, blocking and async, on one cache.
 //!
-//! Run with `cargo run --example quickstart`.
+//! Run with `cargo run --example quickstart`: it uses the embedded in-memory cache unless
+//! `CACHEX_URL` names a server (`CACHEX_URL=redis://127.0.0.1:6379/0`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use cachex::prelude::*;
 
-use cachex::auto_async;
-
-/// A small key-value store, written once.
-#[auto_async]
-pub trait Store: Send + Sync {
-    /// Reads a value. Native async: implementors write `aget`, the blocking `get` is derived.
-    async fn get(&self, key: &str) -> Option<String>;
-    /// Writes a value. Native blocking: implementors write `set`, the async `aset` is derived.
-    fn set(&self, key: &str, value: &str);
-    /// Counts the entries: cheap, so `acount` calls it inline.
-    #[auto_async(nonblocking)]
-    fn count(&self) -> usize;
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Profile {
+    name: String,
+    karma: u32,
 }
 
-/// An in-memory implementation; each method is written on one side only.
-#[derive(Default)]
-pub struct Memory(RwLock<HashMap<String, String>>);
+fn main() -> cachex::Result<()> {
+    let cache = match std::env::var("CACHEX_URL") {
+        Ok(url) => Cache::from_url(&url)?,
+        Err(_) => Cache::default(),
+    };
+    println!("using {cache}");
 
-impl Store for Memory {
-    async fn aget(&self, key: &str) -> Option<String> {
-        self.0.read().ok()?.get(key).cloned()
-    }
+    // Blocking code: a CLI, a worker thread, a WSGI-style handler.
+    let profile = Profile {
+        name: "ada".into(),
+        karma: 42,
+    };
+    cache.set("user:1", &profile, Timeout::Default)?;
+    println!("get            -> {:?}", cache.get::<Profile>("user:1")?);
+    println!("add (present)  -> {}", cache.add("user:1", &profile, Timeout::Never)?);
+    cache.set("visits", &0, Timeout::Never)?;
+    println!("incr           -> {}", cache.incr("visits", 1)?);
 
-    fn set(&self, key: &str, value: &str) {
-        if let Ok(mut map) = self.0.write() {
-            map.insert(key.to_owned(), value.to_owned());
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.0.read().map_or(0, |map| map.len())
-    }
-}
-
-/// A type that offers method handles: `app.get.as_sync(..)`, `app.get.as_async(..)`.
-#[derive(Clone, Default)]
-pub struct App(Arc<StoreHandles<Arc<Memory>>>);
-
-impl std::ops::Deref for App {
-    type Target = StoreHandles<Arc<Memory>>;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl Default for StoreHandles<Arc<Memory>> {
-    fn default() -> Self {
-        StoreHandles::new(Arc::default())
-    }
-}
-
-fn main() {
-    let app = App::default();
-
-    // Blocking code (a CLI, a worker thread, a WSGI-style handler):
-    app.set("greeting", "hello");
-    println!("blocking  get      -> {:?}", app.get("greeting"));
-    println!("handle    as_sync  -> {:?}", app.get.as_sync("greeting"));
-
-    // Async code, on any runtime:
+    // Async code, on any runtime, same cache.
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        app.aset("farewell", "bye").await;
-        println!("async     aget     -> {:?}", app.aget("farewell").await);
-        println!("view      a().get  -> {:?}", app.a().get("farewell").await);
-        println!(
-            "handle    as_async -> {:?}",
-            app.get.as_async("greeting").await
-        );
-        println!("nonblocking acount -> {}", app.acount().await);
+        println!("aget           -> {:?}", cache.aget::<Profile>("user:1").await?);
+        println!("a().get        -> {:?}", cache.a().get::<u32>("visits").await?);
+        println!("get.as_async   -> {:?}", cache.get.as_async::<u32>("visits").await?);
+        let greeting: String = cache
+            .aget_or_set_with("greeting", || async { "hello".to_owned() }, Timeout::Default)
+            .await?;
+        println!("aget_or_set    -> {greeting}");
+        cachex::Result::Ok(())
+    })?;
 
-        // Blocking calls stay safe inside async code: no panic, no stalled runtime.
-        let blocking = tokio::task::spawn_blocking({
-            let app = app.clone();
-            move || app.get("greeting")
-        });
-        println!(
-            "spawn_blocking get -> {:?}",
-            blocking.await.expect("no panic")
-        );
-    });
+    println!("clear          -> {} keys", cache.clear()?);
+    Ok(())
 }
