@@ -1,1 +1,10 @@
 //! Shared helpers of the cachex integration tests.
+//!
+//! [`server`]: real `redis-server` / `valkey-server` processes on free loopback ports, in
+//! temporary folders, killed on drop ([`Server`]), or one per kind for the whole test process
+//! ([`shared`]).
+
+mod resp;
+pub mod server;
+
+pub use server::{Server, ServerKind, shared};
