@@ -3,6 +3,8 @@
 
 pub(crate) mod glob;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 
 use std::time::Duration;
 

