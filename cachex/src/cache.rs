@@ -11,8 +11,10 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{CacheApi, CacheApiHandles, Timeout};
 use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
+#[cfg(feature = "redis")]
+use crate::backend::redis::{Redis, ServerOptions};
 use crate::backend::{Expiry, RawStore, SetMode};
-use crate::codec::Codec;
+use crate::codec::{Codec, CodecBuilder};
 use crate::keys::{KeyFunction, KeyValidation, Keys};
 use crate::{Error, Result};
 
@@ -72,12 +74,31 @@ impl fmt::Display for Cache {
 impl Cache {
     /// The embedded in-memory cache, with Django's defaults (no prefix, version 1, 300 s).
     pub fn in_memory() -> Self {
-        CacheBuilder::default().build_memory(DEFAULT_MAX_ENTRIES)
+        let core = CacheCore {
+            store: Arc::new(Store::Memory(Memory::new(DEFAULT_MAX_ENTRIES))),
+            location: Location::Memory {
+                max_entries: DEFAULT_MAX_ENTRIES,
+            }
+            .to_string(),
+            keys: Keys::new(),
+            codec: Codec::default(),
+            default_timeout: Some(DEFAULT_TIMEOUT),
+            fail_open: false,
+            flights: Flights::default(),
+        };
+        Cache::from_core(core)
     }
 
-    /// A cache configured by a URL: `memory://` (options `max_entries`), with the cache
-    /// options `prefix`, `version`, `timeout` (seconds, or `none` for never), `strict_keys`
-    /// and `fail_open` in the query string.
+    /// A cache configured by one URL, so that a deployment is one environment variable:
+    ///
+    /// - `memory://` for the embedded cache (option `max_entries`);
+    /// - `redis://[user:password@]host[:port][/db]`, `rediss://` (TLS), `valkey://`,
+    ///   `valkeys://`, `redis+unix:///path/to.sock?db=0` for a Redis or Valkey server.
+    ///
+    /// The query string takes the cache's options: `prefix`, `version`, `timeout` (seconds,
+    /// or `none` for never), `strict_keys`, `fail_open`, `serializer` (`json`, `msgpack`),
+    /// `compressor` (`zlib`, `gzip`, `zstd`, `lz4`), `compression_level`, `min_length`, and
+    /// for servers `connect_timeout` and `response_timeout` (seconds, fractions allowed).
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;
@@ -145,22 +166,39 @@ impl Cache {
 pub struct CacheBuilder {
     location: Location,
     keys: Keys,
-    codec: Codec,
+    codec: CodecBuilder,
     default_timeout: Option<Duration>,
     fail_open: bool,
+    #[cfg(feature = "redis")]
+    server: ServerOptions,
 }
 
 /// Where the values live.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Location {
-    Memory { max_entries: u64 },
+    Memory {
+        max_entries: u64,
+    },
+    /// A server URL, without the cache's own options.
+    #[cfg(feature = "redis")]
+    Server {
+        url: String,
+    },
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Memory { max_entries } => write!(f, "memory://?max_entries={max_entries}"),
+            #[cfg(feature = "redis")]
+            Location::Server { url } => f.write_str(&redact(url)),
         }
+    }
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -171,9 +209,11 @@ impl Default for CacheBuilder {
                 max_entries: DEFAULT_MAX_ENTRIES,
             },
             keys: Keys::new(),
-            codec: Codec::default(),
+            codec: Codec::builder(),
             default_timeout: Some(DEFAULT_TIMEOUT),
             fail_open: false,
+            #[cfg(feature = "redis")]
+            server: ServerOptions::default(),
         }
     }
 }
@@ -184,20 +224,45 @@ impl CacheBuilder {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| Error::Config(format!("{:?} is not a cache URL", redact(url))))?;
-        let (_, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
+        #[cfg(not(feature = "redis"))]
+        let _ = address; // only server URLs have an address
         let mut builder = CacheBuilder::default();
-        match scheme {
-            "memory" => {}
-            other => {
-                return Err(Error::Config(format!(
-                    "unknown cache URL scheme {other:?}: expected memory://"
-                )));
-            }
-        }
+        let mut server_query = Vec::new();
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            builder = builder.option(name, value)?;
+            match builder.clone().option(name, value) {
+                Ok(configured) => builder = configured,
+                Err(Error::Config(_)) if !is_cache_option(name) => server_query.push(pair),
+                Err(err) => return Err(err),
+            }
         }
+        builder.location = match scheme.to_ascii_lowercase().as_str() {
+            "memory" => match server_query.first() {
+                Some(unknown) => {
+                    return Err(Error::Config(format!("unknown cache option {unknown:?}")));
+                }
+                None => builder.location,
+            },
+            #[cfg(feature = "redis")]
+            "redis" | "rediss" | "valkey" | "valkeys" | "redis+unix" | "unix" => {
+                let query = server_query.join("&");
+                let separator = if query.is_empty() { "" } else { "?" };
+                Location::Server {
+                    url: format!("{scheme}://{address}{separator}{query}"),
+                }
+            }
+            other => {
+                return Err(Error::Config(format!(
+                    "unknown cache URL scheme {other:?}: expected {}",
+                    if cfg!(feature = "redis") {
+                        "memory, redis, rediss, valkey, valkeys or redis+unix"
+                    } else {
+                        "memory (server URLs need the `redis` feature)"
+                    }
+                )));
+            }
+        };
         Ok(builder)
     }
 
@@ -234,9 +299,28 @@ impl CacheBuilder {
                 }
             }
             "fail_open" => self.fail_open = flag()?,
+            "serializer" => self.codec = self.codec.serializer(value.parse()?),
+            "compressor" => self.codec = self.codec.compressor(value.parse()?),
+            "compression_level" => {
+                self.codec = self
+                    .codec
+                    .compression_level(value.parse().map_err(|_| invalid())?)
+            }
+            "min_length" => {
+                self.codec = self.codec.min_length(value.parse().map_err(|_| invalid())?)
+            }
             "max_entries" => {
-                let Location::Memory { max_entries } = &mut self.location;
-                *max_entries = value.parse().map_err(|_| invalid())?;
+                self.location = Location::Memory {
+                    max_entries: value.parse().map_err(|_| invalid())?,
+                }
+            }
+            #[cfg(feature = "redis")]
+            "connect_timeout" => {
+                self.server.connect_timeout = Some(parse_seconds(value).ok_or_else(invalid)?)
+            }
+            #[cfg(feature = "redis")]
+            "response_timeout" => {
+                self.server.response_timeout = Some(parse_seconds(value).ok_or_else(invalid)?)
             }
             other => return Err(Error::Config(format!("unknown cache option {other:?}"))),
         }
@@ -273,8 +357,9 @@ impl CacheBuilder {
         self
     }
 
-    /// The value codec: serializer, compressor and their fallbacks.
-    pub fn codec(mut self, codec: Codec) -> Self {
+    /// The value codec: serializer, compressor and their fallbacks (JSON without
+    /// compression by default, as django-cachex's `JSONSerializer`).
+    pub fn codec(mut self, codec: CodecBuilder) -> Self {
         self.codec = codec;
         self
     }
@@ -292,24 +377,70 @@ impl CacheBuilder {
         self
     }
 
-    /// Builds the cache.
-    pub fn build(self) -> Result<Cache> {
-        match self.location {
-            Location::Memory { max_entries } => Ok(self.build_memory(max_entries)),
-        }
+    /// How long connecting to a server may take (default 5 s).
+    #[cfg(feature = "redis")]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.server.connect_timeout = Some(timeout);
+        self
     }
 
-    fn build_memory(self, max_entries: u64) -> Cache {
-        Cache::from_core(CacheCore {
-            store: Arc::new(Store::Memory(Memory::new(max_entries))),
-            location: self.location.to_string(),
+    /// How long a server may take to answer a request (default 5 s); past it, the call fails
+    /// with [`Error::Timeout`].
+    #[cfg(feature = "redis")]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.server.response_timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the cache. Servers are connected to lazily, on first use.
+    pub fn build(self) -> Result<Cache> {
+        let (store, location) = match &self.location {
+            Location::Memory { max_entries } => (
+                Store::Memory(Memory::new(*max_entries)),
+                self.location.to_string(),
+            ),
+            #[cfg(feature = "redis")]
+            Location::Server { url } => {
+                let redis = Redis::new(url, self.server.clone())?;
+                let location = redis.location().to_owned();
+                (Store::Redis(redis), location)
+            }
+        };
+        Ok(Cache::from_core(CacheCore {
+            store: Arc::new(store),
+            location,
+            codec: self.codec.build()?,
             keys: self.keys,
-            codec: self.codec,
             default_timeout: self.default_timeout,
             fail_open: self.fail_open,
             flights: Flights::default(),
-        })
+        }))
     }
+}
+
+/// Seconds, fractions allowed (`0.5`).
+#[cfg(feature = "redis")]
+fn parse_seconds(value: &str) -> Option<Duration> {
+    Duration::try_from_secs_f64(value.parse().ok()?).ok()
+}
+
+/// Whether a URL query option belongs to the cache rather than to the server.
+fn is_cache_option(name: &str) -> bool {
+    matches!(
+        name,
+        "prefix"
+            | "version"
+            | "timeout"
+            | "strict_keys"
+            | "fail_open"
+            | "serializer"
+            | "compressor"
+            | "compression_level"
+            | "min_length"
+            | "max_entries"
+            | "connect_timeout"
+            | "response_timeout"
+    )
 }
 
 /// Hides the password of a URL, for messages.
@@ -329,12 +460,16 @@ fn redact(url: &str) -> String {
 /// The backends, dispatched statically.
 enum Store {
     Memory(Memory),
+    #[cfg(feature = "redis")]
+    Redis(Redis),
 }
 
 macro_rules! dispatch {
     ($store:expr, $backend:ident => $call:expr) => {
         match $store {
             Store::Memory($backend) => $call,
+            #[cfg(feature = "redis")]
+            Store::Redis($backend) => $call,
         }
     };
 }

@@ -25,18 +25,34 @@ fn main() -> cachex::Result<()> {
     };
     cache.set("user:1", &profile, Timeout::Default)?;
     println!("get            -> {:?}", cache.get::<Profile>("user:1")?);
-    println!("add (present)  -> {}", cache.add("user:1", &profile, Timeout::Never)?);
+    println!(
+        "add (present)  -> {}",
+        cache.add("user:1", &profile, Timeout::Never)?
+    );
     cache.set("visits", &0, Timeout::Never)?;
     println!("incr           -> {}", cache.incr("visits", 1)?);
 
     // Async code, on any runtime, same cache.
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
-        println!("aget           -> {:?}", cache.aget::<Profile>("user:1").await?);
-        println!("a().get        -> {:?}", cache.a().get::<u32>("visits").await?);
-        println!("get.as_async   -> {:?}", cache.get.as_async::<u32>("visits").await?);
+        println!(
+            "aget           -> {:?}",
+            cache.aget::<Profile>("user:1").await?
+        );
+        println!(
+            "a().get        -> {:?}",
+            cache.a().get::<u32>("visits").await?
+        );
+        println!(
+            "get.as_async   -> {:?}",
+            cache.get.as_async::<u32>("visits").await?
+        );
         let greeting: String = cache
-            .aget_or_set_with("greeting", || async { "hello".to_owned() }, Timeout::Default)
+            .aget_or_set_with(
+                "greeting",
+                || async { "hello".to_owned() },
+                Timeout::Default,
+            )
             .await?;
         println!("aget_or_set    -> {greeting}");
         cachex::Result::Ok(())

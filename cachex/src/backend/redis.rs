@@ -251,10 +251,6 @@ impl Redis {
     /// rebuilt from the parsed URL, so it is normalized: port and database are explicit and
     /// query parameters other than Unix sockets' `db`, `user` and `pass` are left out, as in
     /// `redis://user:***@localhost:6379/0` or `redis+unix:///run/redis.sock?db=1&pass=***`.
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "for `Cache`'s messages; not used there yet")
-    )]
     pub(crate) fn location(&self) -> &str {
         &self.location
     }
