@@ -203,10 +203,7 @@ fn encodes_like_django() {
 /// `CACHEX_DJANGO_PYTHON` names a Python that has it (the README says how to make one).
 #[test]
 fn django_decodes_what_cachex_encodes() {
-    let Some(python) = std::env::var_os("CACHEX_DJANGO_PYTHON") else {
-        println!("skipped: set CACHEX_DJANGO_PYTHON to a Python with django-cachex to run it");
-        return;
-    };
+    let python = django_python();
     let ours: Vec<Case> = cases()
         .into_iter()
         .map(|case| {
@@ -236,4 +233,20 @@ fn django_decodes_what_cachex_encodes() {
         stdout.contains(&format!("{} passed, 0 failed", ours.len())),
         "{stdout}"
     );
+}
+
+/// The Python that has django-cachex: `CACHEX_DJANGO_PYTHON`, or the environment
+/// `scripts/test` makes in `.cache/django-venv`. Missing, the test fails and says how to make it.
+fn django_python() -> PathBuf {
+    if let Some(python) = std::env::var_os("CACHEX_DJANGO_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/django-venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with django-cachex: run scripts/test (it makes .cache/django-venv), or \
+         make one with Python >= 3.12 as tests/fixtures/django/README.md says and point \
+         CACHEX_DJANGO_PYTHON at it"
+    );
+    venv
 }
