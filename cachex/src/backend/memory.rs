@@ -249,3 +249,48 @@ fn parse_integer(bytes: &[u8]) -> Option<i64> {
     }
     text.parse().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backend's futures are ready at once.
+    fn run<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => panic!("the in-memory backend never waits"),
+        }
+    }
+
+    #[test]
+    fn the_number_of_entries_is_bounded() {
+        let memory = Memory::new(100);
+        for i in 0..5_000 {
+            run(memory.set(&format!("k{i}"), vec![0; 8], Expiry::Never, SetMode::Always))
+                .expect("set");
+        }
+        memory.entries.run_pending_tasks();
+        let count = memory.entries.entry_count();
+        assert!(count <= 100, "{count} entries kept for a bound of 100");
+        assert!(count > 0);
+    }
+
+    #[test]
+    fn integers_are_read_as_redis_reads_them() {
+        assert_eq!(parse_integer(b"42"), Some(42));
+        assert_eq!(parse_integer(b"-7"), Some(-7));
+        for refused in [
+            &b""[..],
+            b"-",
+            b"+1",
+            b" 1",
+            b"1.0",
+            b"0x1",
+            b"99999999999999999999",
+        ] {
+            assert_eq!(parse_integer(refused), None, "{refused:?}");
+        }
+    }
+}
