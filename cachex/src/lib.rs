@@ -1,9 +1,24 @@
 //! cachex: Django's cache API for Rust, with a blocking and an async surface derived from one
 //! definition by [`auto_async`].
 //!
-//! With `default-features = false` this crate is only the [`auto_async`] attribute and the
-//! [`bridge`] runtime that generated code calls, for annotating your own traits without pulling
-//! in a Redis client.
+//! ```
+//! use cachex::prelude::*;
+//!
+//! let cache = Cache::default(); // in memory; Cache::from_url("redis://...") for a server
+//! cache.set("greeting", "hello", Timeout::Default)?;
+//! assert_eq!(cache.get::<String>("greeting")?.as_deref(), Some("hello"));
+//! # Ok::<(), cachex::Error>(())
+//! ```
+//!
+//! The API is the [`CacheApi`] trait (Django's names and semantics), implemented natively
+//! async; its blocking twins, its async view ([`CacheApi::a`]) and the method handles of
+//! [`Cache`] come from [`auto_async`]. Values are stored in django-cachex's format
+//! ([`codec`]); keys follow Django's key function ([`keys`]).
+//!
+//! Features: `cache` (the API, codecs and the in-memory backend) and `redis` (Redis and Valkey
+//! servers) are on by default. With `default-features = false` this crate is only the
+//! [`auto_async`] attribute and the [`bridge`] runtime that generated code calls, for
+//! annotating your own traits without pulling in a Redis client.
 
 #[cfg(feature = "cache")]
 mod api;
