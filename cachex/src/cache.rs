@@ -98,7 +98,8 @@ impl Cache {
     /// The query string takes the cache's options: `prefix`, `version`, `timeout` (seconds,
     /// or `none` for never), `strict_keys`, `fail_open`, `serializer` (`json`, `msgpack`),
     /// `compressor` (`zlib`, `gzip`, `zstd`, `lz4`), `compression_level`, `min_length`, and
-    /// for servers `connect_timeout` and `response_timeout` (seconds, fractions allowed).
+    /// for servers `connect_timeout` and `response_timeout` (seconds, fractions allowed) and
+    /// `connection_limit` (requests in flight per connection).
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;
@@ -319,6 +320,10 @@ impl CacheBuilder {
                 self.server.connect_timeout = Some(parse_seconds(value).ok_or_else(invalid)?)
             }
             #[cfg(feature = "redis")]
+            "connection_limit" => {
+                self.server.connection_limit = Some(value.parse().map_err(|_| invalid())?)
+            }
+            #[cfg(feature = "redis")]
             "response_timeout" => {
                 self.server.response_timeout = Some(parse_seconds(value).ok_or_else(invalid)?)
             }
@@ -392,6 +397,14 @@ impl CacheBuilder {
         self
     }
 
+    /// At most `limit` requests in flight on each server connection (cachex keeps one
+    /// multiplexed connection per tokio runtime); further requests wait their turn.
+    #[cfg(feature = "redis")]
+    pub fn connection_limit(mut self, limit: usize) -> Self {
+        self.server.connection_limit = Some(limit);
+        self
+    }
+
     /// Builds the cache. Servers are connected to lazily, on first use.
     pub fn build(self) -> Result<Cache> {
         let (store, location) = match &self.location {
@@ -440,6 +453,7 @@ fn is_cache_option(name: &str) -> bool {
             | "max_entries"
             | "connect_timeout"
             | "response_timeout"
+            | "connection_limit"
     )
 }
 

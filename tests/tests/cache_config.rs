@@ -192,3 +192,27 @@ fn timeouts_are_enforced_by_the_server() {
     assert!((20..=30).contains(&seconds(ttl("short"))));
     cache.clear().expect("clear");
 }
+
+#[test]
+fn a_connection_limit_queues_requests_beyond_it() {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("limit-{}", std::process::id());
+    let cache = Cache::from_url(&format!("{}?prefix={prefix}&connection_limit=1", server.url()))
+        .expect("a cache");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let total: i64 = runtime.block_on(async {
+        let tasks: Vec<_> = (0..50)
+            .map(|_| {
+                let cache = cache.clone();
+                tokio::spawn(async move { cache.aincr_or_create("n", 1, Timeout::Never).await })
+            })
+            .collect();
+        let mut last = 0;
+        for task in tasks {
+            last = last.max(task.await.expect("no panic").expect("incr"));
+        }
+        last
+    });
+    assert_eq!(total, 50, "every request ran, one at a time");
+    cache.clear().expect("clear");
+}

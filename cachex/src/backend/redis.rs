@@ -77,6 +77,9 @@ pub(crate) struct ServerOptions {
     pub(crate) connect_timeout: Option<Duration>,
     /// How long a request may wait for its answer; `None` is [`DEFAULT_RESPONSE_TIMEOUT`].
     pub(crate) response_timeout: Option<Duration>,
+    /// At most this many requests in flight on each connection (one multiplexed connection
+    /// per runtime); more wait their turn. `None`: no limit.
+    pub(crate) connection_limit: Option<usize>,
 }
 
 /// `INCRBY` of a key that must exist: nil when it does not. The result is read back with
@@ -233,10 +236,13 @@ impl Redis {
         // Responses are timed here, per request, so that a response timeout and a connect
         // timeout can be told apart. Reconnection is driven by the calls themselves: a failed
         // attempt is not retried in the background (a call would wait for the back-off).
-        let config = ConnectionManagerConfig::new()
+        let mut config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(connect_timeout))
             .set_response_timeout(None)
             .set_number_of_retries(0);
+        if let Some(limit) = options.connection_limit {
+            config = config.set_concurrency_limit(limit);
+        }
         Ok(Redis {
             connector: Box::new(Connector { client, config }),
             location,
@@ -1597,8 +1603,8 @@ mod tests {
         let store = Redis::new(
             &server.url("redis"),
             ServerOptions {
-                connect_timeout: None,
                 response_timeout: Some(timeout),
+                ..ServerOptions::default()
             },
         )
         .expect("a valid URL");
@@ -1644,6 +1650,7 @@ mod tests {
             ServerOptions {
                 connect_timeout: Some(connect_timeout),
                 response_timeout: Some(Duration::from_secs(10)),
+                connection_limit: None,
             },
         )
         .expect("a valid URL");
