@@ -318,10 +318,7 @@ pub fn blocking_local<F: FnOnce() -> R, R>(
     call: F,
 ) -> BlockingCall<F> {
     report(trait_name, method, "async");
-    BlockingCall {
-        call: Some(call),
-        inline: true,
-    }
+    nonblocking(call)
 }
 
 /// The async twin of a `nonblocking` method (called by generated code).

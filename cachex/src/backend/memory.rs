@@ -13,6 +13,7 @@ use moka::ops::compute::Op;
 use moka::sync::Cache as Map;
 
 use super::{Expiry, RawStore, SetMode, glob};
+use crate::codec::counter_value;
 use crate::{Error, Result};
 
 /// The default bound on the number of entries.
@@ -167,7 +168,7 @@ impl RawStore for Memory {
                 Ok(Some(delta)),
             ),
             (Some(entry), _) => {
-                match parse_integer(&entry.value).and_then(|n| n.checked_add(delta)) {
+                match counter_value(&entry.value).and_then(|n| n.checked_add(delta)) {
                     Some(sum) => (
                         Op::Put(Entry {
                             value: sum.to_string().into_bytes().into(),
@@ -240,16 +241,6 @@ impl RawStore for Memory {
     }
 }
 
-/// A stored integer as Redis reads it: optional `-`, decimal digits, nothing else.
-fn parse_integer(bytes: &[u8]) -> Option<i64> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,22 +266,5 @@ mod tests {
         let count = memory.entries.entry_count();
         assert!(count <= 100, "{count} entries kept for a bound of 100");
         assert!(count > 0);
-    }
-
-    #[test]
-    fn integers_are_read_as_redis_reads_them() {
-        assert_eq!(parse_integer(b"42"), Some(42));
-        assert_eq!(parse_integer(b"-7"), Some(-7));
-        for refused in [
-            &b""[..],
-            b"-",
-            b"+1",
-            b" 1",
-            b"1.0",
-            b"0x1",
-            b"99999999999999999999",
-        ] {
-            assert_eq!(parse_integer(refused), None, "{refused:?}");
-        }
     }
 }
