@@ -3,7 +3,10 @@
 //! [`server`]: real `redis-server` / `valkey-server` processes on free loopback ports, in
 //! temporary folders, killed on drop ([`Server`]), or one per kind for the whole test process
 //! ([`shared`]).
+//!
+//! [`django`]: the real django-cachex, for the interoperability tests.
 
+pub mod django;
 mod resp;
 pub mod server;
 

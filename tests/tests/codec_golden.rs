@@ -10,7 +10,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
@@ -78,12 +77,8 @@ fn show(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()
 }
 
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/django")
-}
-
 fn cases() -> Vec<Case> {
-    let text = std::fs::read(fixture_dir().join("vectors.json")).expect("fixture");
+    let text = std::fs::read(cachex_tests::django::fixture("vectors.json")).expect("fixture");
     // Read with cachex's own JSON reader: serde_json as built here (without its
     // `float_roundtrip` feature) may read a 17-digit float one unit off, and the MessagePack
     // vectors carry Python's exact floats.
@@ -203,7 +198,7 @@ fn encodes_like_django() {
 /// `CACHEX_DJANGO_PYTHON` names a Python that has it (the README says how to make one).
 #[test]
 fn django_decodes_what_cachex_encodes() {
-    let python = django_python();
+    let python = cachex_tests::django::python();
     let ours: Vec<Case> = cases()
         .into_iter()
         .map(|case| {
@@ -218,7 +213,7 @@ fn django_decodes_what_cachex_encodes() {
     let path = dir.path().join("cachex-encoded.json");
     std::fs::write(&path, serde_json::to_vec(&ours).expect("serializes")).expect("writes");
     let output = Command::new(python)
-        .arg(fixture_dir().join("generate.py"))
+        .arg(cachex_tests::django::fixture("generate.py"))
         .arg("--check")
         .arg(&path)
         .output()
@@ -233,20 +228,4 @@ fn django_decodes_what_cachex_encodes() {
         stdout.contains(&format!("{} passed, 0 failed", ours.len())),
         "{stdout}"
     );
-}
-
-/// The Python that has django-cachex: `CACHEX_DJANGO_PYTHON`, or the environment
-/// `scripts/test` makes in `.cache/django-venv`. Missing, the test fails and says how to make it.
-fn django_python() -> PathBuf {
-    if let Some(python) = std::env::var_os("CACHEX_DJANGO_PYTHON") {
-        return PathBuf::from(python);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/django-venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with django-cachex: run scripts/test (it makes .cache/django-venv), or \
-         make one with Python >= 3.12 as tests/fixtures/django/README.md says and point \
-         CACHEX_DJANGO_PYTHON at it"
-    );
-    venv
 }

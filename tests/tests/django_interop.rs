@@ -1,0 +1,120 @@
+//! A Django service (the real django-cachex, JSONSerializer) and cachex sharing one Redis: each
+//! reads the plain-data values and counters the other wrote, with and without compression.
+//! The Python environment is the one `scripts/test` makes (see `codec_golden.rs`).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use cachex::prelude::*;
+use cachex_tests::{ServerKind, shared};
+use serde_json::{Value, json};
+
+/// Runs the Django side; returns what it printed.
+fn django(url: &str, prefix: &str, mode: &str, compressor: &str, values: &Value) -> String {
+    let script = cachex_tests::django::fixture("live.py");
+    let mut child = Command::new(cachex_tests::django::python())
+        .args([
+            script.as_os_str(),
+            url.as_ref(),
+            prefix.as_ref(),
+            mode.as_ref(),
+            compressor.as_ref(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    child
+        .stdin
+        .take()
+        .expect("a stdin")
+        .write_all(values.to_string().as_bytes())
+        .expect("values sent");
+    let output = child.wait_with_output().expect("python ends");
+    assert!(
+        output.status.success(),
+        "django side failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn values() -> Value {
+    json!({
+        "text": "héllo wörld ✓",
+        "int": 42,
+        "negative": -7,
+        "float": 1.5,
+        "true": true,
+        "null": null,
+        "list": [1, "two", 3.5, false],
+        "map": {"nested": {"k": [1, 2]}, "empty": {}},
+        "long": "x".repeat(1000),
+    })
+}
+
+fn both_directions(compressor: &str) {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-{compressor}-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let query = if compressor == "none" {
+        format!("prefix={prefix}")
+    } else {
+        format!("prefix={prefix}&compressor={compressor}")
+    };
+    let cache = Cache::from_url(&format!("{url}?{query}")).expect("a cache");
+    let values = values();
+    let Value::Object(entries) = &values else {
+        unreachable!("the values are a map")
+    };
+
+    // Django writes, cachex reads.
+    django(&url, &prefix, "write", compressor, &values);
+    for (key, value) in entries {
+        let read: Option<Value> = cache
+            .get(&format!("django:{key}"))
+            .expect("cachex reads it");
+        assert_eq!(read.as_ref(), Some(value), "{key}");
+    }
+    assert_eq!(cache.get::<i64>("django:counter").expect("get"), Some(15));
+    assert_eq!(
+        cache
+            .incr("django:counter", 1)
+            .expect("incr Django's counter"),
+        16
+    );
+
+    // cachex writes, Django reads.
+    for (key, value) in entries {
+        cache
+            .set(&format!("rust:{key}"), value, Timeout::Default)
+            .expect("set");
+    }
+    cache
+        .set("rust:counter", &20, Timeout::Default)
+        .expect("set");
+    let seen: Value = serde_json::from_str(&django(&url, &prefix, "read", compressor, &values))
+        .expect("Django printed JSON");
+    for (key, value) in entries {
+        assert_eq!(&seen[key], value, "Django read {key}");
+    }
+    let present: Vec<&str> = entries.keys().map(String::as_str).collect();
+    assert_eq!(seen["present"], json!(present), "Django sees every key");
+    assert_eq!(seen["counter"], json!(20));
+    assert_eq!(seen["counter_after_incr"], json!(21));
+    assert_eq!(cache.get::<i64>("rust:counter").expect("get"), Some(21));
+    cache.clear().expect("clear");
+}
+
+#[test]
+fn django_and_cachex_share_plain_values_and_counters() {
+    both_directions("none");
+}
+
+#[test]
+fn and_with_every_compressor() {
+    for compressor in ["zlib", "gzip", "zstd", "lz4"] {
+        both_directions(compressor);
+    }
+}
