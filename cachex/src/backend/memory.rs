@@ -6,10 +6,11 @@
 //! through the codec, and an integer written by `set` can be incremented. Expiry is lazy: an
 //! expired entry is never returned, and moka drops it on its own schedule.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::Op;
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache as Map;
 
 use super::{Expiry, RawStore, SetMode, glob};
@@ -65,20 +66,36 @@ impl moka::Expiry<String, Entry> for ExpiresAt {
     }
 }
 
-/// The in-memory store.
+/// The in-memory store. Every write goes through moka's per-key compute, so that writes of one
+/// key are ordered with one another (`set` against `incr`, say), as on a server.
 pub(crate) struct Memory {
     entries: Map<String, Entry>,
+    /// Renames are serialized: each holds one key's compute while it writes the other, and two
+    /// crossing renames must never wait for each other.
+    renames: Mutex<()>,
 }
 
 impl Memory {
-    /// A store holding at most about `max_entries` entries.
+    /// A store holding at most about `max_entries` entries, evicting the least recently used
+    /// (as Django's in-memory cache does: a value just written is always kept).
     pub(crate) fn new(max_entries: u64) -> Self {
         Memory {
             entries: Map::builder()
                 .max_capacity(max_entries)
+                .eviction_policy(EvictionPolicy::lru())
                 .expire_after(ExpiresAt)
                 .build(),
+            renames: Mutex::new(()),
         }
+    }
+
+    fn put(&self, key: &str, entry: Entry) {
+        self.update(key, (), |_| (Op::Put(entry), ()));
+    }
+
+    /// Removes `key`; whether it was live.
+    fn remove(&self, key: &str) -> bool {
+        self.update(key, false, |current| (Op::Remove, current.is_some()))
     }
 
     fn live(&self, key: &str) -> Option<Entry> {
@@ -120,7 +137,7 @@ impl RawStore for Memory {
     async fn set(&self, key: &str, value: Vec<u8>, expiry: Expiry, mode: SetMode) -> Result<bool> {
         let entry = Entry::new(value, expiry);
         if mode == SetMode::Always {
-            self.entries.insert(key.to_owned(), entry);
+            self.put(key, entry);
             return Ok(true);
         }
         // `SetMode::IfAbsent`
@@ -142,18 +159,13 @@ impl RawStore for Memory {
 
     async fn set_many(&self, items: Vec<(String, Vec<u8>)>, expiry: Expiry) -> Result<Vec<String>> {
         for (key, value) in items {
-            self.entries.insert(key, Entry::new(value, expiry));
+            self.put(&key, Entry::new(value, expiry));
         }
         Ok(Vec::new())
     }
 
     async fn delete_many(&self, keys: &[String]) -> Result<u64> {
-        let now = Instant::now();
-        Ok(keys
-            .iter()
-            .filter_map(|key| self.entries.remove(key))
-            .filter(|entry| entry.is_live(now))
-            .count() as u64)
+        Ok(keys.iter().filter(|key| self.remove(key)).count() as u64)
     }
 
     async fn exists(&self, key: &str) -> Result<bool> {
@@ -203,17 +215,19 @@ impl RawStore for Memory {
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<bool> {
-        match self
-            .entries
-            .remove(from)
-            .filter(|entry| entry.is_live(Instant::now()))
-        {
-            Some(entry) => {
-                self.entries.insert(to.to_owned(), entry);
-                Ok(true)
-            }
-            None => Ok(false),
+        if from == to {
+            return Ok(self.live(from).is_some());
         }
+        let _serialized = self.renames.lock().unwrap_or_else(PoisonError::into_inner);
+        // The destination is written while the source is held, then the source removed: a
+        // reader sees the value at one key or both, never at neither, as with Redis's RENAME.
+        Ok(self.update(from, false, |current| match current {
+            Some(entry) => {
+                self.put(to, entry.clone());
+                (Op::Remove, true)
+            }
+            None => (Op::Nop, false),
+        }))
     }
 
     async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
@@ -223,12 +237,7 @@ impl RawStore for Memory {
             .filter(|(key, _)| glob::matches(pattern.as_bytes(), key.as_bytes()))
             .map(|(key, _)| key)
             .collect();
-        let now = Instant::now();
-        Ok(matching
-            .iter()
-            .filter_map(|key| self.entries.remove(key.as_str()))
-            .filter(|entry| entry.is_live(now))
-            .count() as u64)
+        Ok(matching.iter().filter(|key| self.remove(key)).count() as u64)
     }
 
     async fn flush_db(&self) -> Result<()> {
@@ -266,5 +275,87 @@ mod tests {
         let count = memory.entries.entry_count();
         assert!(count <= 100, "{count} entries kept for a bound of 100");
         assert!(count > 0);
+    }
+
+    #[test]
+    fn writes_of_one_key_are_ordered() {
+        // `set` racing `incr`: the result is one of the two serial orders, never a lost write.
+        let memory = Arc::new(Memory::new(100_000));
+        let mut lost = 0;
+        for round in 0..20_000 {
+            let key = format!("n{round}");
+            run(memory.set(&key, b"0".to_vec(), Expiry::Never, SetMode::Always)).expect("set");
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let incr = {
+                let (memory, start, key) = (memory.clone(), start.clone(), key.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    run(memory.incr_by(&key, 1, None))
+                })
+            };
+            start.wait();
+            run(memory.set(&key, b"1000".to_vec(), Expiry::Never, SetMode::Always)).expect("set");
+            incr.join().expect("no panic").expect("incr");
+            let last = run(memory.get(&key)).expect("get");
+            if last != Some(b"1000".to_vec()) && last != Some(b"1001".to_vec()) {
+                lost += 1;
+            }
+            run(memory.delete_many(&[key])).expect("delete");
+        }
+        assert_eq!(lost, 0, "writes lost to a concurrent incr");
+    }
+
+    #[test]
+    fn a_rename_never_shows_the_value_at_neither_key() {
+        let memory = Arc::new(Memory::new(1_000));
+        run(memory.set("v1", b"x".to_vec(), Expiry::Never, SetMode::Always)).expect("set");
+        let reader = {
+            let memory = memory.clone();
+            std::thread::spawn(move || {
+                (0..20_000)
+                    .filter(|_| {
+                        let first = run(memory.exists("v1")).expect("exists");
+                        let second = run(memory.exists("v2")).expect("exists");
+                        let again = run(memory.exists("v1")).expect("exists");
+                        !first && !second && !again
+                    })
+                    .count()
+            })
+        };
+        for _ in 0..2_000 {
+            assert!(run(memory.rename("v1", "v2")).expect("rename"));
+            assert!(run(memory.rename("v2", "v1")).expect("rename"));
+        }
+        assert_eq!(
+            reader.join().expect("no panic"),
+            0,
+            "never seen at neither key"
+        );
+        assert!(run(memory.rename("v1", "v1")).expect("rename onto itself"));
+    }
+
+    #[test]
+    fn a_full_cache_keeps_what_was_just_written() {
+        let memory = Memory::new(50);
+        let read_old = || {
+            for i in 0..50 {
+                run(memory.get(&format!("old{i}"))).expect("get"); // popular old keys
+            }
+        };
+        for i in 0..50 {
+            run(memory.set(&format!("old{i}"), vec![1], Expiry::Never, SetMode::Always))
+                .expect("set");
+        }
+        (0..20).for_each(|_| read_old());
+        let mut missing = 0;
+        for i in 0..50 {
+            let key = format!("new{i}");
+            run(memory.set(&key, vec![2], Expiry::Never, SetMode::Always)).expect("set");
+            read_old();
+            if !run(memory.exists(&key)).expect("exists") {
+                missing += 1;
+            }
+        }
+        assert_eq!(missing, 0, "values unreadable right after they were set");
     }
 }
