@@ -95,7 +95,9 @@ pub trait CacheApi: Send + Sync {
         keys: &[&str],
     ) -> Result<HashMap<String, V>>;
 
-    /// Stores every item, in one round trip; returns the keys that could not be stored.
+    /// Stores every item, in one round trip; returns the keys the server did not store. A value
+    /// that cannot be encoded fails the whole call with [`Error::Encode`](crate::Error::Encode)
+    /// before anything is sent.
     async fn set_many<V: Serialize + Sync>(
         &self,
         items: &[(&str, V)],
@@ -132,7 +134,9 @@ pub trait CacheApi: Send + Sync {
     async fn close(&self) -> Result<()>;
 
     /// The value of `key`; on a miss, `default()` is computed, added and returned. Concurrent
-    /// misses of one key in this process compute it once.
+    /// misses of one key in this process compute it once (so a default must not itself call
+    /// `get_or_set` on the same key: it would wait for itself). As in Django, the value is
+    /// added: if another process stored one first, that one is returned.
     async fn get_or_set<V, F>(&self, key: &str, default: F, timeout: Timeout) -> Result<V>
     where
         V: Serialize + DeserializeOwned + Send + Sync,

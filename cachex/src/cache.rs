@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -222,9 +222,9 @@ impl Default for CacheBuilder {
 impl CacheBuilder {
     /// A builder configured by a URL (see [`Cache::from_url`]).
     pub fn from_url(url: &str) -> Result<Self> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| Error::Config(format!("{:?} is not a cache URL", redact(url))))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            Error::Config("not a cache URL: it must start with a scheme and `://`".to_owned())
+        })?;
         let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
         #[cfg(not(feature = "redis"))]
         let _ = address; // only server URLs have an address
@@ -241,7 +241,8 @@ impl CacheBuilder {
         builder.location = match scheme.to_ascii_lowercase().as_str() {
             "memory" => match server_query.first() {
                 Some(unknown) => {
-                    return Err(Error::Config(format!("unknown cache option {unknown:?}")));
+                    let name = unknown.split_once('=').map_or(*unknown, |(name, _)| name);
+                    return Err(Error::Config(format!("unknown cache option {name:?}")));
                 }
                 None => builder.location,
             },
@@ -370,7 +371,10 @@ impl CacheBuilder {
     }
 
     /// Fail open: when the server is down, reads are misses and writes report "not stored",
-    /// with a warning, instead of errors (django-redis's `IGNORE_EXCEPTIONS`).
+    /// with a warning (at most one a second), instead of errors (django-redis's
+    /// `IGNORE_EXCEPTIONS`). This covers `get`, `get_many`, `has_key`, `set`, `set_many`,
+    /// `add`, `delete`, `delete_many` and `touch`; counters, versions, `clear`, `flush_db` and
+    /// `close` still report the failure, since no made-up answer to them is safe.
     pub fn fail_open(mut self, fail_open: bool) -> Self {
         self.fail_open = fail_open;
         self
@@ -382,7 +386,8 @@ impl CacheBuilder {
         self
     }
 
-    /// How long connecting to a server may take (default 5 s).
+    /// How long connecting to a server may take (default 1 s: a cache that cannot connect
+    /// should fail fast, or fail open).
     #[cfg(feature = "redis")]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.server.connect_timeout = Some(timeout);
@@ -390,7 +395,8 @@ impl CacheBuilder {
     }
 
     /// How long a server may take to answer a request (default 5 s); past it, the call fails
-    /// with [`Error::Timeout`].
+    /// with [`Error::Timeout`]. A command that timed out may still have been applied by the
+    /// server.
     #[cfg(feature = "redis")]
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.server.response_timeout = Some(timeout);
@@ -457,18 +463,38 @@ fn is_cache_option(name: &str) -> bool {
     )
 }
 
-/// Hides the password of a URL, for messages.
+/// Hides the secrets of a URL, for messages: the password of `user:password@`, and the
+/// values of query parameters that carry one (`pass`, `password`, anything with `token`).
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (address, query) = url.split_once('?').unwrap_or((url, ""));
+    let address = match (address.find("://"), address.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
+            let credentials = &address[scheme_end + 3..at];
             match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => format!("{}***{}", &url[..scheme_end + 3], &url[at..]),
+                Some((user, _)) => {
+                    format!("{}{user}:***{}", &address[..scheme_end + 3], &address[at..])
+                }
+                None => format!("{}***{}", &address[..scheme_end + 3], &address[at..]),
             }
         }
-        _ => url.to_owned(),
+        _ => address.to_owned(),
+    };
+    if query.is_empty() {
+        return address;
     }
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_secret(name) => format!("{name}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{address}?{}", query.join("&"))
+}
+
+fn is_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "pass" || name.contains("password") || name.contains("token") || name.contains("secret")
 }
 
 /// The backends, dispatched statically.
@@ -532,23 +558,35 @@ impl RawStore for Store {
 #[derive(Default)]
 struct Flights(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
 
-impl Flights {
-    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut flights = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        flights.entry(key.to_owned()).or_default().clone()
-    }
+/// A caller's place in the flight of one key; leaving (even by cancellation) forgets the
+/// key's lock once nobody else holds it.
+struct Flight<'a> {
+    flights: &'a Flights,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
 
-    /// Forgets the key's lock once nobody else holds it.
-    fn done(&self, key: &str, lock: Arc<tokio::sync::Mutex<()>>) {
+impl Flights {
+    fn join(&self, key: &str) -> Flight<'_> {
+        let mut flights = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        Flight {
+            lock: flights.entry(key.to_owned()).or_default().clone(),
+            key: key.to_owned(),
+            flights: self,
+        }
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
         let mut flights = self
+            .flights
             .0
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if Arc::strong_count(&lock) == 2 {
-            flights.remove(key);
+            .unwrap_or_else(PoisonError::into_inner);
+        // The map's reference and ours: nobody else is waiting.
+        if Arc::strong_count(&self.lock) == 2 {
+            flights.remove(&self.key);
         }
     }
 }
@@ -637,7 +675,7 @@ impl CacheCore {
 /// At most one fail-open warning a second, process-wide.
 fn warn_failing_open(err: &Error) {
     static LAST: Mutex<Option<Instant>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
     if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
         *last = Some(Instant::now());
         tracing::warn!(target: "cachex", "cache unavailable, failing open: {err}");
@@ -647,7 +685,8 @@ fn warn_failing_open(err: &Error) {
 impl CacheApi for CacheCore {
     async fn aget<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
-        let bytes = self.or_fail_open(self.store.get(&made).await, || None)?;
+        let bytes = self.or_fail_open(self.store.get(&made).await, || None);
+        let bytes = bytes.map_err(|err| err.about(key))?;
         bytes
             .map(|bytes| self.codec.decode(key, &bytes))
             .transpose()
@@ -759,7 +798,8 @@ impl CacheApi for CacheCore {
         let made = self.key(key)?;
         self.store
             .incr_by(&made, delta, None)
-            .await?
+            .await
+            .map_err(|err| err.about(key))?
             .ok_or_else(|| Error::NotFound {
                 key: key.to_owned(),
             })
@@ -775,17 +815,11 @@ impl CacheApi for CacheCore {
 
     async fn aincr_or_create(&self, key: &str, delta: i64, timeout: Timeout) -> Result<i64> {
         let made = self.key(key)?;
-        // A zero timeout keeps nothing: the count starts again at every call.
-        let Some(expiry) = self.expiry(timeout) else {
-            self.store.delete_many(&[made]).await?;
-            return Ok(delta);
-        };
-        self.store
-            .incr_by(&made, delta, Some(expiry))
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                key: key.to_owned(),
-            })
+        let created = self.expiry(timeout);
+        let counted = self.store.incr_by(&made, delta, created).await;
+        // With a zero timeout a missing counter is not created: the count is `delta`, kept
+        // nowhere; an existing one is incremented and keeps its own expiry.
+        Ok(counted.map_err(|err| err.about(key))?.unwrap_or(delta))
     }
 
     async fn atouch(&self, key: &str, timeout: Timeout) -> Result<bool> {
@@ -798,9 +832,17 @@ impl CacheApi for CacheCore {
     }
 
     async fn aclear(&self) -> Result<u64> {
-        self.store
-            .delete_pattern(&self.keys.all_versions_pattern())
-            .await
+        let pattern = self
+            .keys
+            .all_versions_pattern()
+            .ok_or_else(|| Error::Unsupported {
+                operation: "clear",
+                reason: "this cache's key function does not start its keys with the prefix, so \
+                     its keys cannot be told from other keys: use a key function that does, or \
+                     flush_db"
+                    .to_owned(),
+            })?;
+        self.store.delete_pattern(&pattern).await
     }
 
     async fn aclose(&self) -> Result<()> {
@@ -830,23 +872,17 @@ impl CacheApi for CacheCore {
         if let Some(value) = self.aget(key).await? {
             return Ok(value);
         }
-        let made = self.key(key)?;
-        let lock = self.flights.lock_for(&made);
-        let computed = async {
-            let _flight = lock.lock().await;
-            if let Some(value) = self.aget(key).await? {
-                return Ok(value); // another caller of this process computed it meanwhile
-            }
-            let value = default().await;
-            // As Django: add, so that a value another process stored first wins.
-            if self.aadd(key, &value, timeout).await? {
-                return Ok(value);
-            }
-            Ok(self.aget(key).await?.unwrap_or(value))
+        let flight = self.flights.join(&self.key(key)?);
+        let _computing = flight.lock.lock().await;
+        if let Some(value) = self.aget(key).await? {
+            return Ok(value); // another caller of this process computed it meanwhile
         }
-        .await;
-        self.flights.done(&made, lock);
-        computed
+        let value = default().await;
+        // As Django: add, so that a value another process stored first wins.
+        if self.aadd(key, &value, timeout).await? {
+            return Ok(value);
+        }
+        Ok(self.aget(key).await?.unwrap_or(value))
     }
 
     async fn aincr_version(&self, key: &str, delta: i64) -> Result<i64> {
@@ -867,7 +903,29 @@ impl CacheApi for CacheCore {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::*;
+
+    #[test]
+    fn a_cancelled_get_or_set_leaves_no_flight_behind() {
+        let cache = Cache::in_memory();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            for _ in 0..10 {
+                let never = cache.core().aget_or_set_with(
+                    "k",
+                    std::future::pending::<u32>,
+                    Timeout::Default,
+                );
+                let timed_out = tokio::time::timeout(Duration::from_millis(1), never).await;
+                assert!(timed_out.is_err());
+            }
+        });
+        let flights = cache.core().flights.0.lock().expect("not poisoned");
+        assert!(flights.is_empty(), "{} flights left", flights.len());
+    }
 
     #[test]
     fn passwords_are_redacted() {
@@ -877,5 +935,9 @@ mod tests {
         );
         assert_eq!(redact("redis://secret@host"), "redis://***@host");
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+        assert_eq!(
+            redact("redis+unix:///tmp/s.sock?db=1&pass=secret&auth_token=t"),
+            "redis+unix:///tmp/s.sock?db=1&pass=***&auth_token=***"
+        );
     }
 }

@@ -73,5 +73,20 @@ pub enum Error {
     Server(String),
 }
 
+impl Error {
+    /// The same error, about the caller's `key`: backends only know the stored key (with its
+    /// prefix and version), the cache knows the one its caller gave.
+    pub(crate) fn about(mut self, key: &str) -> Self {
+        if let Error::NotFound { key: about }
+        | Error::WrongType { key: about, .. }
+        | Error::Decode { key: about, .. }
+        | Error::InvalidKey { key: about, .. } = &mut self
+        {
+            key.clone_into(about);
+        }
+        self
+    }
+}
+
 /// The result of a cache operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

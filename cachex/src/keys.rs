@@ -165,18 +165,26 @@ impl Keys {
     }
 
     /// The pattern of every key of this cache, at every version: `{prefix}:*` with the default
-    /// key function (the `:` keeps `app` from reaching `apple`'s keys). A custom key function
-    /// cannot say where the version goes, so there it is the current version's keys only.
+    /// key function (the `:` keeps `app` from reaching `apple`'s keys; a cache prefixed `app:x`
+    /// is inside it, though). A custom key function cannot say where the version goes, so
+    /// there it is the current version's keys, and `None` when the function does not start
+    /// its keys with a non-empty prefix: such keys cannot be told from other keys.
     ///
     /// ```
-    /// use cachex::keys::Keys;
+    /// use cachex::keys::{KeyFunction, Keys};
     ///
-    /// assert_eq!(Keys::new().with_prefix("app*").all_versions_pattern(), r"app\*:*");
+    /// assert_eq!(Keys::new().with_prefix("app*").all_versions_pattern().as_deref(), Some(r"app\*:*"));
+    /// let hashed = Keys::new().with_prefix("app").with_function(KeyFunction::new(|key, _, _| key.len().to_string()));
+    /// assert_eq!(hashed.all_versions_pattern(), None);
     /// ```
-    pub fn all_versions_pattern(&self) -> String {
+    pub fn all_versions_pattern(&self) -> Option<String> {
+        let escaped = escape_glob(&self.prefix);
         match &self.function.0 {
-            None => format!("{}:*", escape_glob(&self.prefix)),
-            Some(_) => self.pattern("*", None),
+            None => Some(format!("{escaped}:*")),
+            Some(_) => {
+                let pattern = self.pattern("*", None);
+                (!escaped.is_empty() && pattern.starts_with(&escaped)).then_some(pattern)
+            }
         }
     }
 

@@ -341,7 +341,7 @@ mod cases {
         call!(s, set / aset("text", "not a number", Timeout::Default)).expect("set");
         assert!(matches!(
             call!(s, incr / aincr("text", 1)),
-            Err(Error::WrongType { .. })
+            Err(Error::WrongType { ref key, .. }) if key == "text"
         ));
         call!(s, set / aset("max", &i64::MAX, Timeout::Default)).expect("set");
         assert!(
@@ -386,6 +386,12 @@ mod cases {
             3
         );
         assert!(!call!(s, has_key / ahas_key("zero")).expect("has_key"));
+        // A zero timeout never destroys an existing counter.
+        let hits = call!(
+            s,
+            incr_or_create / aincr_or_create("hits", 1, Timeout::seconds(0))
+        );
+        assert_eq!(hits.expect("incr"), 11);
     }
 
     pub(super) async fn incr_keeps_the_timeout(s: &Subject) {
@@ -575,6 +581,23 @@ mod cases {
         custom.aset("k", &1, Timeout::Default).await.expect("set");
         assert_eq!(custom.aget::<i32>("k").await.expect("get"), Some(1));
         assert_eq!(custom.aclear().await.expect("clear"), 1);
+        // A key function that hides the prefix leaves clear nothing safe to match.
+        let hashed = builder
+            .clone()
+            .key_function(KeyFunction::new(|key, _, version| {
+                format!("h{version}{}", key.len())
+            }))
+            .build()
+            .expect("a cache");
+        hashed.aset("k", &1, Timeout::Default).await.expect("set");
+        assert!(matches!(
+            hashed.aclear().await,
+            Err(Error::Unsupported {
+                operation: "clear",
+                ..
+            })
+        ));
+        assert!(hashed.adelete("k").await.expect("delete"));
         let strict = builder
             .key_validation(KeyValidation::Strict)
             .build()

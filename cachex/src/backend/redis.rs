@@ -58,8 +58,8 @@ use crate::{Error, Result};
 pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long a request may wait for its answer when [`ServerOptions::response_timeout`] is
-/// `None` (the redis crate's own default).
-pub(crate) const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+/// `None`: long enough for large values and a busy server, short enough to fail.
+pub(crate) const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How many keys one `SCAN` round asks for in [`RawStore::delete_pattern`].
 const SCAN_COUNT: u32 = 1000;
