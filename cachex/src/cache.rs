@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{CacheApi, CacheApiHandles, Timeout};
 use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
+#[cfg(feature = "tls")]
+use crate::backend::redis::TlsRoots;
 #[cfg(feature = "redis")]
 use crate::backend::redis::{Redis, ServerOptions};
 use crate::backend::{Expiry, RawStore, SetMode};
@@ -93,13 +95,17 @@ impl Cache {
     ///
     /// - `memory://` for the embedded cache (option `max_entries`);
     /// - `redis://[user:password@]host[:port][/db]`, `rediss://` (TLS), `valkey://`,
-    ///   `valkeys://`, `redis+unix:///path/to.sock?db=0` for a Redis or Valkey server.
+    ///   `valkeys://` (TLS), `redis+unix:///path/to.sock?db=0` for a Redis or Valkey server.
+    ///   TLS needs the `tls` feature (rustls): the server's certificate is checked against
+    ///   the system's roots, or the CA of `tls_ca`.
     ///
     /// The query string takes the cache's options: `prefix`, `version`, `timeout` (seconds,
     /// or `none` for never), `strict_keys`, `fail_open`, `serializer` (`json`, `msgpack`),
     /// `compressor` (`zlib`, `gzip`, `zstd`, `lz4`), `compression_level`, `min_length`, and
-    /// for servers `connect_timeout` and `response_timeout` (seconds, fractions allowed) and
-    /// `connection_limit` (requests in flight per connection).
+    /// for servers `connect_timeout` and `response_timeout` (seconds, fractions allowed),
+    /// `connection_limit` (requests in flight per connection) and `tls_ca` (the path of a PEM
+    /// file of CA certificates to trust instead of the system's roots, read when the cache is
+    /// built; see [`CacheBuilder::tls_root_certificate`]).
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;
@@ -328,6 +334,21 @@ impl CacheBuilder {
             "response_timeout" => {
                 self.server.response_timeout = Some(parse_seconds(value).ok_or_else(invalid)?)
             }
+            #[cfg(feature = "tls")]
+            "tls_ca" => {
+                if value.is_empty() {
+                    return Err(invalid());
+                }
+                self.server.tls_roots = Some(TlsRoots::File(value.into()));
+            }
+            #[cfg(not(feature = "tls"))]
+            "tls_ca" => {
+                return Err(Error::Config(
+                    "the option tls_ca needs TLS, which this build of cachex does not include: \
+                     enable the `tls` feature of cachex"
+                        .to_owned(),
+                ));
+            }
             other => return Err(Error::Config(format!("unknown cache option {other:?}"))),
         }
         Ok(self)
@@ -411,6 +432,20 @@ impl CacheBuilder {
         self
     }
 
+    /// Trusts the CA certificates of `pem` (PEM text, one or more `-----BEGIN CERTIFICATE-----`
+    /// blocks) for `rediss://` and `valkeys://`, instead of the system's roots: for servers
+    /// whose certificate a private CA signed. The URL option `tls_ca=/path/to/ca.pem` does the
+    /// same from a file; whichever comes last wins. [`build`](Self::build) fails with
+    /// [`Error::Config`] when `pem` holds no certificate, or the URL does not use TLS.
+    ///
+    /// Needs the `tls` feature, which connects with rustls (its ring provider, installed as
+    /// rustls's process default unless the application installed one first).
+    #[cfg(feature = "tls")]
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.server.tls_roots = Some(TlsRoots::Pem(pem.into()));
+        self
+    }
+
     /// Builds the cache. Servers are connected to lazily, on first use.
     pub fn build(self) -> Result<Cache> {
         let (store, location) = match &self.location {
@@ -460,6 +495,7 @@ fn is_cache_option(name: &str) -> bool {
             | "connect_timeout"
             | "response_timeout"
             | "connection_limit"
+            | "tls_ca"
     )
 }
 

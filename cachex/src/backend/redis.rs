@@ -80,6 +80,71 @@ pub(crate) struct ServerOptions {
     /// At most this many requests in flight on each connection (one multiplexed connection
     /// per runtime); more wait their turn. `None`: no limit.
     pub(crate) connection_limit: Option<usize>,
+    /// The CA certificates a TLS connection trusts instead of the system's roots.
+    #[cfg(feature = "tls")]
+    pub(crate) tls_roots: Option<TlsRoots>,
+}
+
+/// CA certificates (PEM) that TLS connections trust instead of the system's roots.
+#[cfg(feature = "tls")]
+#[derive(Clone)]
+pub(crate) enum TlsRoots {
+    /// Given to the builder.
+    Pem(Vec<u8>),
+    /// A file named by the URL's `tls_ca`, read when the cache is built.
+    File(std::path::PathBuf),
+}
+
+#[cfg(feature = "tls")]
+impl fmt::Debug for TlsRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsRoots::Pem(pem) => write!(f, "Pem({} bytes)", pem.len()),
+            TlsRoots::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+impl TlsRoots {
+    /// The PEM text, checked to hold at least one certificate.
+    fn load(&self) -> Result<Vec<u8>> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let (pem, source) = match self {
+            TlsRoots::Pem(pem) => (pem.clone(), "the TLS root certificate".to_owned()),
+            TlsRoots::File(path) => {
+                let source = format!("the TLS CA file {} (tls_ca)", path.display());
+                let pem = std::fs::read(path)
+                    .map_err(|err| Error::Config(format!("cannot read {source}: {err}")))?;
+                (pem, source)
+            }
+        };
+        let mut certificates = 0;
+        for certificate in CertificateDer::pem_slice_iter(&pem) {
+            certificate.map_err(|err| Error::Config(format!("invalid PEM in {source}: {err}")))?;
+            certificates += 1;
+        }
+        if certificates == 0 {
+            return Err(Error::Config(format!(
+                "{source} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+            )));
+        }
+        Ok(pem)
+    }
+}
+
+/// Makes sure rustls has a process-wide crypto provider, which the redis crate's TLS
+/// connections use: ring, unless the application installed one first. rustls would pick ring
+/// by itself from its crate features, but panics (in a connection task) when another crate of
+/// the build also enables aws-lc-rs; installing it here, once, avoids that. Losing a race to
+/// another installer is fine: any provider will do.
+#[cfg(feature = "tls")]
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
 }
 
 /// `INCRBY` of a key that must exist: nil when it does not. The result is read back with
@@ -189,8 +254,10 @@ impl Redis {
     /// `?protocol=resp3`. Other query parameters are left to the cache layer. No I/O here:
     /// connections open lazily on first use.
     ///
-    /// `rediss://` and `valkeys://` are refused with [`Error::Config`] while the redis
-    /// crate's TLS support is not compiled in.
+    /// `rediss://` and `valkeys://` need the `tls` feature (rustls, trusting the system's
+    /// roots, or the CA of `ServerOptions::tls_roots` instead); without it they are refused with
+    /// [`Error::Config`]. The redis crate's `#insecure` fragment (no certificate check) is
+    /// refused too.
     pub(crate) fn new(url: &str, options: ServerOptions) -> Result<Redis> {
         let scheme = url
             .split_once("://")
@@ -212,23 +279,50 @@ impl Redis {
                  valkeys://, redis+unix:// or unix://"
             )));
         }
+        if tls && !cfg!(feature = "tls") {
+            return Err(Error::Config(format!(
+                "{scheme}:// needs TLS, which this build of cachex does not include: enable \
+                 the `tls` feature of cachex"
+            )));
+        }
         // The crate's messages never quote the URL, so none of them can show the password.
-        let info = url.into_connection_info().map_err(|err| {
-            if tls
-                && err.kind() == ErrorKind::InvalidClientConfig
-                && err.to_string().contains("TLS")
-            {
-                Error::Config(format!(
-                    "{scheme}:// needs TLS, which this build of cachex does not include \
-                     (the redis crate's TLS features are off)"
-                ))
-            } else {
-                Error::Config(format!("invalid {scheme}:// URL: {err}"))
-            }
-        })?;
+        let info = url
+            .into_connection_info()
+            .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        if let ConnectionAddr::TcpTls { insecure: true, .. } = info.addr() {
+            return Err(Error::Config(format!(
+                "{scheme}:// with #insecure (no certificate check) is not supported: trust the \
+                 server's CA instead (CacheBuilder::tls_root_certificate, or tls_ca=/path/to/ca.pem)"
+            )));
+        }
         let location = describe(&scheme, &info);
         let password = info.redis_settings().password().map(str::to_owned);
         let info = info.set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        #[cfg(feature = "tls")]
+        let client = {
+            if tls {
+                ensure_crypto_provider();
+            }
+            match &options.tls_roots {
+                Some(_) if !tls => {
+                    return Err(Error::Config(format!(
+                        "a TLS CA certificate was given for a {scheme}:// URL, which does not \
+                         use TLS: use rediss:// or valkeys://"
+                    )));
+                }
+                Some(roots) => redis::Client::build_with_tls(
+                    info,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(roots.load()?),
+                    },
+                )
+                .map_err(|err| Error::Config(format!("invalid TLS CA certificate: {err}")))?,
+                None => redis::Client::open(info)
+                    .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?,
+            }
+        };
+        #[cfg(not(feature = "tls"))]
         let client = redis::Client::open(info)
             .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
         let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
@@ -370,6 +464,14 @@ impl Redis {
             return Error::Timeout(self.connect_timeout);
         }
         if err.is_io_error() {
+            #[cfg(feature = "tls")]
+            if message.contains("invalid peer certificate") {
+                return connection(format!(
+                    "TLS handshake failed, the server's certificate was refused ({message}): \
+                     a server whose certificate a private CA signed needs that CA \
+                     (CacheBuilder::tls_root_certificate, or tls_ca=/path/to/ca.pem in the URL)"
+                ));
+            }
             return connection(message);
         }
         let code = err.code().unwrap_or_default();
@@ -984,8 +1086,17 @@ mod tests {
                 "invalid redis:// URL",
             ),
             ("redis://user:s3cret@0.0.0.0", "wildcard"),
-            ("rediss://user:s3cret@host", "needs TLS"),
-            ("valkeys://user:s3cret@host", "needs TLS"),
+            #[cfg(not(feature = "tls"))]
+            ("rediss://user:s3cret@host", "enable the `tls` feature"),
+            #[cfg(not(feature = "tls"))]
+            ("valkeys://user:s3cret@host", "enable the `tls` feature"),
+            #[cfg(feature = "tls")]
+            ("rediss://user:s3cret@host/#insecure", "#insecure"),
+            #[cfg(feature = "tls")]
+            (
+                "valkeys://user:s3cret@host/0#other",
+                "invalid valkeys:// URL",
+            ),
         ];
         for (url, expected) in cases {
             match Redis::new(url, ServerOptions::default()) {
@@ -1650,7 +1761,7 @@ mod tests {
             ServerOptions {
                 connect_timeout: Some(connect_timeout),
                 response_timeout: Some(Duration::from_secs(10)),
-                connection_limit: None,
+                ..ServerOptions::default()
             },
         )
         .expect("a valid URL");
