@@ -67,9 +67,11 @@ impl fmt::Debug for Cache {
     }
 }
 
+/// Where the cache keeps its values, without secrets: `memory://?max_entries=10000`,
+/// `redis://user:***@host:6379/0`.
 impl fmt::Display for Cache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} cache", self.core().location)
+        f.write_str(&self.core().location)
     }
 }
 

@@ -16,7 +16,7 @@ fn main() -> cachex::Result<()> {
         Ok(url) => Cache::from_url(&url)?,
         Err(_) => Cache::default(),
     };
-    println!("using {cache}");
+    println!("cache: {cache}");
 
     // Blocking code: a CLI, a worker thread, a WSGI-style handler.
     let profile = Profile {
