@@ -2,9 +2,9 @@
 //! controls do what the fault tests will rely on, nothing outlives a [`Server`] or the test
 //! process, and a missing binary fails loudly with the way to install it.
 //!
-//! Two tests run this test binary again as a child process (the `child_*` tests, ignored in a
-//! normal run): one to see a bogus `CACHEX_REDIS_SERVER` fail a start, without setting a variable
-//! in this process, and one to see the shared servers die with the process that started them.
+//! Two tests run the `harness_child` binary of this crate as a child process: one to see a bogus
+//! `CACHEX_REDIS_SERVER` fail a start, without setting a variable in this process, and one to see
+//! the shared servers die with the process that started them.
 
 use std::collections::HashSet;
 use std::io::ErrorKind;
@@ -66,21 +66,14 @@ fn refuses(port: u16) -> bool {
     )
 }
 
-/// Runs this test binary again with only the ignored test `name`, with `env` set.
-fn run_child(name: &str, env: &[(&str, &str)]) -> Output {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let mut command = Command::new(exe);
-    command.args([
-        name,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
+/// Runs `harness_child MODE` with `env` set.
+fn run_child(mode: &str, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_harness_child"));
+    command.arg(mode);
     for (key, value) in env {
         command.env(key, value);
     }
-    command.output().expect("the test binary runs again")
+    command.output().expect("the child process runs")
 }
 
 /// Stdout and stderr of a child, for assertions and messages.
@@ -331,10 +324,9 @@ fn shared_is_one_server_per_kind() {
 
 #[test]
 fn shared_servers_die_with_the_test_process() {
-    let output = run_child("child_prints_shared_servers", &[]);
+    let output = run_child("shared", &[]);
     assert!(output.status.success(), "{}", text(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    // libtest prints the test's name on the line of the first `SHARED`.
     let servers: Vec<(u32, u16, &str)> = stdout
         .lines()
         .filter_map(|line| Some(line.split_once("SHARED ")?.1))
@@ -367,19 +359,6 @@ fn shared_servers_die_with_the_test_process() {
             "{} left behind",
             dir.display()
         );
-    }
-}
-
-/// Child of `shared_servers_die_with_the_test_process`: starts both shared servers, prints them
-/// and exits without dropping them (statics never are).
-#[test]
-#[ignore = "run as a child process by shared_servers_die_with_the_test_process"]
-fn child_prints_shared_servers() {
-    for kind in ServerKind::ALL {
-        let server = shared(kind);
-        assert_eq!(server.command(&["PING"]), "+PONG\r\n");
-        let pid = server.pid().expect("running");
-        println!("SHARED {pid} {} {}", server.port(), server.dir().display());
     }
 }
 
@@ -423,7 +402,7 @@ fn the_binaries_are_found() {
 #[test]
 fn a_bogus_env_var_fails_a_start_with_the_install_hint() {
     let output = run_child(
-        "child_starts_redis",
+        "start",
         &[("CACHEX_REDIS_SERVER", "/nonexistent/redis-server")],
     );
     let text = text(&output);
@@ -433,12 +412,4 @@ fn a_bogus_env_var_fails_a_start_with_the_install_hint() {
         text.contains("CACHEX_REDIS_SERVER=/nonexistent/redis-server"),
         "{text}"
     );
-}
-
-/// Child of `a_bogus_env_var_fails_a_start_with_the_install_hint`: a plain start.
-#[test]
-#[ignore = "run as a child process by a_bogus_env_var_fails_a_start_with_the_install_hint"]
-fn child_starts_redis() {
-    let server = Server::start(ServerKind::Redis);
-    assert_eq!(server.command(&["PING"]), "+PONG\r\n");
 }
