@@ -253,6 +253,21 @@ where
         .expect("the measuring task panicked")
 }
 
+/// Times `ops` runs of `$body` (an expression that awaits) in one task on a worker of
+/// `$runtime`, after binding the `name = value` clones the task moves in.
+macro_rules! timed_async {
+    ($runtime:expr, $ops:expr, ($($name:pat = $value:expr),*), $body:expr) => {{
+        $(let $name = $value;)*
+        on_worker($runtime, async move {
+            let start = Instant::now();
+            for _ in 0..$ops {
+                black_box($body);
+            }
+            start.elapsed()
+        })
+    }};
+}
+
 fn raw_info(server: &Server) -> redis::ConnectionInfo {
     format!("{}/0", server.url())
         .into_connection_info()
@@ -371,24 +386,17 @@ fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Serv
     eprintln!("async get/set vs MultiplexedConnection");
     let mux = raw_multiplexed(runtime, server);
     let aget_loop = |cache: &Cache| {
-        let cache = cache.clone();
-        on_worker(runtime, async move {
-            let start = Instant::now();
-            for _ in 0..ops {
-                black_box(cache.aget::<String>(black_box(KEY)).await.expect("aget"));
-            }
-            start.elapsed()
+        timed_async!(runtime, ops, (cache = cache.clone()), {
+            cache.aget::<String>(black_box(KEY)).await.expect("aget")
         })
     };
     let raw_aget_loop = |mux: &MultiplexedConnection, made: &str| {
-        let (mut mux, made) = (mux.clone(), made.to_owned());
-        on_worker(runtime, async move {
-            let start = Instant::now();
-            for _ in 0..ops {
-                black_box(raw_aget(&mut mux, black_box(&made)).await);
-            }
-            start.elapsed()
-        })
+        timed_async!(
+            runtime,
+            ops,
+            (mut mux = mux.clone(), made = made.to_owned()),
+            raw_aget(&mut mux, black_box(&made)).await
+        )
     };
     rows.push(per_op(
         "`aget` (100 B)",
@@ -409,27 +417,29 @@ fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Serv
             plan,
             ops,
             || {
-                let (cache, value) = (cache.clone(), value.clone());
-                on_worker(runtime, async move {
-                    let start = Instant::now();
-                    for _ in 0..ops {
+                timed_async!(
+                    runtime,
+                    ops,
+                    (cache = cache.clone(), value = value.clone()),
+                    {
                         cache
                             .aset(KEY, &value, Timeout::Default)
                             .await
-                            .expect("aset");
+                            .expect("aset")
                     }
-                    start.elapsed()
-                })
+                )
             },
             || {
-                let (mut mux, made, bytes) = (mux.clone(), made.clone(), bytes.clone());
-                on_worker(runtime, async move {
-                    let start = Instant::now();
-                    for _ in 0..ops {
-                        raw_aset(&mut mux, &made, &bytes).await;
-                    }
-                    start.elapsed()
-                })
+                timed_async!(
+                    runtime,
+                    ops,
+                    (
+                        mut mux = mux.clone(),
+                        made = made.clone(),
+                        bytes = bytes.clone()
+                    ),
+                    raw_aset(&mut mux, &made, &bytes).await
+                )
             },
         ),
     ));
@@ -443,19 +453,12 @@ fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Serv
             plan,
             ops,
             || {
-                let cache = cache.clone();
-                on_worker(runtime, async move {
-                    let start = Instant::now();
-                    for _ in 0..ops {
-                        black_box(
-                            cache
-                                .a()
-                                .get::<String>(black_box(KEY))
-                                .await
-                                .expect("a().get"),
-                        );
-                    }
-                    start.elapsed()
+                timed_async!(runtime, ops, (cache = cache.clone()), {
+                    cache
+                        .a()
+                        .get::<String>(black_box(KEY))
+                        .await
+                        .expect("a().get")
                 })
             },
             || aget_loop(cache),
@@ -469,19 +472,12 @@ fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Serv
             plan,
             ops,
             || {
-                let cache = cache.clone();
-                on_worker(runtime, async move {
-                    let start = Instant::now();
-                    for _ in 0..ops {
-                        black_box(
-                            cache
-                                .get
-                                .as_async::<String>(black_box(KEY))
-                                .await
-                                .expect("get.as_async"),
-                        );
-                    }
-                    start.elapsed()
+                timed_async!(runtime, ops, (cache = cache.clone()), {
+                    cache
+                        .get
+                        .as_async::<String>(black_box(KEY))
+                        .await
+                        .expect("get.as_async")
                 })
             },
             || aget_loop(cache),
