@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::lock::Lock;
+use crate::scan::KeyScan;
 use crate::{Result, auto_async};
 
 /// How long a value is kept: the cache's default, forever, or a duration.
@@ -45,6 +47,49 @@ impl From<Duration> for Timeout {
     fn from(duration: Duration) -> Self {
         Timeout::After(duration)
     }
+}
+
+/// How long a key has left to live (`ttl`, `pttl`).
+///
+/// ```
+/// use cachex::prelude::*;
+/// use cachex::Ttl;
+/// use std::time::Duration;
+///
+/// let cache = Cache::in_memory();
+/// assert_eq!(cache.ttl("nothing")?, Ttl::Missing);
+/// cache.set("forever", &1, Timeout::Never)?;
+/// assert_eq!(cache.ttl("forever")?, Ttl::Persistent);
+/// cache.set("soon", &1, Timeout::After(Duration::from_secs(60)))?;
+/// assert_eq!(cache.ttl("soon")?, Ttl::Expires(Duration::from_secs(60)));
+/// # Ok::<(), cachex::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ttl {
+    /// The key does not exist (or has expired).
+    Missing,
+    /// The key exists and never expires.
+    Persistent,
+    /// The key expires after this long.
+    Expires(Duration),
+}
+
+/// What a key holds (`key_type`, Redis's `TYPE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// A plain value (`set`, `incr`, ...).
+    String,
+    /// A hash (`hset`, ...).
+    Hash,
+    /// A list (`lpush`, ...).
+    List,
+    /// A set (`sadd`, ...).
+    Set,
+    /// A sorted set (`zadd`, ...).
+    SortedSet,
+    /// A type cachex does not make (a stream, a module's type), by its Redis name.
+    Other(String),
 }
 
 /// Django's cache API, with Django's names and semantics. Bring it in with
@@ -164,4 +209,377 @@ pub trait CacheApi: Send + Sync {
 
     /// Deletes every key of the database, this cache's or not (Redis `FLUSHDB`).
     async fn flush_db(&self) -> Result<()>;
+
+    /// [`get_or_set`](CacheApi::get_or_set) with probabilistic early recomputation (XFetch,
+    /// Vattani et al.): a hit may recompute the value before it expires, with a probability
+    /// that grows as expiry nears, so that a popular key is refreshed by one caller instead
+    /// of being recomputed by every caller at once when it expires. `beta` scales how early
+    /// (1.0 is the paper's default; 0 never recomputes early). The expected recompute time is
+    /// how long this process last took to compute the key; until it has computed it once,
+    /// hits are plain hits. An early recomputation stores the new value with `set`.
+    async fn get_or_set_early<V, F>(
+        &self,
+        key: &str,
+        default: F,
+        timeout: Timeout,
+        beta: f64,
+    ) -> Result<V>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        F: FnOnce() -> V + Send;
+
+    /// Stores `value` only if `key` exists (Redis `SET XX`); says whether it stored.
+    async fn replace<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        timeout: Timeout,
+    ) -> Result<bool>;
+
+    /// Stores `value` and returns the value it replaced (Redis `SET .. GET`; needs Redis 6.2
+    /// or Valkey). A zero timeout deletes the key and returns its value.
+    async fn swap<V>(&self, key: &str, value: &V, timeout: Timeout) -> Result<Option<V>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync;
+
+    /// How long `key` has left, to the second (rounded as Redis's `TTL`).
+    async fn ttl(&self, key: &str) -> Result<Ttl>;
+
+    /// How long `key` has left, to the millisecond (`PTTL`).
+    async fn pttl(&self, key: &str) -> Result<Ttl>;
+
+    /// Makes `key` expire in `seconds` (`EXPIRE`: zero or negative deletes it); says whether
+    /// it existed.
+    async fn expire(&self, key: &str, seconds: i64) -> Result<bool>;
+
+    /// Makes `key` expire in `millis` milliseconds (`PEXPIRE`).
+    async fn pexpire(&self, key: &str, millis: i64) -> Result<bool>;
+
+    /// Makes `key` expire at a Unix time in seconds (`EXPIREAT`: a past time deletes it).
+    async fn expire_at(&self, key: &str, unix_seconds: i64) -> Result<bool>;
+
+    /// Makes `key` expire at a Unix time in milliseconds (`PEXPIREAT`).
+    async fn pexpire_at(&self, key: &str, unix_millis: i64) -> Result<bool>;
+
+    /// Removes the expiry of `key` (`PERSIST`); says whether it had one.
+    async fn persist(&self, key: &str) -> Result<bool>;
+
+    /// What `key` holds (Redis's `TYPE`; `type` is a Rust keyword), `None` when missing.
+    #[doc(alias = "type")]
+    async fn key_type(&self, key: &str) -> Result<Option<KeyType>>;
+
+    /// The keys of this cache (current version) matching the glob `pattern` (`*`, `?`,
+    /// `[abc]`), as the caller's keys. Scans with `SCAN`, never `KEYS`; for many keys prefer
+    /// [`iter_keys`](CacheApi::iter_keys). With a custom key function, which cachex cannot
+    /// reverse, the stored keys are returned.
+    async fn keys(&self, pattern: &str) -> Result<Vec<String>>;
+
+    /// The keys matching `pattern`, batch by batch: a [`KeyScan`] is a
+    /// [`Stream`](futures_core::Stream) for async code and an [`IntoIterator`] for blocking
+    /// code.
+    ///
+    /// [`CacheCore`](crate::CacheCore) injects a native blocking `iter_keys` (the macro's
+    /// injection of a hand-written side): it builds the iterator directly, without crossing
+    /// the bridge, and each `next()` that needs a new batch fetches it with one `SCAN`.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    ///
+    /// let cache = Cache::in_memory();
+    /// cache.set("user:1", &1, Timeout::Never)?;
+    /// cache.set("user:2", &2, Timeout::Never)?;
+    /// let mut users = Vec::new();
+    /// for key in cache.iter_keys("user:*")? {
+    ///     users.push(key?);
+    /// }
+    /// users.sort();
+    /// assert_eq!(users, ["user:1", "user:2"]);
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn iter_keys(&self, pattern: &str) -> Result<KeyScan>;
+
+    /// Deletes the keys of this cache (current version) matching `pattern`, in batches
+    /// (`SCAN` + `UNLINK`); returns how many were deleted.
+    async fn delete_pattern(&self, pattern: &str) -> Result<u64>;
+
+    /// Renames `from` to `to` (overwriting it), keeping the value's expiry;
+    /// [`Error::NotFound`](crate::Error::NotFound) when `from` is missing.
+    async fn rename(&self, from: &str, to: &str) -> Result<()>;
+
+    /// Renames `from` to `to` only if `to` is missing; says whether it renamed.
+    async fn renamenx(&self, from: &str, to: &str) -> Result<bool>;
+
+    /// Acquires a distributed lock on `key`: held for `lease` at most (it expires by itself
+    /// if its holder dies), waiting up to `wait` for it (`Duration::ZERO`: one attempt).
+    /// `None` when it could not be acquired in time. The [`Lock`] holds a unique token:
+    /// releasing or extending it acts only while the lock is still this holder's.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// let cache = Cache::in_memory();
+    /// let lock = cache.lock("report", Duration::from_secs(30), Duration::ZERO)?.expect("free");
+    /// assert!(cache.lock("report", Duration::from_secs(30), Duration::ZERO)?.is_none());
+    /// assert!(lock.release()?);
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn lock(&self, key: &str, lease: Duration, wait: Duration) -> Result<Option<Lock>>;
+
+    /// Sets `field` of the hash `key` to `value` (`HSET`); says whether the field is new.
+    async fn hset<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        field: &str,
+        value: &V,
+    ) -> Result<bool>;
+
+    /// Sets `field` only if it is missing (`HSETNX`); says whether it did.
+    async fn hsetnx<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        field: &str,
+        value: &V,
+    ) -> Result<bool>;
+
+    /// The value of `field` of the hash `key` (`HGET`).
+    async fn hget<V: DeserializeOwned + Send>(&self, key: &str, field: &str) -> Result<Option<V>>;
+
+    /// The values of `fields`, in order (`HMGET`).
+    async fn hmget<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        fields: &[&str],
+    ) -> Result<Vec<Option<V>>>;
+
+    /// Every field and value of the hash `key` (`HGETALL`).
+    async fn hgetall<V: DeserializeOwned + Send>(&self, key: &str) -> Result<HashMap<String, V>>;
+
+    /// Deletes `fields` (`HDEL`); returns how many existed. A hash left empty is deleted.
+    async fn hdel(&self, key: &str, fields: &[&str]) -> Result<u64>;
+
+    /// The number of fields (`HLEN`).
+    async fn hlen(&self, key: &str) -> Result<u64>;
+
+    /// The field names (`HKEYS`).
+    async fn hkeys(&self, key: &str) -> Result<Vec<String>>;
+
+    /// The values (`HVALS`).
+    async fn hvals<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Vec<V>>;
+
+    /// Whether `field` exists (`HEXISTS`).
+    async fn hexists(&self, key: &str, field: &str) -> Result<bool>;
+
+    /// Adds `delta` to the integer in `field` (missing: 0), atomically (`HINCRBY`).
+    async fn hincrby(&self, key: &str, field: &str, delta: i64) -> Result<i64>;
+
+    /// Pushes `values` to the head of the list `key`, one after the other (`LPUSH`); returns
+    /// the new length.
+    async fn lpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64>;
+
+    /// Pushes `values` to the tail (`RPUSH`); returns the new length.
+    async fn rpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64>;
+
+    /// Removes and returns the head (`LPOP`).
+    async fn lpop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>>;
+
+    /// Removes and returns the tail (`RPOP`).
+    async fn rpop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>>;
+
+    /// The items from `start` to `stop`, inclusive; negative indexes count from the end
+    /// (`LRANGE`: `0, -1` is the whole list).
+    async fn lrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<V>>;
+
+    /// The item at `index` (`LINDEX`; negative counts from the end).
+    async fn lindex<V: DeserializeOwned + Send>(&self, key: &str, index: i64) -> Result<Option<V>>;
+
+    /// The length (`LLEN`).
+    async fn llen(&self, key: &str) -> Result<u64>;
+
+    /// Removes items equal to `value` (`LREM`): the first `count` from the head when
+    /// positive, from the tail when negative, all when zero; returns how many.
+    async fn lrem<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        count: i64,
+        value: &V,
+    ) -> Result<u64>;
+
+    /// Keeps only the items from `start` to `stop` (`LTRIM`).
+    async fn ltrim(&self, key: &str, start: i64, stop: i64) -> Result<()>;
+
+    /// Replaces the item at `index` (`LSET`): [`Error::NotFound`](crate::Error::NotFound)
+    /// for a missing list, [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an
+    /// index out of range.
+    async fn lset<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        index: i64,
+        value: &V,
+    ) -> Result<()>;
+
+    /// Pops the head of the first non-empty list of `keys`, waiting up to `timeout` (`None`:
+    /// forever) for one (`BLPOP`): the caller's key and the item, `None` when the time ran
+    /// out. On a server, the wait uses a connection of its own.
+    async fn blpop<V: DeserializeOwned + Send>(
+        &self,
+        keys: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<Option<(String, V)>>;
+
+    /// Pops the tail of the first non-empty list of `keys`, waiting (`BRPOP`).
+    async fn brpop<V: DeserializeOwned + Send>(
+        &self,
+        keys: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<Option<(String, V)>>;
+
+    /// Adds `members` to the set `key` (`SADD`); returns how many are new. Members are
+    /// compared by their encoded bytes.
+    async fn sadd<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64>;
+
+    /// Removes `members` (`SREM`); returns how many were there.
+    async fn srem<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64>;
+
+    /// The members (`SMEMBERS`), in no particular order.
+    async fn smembers<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Vec<V>>;
+
+    /// Whether `member` is in the set (`SISMEMBER`).
+    async fn sismember<V: Serialize + Sync + ?Sized>(&self, key: &str, member: &V) -> Result<bool>;
+
+    /// The number of members (`SCARD`).
+    async fn scard(&self, key: &str) -> Result<u64>;
+
+    /// Removes and returns a random member (`SPOP`).
+    async fn spop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>>;
+
+    /// Random members (`SRANDMEMBER`): up to `count` distinct ones when positive, exactly
+    /// `-count` possibly repeated ones when negative.
+    async fn srandmember<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: i64,
+    ) -> Result<Vec<V>>;
+
+    /// The members in every one of the sets `keys` (`SINTER`; a missing key is empty).
+    async fn sinter<V: DeserializeOwned + Send>(&self, keys: &[&str]) -> Result<Vec<V>>;
+
+    /// The members in any of the sets (`SUNION`).
+    async fn sunion<V: DeserializeOwned + Send>(&self, keys: &[&str]) -> Result<Vec<V>>;
+
+    /// The members of the first set in none of the others (`SDIFF`).
+    async fn sdiff<V: DeserializeOwned + Send>(&self, keys: &[&str]) -> Result<Vec<V>>;
+
+    /// Adds members with scores to the sorted set `key`, or updates their scores (`ZADD`);
+    /// returns how many are new. A NaN score is
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument); infinities are scores.
+    async fn zadd<V: Serialize + Sync>(&self, key: &str, members: &[(V, f64)]) -> Result<u64>;
+
+    /// Removes members (`ZREM`); returns how many were there.
+    async fn zrem<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64>;
+
+    /// The score of `member` (`ZSCORE`).
+    async fn zscore<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+    ) -> Result<Option<f64>>;
+
+    /// The position of `member`, lowest score first (`ZRANK`).
+    async fn zrank<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+    ) -> Result<Option<u64>>;
+
+    /// The position of `member`, highest score first (`ZREVRANK`).
+    async fn zrevrank<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+    ) -> Result<Option<u64>>;
+
+    /// Members from position `start` to `stop`, lowest score first, ties in member order
+    /// (`ZRANGE`; negative positions count from the end).
+    async fn zrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<V>>;
+
+    /// [`zrange`](CacheApi::zrange) with the scores (`WITHSCORES`).
+    async fn zrange_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<(V, f64)>>;
+
+    /// Members from position `start` to `stop`, highest score first (`ZREVRANGE`).
+    async fn zrevrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<V>>;
+
+    /// [`zrevrange`](CacheApi::zrevrange) with the scores.
+    async fn zrevrange_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<(V, f64)>>;
+
+    /// Members with `min <= score <= max`, lowest first (`ZRANGEBYSCORE`; the bounds may be
+    /// infinite).
+    async fn zrangebyscore<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Vec<V>>;
+
+    /// [`zrangebyscore`](CacheApi::zrangebyscore) with the scores.
+    async fn zrangebyscore_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Vec<(V, f64)>>;
+
+    /// Adds `delta` to the score of `member` (missing: 0), returning the new score
+    /// (`ZINCRBY`).
+    async fn zincrby<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+        delta: f64,
+    ) -> Result<f64>;
+
+    /// The number of members (`ZCARD`).
+    async fn zcard(&self, key: &str) -> Result<u64>;
+
+    /// The number of members with `min <= score <= max` (`ZCOUNT`).
+    async fn zcount(&self, key: &str, min: f64, max: f64) -> Result<u64>;
+
+    /// Removes and returns up to `count` members with the lowest scores (`ZPOPMIN`).
+    async fn zpopmin<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: u64,
+    ) -> Result<Vec<(V, f64)>>;
+
+    /// Removes and returns up to `count` members with the highest scores (`ZPOPMAX`).
+    async fn zpopmax<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: u64,
+    ) -> Result<Vec<(V, f64)>>;
 }

@@ -135,6 +135,11 @@ impl Drop for InPlace {
 #[doc(hidden)]
 pub fn block_on<F: Future>(trait_name: &'static str, method: &'static str, future: F) -> F::Output {
     report(trait_name, method, "blocking");
+    run(future)
+}
+
+/// [`block_on`] for cachex's own native blocking code, which is not reported as bridged.
+pub(crate) fn run<F: Future>(future: F) -> F::Output {
     let Some(runtime) = bridge_runtime() else {
         return in_place(future);
     };
@@ -226,6 +231,33 @@ fn in_place<F: Future>(future: F) -> F::Output {
                  (`x.am(..).await`) there instead"
             );
         }
+    }
+}
+
+/// Runs `future` as a task of the bridge runtime, whose I/O and timers are always there: for
+/// waits that must not depend on the caller's runtime (a blocking pop of the in-memory
+/// backend, a lock released on drop). `None` if the bridge runtime could not be started.
+#[cfg(feature = "cache")]
+pub(crate) fn spawn<F>(future: F) -> Option<tokio::task::JoinHandle<F::Output>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    bridge_runtime().map(|runtime| runtime.spawn(future))
+}
+
+/// Waits `duration` on the bridge runtime's timer, which is there whatever runtime (if any)
+/// the caller runs in.
+#[cfg(feature = "cache")]
+pub(crate) async fn sleep(duration: Duration) -> crate::Result<()> {
+    match spawn(tokio::time::sleep(duration)) {
+        Some(sleeping) => sleeping
+            .await
+            .map_err(|err| crate::Error::Server(format!("a timer task failed: {err}"))),
+        None => Err(crate::Error::Unsupported {
+            operation: "waiting",
+            reason: "cachex's bridge runtime could not be started".to_owned(),
+        }),
     }
 }
 

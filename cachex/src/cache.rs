@@ -9,15 +9,17 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::{CacheApi, CacheApiHandles, Timeout};
+use crate::api::{CacheApi, CacheApiHandles, KeyType, Timeout, Ttl};
 use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
 #[cfg(feature = "tls")]
 use crate::backend::redis::TlsRoots;
 #[cfg(feature = "redis")]
 use crate::backend::redis::{Redis, ServerOptions};
-use crate::backend::{Expiry, RawStore, SetMode};
+use crate::backend::{Command, Cursor, End, Expiry, RawStore, Reply, ScanPage, SetMode, SetOp};
 use crate::codec::{Codec, CodecBuilder};
 use crate::keys::{KeyFunction, KeyValidation, Keys};
+use crate::lock::Lock;
+use crate::scan::{KeyScan, SCAN_BATCH};
 use crate::{Error, Result};
 
 /// Django's `DEFAULT_TIMEOUT`.
@@ -89,6 +91,7 @@ impl Cache {
             default_timeout: Some(DEFAULT_TIMEOUT),
             fail_open: false,
             flights: Flights::default(),
+            compute_times: Mutex::default(),
         };
         Cache::from_core(core)
     }
@@ -111,7 +114,7 @@ impl Cache {
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;
-    /// assert_eq!(cache.core().keys().prefix(), "app");
+    /// assert_eq!(cache.core().key_settings().prefix(), "app");
     /// # Ok::<(), cachex::Error>(())
     /// ```
     pub fn from_url(url: &str) -> Result<Self> {
@@ -145,6 +148,7 @@ impl Cache {
             fail_open: core.fail_open,
             location: core.location.clone(),
             flights: Flights::default(),
+            compute_times: Mutex::default(),
         })
     }
 
@@ -470,6 +474,7 @@ impl CacheBuilder {
             default_timeout: self.default_timeout,
             fail_open: self.fail_open,
             flights: Flights::default(),
+            compute_times: Mutex::default(),
         }))
     }
 }
@@ -503,6 +508,7 @@ fn is_cache_option(name: &str) -> bool {
 
 /// Hides the secrets of a URL, for messages: the password of `user:password@`, and the
 /// values of query parameters that carry one (`pass`, `password`, anything with `token`).
+#[cfg(feature = "redis")]
 fn redact(url: &str) -> String {
     let (address, query) = url.split_once('?').unwrap_or((url, ""));
     let address = match (address.find("://"), address.rfind('@')) {
@@ -530,13 +536,14 @@ fn redact(url: &str) -> String {
     format!("{address}?{}", query.join("&"))
 }
 
+#[cfg(feature = "redis")]
 fn is_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name == "pass" || name.contains("password") || name.contains("token") || name.contains("secret")
 }
 
 /// The backends, dispatched statically.
-enum Store {
+pub(crate) enum Store {
     Memory(Memory),
     #[cfg(feature = "redis")]
     Redis(Redis),
@@ -585,6 +592,12 @@ impl RawStore for Store {
     }
     async fn flush_db(&self) -> Result<()> {
         dispatch!(self, store => store.flush_db().await)
+    }
+    async fn execute(&self, command: Command) -> Result<Reply> {
+        dispatch!(self, store => store.execute(command).await)
+    }
+    async fn scan(&self, cursor: Cursor, pattern: &str, count: usize) -> Result<ScanPage> {
+        dispatch!(self, store => store.scan(cursor, pattern, count).await)
     }
     async fn close(&self) -> Result<()> {
         dispatch!(self, store => store.close().await)
@@ -639,6 +652,8 @@ pub struct CacheCore {
     fail_open: bool,
     location: String,
     flights: Flights,
+    /// How long this process last took to compute each key of `get_or_set` (for XFetch).
+    compute_times: Mutex<HashMap<String, Duration>>,
 }
 
 impl fmt::Debug for CacheCore {
@@ -655,7 +670,7 @@ impl fmt::Debug for CacheCore {
 
 impl CacheCore {
     /// The key settings.
-    pub fn keys(&self) -> &Keys {
+    pub fn key_settings(&self) -> &Keys {
         &self.keys
     }
 
@@ -693,6 +708,243 @@ impl CacheCore {
         }
     }
 
+    /// Runs a command of the extended API about the caller's `key`.
+    async fn run(&self, key: &str, command: Command) -> Result<Reply> {
+        self.store
+            .execute(command)
+            .await
+            .map_err(|err| err.about(key))
+    }
+
+    fn made_keys(&self, keys: &[&str]) -> Result<Vec<String>> {
+        keys.iter().map(|key| self.key(key)).collect()
+    }
+
+    fn encode_all<V: Serialize>(&self, values: &[V]) -> Result<Vec<Vec<u8>>> {
+        values
+            .iter()
+            .map(|value| self.codec.encode(value))
+            .collect()
+    }
+
+    fn decode_all<V: DeserializeOwned>(&self, key: &str, reply: Reply) -> Result<Vec<V>> {
+        reply
+            .byte_items()?
+            .iter()
+            .map(|bytes| self.codec.decode(key, bytes))
+            .collect()
+    }
+
+    fn decode_optional<V: DeserializeOwned>(&self, key: &str, reply: Reply) -> Result<Option<V>> {
+        reply
+            .bytes()?
+            .map(|bytes| self.codec.decode(key, &bytes))
+            .transpose()
+    }
+
+    /// `[member, score, ...]` as pairs.
+    fn decode_scored<V: DeserializeOwned>(&self, key: &str, reply: Reply) -> Result<Vec<(V, f64)>> {
+        let items = reply.byte_items()?;
+        items
+            .chunks(2)
+            .map(|pair| match pair {
+                [member, score] => Ok((self.codec.decode(key, member)?, parse_score(score)?)),
+                _ => Err(Error::Server(
+                    "a score is missing from the reply".to_owned(),
+                )),
+            })
+            .collect()
+    }
+
+    /// A blocking pop's `[made key, value]` as the caller's key and the value.
+    fn decode_popped<V: DeserializeOwned>(
+        &self,
+        keys: &[&str],
+        made: &[String],
+        reply: Reply,
+    ) -> Result<Option<(String, V)>> {
+        let mut items = reply.byte_items()?.into_iter();
+        let (Some(popped_from), Some(value)) = (items.next(), items.next()) else {
+            return Ok(None);
+        };
+        let key = made
+            .iter()
+            .position(|made| made.as_bytes() == popped_from)
+            .map(|at| keys[at])
+            .ok_or_else(|| Error::Server("a blocking pop answered an unknown key".to_owned()))?;
+        Ok(Some((key.to_owned(), self.codec.decode(key, &value)?)))
+    }
+
+    async fn ttl_of(&self, key: &str) -> Result<Option<Duration>> {
+        let made = self.key(key)?;
+        match self.run(key, Command::Pttl(made)).await?.int()? {
+            -2 => Ok(None),
+            -1 => Ok(Some(Duration::MAX)),
+            millis => Ok(Some(Duration::from_millis(millis.max(0).unsigned_abs()))),
+        }
+    }
+
+    /// `PEXPIREAT`/`PEXPIRE` in milliseconds of `value` × `scale`.
+    async fn expire_command(
+        &self,
+        key: &str,
+        value: i64,
+        scale: i64,
+        absolute: bool,
+    ) -> Result<bool> {
+        let millis = value
+            .checked_mul(scale)
+            .filter(|millis| millis.unsigned_abs() <= MAX_EXPIRE_MILLIS)
+            .ok_or_else(|| Error::InvalidArgument(format!("expiry {value} is out of range")))?;
+        let made = self.key(key)?;
+        let command = if absolute {
+            Command::PexpireAt {
+                key: made,
+                unix_millis: millis,
+            }
+        } else {
+            Command::Pexpire { key: made, millis }
+        };
+        self.run(key, command).await?.flag()
+    }
+
+    /// Pushes `values` onto one end of a list.
+    async fn push(&self, key: &str, end: End, values: Vec<Vec<u8>>) -> Result<u64> {
+        let made = self.key(key)?;
+        let command = Command::Push {
+            key: made,
+            end,
+            values,
+        };
+        self.run(key, command).await?.count()
+    }
+
+    async fn blocking_pop<V: DeserializeOwned>(
+        &self,
+        keys: &[&str],
+        end: End,
+        timeout: Option<Duration>,
+    ) -> Result<Option<(String, V)>> {
+        let made = self.made_keys(keys)?;
+        let command = Command::BlockingPop {
+            keys: made.clone(),
+            end,
+            timeout,
+        };
+        let reply = self.store.execute(command).await?;
+        self.decode_popped(keys, &made, reply)
+    }
+
+    async fn set_op<V: DeserializeOwned>(&self, op: SetOp, keys: &[&str]) -> Result<Vec<V>> {
+        let made = self.made_keys(keys)?;
+        let about = keys.first().copied().unwrap_or_default();
+        let reply = self.run(about, Command::SetOp { op, keys: made }).await?;
+        self.decode_all(about, reply)
+    }
+
+    async fn zrange_command(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+        reverse: bool,
+        with_scores: bool,
+    ) -> Result<Reply> {
+        let made = self.key(key)?;
+        let command = Command::Zrange {
+            key: made,
+            start,
+            stop,
+            reverse,
+            with_scores,
+        };
+        self.run(key, command).await
+    }
+
+    async fn zrange_by_score_command(
+        &self,
+        key: &str,
+        min: f64,
+        max: f64,
+        with_scores: bool,
+    ) -> Result<Reply> {
+        let (min, max) = (score(min)?, score(max)?);
+        let made = self.key(key)?;
+        let command = Command::ZrangeByScore {
+            key: made,
+            min,
+            max,
+            with_scores,
+        };
+        self.run(key, command).await
+    }
+
+    async fn zrank_command<V: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+        reverse: bool,
+    ) -> Result<Option<u64>> {
+        let made = self.key(key)?;
+        let member = self.codec.encode(member)?;
+        let command = Command::Zrank {
+            key: made,
+            member,
+            reverse,
+        };
+        match self.run(key, command).await? {
+            Reply::Nil => Ok(None),
+            reply => reply.count().map(Some),
+        }
+    }
+
+    async fn zpop<V: DeserializeOwned>(
+        &self,
+        key: &str,
+        count: u64,
+        max: bool,
+    ) -> Result<Vec<(V, f64)>> {
+        let made = self.key(key)?;
+        let reply = self
+            .run(
+                key,
+                Command::Zpop {
+                    key: made,
+                    count,
+                    max,
+                },
+            )
+            .await?;
+        self.decode_scored(key, reply)
+    }
+
+    fn key_scan(&self, pattern: &str) -> KeyScan {
+        KeyScan::new(
+            self.store.clone(),
+            self.keys.clone(),
+            self.keys.pattern(pattern, None),
+        )
+    }
+
+    fn record_compute_time(&self, made: &str, took: Duration) {
+        let mut times = self
+            .compute_times
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if times.len() >= MAX_COMPUTE_TIMES && !times.contains_key(made) {
+            times.clear();
+        }
+        times.insert(made.to_owned(), took);
+    }
+
+    fn compute_time(&self, made: &str) -> Option<Duration> {
+        let times = self
+            .compute_times
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        times.get(made).copied()
+    }
+
     async fn version_move(&self, key: &str, delta: i64) -> Result<i64> {
         let version = self.keys.version();
         let new_version = version
@@ -708,6 +960,42 @@ impl CacheCore {
             })
         }
     }
+}
+
+/// The longest expiry `expire`, `pexpire` and their absolute forms accept, in milliseconds
+/// (about 285,000 years): further is refused as a server would refuse an overflowing one.
+const MAX_EXPIRE_MILLIS: u64 = 1 << 53;
+
+/// How many keys' compute times are remembered for XFetch before the record starts over.
+const MAX_COMPUTE_TIMES: usize = 10_000;
+
+/// A score as sent to a backend: NaN is refused (as Redis refuses it); `-0.0` is `0.0`.
+fn score(score: f64) -> Result<f64> {
+    if score.is_nan() {
+        return Err(Error::InvalidArgument("a score cannot be NaN".to_owned()));
+    }
+    Ok(score + 0.0)
+}
+
+/// A score of a reply (`inf` and `-inf` included).
+fn parse_score(text: &[u8]) -> Result<f64> {
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| {
+            Error::Server(format!(
+                "the server answered {:?} for a score",
+                String::from_utf8_lossy(text)
+            ))
+        })
+}
+
+/// A hash field name of a reply.
+fn field_name(key: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|_| Error::Decode {
+        key: key.to_owned(),
+        reason: "a hash field name is not UTF-8".to_owned(),
+    })
 }
 
 /// At most one fail-open warning a second, process-wide.
@@ -915,7 +1203,9 @@ impl CacheApi for CacheCore {
         if let Some(value) = self.aget(key).await? {
             return Ok(value); // another caller of this process computed it meanwhile
         }
+        let started = Instant::now();
         let value = default().await;
+        self.record_compute_time(&flight.key, started.elapsed());
         // As Django: add, so that a value another process stored first wins.
         if self.aadd(key, &value, timeout).await? {
             return Ok(value);
@@ -936,6 +1226,696 @@ impl CacheApi for CacheCore {
 
     async fn aflush_db(&self) -> Result<()> {
         self.store.flush_db().await
+    }
+
+    async fn aget_or_set_early<V, F>(
+        &self,
+        key: &str,
+        default: F,
+        timeout: Timeout,
+        beta: f64,
+    ) -> Result<V>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        F: FnOnce() -> V + Send,
+    {
+        if !(beta.is_finite() && beta >= 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "beta must be a finite number >= 0, not {beta}"
+            )));
+        }
+        let made = self.key(key)?;
+        let reply = self.run(key, Command::GetPttl(made.clone())).await?;
+        let mut reply = reply.array()?.into_iter();
+        let (Some(value), Some(pttl)) = (reply.next(), reply.next()) else {
+            return Err(Error::Server("GET and PTTL answered too little".to_owned()));
+        };
+        let Some(value) = self.decode_optional::<V>(key, value)? else {
+            return self.aget_or_set(key, default, timeout).await;
+        };
+        let left_millis = pttl.int()?;
+        let Some(delta) = self.compute_time(&made).filter(|_| left_millis > 0) else {
+            return Ok(value);
+        };
+        // XFetch: recompute when now - delta * beta * ln(rand) >= expiry, rand in (0, 1].
+        let early_millis = delta.as_secs_f64() * 1000.0 * beta * -(1.0 - fastrand::f64()).ln();
+        if early_millis < left_millis as f64 {
+            return Ok(value);
+        }
+        // One early recomputation per process at a time; the others keep the current value.
+        let flight = self.flights.join(&made);
+        let Ok(_computing) = flight.lock.try_lock() else {
+            return Ok(value);
+        };
+        let started = Instant::now();
+        let fresh = default();
+        self.record_compute_time(&made, started.elapsed());
+        self.aset(key, &fresh, timeout).await?;
+        Ok(fresh)
+    }
+
+    async fn areplace<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        timeout: Timeout,
+    ) -> Result<bool> {
+        let made = self.key(key)?;
+        let bytes = self.codec.encode(value)?;
+        match self.expiry(timeout) {
+            Some(expiry) => {
+                let stored = self.store.set(&made, bytes, expiry, SetMode::IfPresent);
+                stored.await.map_err(|err| err.about(key))
+            }
+            // Replaced by a value that expires at once: deleted, if it was there.
+            None => Ok(self.store.delete_many(&[made]).await? > 0),
+        }
+    }
+
+    async fn aswap<V>(&self, key: &str, value: &V, timeout: Timeout) -> Result<Option<V>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+    {
+        let made = self.key(key)?;
+        let bytes = self.codec.encode(value)?;
+        let command = match self.expiry(timeout) {
+            Some(expiry) => Command::SetGet {
+                key: made,
+                value: bytes,
+                expiry,
+            },
+            None => Command::GetDel(made),
+        };
+        let previous = self.run(key, command).await?;
+        self.decode_optional(key, previous)
+    }
+
+    async fn attl(&self, key: &str) -> Result<Ttl> {
+        Ok(match self.ttl_of(key).await? {
+            None => Ttl::Missing,
+            Some(Duration::MAX) => Ttl::Persistent,
+            // Redis's TTL rounds to the nearest second.
+            Some(left) => Ttl::Expires(Duration::from_secs(
+                (left.as_millis() as u64).saturating_add(500) / 1000,
+            )),
+        })
+    }
+
+    async fn apttl(&self, key: &str) -> Result<Ttl> {
+        Ok(match self.ttl_of(key).await? {
+            None => Ttl::Missing,
+            Some(Duration::MAX) => Ttl::Persistent,
+            Some(left) => Ttl::Expires(left),
+        })
+    }
+
+    async fn aexpire(&self, key: &str, seconds: i64) -> Result<bool> {
+        self.expire_command(key, seconds, 1000, false).await
+    }
+
+    async fn apexpire(&self, key: &str, millis: i64) -> Result<bool> {
+        self.expire_command(key, millis, 1, false).await
+    }
+
+    async fn aexpire_at(&self, key: &str, unix_seconds: i64) -> Result<bool> {
+        self.expire_command(key, unix_seconds, 1000, true).await
+    }
+
+    async fn apexpire_at(&self, key: &str, unix_millis: i64) -> Result<bool> {
+        self.expire_command(key, unix_millis, 1, true).await
+    }
+
+    async fn apersist(&self, key: &str) -> Result<bool> {
+        let made = self.key(key)?;
+        self.run(key, Command::Persist(made)).await?.flag()
+    }
+
+    async fn akey_type(&self, key: &str) -> Result<Option<KeyType>> {
+        let made = self.key(key)?;
+        let name = match self.run(key, Command::Type(made)).await? {
+            Reply::Status(name) => name,
+            Reply::Bytes(name) => String::from_utf8_lossy(&name).into_owned(),
+            other => return Err(Error::Server(format!("TYPE answered {other:?}"))),
+        };
+        Ok(match name.as_str() {
+            "none" => None,
+            "string" => Some(KeyType::String),
+            "hash" => Some(KeyType::Hash),
+            "list" => Some(KeyType::List),
+            "set" => Some(KeyType::Set),
+            "zset" => Some(KeyType::SortedSet),
+            _ => Some(KeyType::Other(name)),
+        })
+    }
+
+    async fn akeys(&self, pattern: &str) -> Result<Vec<String>> {
+        let pattern = self.keys.pattern(pattern, None);
+        let mut found = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = Some(Cursor::default());
+        while let Some(at) = cursor {
+            let (keys, next) = self.store.scan(at, &pattern, SCAN_BATCH).await?;
+            for made in keys {
+                if seen.insert(made.clone()) {
+                    let made = field_name(&pattern, made).map_err(|_| Error::Decode {
+                        key: pattern.clone(),
+                        reason: "a stored key is not UTF-8".to_owned(),
+                    })?;
+                    found.push(self.keys.user_key(&made).to_owned());
+                }
+            }
+            cursor = next;
+        }
+        Ok(found)
+    }
+
+    async fn aiter_keys(&self, pattern: &str) -> Result<KeyScan> {
+        Ok(self.key_scan(pattern))
+    }
+
+    /// Injected native blocking side: building the scan needs no I/O, so it is not bridged.
+    fn iter_keys(&self, pattern: &str) -> Result<KeyScan> {
+        Ok(self.key_scan(pattern))
+    }
+
+    async fn adelete_pattern(&self, pattern: &str) -> Result<u64> {
+        self.store
+            .delete_pattern(&self.keys.pattern(pattern, None))
+            .await
+    }
+
+    async fn arename(&self, from: &str, to: &str) -> Result<()> {
+        let (made_from, made_to) = (self.key(from)?, self.key(to)?);
+        let renamed = self.store.rename(&made_from, &made_to).await;
+        match renamed.map_err(|err| err.about(from))? {
+            true => Ok(()),
+            false => Err(Error::NotFound {
+                key: from.to_owned(),
+            }),
+        }
+    }
+
+    async fn arenamenx(&self, from: &str, to: &str) -> Result<bool> {
+        let command = Command::RenameNx {
+            from: self.key(from)?,
+            to: self.key(to)?,
+        };
+        self.run(from, command).await?.flag()
+    }
+
+    async fn alock(&self, key: &str, lease: Duration, wait: Duration) -> Result<Option<Lock>> {
+        const FIRST_PAUSE: Duration = Duration::from_millis(2);
+        const LONGEST_PAUSE: Duration = Duration::from_millis(100);
+        let made = self.key(key)?;
+        let token = format!("{:032x}", fastrand::u128(..)).into_bytes();
+        let expiry = Expiry::After(lease.max(Duration::from_millis(1)));
+        let deadline = Instant::now().checked_add(wait);
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let taken = self
+                .store
+                .set(&made, token.clone(), expiry, SetMode::IfAbsent)
+                .await
+                .map_err(|err| err.about(key))?;
+            if taken {
+                return Ok(Some(Lock::new(self.store.clone(), key, made, token)));
+            }
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => pause,
+            };
+            if left.is_zero() {
+                return Ok(None);
+            }
+            crate::bridge::sleep(pause.min(left)).await?;
+            pause = (pause * 2).min(LONGEST_PAUSE);
+        }
+    }
+
+    async fn ahset<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        field: &str,
+        value: &V,
+    ) -> Result<bool> {
+        let made = self.key(key)?;
+        let pairs = vec![(field.as_bytes().to_vec(), self.codec.encode(value)?)];
+        self.run(key, Command::Hset { key: made, pairs })
+            .await?
+            .flag()
+    }
+
+    async fn ahsetnx<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        field: &str,
+        value: &V,
+    ) -> Result<bool> {
+        let command = Command::HsetNx {
+            key: self.key(key)?,
+            field: field.as_bytes().to_vec(),
+            value: self.codec.encode(value)?,
+        };
+        self.run(key, command).await?.flag()
+    }
+
+    async fn ahget<V: DeserializeOwned + Send>(&self, key: &str, field: &str) -> Result<Option<V>> {
+        let command = Command::Hget {
+            key: self.key(key)?,
+            field: field.as_bytes().to_vec(),
+        };
+        let reply = self.run(key, command).await?;
+        self.decode_optional(key, reply)
+    }
+
+    async fn ahmget<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        fields: &[&str],
+    ) -> Result<Vec<Option<V>>> {
+        let command = Command::Hmget {
+            key: self.key(key)?,
+            fields: fields
+                .iter()
+                .map(|field| field.as_bytes().to_vec())
+                .collect(),
+        };
+        let replies = self.run(key, command).await?.array()?;
+        replies
+            .into_iter()
+            .map(|reply| self.decode_optional(key, reply))
+            .collect()
+    }
+
+    async fn ahgetall<V: DeserializeOwned + Send>(&self, key: &str) -> Result<HashMap<String, V>> {
+        let made = self.key(key)?;
+        let items = self.run(key, Command::HgetAll(made)).await?.byte_items()?;
+        let mut items = items.into_iter();
+        let mut all = HashMap::with_capacity(items.len() / 2);
+        while let (Some(field), Some(value)) = (items.next(), items.next()) {
+            all.insert(field_name(key, field)?, self.codec.decode(key, &value)?);
+        }
+        Ok(all)
+    }
+
+    async fn ahdel(&self, key: &str, fields: &[&str]) -> Result<u64> {
+        let command = Command::Hdel {
+            key: self.key(key)?,
+            fields: fields
+                .iter()
+                .map(|field| field.as_bytes().to_vec())
+                .collect(),
+        };
+        self.run(key, command).await?.count()
+    }
+
+    async fn ahlen(&self, key: &str) -> Result<u64> {
+        let made = self.key(key)?;
+        self.run(key, Command::Hlen(made)).await?.count()
+    }
+
+    async fn ahkeys(&self, key: &str) -> Result<Vec<String>> {
+        let made = self.key(key)?;
+        let fields = self.run(key, Command::Hkeys(made)).await?.byte_items()?;
+        fields
+            .into_iter()
+            .map(|field| field_name(key, field))
+            .collect()
+    }
+
+    async fn ahvals<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Vec<V>> {
+        let made = self.key(key)?;
+        let reply = self.run(key, Command::Hvals(made)).await?;
+        self.decode_all(key, reply)
+    }
+
+    async fn ahexists(&self, key: &str, field: &str) -> Result<bool> {
+        let command = Command::Hexists {
+            key: self.key(key)?,
+            field: field.as_bytes().to_vec(),
+        };
+        self.run(key, command).await?.flag()
+    }
+
+    async fn ahincrby(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
+        let command = Command::HincrBy {
+            key: self.key(key)?,
+            field: field.as_bytes().to_vec(),
+            delta,
+        };
+        self.run(key, command).await?.int()
+    }
+
+    async fn alpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64> {
+        self.push(key, End::Left, self.encode_all(values)?).await
+    }
+
+    async fn arpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64> {
+        self.push(key, End::Right, self.encode_all(values)?).await
+    }
+
+    async fn alpop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
+        let made = self.key(key)?;
+        let reply = self
+            .run(
+                key,
+                Command::Pop {
+                    key: made,
+                    end: End::Left,
+                },
+            )
+            .await?;
+        self.decode_optional(key, reply)
+    }
+
+    async fn arpop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
+        let made = self.key(key)?;
+        let reply = self
+            .run(
+                key,
+                Command::Pop {
+                    key: made,
+                    end: End::Right,
+                },
+            )
+            .await?;
+        self.decode_optional(key, reply)
+    }
+
+    async fn alrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<V>> {
+        let made = self.key(key)?;
+        let reply = self
+            .run(
+                key,
+                Command::Lrange {
+                    key: made,
+                    start,
+                    stop,
+                },
+            )
+            .await?;
+        self.decode_all(key, reply)
+    }
+
+    async fn alindex<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        index: i64,
+    ) -> Result<Option<V>> {
+        let made = self.key(key)?;
+        let reply = self.run(key, Command::Lindex { key: made, index }).await?;
+        self.decode_optional(key, reply)
+    }
+
+    async fn allen(&self, key: &str) -> Result<u64> {
+        let made = self.key(key)?;
+        self.run(key, Command::Llen(made)).await?.count()
+    }
+
+    async fn alrem<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        count: i64,
+        value: &V,
+    ) -> Result<u64> {
+        let command = Command::Lrem {
+            key: self.key(key)?,
+            count,
+            value: self.codec.encode(value)?,
+        };
+        self.run(key, command).await?.count()
+    }
+
+    async fn altrim(&self, key: &str, start: i64, stop: i64) -> Result<()> {
+        let made = self.key(key)?;
+        self.run(
+            key,
+            Command::Ltrim {
+                key: made,
+                start,
+                stop,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn alset<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        index: i64,
+        value: &V,
+    ) -> Result<()> {
+        let command = Command::Lset {
+            key: self.key(key)?,
+            index,
+            value: self.codec.encode(value)?,
+        };
+        self.run(key, command).await?;
+        Ok(())
+    }
+
+    async fn ablpop<V: DeserializeOwned + Send>(
+        &self,
+        keys: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<Option<(String, V)>> {
+        self.blocking_pop(keys, End::Left, timeout).await
+    }
+
+    async fn abrpop<V: DeserializeOwned + Send>(
+        &self,
+        keys: &[&str],
+        timeout: Option<Duration>,
+    ) -> Result<Option<(String, V)>> {
+        self.blocking_pop(keys, End::Right, timeout).await
+    }
+
+    async fn asadd<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64> {
+        let command = Command::Sadd {
+            key: self.key(key)?,
+            members: self.encode_all(members)?,
+        };
+        self.run(key, command).await?.count()
+    }
+
+    async fn asrem<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64> {
+        let command = Command::Srem {
+            key: self.key(key)?,
+            members: self.encode_all(members)?,
+        };
+        self.run(key, command).await?.count()
+    }
+
+    async fn asmembers<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Vec<V>> {
+        let made = self.key(key)?;
+        let reply = self.run(key, Command::Smembers(made)).await?;
+        self.decode_all(key, reply)
+    }
+
+    async fn asismember<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+    ) -> Result<bool> {
+        let command = Command::SisMember {
+            key: self.key(key)?,
+            member: self.codec.encode(member)?,
+        };
+        self.run(key, command).await?.flag()
+    }
+
+    async fn ascard(&self, key: &str) -> Result<u64> {
+        let made = self.key(key)?;
+        self.run(key, Command::Scard(made)).await?.count()
+    }
+
+    async fn aspop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
+        let made = self.key(key)?;
+        let reply = self.run(key, Command::Spop(made)).await?;
+        self.decode_optional(key, reply)
+    }
+
+    async fn asrandmember<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: i64,
+    ) -> Result<Vec<V>> {
+        let made = self.key(key)?;
+        let reply = self
+            .run(key, Command::SrandMember { key: made, count })
+            .await?;
+        self.decode_all(key, reply)
+    }
+
+    async fn asinter<V: DeserializeOwned + Send>(&self, keys: &[&str]) -> Result<Vec<V>> {
+        self.set_op(SetOp::Inter, keys).await
+    }
+
+    async fn asunion<V: DeserializeOwned + Send>(&self, keys: &[&str]) -> Result<Vec<V>> {
+        self.set_op(SetOp::Union, keys).await
+    }
+
+    async fn asdiff<V: DeserializeOwned + Send>(&self, keys: &[&str]) -> Result<Vec<V>> {
+        self.set_op(SetOp::Diff, keys).await
+    }
+
+    async fn azadd<V: Serialize + Sync>(&self, key: &str, members: &[(V, f64)]) -> Result<u64> {
+        let members = members
+            .iter()
+            .map(|(member, value)| Ok((score(*value)?, self.codec.encode(member)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let made = self.key(key)?;
+        self.run(key, Command::Zadd { key: made, members })
+            .await?
+            .count()
+    }
+
+    async fn azrem<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64> {
+        let command = Command::Zrem {
+            key: self.key(key)?,
+            members: self.encode_all(members)?,
+        };
+        self.run(key, command).await?.count()
+    }
+
+    async fn azscore<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+    ) -> Result<Option<f64>> {
+        let command = Command::Zscore {
+            key: self.key(key)?,
+            member: self.codec.encode(member)?,
+        };
+        let reply = self.run(key, command).await?.bytes()?;
+        reply.map(|text| parse_score(&text)).transpose()
+    }
+
+    async fn azrank<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+    ) -> Result<Option<u64>> {
+        self.zrank_command(key, member, false).await
+    }
+
+    async fn azrevrank<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+    ) -> Result<Option<u64>> {
+        self.zrank_command(key, member, true).await
+    }
+
+    async fn azrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<V>> {
+        let reply = self.zrange_command(key, start, stop, false, false).await?;
+        self.decode_all(key, reply)
+    }
+
+    async fn azrange_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<(V, f64)>> {
+        let reply = self.zrange_command(key, start, stop, false, true).await?;
+        self.decode_scored(key, reply)
+    }
+
+    async fn azrevrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<V>> {
+        let reply = self.zrange_command(key, start, stop, true, false).await?;
+        self.decode_all(key, reply)
+    }
+
+    async fn azrevrange_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: i64,
+        stop: i64,
+    ) -> Result<Vec<(V, f64)>> {
+        let reply = self.zrange_command(key, start, stop, true, true).await?;
+        self.decode_scored(key, reply)
+    }
+
+    async fn azrangebyscore<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Vec<V>> {
+        let reply = self.zrange_by_score_command(key, min, max, false).await?;
+        self.decode_all(key, reply)
+    }
+
+    async fn azrangebyscore_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        min: f64,
+        max: f64,
+    ) -> Result<Vec<(V, f64)>> {
+        let reply = self.zrange_by_score_command(key, min, max, true).await?;
+        self.decode_scored(key, reply)
+    }
+
+    async fn azincrby<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        member: &V,
+        delta: f64,
+    ) -> Result<f64> {
+        let command = Command::ZincrBy {
+            key: self.key(key)?,
+            delta: score(delta)?,
+            member: self.codec.encode(member)?,
+        };
+        let reply = self.run(key, command).await?.bytes()?;
+        parse_score(&reply.unwrap_or_default())
+    }
+
+    async fn azcard(&self, key: &str) -> Result<u64> {
+        let made = self.key(key)?;
+        self.run(key, Command::Zcard(made)).await?.count()
+    }
+
+    async fn azcount(&self, key: &str, min: f64, max: f64) -> Result<u64> {
+        let command = Command::Zcount {
+            key: self.key(key)?,
+            min: score(min)?,
+            max: score(max)?,
+        };
+        self.run(key, command).await?.count()
+    }
+
+    async fn azpopmin<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: u64,
+    ) -> Result<Vec<(V, f64)>> {
+        self.zpop(key, count, false).await
+    }
+
+    async fn azpopmax<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: u64,
+    ) -> Result<Vec<(V, f64)>> {
+        self.zpop(key, count, true).await
     }
 }
 
@@ -966,6 +1946,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "redis")]
     fn passwords_are_redacted() {
         assert_eq!(
             redact("redis://user:secret@host:6379/0"),

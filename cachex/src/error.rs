@@ -68,6 +68,10 @@ pub enum Error {
         /// Why, and what to do instead.
         reason: String,
     },
+    /// An argument the operation cannot take: a NaN score, a list index out of range, an
+    /// expiry too far away.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// The server answered with an error not covered above.
     #[error("server error: {0}")]
     Server(String),

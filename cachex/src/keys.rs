@@ -164,6 +164,27 @@ impl Keys {
         )
     }
 
+    /// The caller's key of a stored key of the current version: without `{prefix}:{version}:`
+    /// with the default key function. A custom key function cannot be reversed: its stored
+    /// keys are returned as they are.
+    ///
+    /// ```
+    /// use cachex::keys::Keys;
+    ///
+    /// let keys = Keys::new().with_prefix("app");
+    /// assert_eq!(keys.user_key("app:1:user:7"), "user:7");
+    /// ```
+    pub fn user_key<'a>(&self, made: &'a str) -> &'a str {
+        if self.function.0.is_some() {
+            return made;
+        }
+        made.strip_prefix(self.prefix.as_str())
+            .and_then(|rest| rest.strip_prefix(':'))
+            .and_then(|rest| rest.strip_prefix(self.version.to_string().as_str()))
+            .and_then(|rest| rest.strip_prefix(':'))
+            .unwrap_or(made)
+    }
+
     /// The pattern of every key of this cache, at every version: `{prefix}:*` with the default
     /// key function (the `:` keeps `app` from reaching `apple`'s keys; a cache prefixed `app:x`
     /// is inside it, though). A custom key function cannot say where the version goes, so

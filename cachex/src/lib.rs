@@ -33,18 +33,26 @@ pub mod codec;
 mod error;
 #[cfg(feature = "cache")]
 pub mod keys;
+#[cfg(feature = "cache")]
+mod lock;
+#[cfg(feature = "cache")]
+mod scan;
 
 #[cfg(feature = "cache")]
-pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, Timeout};
+pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType, Timeout, Ttl};
 #[cfg(feature = "cache")]
 pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
 #[cfg(feature = "cache")]
 pub use error::{Error, Result};
+#[cfg(feature = "cache")]
+pub use lock::{Lock, LockApi, LockApiAsync};
+#[cfg(feature = "cache")]
+pub use scan::{KeyIter, KeyScan};
 
 /// Everything needed to use a cache: `use cachex::prelude::*;`.
 #[cfg(feature = "cache")]
 pub mod prelude {
-    pub use crate::{Cache, CacheApi, Timeout};
+    pub use crate::{Cache, CacheApi, LockApi, Timeout};
 }
 
 /// Derives a blocking and an async API from one trait definition.

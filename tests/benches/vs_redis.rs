@@ -340,7 +340,11 @@ fn timed(ops: u64, mut op: impl FnMut()) -> Duration {
 
 fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Server, cache: &Cache) {
     let value = value_100();
-    let made = cache.core().keys().make(KEY, None).expect("a valid key");
+    let made = cache
+        .core()
+        .key_settings()
+        .make(KEY, None)
+        .expect("a valid key");
     let bytes = cache.core().codec().encode(&value).expect("encodes");
     assert_eq!(bytes.len(), 100, "the value's encoding is 100 bytes");
     cache.set(KEY, &value, Timeout::Default).expect("set");
@@ -517,7 +521,13 @@ fn many(plan: &Plan, rows: &mut Vec<Row>, server: &Server, cache: &Cache) {
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let made: Vec<String> = keys
         .iter()
-        .map(|key| cache.core().keys().make(key, None).expect("a valid key"))
+        .map(|key| {
+            cache
+                .core()
+                .key_settings()
+                .make(key, None)
+                .expect("a valid key")
+        })
         .collect();
     let items: Vec<(&str, String)> = keys.iter().map(|key| (*key, value.clone())).collect();
     cache.set_many(&items, Timeout::Default).expect("set_many");
@@ -584,7 +594,11 @@ fn many(plan: &Plan, rows: &mut Vec<Row>, server: &Server, cache: &Cache) {
 }
 
 fn sweep(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Server, cache: &Cache) {
-    let made = cache.core().keys().make(KEY, None).expect("a valid key");
+    let made = cache
+        .core()
+        .key_settings()
+        .make(KEY, None)
+        .expect("a valid key");
     cache.set(KEY, &value_100(), Timeout::Default).expect("set");
     let mux = raw_multiplexed(runtime, server);
 
@@ -699,7 +713,13 @@ fn memory(plan: &Plan, rows: &mut Vec<Row>) {
     let keys: Vec<String> = (0..KEYS).map(|i| format!("mem:{i}")).collect();
     let made: Vec<String> = keys
         .iter()
-        .map(|key| cache.core().keys().make(key, None).expect("a valid key"))
+        .map(|key| {
+            cache
+                .core()
+                .key_settings()
+                .make(key, None)
+                .expect("a valid key")
+        })
         .collect();
     for (key, made) in keys.iter().zip(&made) {
         cache.set(key, &value, Timeout::Default).expect("set");

@@ -34,7 +34,10 @@ fn one_url_configures_the_whole_cache() {
     )
     .expect("a valid URL");
     let core = cache.core();
-    assert_eq!((core.keys().prefix(), core.keys().version()), ("app", 3));
+    assert_eq!(
+        (core.key_settings().prefix(), core.key_settings().version()),
+        ("app", 3)
+    );
     assert_eq!(core.codec().serializer(), Serializer::MessagePack);
     assert_eq!(core.codec().compressor(), Some(Compressor::Zlib));
     assert_eq!(core.codec().min_length(), 10);

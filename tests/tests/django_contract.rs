@@ -1,4 +1,5 @@
-//! Django's cache contract, written once and run over every backend (memory, Redis, Valkey)
+//! Django's cache contract and the extended operations (in `contract/extended.rs`), written
+//! once and run over every backend (memory, Redis, Valkey)
 //! and every spelling (`m`, `am`, `a().m`, `m.as_sync`, `m.as_async`): the cases are the
 //! ones of Django's own cache tests that apply (prefix and version isolation, key functions,
 //! expiry, unicode and binary data, large values, zero and negative timeouts, get_or_set with
@@ -132,8 +133,12 @@ async fn sleep(duration: Duration) {
 const PAST_EXPIRY: Duration = Duration::from_millis(300);
 const SHORT: Duration = Duration::from_millis(50);
 
+#[path = "contract/extended.rs"]
+mod extended;
+
 mod cases {
     use super::*;
+    pub(super) use crate::extended::*;
 
     pub(super) async fn simple(s: &Subject) {
         assert_eq!(
@@ -700,4 +705,17 @@ matrix!(
     key_function_and_validation,
     decode_errors_name_the_key,
     close,
+    ttl_and_expire,
+    key_types,
+    keys_and_patterns,
+    iter_keys_in_batches,
+    rename_and_renamenx,
+    set_flags,
+    hashes,
+    lists,
+    blocking_pops,
+    sets,
+    sorted_sets,
+    locks,
+    get_or_set_early,
 );

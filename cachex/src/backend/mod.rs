@@ -8,7 +8,7 @@ pub(crate) mod redis;
 
 use std::time::Duration;
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// When a stored value expires. A zero timeout never reaches a backend: the cache layer turns
 /// it into a delete, as Django does.
@@ -22,7 +22,10 @@ pub(crate) enum Expiry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SetMode {
     Always,
+    /// `NX`
     IfAbsent,
+    /// `XX`
+    IfPresent,
 }
 
 /// The operations every backend implements, on made keys and encoded bytes. Each has the
@@ -64,6 +67,267 @@ pub(crate) trait RawStore: Send + Sync {
     /// `FLUSHDB`: every key of the database, this cache's or not.
     async fn flush_db(&self) -> Result<()>;
 
+    /// One [`Command`] on data structures or key metadata, answered as Redis would.
+    async fn execute(&self, command: Command) -> Result<Reply>;
+
+    /// `SCAN cursor MATCH pattern COUNT count`: some keys matching `pattern` and the cursor to
+    /// go on from, `None` when the scan is complete. Keys that exist for the whole scan are
+    /// returned at least once.
+    async fn scan(&self, cursor: Cursor, pattern: &str, count: usize) -> Result<ScanPage>;
+
     /// Drops the connections (a later call opens new ones).
     async fn close(&self) -> Result<()>;
+}
+
+/// Where a scan goes on: the node (of a topology with several primaries) and that node's
+/// `SCAN` cursor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub(crate) node: usize,
+    pub(crate) position: u64,
+}
+
+/// One page of a scan: keys, and the cursor of the next page (`None` at the end).
+pub(crate) type ScanPage = (Vec<Vec<u8>>, Option<Cursor>);
+
+/// Which end of a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum End {
+    Left,
+    Right,
+}
+
+/// The set operations of `SINTER`, `SUNION`, `SDIFF`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SetOp {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// A Redis command of the extended API, on made keys and encoded values (hash fields are
+/// the caller's field names as bytes). Each variant names the command it mirrors; backends
+/// answer with the [`Reply`] that command gives.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Command {
+    /// `PTTL key`: -2 missing, -1 persistent, else milliseconds left.
+    Pttl(String),
+    /// `PEXPIRE key ms`: 1 if the key exists; a non-positive time deletes it.
+    Pexpire { key: String, millis: i64 },
+    /// `PEXPIREAT key unix-ms`: as `PEXPIRE`, at an absolute time.
+    PexpireAt { key: String, unix_millis: i64 },
+    /// `PERSIST key`: 1 if an expiry was removed.
+    Persist(String),
+    /// `TYPE key`: a status (`none`, `string`, `hash`, `list`, `set`, `zset`).
+    Type(String),
+    /// `RENAMENX from to`: 1 if renamed, 0 if `to` exists; an error when `from` is missing.
+    RenameNx { from: String, to: String },
+    /// `SET key value [PX ms] GET`: the previous value.
+    SetGet {
+        key: String,
+        value: Vec<u8>,
+        expiry: Expiry,
+    },
+    /// `GETDEL key`: the value, deleted.
+    GetDel(String),
+    /// `GET key` + `PTTL key`, atomically: `[value, pttl]`.
+    GetPttl(String),
+    /// Deletes `key` if it holds `token` (a lock's release): 1 if deleted.
+    DeleteIfEquals { key: String, token: Vec<u8> },
+    /// Sets a new expiry on `key` if it holds `token` (a lock's extension): 1 if set.
+    ExpireIfEquals {
+        key: String,
+        token: Vec<u8>,
+        millis: u64,
+    },
+    /// `HSET key field value [field value ...]`: how many fields are new.
+    Hset {
+        key: String,
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    /// `HSETNX key field value`: 1 if set.
+    HsetNx {
+        key: String,
+        field: Vec<u8>,
+        value: Vec<u8>,
+    },
+    /// `HGET key field`.
+    Hget { key: String, field: Vec<u8> },
+    /// `HMGET key field ...`.
+    Hmget { key: String, fields: Vec<Vec<u8>> },
+    /// `HGETALL key`: `[field, value, ...]`.
+    HgetAll(String),
+    /// `HDEL key field ...`: how many were removed.
+    Hdel { key: String, fields: Vec<Vec<u8>> },
+    /// `HLEN key`.
+    Hlen(String),
+    /// `HKEYS key`.
+    Hkeys(String),
+    /// `HVALS key`.
+    Hvals(String),
+    /// `HEXISTS key field`.
+    Hexists { key: String, field: Vec<u8> },
+    /// `HINCRBY key field delta`: the new value.
+    HincrBy {
+        key: String,
+        field: Vec<u8>,
+        delta: i64,
+    },
+    /// `LPUSH`/`RPUSH key value ...`: the new length.
+    Push {
+        key: String,
+        end: End,
+        values: Vec<Vec<u8>>,
+    },
+    /// `LPOP`/`RPOP key`.
+    Pop { key: String, end: End },
+    /// `BLPOP`/`BRPOP key ... timeout`: `[key, value]`, or nil when the time ran out. `None`
+    /// waits forever.
+    BlockingPop {
+        keys: Vec<String>,
+        end: End,
+        timeout: Option<Duration>,
+    },
+    /// `LRANGE key start stop`.
+    Lrange { key: String, start: i64, stop: i64 },
+    /// `LINDEX key index`.
+    Lindex { key: String, index: i64 },
+    /// `LLEN key`.
+    Llen(String),
+    /// `LREM key count value`: how many were removed.
+    Lrem {
+        key: String,
+        count: i64,
+        value: Vec<u8>,
+    },
+    /// `LTRIM key start stop`.
+    Ltrim { key: String, start: i64, stop: i64 },
+    /// `LSET key index value`.
+    Lset {
+        key: String,
+        index: i64,
+        value: Vec<u8>,
+    },
+    /// `SADD key member ...`: how many are new.
+    Sadd { key: String, members: Vec<Vec<u8>> },
+    /// `SREM key member ...`: how many were removed.
+    Srem { key: String, members: Vec<Vec<u8>> },
+    /// `SMEMBERS key`.
+    Smembers(String),
+    /// `SISMEMBER key member`.
+    SisMember { key: String, member: Vec<u8> },
+    /// `SCARD key`.
+    Scard(String),
+    /// `SPOP key`.
+    Spop(String),
+    /// `SRANDMEMBER key count` (count > 0: distinct members).
+    SrandMember { key: String, count: i64 },
+    /// `SINTER`/`SUNION`/`SDIFF key ...`.
+    SetOp { op: SetOp, keys: Vec<String> },
+    /// `ZADD key score member ...`: how many are new.
+    Zadd {
+        key: String,
+        members: Vec<(f64, Vec<u8>)>,
+    },
+    /// `ZREM key member ...`: how many were removed.
+    Zrem { key: String, members: Vec<Vec<u8>> },
+    /// `ZSCORE key member`: the score as text.
+    Zscore { key: String, member: Vec<u8> },
+    /// `ZRANK`/`ZREVRANK key member`.
+    Zrank {
+        key: String,
+        member: Vec<u8>,
+        reverse: bool,
+    },
+    /// `ZRANGE`/`ZREVRANGE key start stop [WITHSCORES]`.
+    Zrange {
+        key: String,
+        start: i64,
+        stop: i64,
+        reverse: bool,
+        with_scores: bool,
+    },
+    /// `ZRANGEBYSCORE key min max [WITHSCORES]`, both bounds inclusive.
+    ZrangeByScore {
+        key: String,
+        min: f64,
+        max: f64,
+        with_scores: bool,
+    },
+    /// `ZINCRBY key delta member`: the new score as text.
+    ZincrBy {
+        key: String,
+        delta: f64,
+        member: Vec<u8>,
+    },
+    /// `ZCARD key`.
+    Zcard(String),
+    /// `ZCOUNT key min max`, both bounds inclusive.
+    Zcount { key: String, min: f64, max: f64 },
+    /// `ZPOPMIN`/`ZPOPMAX key count`: `[member, score, ...]`.
+    Zpop { key: String, count: u64, max: bool },
+}
+
+/// A reply, as Redis gives it (RESP2).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Reply {
+    Nil,
+    Int(i64),
+    Bytes(Vec<u8>),
+    Status(String),
+    Array(Vec<Reply>),
+}
+
+impl Reply {
+    fn unexpected(&self, expected: &str) -> Error {
+        Error::Server(format!("expected {expected} from the server, got {self:?}"))
+    }
+
+    /// An integer reply.
+    pub(crate) fn int(self) -> Result<i64> {
+        match self {
+            Reply::Int(n) => Ok(n),
+            other => Err(other.unexpected("an integer")),
+        }
+    }
+
+    /// A count: an integer reply that is never negative.
+    pub(crate) fn count(self) -> Result<u64> {
+        let n = self.int()?;
+        u64::try_from(n).map_err(|_| Reply::Int(n).unexpected("a count"))
+    }
+
+    /// A 0/1 integer reply.
+    pub(crate) fn flag(self) -> Result<bool> {
+        Ok(self.int()? != 0)
+    }
+
+    /// A bulk string or nil.
+    pub(crate) fn bytes(self) -> Result<Option<Vec<u8>>> {
+        match self {
+            Reply::Nil => Ok(None),
+            Reply::Bytes(bytes) => Ok(Some(bytes)),
+            other => Err(other.unexpected("a string or nil")),
+        }
+    }
+
+    /// An array (nil is empty).
+    pub(crate) fn array(self) -> Result<Vec<Reply>> {
+        match self {
+            Reply::Nil => Ok(Vec::new()),
+            Reply::Array(items) => Ok(items),
+            other => Err(other.unexpected("an array")),
+        }
+    }
+
+    /// An array of bulk strings.
+    pub(crate) fn byte_items(self) -> Result<Vec<Vec<u8>>> {
+        self.array()?
+            .into_iter()
+            .map(|item| match item {
+                Reply::Bytes(bytes) => Ok(bytes),
+                other => Err(other.unexpected("a string")),
+            })
+            .collect()
+    }
 }

@@ -50,7 +50,7 @@ use tokio::runtime::{self, Handle};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Expiry, RawStore, SetMode};
+use super::{Command, Cursor, End, Expiry, RawStore, Reply, ScanPage, SetMode};
 use crate::{Error, Result};
 
 /// How long opening a connection may take when [`ServerOptions::connect_timeout`] is `None`
@@ -451,6 +451,32 @@ impl Redis {
         .await
     }
 
+    /// `BLPOP`/`BRPOP` on a connection of its own: a blocked command holds up every later
+    /// command of its connection, so it must not share the runtime's multiplexed one. The
+    /// response timeout counts from the end of the blocking time.
+    async fn blocking_pop(&self, command: &Command, timeout: Option<Duration>) -> Result<Reply> {
+        let (request, _) = redis_command(command);
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(None);
+        let pop = async {
+            let mut connection = self
+                .connector
+                .client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await?;
+            request.query_async::<Value>(&mut connection).await
+        };
+        let limit = timeout.and_then(|timeout| timeout.checked_add(self.response_timeout));
+        let outcome = match limit {
+            Some(limit) => tokio::time::timeout(limit, pop)
+                .await
+                .map_err(|_| Error::Timeout(limit))?,
+            None => pop.await,
+        };
+        reply(outcome.map_err(|err| self.error(err, None))?)
+    }
+
     /// Maps an error of the redis crate to the cache's error, without the password.
     fn error(&self, err: RedisError, key: Option<&str>) -> Error {
         let message = self.scrub(err.to_string());
@@ -486,9 +512,21 @@ impl Redis {
                 "the server requires authentication: give the password in the URL ({message})"
             ));
         }
+        if message.contains("no such key") {
+            return Error::NotFound {
+                key: key.unwrap_or_default().to_owned(),
+            };
+        }
+        if message.contains("index out of range")
+            || message.contains("not a number")
+            || message.contains("not a valid float")
+            || message.contains("invalid expire time")
+        {
+            return Error::InvalidArgument(message);
+        }
         if code == "WRONGTYPE"
             || message.contains("WRONGTYPE")
-            || message.contains("not an integer or out of range")
+            || message.contains("not an integer")
             || message.contains("would overflow")
         {
             return Error::WrongType {
@@ -598,10 +636,294 @@ fn set_command(key: &str, value: &[u8], expiry: Expiry, mode: SetMode) -> Cmd {
     if let Some(millis) = expiry_millis(expiry) {
         command.arg("PX").arg(millis);
     }
-    if mode == SetMode::IfAbsent {
-        command.arg("NX");
+    match mode {
+        SetMode::Always => {}
+        SetMode::IfAbsent => {
+            command.arg("NX");
+        }
+        SetMode::IfPresent => {
+            command.arg("XX");
+        }
     }
     command
+}
+
+/// Deletes `KEYS[1]` if it holds `ARGV[1]` (a lock's token).
+const DELETE_IF_EQUALS: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Sets `PEXPIRE ARGV[2]` on `KEYS[1]` if it holds `ARGV[1]` (a lock's token).
+const EXPIRE_IF_EQUALS: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// `GET` and `PTTL` of `KEYS[1]` at one instant.
+const GET_PTTL: &str = r"
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+";
+
+/// `EVAL script 1 key args...`.
+fn eval(script: &str, key: &str) -> Cmd {
+    let mut command = redis::cmd("EVAL");
+    command.arg(script).arg(1).arg(key);
+    command
+}
+
+/// The Redis command of a [`Command`] (all but the blocking pops), and whether it may be sent
+/// twice: reads may, writes may not.
+fn redis_command(command: &Command) -> (Cmd, Replay) {
+    use Command::*;
+    let named = |name: &str, key: &str| {
+        let mut command = redis::cmd(name);
+        command.arg(key);
+        command
+    };
+    let end_name = |end: &End, left: &'static str, right: &'static str| match end {
+        End::Left => left,
+        End::Right => right,
+    };
+    let (command, replay) = match command {
+        Pttl(key) => (named("PTTL", key), Replay::Safe),
+        Pexpire { key, millis } => {
+            let mut command = named("PEXPIRE", key);
+            command.arg(millis);
+            (command, Replay::Safe)
+        }
+        PexpireAt { key, unix_millis } => {
+            let mut command = named("PEXPIREAT", key);
+            command.arg(unix_millis);
+            (command, Replay::Safe)
+        }
+        Persist(key) => (named("PERSIST", key), Replay::Never),
+        Type(key) => (named("TYPE", key), Replay::Safe),
+        RenameNx { from, to } => {
+            let mut command = named("RENAMENX", from);
+            command.arg(to);
+            (command, Replay::Never)
+        }
+        SetGet { key, value, expiry } => {
+            let mut command = set_command(key, value, *expiry, SetMode::Always);
+            command.arg("GET");
+            (command, Replay::Never)
+        }
+        GetDel(key) => (named("GETDEL", key), Replay::Never),
+        GetPttl(key) => (eval(GET_PTTL, key), Replay::Safe),
+        DeleteIfEquals { key, token } => {
+            let mut command = eval(DELETE_IF_EQUALS, key);
+            command.arg(token);
+            (command, Replay::Safe)
+        }
+        ExpireIfEquals { key, token, millis } => {
+            let mut command = eval(EXPIRE_IF_EQUALS, key);
+            command.arg(token).arg(millis);
+            (command, Replay::Safe)
+        }
+        Hset { key, pairs } => {
+            let mut command = named("HSET", key);
+            for (field, value) in pairs {
+                command.arg(field).arg(value);
+            }
+            (command, Replay::Never)
+        }
+        HsetNx { key, field, value } => {
+            let mut command = named("HSETNX", key);
+            command.arg(field).arg(value);
+            (command, Replay::Never)
+        }
+        Hget { key, field } | Hexists { key, field } => {
+            let name = if matches!(command, Hget { .. }) {
+                "HGET"
+            } else {
+                "HEXISTS"
+            };
+            let mut command = named(name, key);
+            command.arg(field);
+            (command, Replay::Safe)
+        }
+        Hmget { key, fields } => {
+            let mut command = named("HMGET", key);
+            command.arg(fields);
+            (command, Replay::Safe)
+        }
+        HgetAll(key) => (named("HGETALL", key), Replay::Safe),
+        Hdel { key, fields } => {
+            let mut command = named("HDEL", key);
+            command.arg(fields);
+            (command, Replay::Never)
+        }
+        Hlen(key) => (named("HLEN", key), Replay::Safe),
+        Hkeys(key) => (named("HKEYS", key), Replay::Safe),
+        Hvals(key) => (named("HVALS", key), Replay::Safe),
+        HincrBy { key, field, delta } => {
+            let mut command = named("HINCRBY", key);
+            command.arg(field).arg(delta);
+            (command, Replay::Never)
+        }
+        Push { key, end, values } => {
+            let mut command = named(end_name(end, "LPUSH", "RPUSH"), key);
+            command.arg(values);
+            (command, Replay::Never)
+        }
+        Pop { key, end } => (named(end_name(end, "LPOP", "RPOP"), key), Replay::Never),
+        BlockingPop { keys, end, timeout } => {
+            let mut command = redis::cmd(end_name(end, "BLPOP", "BRPOP"));
+            command
+                .arg(keys)
+                .arg(timeout.map_or(0.0, |timeout| timeout.as_secs_f64()));
+            (command, Replay::Never)
+        }
+        Lrange { key, start, stop } | Ltrim { key, start, stop } => {
+            let name = if matches!(command, Lrange { .. }) {
+                "LRANGE"
+            } else {
+                "LTRIM"
+            };
+            let mut command = named(name, key);
+            command.arg(start).arg(stop);
+            (command, Replay::Safe)
+        }
+        Lindex { key, index } => {
+            let mut command = named("LINDEX", key);
+            command.arg(index);
+            (command, Replay::Safe)
+        }
+        Llen(key) => (named("LLEN", key), Replay::Safe),
+        Lrem { key, count, value } => {
+            let mut command = named("LREM", key);
+            command.arg(count).arg(value);
+            (command, Replay::Never)
+        }
+        Lset { key, index, value } => {
+            let mut command = named("LSET", key);
+            command.arg(index).arg(value);
+            (command, Replay::Safe)
+        }
+        Sadd { key, members } | Srem { key, members } | Zrem { key, members } => {
+            let name = match command {
+                Sadd { .. } => "SADD",
+                Srem { .. } => "SREM",
+                _ => "ZREM",
+            };
+            let mut command = named(name, key);
+            command.arg(members);
+            (command, Replay::Never)
+        }
+        Smembers(key) => (named("SMEMBERS", key), Replay::Safe),
+        SisMember { key, member } | Zscore { key, member } => {
+            let name = if matches!(command, Zscore { .. }) {
+                "ZSCORE"
+            } else {
+                "SISMEMBER"
+            };
+            let mut command = named(name, key);
+            command.arg(member);
+            (command, Replay::Safe)
+        }
+        Scard(key) => (named("SCARD", key), Replay::Safe),
+        Spop(key) => (named("SPOP", key), Replay::Never),
+        SrandMember { key, count } => {
+            let mut command = named("SRANDMEMBER", key);
+            command.arg(count);
+            (command, Replay::Safe)
+        }
+        SetOp { op, keys } => {
+            let mut command = redis::cmd(match op {
+                super::SetOp::Inter => "SINTER",
+                super::SetOp::Union => "SUNION",
+                super::SetOp::Diff => "SDIFF",
+            });
+            command.arg(keys);
+            (command, Replay::Safe)
+        }
+        Zadd { key, members } => {
+            let mut command = named("ZADD", key);
+            for (score, member) in members {
+                command.arg(score).arg(member);
+            }
+            (command, Replay::Never)
+        }
+        Zrank {
+            key,
+            member,
+            reverse,
+        } => {
+            let mut command = named(if *reverse { "ZREVRANK" } else { "ZRANK" }, key);
+            command.arg(member);
+            (command, Replay::Safe)
+        }
+        Zrange {
+            key,
+            start,
+            stop,
+            reverse,
+            with_scores,
+        } => {
+            let mut command = named(if *reverse { "ZREVRANGE" } else { "ZRANGE" }, key);
+            command.arg(start).arg(stop);
+            if *with_scores {
+                command.arg("WITHSCORES");
+            }
+            (command, Replay::Safe)
+        }
+        ZrangeByScore {
+            key,
+            min,
+            max,
+            with_scores,
+        } => {
+            let mut command = named("ZRANGEBYSCORE", key);
+            command.arg(min).arg(max);
+            if *with_scores {
+                command.arg("WITHSCORES");
+            }
+            (command, Replay::Safe)
+        }
+        ZincrBy { key, delta, member } => {
+            let mut command = named("ZINCRBY", key);
+            command.arg(delta).arg(member);
+            (command, Replay::Never)
+        }
+        Zcard(key) => (named("ZCARD", key), Replay::Safe),
+        Zcount { key, min, max } => {
+            let mut command = named("ZCOUNT", key);
+            command.arg(min).arg(max);
+            (command, Replay::Safe)
+        }
+        Zpop { key, count, max } => {
+            let mut command = named(if *max { "ZPOPMAX" } else { "ZPOPMIN" }, key);
+            command.arg(count);
+            (command, Replay::Never)
+        }
+    };
+    (command, replay)
+}
+
+/// A server's reply as a [`Reply`].
+fn reply(value: Value) -> Result<Reply> {
+    Ok(match value {
+        Value::Nil => Reply::Nil,
+        Value::Int(n) => Reply::Int(n),
+        Value::BulkString(bytes) => Reply::Bytes(bytes),
+        Value::SimpleString(status) => Reply::Status(status),
+        Value::Okay => Reply::Status("OK".to_owned()),
+        Value::Array(items) | Value::Set(items) => {
+            Reply::Array(items.into_iter().map(reply).collect::<Result<_>>()?)
+        }
+        Value::Double(n) => Reply::Bytes(n.to_string().into_bytes()),
+        Value::Boolean(flag) => Reply::Int(i64::from(flag)),
+        other => {
+            return Err(Error::Server(format!(
+                "unexpected reply from the server: {other:?}"
+            )));
+        }
+    })
 }
 
 impl RawStore for Redis {
@@ -615,7 +937,7 @@ impl RawStore for Redis {
         let command = set_command(key, &value, expiry, mode);
         let replay = match mode {
             SetMode::Always => Replay::Safe,
-            SetMode::IfAbsent => Replay::Never,
+            SetMode::IfAbsent | SetMode::IfPresent => Replay::Never,
         };
         let reply: Value = self.query(Some(key), replay, &command).await?;
         Ok(!matches!(reply, Value::Nil))
@@ -740,7 +1062,7 @@ impl RawStore for Redis {
         command.arg(from).arg(to);
         match self.query::<()>(Some(from), Replay::Never, &command).await {
             Ok(()) => Ok(true),
-            Err(Error::Server(message)) if message.contains("no such key") => Ok(false),
+            Err(Error::NotFound { .. }) => Ok(false),
             Err(err) => Err(err),
         }
     }
@@ -772,6 +1094,29 @@ impl RawStore for Redis {
 
     async fn flush_db(&self) -> Result<()> {
         self.query(None, Replay::Safe, &redis::cmd("FLUSHDB")).await
+    }
+
+    async fn execute(&self, command: Command) -> Result<Reply> {
+        if let Command::BlockingPop { timeout, .. } = &command {
+            return self.blocking_pop(&command, *timeout).await;
+        }
+        let (request, replay) = redis_command(&command);
+        reply(self.query(None, replay, &request).await?)
+    }
+
+    async fn scan(&self, cursor: Cursor, pattern: &str, count: usize) -> Result<ScanPage> {
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor.position)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(count);
+        let (next, keys): (u64, Vec<Vec<u8>>) = self.query(None, Replay::Safe, &scan).await?;
+        let next = (next != 0).then_some(Cursor {
+            node: cursor.node,
+            position: next,
+        });
+        Ok((keys, next))
     }
 
     async fn close(&self) -> Result<()> {

@@ -1,0 +1,113 @@
+//! [`Lock`]: a distributed lock with a lease, held through a unique token.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::{Command, RawStore};
+use crate::cache::Store;
+use crate::{Result, auto_async};
+
+/// A lock acquired with [`lock`](crate::CacheApi::lock). Its key holds a token unique to this
+/// holder, for the lease at most; release and extension act only while the key still holds
+/// that token (one atomic step on the server), so a holder whose lease ran out can never
+/// release or extend the lock of the next holder.
+///
+/// Dropping a lock that was not released releases it in the background, on cachex's bridge
+/// runtime: dropping never blocks, not even on a runtime thread. Release it explicitly
+/// (`release()` or `arelease().await`) to know that it is released.
+pub struct Lock {
+    store: Arc<Store>,
+    key: String,
+    made: String,
+    token: Vec<u8>,
+    held: bool,
+}
+
+impl fmt::Debug for Lock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lock")
+            .field("key", &self.key)
+            .field("held", &self.held)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lock {
+    pub(crate) fn new(store: Arc<Store>, key: &str, made: String, token: Vec<u8>) -> Self {
+        Lock {
+            store,
+            key: key.to_owned(),
+            made,
+            token,
+            held: true,
+        }
+    }
+
+    /// The key the lock was taken on, as the caller gave it.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    fn release_command(&self) -> Command {
+        Command::DeleteIfEquals {
+            key: self.made.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+/// What a [`Lock`] can do, on both surfaces: `lock.release()` / `lock.arelease().await`,
+/// `lock.extend(lease)` / `lock.aextend(lease).await`. Brought in by `cachex::prelude::*`.
+#[auto_async(crate = crate)]
+pub trait LockApi: Send + Sync {
+    /// Releases the lock; says whether it was still held (false: the lease ran out, and the
+    /// key was left alone).
+    async fn release(self) -> Result<bool>
+    where
+        Self: Sized;
+
+    /// Gives the lock a new lease from now; says whether it was still held.
+    async fn extend(&self, lease: Duration) -> Result<bool>;
+}
+
+impl LockApi for Lock {
+    async fn arelease(mut self) -> Result<bool> {
+        self.held = false;
+        let command = self.release_command();
+        let released = self.store.execute(command).await?.flag();
+        released.map_err(|err| err.about(&self.key))
+    }
+
+    async fn aextend(&self, lease: Duration) -> Result<bool> {
+        let millis = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
+        let command = Command::ExpireIfEquals {
+            key: self.made.clone(),
+            token: self.token.clone(),
+            millis,
+        };
+        let extended = self.store.execute(command).await?.flag();
+        extended.map_err(|err| err.about(&self.key))
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        let (store, command) = (self.store.clone(), self.release_command());
+        let spawned = crate::bridge::spawn(async move {
+            if let Err(err) = store.execute(command).await {
+                tracing::warn!(target: "cachex", "a dropped lock was not released: {err}");
+            }
+        });
+        if spawned.is_none() {
+            tracing::warn!(
+                target: "cachex",
+                key = self.key,
+                "a dropped lock was not released (no bridge runtime): it expires with its lease"
+            );
+        }
+    }
+}
