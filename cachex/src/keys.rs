@@ -39,7 +39,15 @@ impl KeyFunction {
     pub fn make(&self, key: &str, prefix: &str, version: i64) -> String {
         match &self.0 {
             Some(function) => function(key, prefix, version),
-            None => format!("{prefix}:{version}:{key}"),
+            None => {
+                let mut version_text = itoa::Buffer::new();
+                let version = version_text.format(version);
+                let mut made = String::with_capacity(prefix.len() + version.len() + key.len() + 2);
+                for part in [prefix, ":", version, ":", key] {
+                    made.push_str(part);
+                }
+                made
+            }
         }
     }
 }
@@ -214,9 +222,11 @@ impl Keys {
         if self.validation == KeyValidation::Off {
             return Ok(());
         }
-        let problem = if made.chars().count() > MAX_KEY_LENGTH {
+        // Bytes bound characters from above, and the characters refused are ASCII: most keys
+        // are settled without decoding UTF-8.
+        let problem = if made.len() > MAX_KEY_LENGTH && made.chars().count() > MAX_KEY_LENGTH {
             Some(format!("longer than {MAX_KEY_LENGTH} characters"))
-        } else if made.chars().any(|c| (c as u32) < 33 || c as u32 == 127) {
+        } else if made.bytes().any(|byte| byte < 33 || byte == 127) {
             Some("contains control characters or spaces".to_owned())
         } else {
             None
