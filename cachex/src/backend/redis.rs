@@ -511,10 +511,15 @@ impl Redis {
         if err.is_io_error() {
             #[cfg(feature = "tls")]
             if message.contains("invalid peer certificate") {
-                return connection(format!(
-                    "TLS handshake failed, the server's certificate was refused ({message}): \
-                     a server whose certificate a private CA signed needs that CA \
+                // Only an unknown issuer is cured by trusting the right CA.
+                let hint = if message.contains("UnknownIssuer") {
+                    ": a server whose certificate a private CA signed needs that CA \
                      (CacheBuilder::tls_root_certificate, or tls_ca=/path/to/ca.pem in the URL)"
+                } else {
+                    ""
+                };
+                return connection(format!(
+                    "TLS handshake failed, the server's certificate was refused ({message}){hint}"
                 ));
             }
             return connection(message);
