@@ -536,6 +536,12 @@ impl Redis {
                  ({message})"
             ));
         }
+        if code == "NOPERM" {
+            return Error::Server(format!(
+                "permission denied: the server's ACL does not allow the URL's user this command \
+                 or key ({message})"
+            ));
+        }
         if code == "NOAUTH" {
             return connection(format!(
                 "the server requires authentication: give the password in the URL ({message})"
