@@ -164,7 +164,7 @@ fn corrupt_or_truncated_bytes_are_decode_errors_under_every_codec() {
                 Some("untouched")
             );
             raw_set(&mut raw, &made(&cache, key), &stored);
-            assert_eq!(read(&cache).expect("intact again"), true);
+            assert!(read(&cache).expect("intact again"));
         }
         println!("{label}: {undetected} of {corruptions} flipped bytes read back as a value");
         cache.clear().expect("clear");
