@@ -106,9 +106,9 @@ impl Cache {
     /// `compressor` (`zlib`, `gzip`, `zstd`, `lz4`), `compression_level`, `min_length`, and
     /// for servers `connect_timeout`, `response_timeout` and `retry_budget` (seconds, fractions
     /// allowed; see [`CacheBuilder::retry_budget`]), `connection_limit` (requests in flight
-    /// per connection) and `tls_ca` (the path of a PEM
-    /// file of CA certificates to trust instead of the system's roots, read when the cache is
-    /// built; see [`CacheBuilder::tls_root_certificate`]).
+    /// per connection) and `tls_ca` (the path of a PEM file of CA certificates to trust
+    /// instead of the system's roots, read when the cache is built; see
+    /// [`CacheBuilder::tls_root_certificate`]).
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;

@@ -33,9 +33,10 @@
 //! calls a delay, not an error. Which failures are retried is decided by [`Replay`] as above:
 //! harmless commands after any broken or refused connection, the others only after a refused
 //! one, or a `LOADING` answer (a restarted server reading its data back refuses every command
-//! with it; it is an [`Error::Connection`] to the caller, like the server being down). Pauses grow from [`RETRY_FIRST_PAUSE`], doubling up to [`RETRY_MAX_PAUSE`], each with
-//! up to half of it taken off at random (so that many clients do not come back in step), and
-//! never past the budget. Timeouts (a hung server, whose request may still be applied), server
+//! with it; it is an [`Error::Connection`] to the caller, like the server being down). Pauses
+//! grow from [`RETRY_FIRST_PAUSE`], doubling up to [`RETRY_MAX_PAUSE`], each with up to half
+//! of it taken off at random (so that many clients do not come back in step), and never past
+//! the budget. Timeouts (a hung server, whose request may still be applied), server
 //! errors and refused credentials are never retried. Each attempt has its own response
 //! timeout, so a call takes at most about the budget plus one response timeout.
 //!
