@@ -107,10 +107,11 @@ impl Cache {
     /// The query string takes the cache's options: `prefix`, `version`, `timeout` (seconds,
     /// or `none` for never), `strict_keys`, `fail_open`, `serializer` (`json`, `msgpack`),
     /// `compressor` (`zlib`, `gzip`, `zstd`, `lz4`), `compression_level`, `min_length`, and
-    /// for servers `connect_timeout` and `response_timeout` (seconds, fractions allowed),
-    /// `connection_limit` (requests in flight per connection) and `tls_ca` (the path of a PEM
-    /// file of CA certificates to trust instead of the system's roots, read when the cache is
-    /// built; see [`CacheBuilder::tls_root_certificate`]).
+    /// for servers `connect_timeout`, `response_timeout` and `retry_budget` (seconds, fractions
+    /// allowed; see [`CacheBuilder::retry_budget`]), `connection_limit` (requests in flight
+    /// per connection) and `tls_ca` (the path of a PEM file of CA certificates to trust
+    /// instead of the system's roots, read when the cache is built; see
+    /// [`CacheBuilder::tls_root_certificate`]).
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;
@@ -340,6 +341,10 @@ impl CacheBuilder {
             "response_timeout" => {
                 self.server.response_timeout = Some(parse_seconds(value).ok_or_else(invalid)?)
             }
+            #[cfg(feature = "redis")]
+            "retry_budget" => {
+                self.server.retry_budget = Some(parse_seconds(value).ok_or_else(invalid)?)
+            }
             #[cfg(feature = "tls")]
             "tls_ca" => {
                 if value.is_empty() {
@@ -430,6 +435,30 @@ impl CacheBuilder {
         self
     }
 
+    /// Retries calls while the server cannot be reached, for up to `budget` per call (default
+    /// none: a call fails as soon as the server is found unreachable, after at most one
+    /// immediate replay on a new connection). URL option: `retry_budget=<seconds>`.
+    ///
+    /// Only failures that leave no doubt are retried: commands whose repetition is harmless
+    /// (`GET`, `MGET`, plain `SET`, `set_many`'s pipeline, `DEL`, `EXISTS`, `PEXPIRE`, `clear`'s
+    /// `SCAN`/`UNLINK`, `FLUSHDB`) after any broken or refused connection; the others (`add`'s
+    /// `SET NX`, `incr`/`decr`, the version moves' `RENAME`) only when the connection was
+    /// refused, which proves they were never sent, so nothing is ever applied twice. A request
+    /// lost with a broken connection may still have been applied: for those commands that
+    /// stays an [`Error::Connection`]. Timeouts (a hung server) and server errors are not
+    /// retried.
+    ///
+    /// Pauses between attempts start at 10 ms and double up to 500 ms, less up to half at
+    /// random, and never run past the budget. So a server restart shorter than the budget
+    /// delays the calls made meanwhile instead of failing them; a call still takes at most
+    /// about the budget plus one response timeout. With [`fail_open`](Self::fail_open) as
+    /// well, a call fails open once the budget is spent.
+    #[cfg(feature = "redis")]
+    pub fn retry_budget(mut self, budget: Duration) -> Self {
+        self.server.retry_budget = Some(budget);
+        self
+    }
+
     /// At most `limit` requests in flight on each server connection (cachex keeps one
     /// multiplexed connection per tokio runtime); further requests wait their turn.
     #[cfg(feature = "redis")]
@@ -502,6 +531,7 @@ fn is_cache_option(name: &str) -> bool {
             | "connect_timeout"
             | "response_timeout"
             | "connection_limit"
+            | "retry_budget"
             | "tls_ca"
     )
 }

@@ -5,8 +5,14 @@
 //! ([`shared`]).
 //!
 //! [`django`]: the real django-cachex, for the interoperability tests.
+//!
+//! [`logs`]: what cachex logs through `tracing`, captured for the tests to read.
+//!
+//! [`fuzzing`]: the checks the `cargo fuzz` targets of `fuzz/` run, for the corpus replay.
 
 pub mod django;
+pub mod fuzzing;
+pub mod logs;
 mod resp;
 pub mod server;
 

@@ -8,6 +8,7 @@
 use std::fs;
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use cachex::prelude::*;
 use cachex::{CacheBuilder, Error};
@@ -42,8 +43,12 @@ impl Ca {
         }
     }
 
-    /// A server certificate for 127.0.0.1 and localhost, and its key, both PEM.
-    fn server_certificate(&self) -> (String, String) {
+    /// A server certificate for 127.0.0.1 and localhost, and its key, both PEM, with its
+    /// parameters changed by `adjust` first.
+    fn server_certificate_with(
+        &self,
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> (String, String) {
         let mut params =
             CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
                 .expect("server parameters");
@@ -51,6 +56,7 @@ impl Ca {
             .distinguished_name
             .push(DnType::CommonName, "cachex test server");
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        adjust(&mut params);
         let key = KeyPair::generate().expect("a server key");
         let certificate = params
             .signed_by(&key, &self.issuer)
@@ -74,8 +80,16 @@ impl TlsServer {
     }
 
     fn start_with(extra_args: &[&str]) -> TlsServer {
+        TlsServer::start_with_certificate(extra_args, |_| {})
+    }
+
+    /// A server whose certificate's parameters `adjust` changed (say, expired).
+    fn start_with_certificate(
+        extra_args: &[&str],
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> TlsServer {
         let ca = Ca::new("cachex test CA");
-        let (certificate, key) = ca.server_certificate();
+        let (certificate, key) = ca.server_certificate_with(adjust);
         let files = tempfile::Builder::new()
             .prefix("cachex-tls-")
             .tempdir()
@@ -369,4 +383,76 @@ fn passwords_in_tls_urls_stay_redacted() {
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains(":***@127.0.0.1"), "{shown}");
     }
+}
+
+#[test]
+fn an_expired_certificate_is_refused() {
+    let tls = TlsServer::start_with_certificate(&[], |params| {
+        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2001, 1, 1);
+    });
+    let cache = tls.trusting(&tls.url("rediss", "127.0.0.1", ""));
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    for outcome in [
+        cache.set("k", &1, Timeout::Default),
+        runtime.block_on(cache.aget::<i32>("k")).map(drop),
+    ] {
+        match outcome {
+            Err(Error::Connection { reason, .. }) => {
+                assert!(reason.contains("certificate was refused"), "{reason}");
+                assert!(reason.contains("certificate expired"), "{reason}");
+                assert!(!reason.contains("tls_root_certificate"), "{reason}");
+            }
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+    }
+    assert_eq!(tls.server.command(&["DBSIZE"]), ":0\r\n");
+}
+
+#[test]
+fn a_protocol_mismatch_is_a_typed_error_not_a_hang() {
+    let tls = TlsServer::start();
+    let plain_port = tls.server.port();
+    let connect_timeout = Duration::from_millis(500);
+    let cases = [
+        // TLS to a port that speaks plain RESP.
+        CacheBuilder::from_url(&format!("rediss://127.0.0.1:{plain_port}/0"))
+            .expect("a valid URL")
+            .tls_root_certificate(tls.ca.pem.as_bytes())
+            .connect_timeout(connect_timeout)
+            .build()
+            .expect("a cache"),
+        // Plain RESP to a port that speaks TLS only.
+        CacheBuilder::from_url(&format!("redis://127.0.0.1:{}/0", tls.tls_port))
+            .expect("a valid URL")
+            .connect_timeout(connect_timeout)
+            .build()
+            .expect("a cache"),
+    ];
+    for cache in &cases {
+        let started = Instant::now();
+        let outcome = cache.set("k", &1, Timeout::Default);
+        let took = started.elapsed();
+        println!("{cache}: {outcome:?} after {took:?}");
+        assert!(
+            matches!(outcome, Err(Error::Connection { .. } | Error::Timeout(_))),
+            "{cache}: {outcome:?}"
+        );
+        assert!(took < Duration::from_secs(10), "{cache} took {took:?}");
+    }
+    assert_eq!(tls.server.command(&["DBSIZE"]), ":0\r\n");
+}
+
+#[test]
+fn a_server_that_requires_a_client_certificate_refuses_the_cache_clearly() {
+    // cachex does not present client certificates (mutual TLS): such a server refuses it.
+    let tls = TlsServer::start_with(&["--tls-auth-clients", "yes"]);
+    let cache = tls.trusting(&tls.url("rediss", "127.0.0.1", "?connect_timeout=2"));
+    let outcome = cache.get::<i32>("k");
+    println!("a server requiring a client certificate: {outcome:?}");
+    assert!(
+        matches!(outcome, Err(Error::Connection { .. } | Error::Timeout(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(tls.server.command(&["DBSIZE"]), ":0\r\n");
 }

@@ -22,7 +22,23 @@
 //! as the server is back, without any action from the user. Commands whose repetition is
 //! harmless (reads, plain `SET`, `PEXPIRE`, ...) are sent once more, on the new connection,
 //! when the old one turns out to be closed, so that the first call after a server restart
-//! usually succeeds too; `SET NX`, `INCRBY` and `RENAME` are never repeated.
+//! usually succeeds too; `SET NX`, `INCRBY` and `RENAME` are repeated only when the
+//! connection was refused, which proves that they were never sent.
+//!
+//! # Retries
+//!
+//! With a retry budget ([`ServerOptions::retry_budget`]), a call that fails because the server
+//! cannot be reached is tried again, after a pause, until it succeeds or the budget (counted
+//! from the start of the call) is spent: a server restart shorter than the budget costs the
+//! calls a delay, not an error. Which failures are retried is decided by [`Replay`] as above:
+//! harmless commands after any broken or refused connection, the others only after a refused
+//! one, or a `LOADING` answer (a restarted server reading its data back refuses every command
+//! with it; it is an [`Error::Connection`] to the caller, like the server being down). Pauses
+//! grow from [`RETRY_FIRST_PAUSE`], doubling up to [`RETRY_MAX_PAUSE`], each with up to half
+//! of it taken off at random (so that many clients do not come back in step), and never past
+//! the budget. Timeouts (a hung server, whose request may still be applied), server
+//! errors and refused credentials are never retried. Each attempt has its own response
+//! timeout, so a call takes at most about the budget plus one response timeout.
 //!
 //! # Timeouts
 //!
@@ -61,6 +77,12 @@ pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// `None`: long enough for large values and a busy server, short enough to fail.
 pub(crate) const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The first pause between two attempts of a call, with a retry budget.
+pub(crate) const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(10);
+
+/// The longest pause between two attempts of a call, with a retry budget.
+pub(crate) const RETRY_MAX_PAUSE: Duration = Duration::from_millis(500);
+
 /// How many keys one `SCAN` round asks for in [`RawStore::delete_pattern`].
 const SCAN_COUNT: u32 = 1000;
 
@@ -80,6 +102,9 @@ pub(crate) struct ServerOptions {
     /// At most this many requests in flight on each connection (one multiplexed connection
     /// per runtime); more wait their turn. `None`: no limit.
     pub(crate) connection_limit: Option<usize>,
+    /// How long a call may go on retrying while the server cannot be reached (see the
+    /// module documentation); `None` or zero: no retries beyond the one replay.
+    pub(crate) retry_budget: Option<Duration>,
     /// The CA certificates a TLS connection trusts instead of the system's roots.
     #[cfg(feature = "tls")]
     pub(crate) tls_roots: Option<TlsRoots>,
@@ -227,6 +252,8 @@ pub(crate) struct Redis {
     password: Option<String>,
     connect_timeout: Duration,
     response_timeout: Duration,
+    /// How long a call may go on retrying an unreachable server; zero: no retries.
+    retry_budget: Duration,
     /// One connection per tokio runtime.
     slots: RwLock<HashMap<runtime::Id, Slot>>,
 }
@@ -237,6 +264,7 @@ impl fmt::Debug for Redis {
             .field("location", &self.location)
             .field("connect_timeout", &self.connect_timeout)
             .field("response_timeout", &self.response_timeout)
+            .field("retry_budget", &self.retry_budget)
             .finish_non_exhaustive()
     }
 }
@@ -343,6 +371,7 @@ impl Redis {
             password,
             connect_timeout,
             response_timeout,
+            retry_budget: options.retry_budget.unwrap_or_default(),
             slots: RwLock::new(HashMap::new()),
         })
     }
@@ -405,15 +434,18 @@ impl Redis {
     }
 
     /// Sends one request made by `request` on the current runtime's connection, within the
-    /// response timeout, once more on a new connection if the old one was closed and `replay`
-    /// allows it. `key` names the key in a [`Error::WrongType`].
+    /// response timeout; once more on a new connection if the old one was closed and `replay`
+    /// allows it; and again after pauses while the retry budget lasts (see the module
+    /// documentation). `key` names the key in a [`Error::WrongType`].
     async fn call<T, F, Fut>(&self, key: Option<&str>, replay: Replay, request: F) -> Result<T>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let deadline = Instant::now().checked_add(self.response_timeout);
+        let started = Instant::now();
+        let mut deadline = started.checked_add(self.response_timeout);
         let mut replayed = false;
+        let mut pause = RETRY_FIRST_PAUSE;
         loop {
             let (manager, generation) = self.connection()?;
             let outcome = match deadline {
@@ -422,19 +454,33 @@ impl Redis {
                     .map_err(|_| Error::Timeout(self.response_timeout))?,
                 None => request(manager).await,
             };
-            match outcome {
+            let err = match outcome {
                 Ok(value) => return Ok(value),
-                Err(err) => {
-                    if breaks_connection(&err) {
-                        self.forget(generation);
-                    }
-                    if replay == Replay::Safe && !replayed && err.is_connection_dropped() {
-                        replayed = true;
-                        continue;
-                    }
-                    return Err(self.error(err, key));
-                }
+                Err(err) => err,
+            };
+            if breaks_connection(&err) {
+                self.forget(generation);
             }
+            // A refused connection proves that the request was never sent; a server still
+            // loading its data set refuses every command.
+            let never_applied = err.is_connection_refusal() || is_loading(&err);
+            let repeatable = match replay {
+                Replay::Safe => err.is_connection_dropped() || never_applied,
+                Replay::Never => never_applied,
+            };
+            if !repeatable {
+                return Err(self.error(err, key));
+            }
+            if !replayed {
+                replayed = true;
+                continue;
+            }
+            let Some(wait) = retry_pause(started.elapsed(), self.retry_budget, pause) else {
+                return Err(self.error(err, key));
+            };
+            tokio::time::sleep(wait).await;
+            pause = pause.saturating_mul(2).min(RETRY_MAX_PAUSE);
+            deadline = Instant::now().checked_add(self.response_timeout);
         }
     }
 
@@ -492,19 +538,35 @@ impl Redis {
         if err.is_io_error() {
             #[cfg(feature = "tls")]
             if message.contains("invalid peer certificate") {
-                return connection(format!(
-                    "TLS handshake failed, the server's certificate was refused ({message}): \
-                     a server whose certificate a private CA signed needs that CA \
+                // Only an unknown issuer is cured by trusting the right CA.
+                let hint = if message.contains("UnknownIssuer") {
+                    ": a server whose certificate a private CA signed needs that CA \
                      (CacheBuilder::tls_root_certificate, or tls_ca=/path/to/ca.pem in the URL)"
+                } else {
+                    ""
+                };
+                return connection(format!(
+                    "TLS handshake failed, the server's certificate was refused ({message}){hint}"
                 ));
             }
             return connection(message);
+        }
+        if is_loading(&err) {
+            return connection(format!(
+                "the server is not serving yet, it is loading its data set ({message})"
+            ));
         }
         let code = err.code().unwrap_or_default();
         if err.kind() == ErrorKind::AuthenticationFailed || code == "WRONGPASS" {
             return connection(format!(
                 "authentication failed: the server refused the user or password of the URL \
                  ({message})"
+            ));
+        }
+        if code == "NOPERM" {
+            return Error::Server(format!(
+                "permission denied: the server's ACL does not allow the URL's user this command \
+                 or key ({message})"
             ));
         }
         if code == "NOAUTH" {
@@ -560,6 +622,22 @@ impl Redis {
     }
 }
 
+/// The pause before the next attempt of a call that has run for `elapsed`, with a retry
+/// `budget` and a nominal `pause`: up to half of it taken off at random, and cut short at the
+/// end of the budget; `None` once the budget is spent.
+fn retry_pause(elapsed: Duration, budget: Duration, pause: Duration) -> Option<Duration> {
+    use std::hash::{BuildHasher, Hasher};
+
+    let left = budget.checked_sub(elapsed).filter(|left| !left.is_zero())?;
+    // A random number without a dependency: std's hasher keys are random per instance.
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let jitter = pause / 2;
+    let off = jitter.mul_f64((random % 1024) as f64 / 1024.0);
+    Some((pause - off).min(left))
+}
+
 /// Whether an error leaves the connection manager unable to recover by itself: it reconnects
 /// after I/O errors only, so a connection whose opening was refused by the server would fail
 /// every later call with the same error.
@@ -569,7 +647,14 @@ fn breaks_connection(err: &RedisError) -> bool {
         err.kind(),
         ErrorKind::AuthenticationFailed | ErrorKind::RESP3NotSupported
     ) || matches!(code, "NOAUTH" | "WRONGPASS")
+        || is_loading(err)
         || err.to_string().contains("refused to switch database")
+}
+
+/// Whether the server answered `LOADING`: it restarted and is reading its data set back, and
+/// refuses every command (none is applied) until it is done.
+fn is_loading(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
 }
 
 /// The `PX` of an expiry in milliseconds, rounded up (a server refuses 0); `None` for no
@@ -1472,6 +1557,24 @@ mod tests {
             Some(300_000)
         );
         assert_eq!(expiry_millis(Expiry::After(Duration::MAX)), None);
+    }
+
+    #[test]
+    fn retry_pauses_stay_inside_the_budget() {
+        let budget = Duration::from_secs(1);
+        let pause = Duration::from_millis(400);
+        for _ in 0..100 {
+            let wait = super::retry_pause(Duration::ZERO, budget, pause).expect("a pause");
+            assert!(wait >= pause / 2 && wait <= pause, "{wait:?}");
+        }
+        let near_end = Duration::from_millis(950);
+        let wait = super::retry_pause(near_end, budget, pause).expect("a pause");
+        assert!(wait <= Duration::from_millis(50), "{wait:?}");
+        assert_eq!(super::retry_pause(budget, budget, pause), None);
+        assert_eq!(
+            super::retry_pause(Duration::ZERO, Duration::ZERO, pause),
+            None
+        );
     }
 
     #[test]
