@@ -55,7 +55,7 @@ fn cache_on(server: &Server, prefix: &str, codec: Option<Codec>) -> Cache {
 
 /// The key the cache stores `key` under.
 fn made(cache: &Cache, key: &str) -> String {
-    cache.core().keys().make(key, None).expect("a valid key")
+    cache.core().key_settings().make(key, None).expect("a valid key")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -395,7 +395,7 @@ fn huge_values_round_trip_or_are_refused_by_the_decompression_cap() {
         .expect("set");
     let capped = CacheBuilder::from_url(&server.url())
         .expect("a valid URL")
-        .prefix(writer.core().keys().prefix())
+        .prefix(writer.core().key_settings().prefix())
         .codec(
             Codec::builder()
                 .compressor(Compressor::Zstd)
@@ -454,7 +454,7 @@ fn bytes_that_are_not_utf8_are_decode_errors_where_text_is_expected() {
         ));
     }
     // A stored key that is not UTF-8, under the prefix: clear still finds and deletes it.
-    let mut binary_key = json.core().keys().prefix().as_bytes().to_vec();
+    let mut binary_key = json.core().key_settings().prefix().as_bytes().to_vec();
     binary_key.extend_from_slice(b":1:\xff\xfe");
     let () = redis::cmd("SET")
         .arg(&binary_key)
