@@ -54,13 +54,23 @@ fn free_port() -> u16 {
 
 /// Polls `check` until it gives `Some`, or panics after `timeout` with `what` and the last
 /// reason `check` gave.
-fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
+fn wait_for<T>(what: &str, timeout: Duration, check: impl FnMut() -> Result<T, String>) -> T {
+    wait_for_or(what, timeout, String::new, check)
+}
+
+/// [`wait_for`], with `context()` (logs, say) in the panic message.
+fn wait_for_or<T>(
+    what: &str,
+    timeout: Duration,
+    context: impl FnOnce() -> String,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         match check() {
             Ok(value) => return value,
             Err(why) if Instant::now() >= deadline => {
-                panic!("{what}: not after {timeout:?}: {why}")
+                panic!("{what}: not after {timeout:?}: {why}\n{}", context())
             }
             Err(_) => thread::sleep(POLL),
         }
@@ -561,7 +571,14 @@ impl SentinelGroup {
     ///
     /// After `timeout`.
     pub fn wait_primary_moved(&self, old_port: u16, timeout: Duration) -> u16 {
-        wait_for("a new primary", timeout, || {
+        let logs = || {
+            self.sentinels
+                .iter()
+                .map(|sentinel| format!("sentinel {}:\n{}", sentinel.port(), sentinel.log()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        wait_for_or("a new primary", timeout, logs, || {
             let port = self.primary_port();
             if port == old_port {
                 return Err(format!("the sentinels still name {old_port}"));

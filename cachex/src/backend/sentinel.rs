@@ -22,6 +22,13 @@
 //! it twice. Until the sentinels have promoted a replica, calls fail with
 //! [`Error::Connection`](crate::Error::Connection), naming each sentinel's answer.
 //!
+//! A primary demoted on purpose (`SENTINEL FAILOVER`, or the old primary coming back) keeps
+//! its clients until the sentinels get round to reconfiguring it, up to 10 s later, and until
+//! then accepts writes that its demotion throws away. So each link also watches: every
+//! [`WATCH_PERIOD`] a task of its runtime asks a sentinel where the primary is, and when the
+//! answer changes the link is retired at once (its next request goes to the new primary; a
+//! request cut off this way was never sent, so it is sent again).
+//!
 //! The redis crate's own Sentinel support resolves the primary once and sticks to it, which is
 //! why this module asks the sentinels itself.
 //!
@@ -34,8 +41,8 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
@@ -49,6 +56,9 @@ use tokio::sync::OnceCell;
 use super::redis::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
 use super::topology::{Connector, NodeList, Parsed, bracketed, flag, node_url, password_of};
 use crate::{Error, Result};
+
+/// How often a link asks a sentinel whether the primary moved.
+pub(crate) const WATCH_PERIOD: Duration = Duration::from_millis(500);
 
 /// The commands sent to a replica with `replica_reads`: they only read.
 const READ_ONLY_COMMANDS: &[&str] = &[
@@ -340,7 +350,47 @@ impl SentinelTopology {
         } else {
             None
         };
-        Ok(Resolved { primary, replica })
+        Ok(Resolved {
+            primary,
+            replica,
+            address: (host, port),
+        })
+    }
+
+    /// Where the sentinel that answered last says the primary is; `None` when it does not
+    /// answer (the next sentinel is tried next time). `sentinel` keeps the connection.
+    async fn primary_address(
+        &self,
+        sentinel: &mut Option<MultiplexedConnection>,
+    ) -> Option<(String, u16)> {
+        let index = self.preferred.load(Ordering::Relaxed) % self.sentinels.len();
+        if sentinel.is_none() {
+            let config = self
+                .connection_config()
+                .set_response_timeout(Some(self.connect_timeout));
+            *sentinel = self.sentinels[index]
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .ok();
+        }
+        let connection = sentinel.as_mut()?;
+        let mut get_primary = redis::cmd("SENTINEL");
+        get_primary
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(&self.service);
+        match get_primary.query_async(connection).await {
+            Ok(address) => address,
+            Err(_) => {
+                *sentinel = None;
+                let _ = self.preferred.compare_exchange(
+                    index,
+                    (index + 1) % self.sentinels.len(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                );
+                None
+            }
+        }
     }
 
     /// A connection to a healthy replica the sentinel knows, chosen at random; `None` when
@@ -407,6 +457,26 @@ fn random() -> u64 {
 struct Resolved {
     primary: MultiplexedConnection,
     replica: Option<MultiplexedConnection>,
+    /// The primary's address, as the sentinel gave it.
+    address: (String, u16),
+}
+
+/// Asks a sentinel every [`WATCH_PERIOD`] where the primary is, and raises `moved` when it is
+/// no longer at `address`. Ends then, or once the link is dropped.
+async fn watch(topology: Arc<SentinelTopology>, moved: Weak<AtomicBool>, address: (String, u16)) {
+    let mut sentinel = None;
+    loop {
+        tokio::time::sleep(WATCH_PERIOD).await;
+        let Some(flag) = moved.upgrade() else {
+            return;
+        };
+        if let Some(current) = topology.primary_address(&mut sentinel).await {
+            if current != address {
+                flag.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
 }
 
 /// The connection of one tokio runtime to the service's primary (and a replica), resolved on
@@ -416,6 +486,8 @@ struct Resolved {
 pub(crate) struct SentinelLink {
     topology: Arc<SentinelTopology>,
     resolved: Arc<OnceCell<Resolved>>,
+    /// Raised by the watcher when the sentinels name another primary.
+    moved: Arc<AtomicBool>,
 }
 
 impl SentinelLink {
@@ -424,12 +496,32 @@ impl SentinelLink {
         SentinelLink {
             topology,
             resolved: Arc::new(OnceCell::new()),
+            moved: Arc::new(AtomicBool::new(false)),
         }
     }
 
+    /// The connections, resolved (and watched) if they are not yet. Fails at once if the
+    /// primary moved: the backend then drops this link and sends the request on a new one.
     async fn resolved(&self) -> RedisResult<Resolved> {
+        if self.moved.load(Ordering::Relaxed) {
+            return Err(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                format!(
+                    "the sentinels moved the primary of {:?}: reconnecting",
+                    self.topology.service
+                ),
+            )));
+        }
         self.resolved
-            .get_or_try_init(|| self.topology.resolve())
+            .get_or_try_init(|| async {
+                let resolved = self.topology.resolve().await?;
+                tokio::spawn(watch(
+                    self.topology.clone(),
+                    Arc::downgrade(&self.moved),
+                    resolved.address.clone(),
+                ));
+                Ok(resolved)
+            })
             .await
             .cloned()
     }
