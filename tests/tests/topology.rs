@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use cachex::prelude::*;
 use cachex::{Cache, Error};
 use cachex_tests::topology::{SERVICE, bulk_text};
-use cachex_tests::{Cluster, SentinelGroup, shared_cluster, shared_sentinel};
+use cachex_tests::{Cluster, SentinelGroup, Server, shared_cluster, shared_sentinel};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -215,66 +215,52 @@ fn blocking_calls_on_a_cluster() {
     assert_eq!(cache.clear().expect("clear"), 100);
 }
 
+/// Writes a key through `cache` (which reads from replicas), reads it back (a replica follows
+/// its primary within moments) and checks that one of `replicas` served a `GET`.
+async fn read_from_replica(cache: &Cache, replicas: &[&Server]) {
+    cache.aset("k", "v", Timeout::Never).await.expect("set");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match cache.aget::<String>("k").await.expect("get") {
+            Some(value) => {
+                assert_eq!(value, "v");
+                break;
+            }
+            None if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            None => panic!("the replica never had the value"),
+        }
+    }
+    let served = replicas.iter().any(|replica| {
+        let stats = replica.command(&["INFO", "commandstats"]);
+        bulk_text(&stats).contains("cmdstat_get:")
+    });
+    assert!(served, "no replica served a GET");
+    cache.aclear().await.expect("clear");
+}
+
+/// The running data nodes that are replicas.
+fn replicas<'a>(nodes: impl Iterator<Item = &'a Server>) -> Vec<&'a Server> {
+    nodes
+        .filter(|node| node.command(&["ROLE"]).contains("slave"))
+        .collect()
+}
+
 #[test]
 fn replica_reads_on_a_cluster() {
-    let cache = Cache::from_url(&format!(
-        "{}?prefix=replicas&replica_reads=true",
-        shared_cluster().url()
-    ))
-    .expect("a cache");
-    runtime().block_on(async {
-        cache.aset("k", "v", Timeout::Never).await.expect("set");
-        // Replicas follow their primary within moments.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match cache.aget::<String>("k").await.expect("get") {
-                Some(value) => {
-                    assert_eq!(value, "v");
-                    break;
-                }
-                None if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                None => panic!("the replica never had the value"),
-            }
-        }
-        cache.aclear().await.expect("clear");
-    });
+    let cluster = shared_cluster();
+    let url = format!("{}?prefix=replicas&replica_reads=true", cluster.url());
+    let cache = Cache::from_url(&url).expect("a cache");
+    runtime().block_on(read_from_replica(&cache, &replicas(cluster.nodes())));
 }
 
 #[test]
 fn replica_reads_on_sentinel() {
     let group = shared_sentinel();
-    let cache = Cache::from_url(&format!(
-        "{}?prefix=replicas&replica_reads=true",
-        group.url()
-    ))
-    .expect("a cache");
-    runtime().block_on(async {
-        cache.aset("k", "v", Timeout::Never).await.expect("set");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match cache.aget::<String>("k").await.expect("get") {
-                Some(value) => {
-                    assert_eq!(value, "v");
-                    break;
-                }
-                None if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                None => panic!("the replica never had the value"),
-            }
-        }
-        // The read went to the replica: its GET counter moved, the writes went to the primary.
-        let replica = group
-            .data_nodes()
-            .find(|node| node.command(&["ROLE"]).contains("slave"))
-            .expect("a replica");
-        let stats = replica.command(&["INFO", "commandstats"]);
-        let stats = bulk_text(&stats);
-        assert!(stats.contains("cmdstat_get:"), "{stats}");
-        cache.aclear().await.expect("clear");
-    });
+    let url = format!("{}?prefix=replicas&replica_reads=true", group.url());
+    let cache = Cache::from_url(&url).expect("a cache");
+    runtime().block_on(read_from_replica(&cache, &replicas(group.data_nodes())));
 }
 
 #[test]

@@ -43,7 +43,7 @@ use redis::{Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult,
 use tokio::sync::OnceCell;
 
 use super::redis::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
-use super::topology::{Connector, NodeList, Parsed, flag, password_of};
+use super::topology::{Connector, NodeList, Parsed, flag, node_url, password_of};
 use crate::{Error, Result};
 
 /// How many top bits of a cluster `SCAN` cursor name the shard being scanned (a slot, below
@@ -97,9 +97,14 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     }
     let mut nodes = Vec::with_capacity(list.nodes.len());
     for (host, port) in &list.nodes {
-        let info =
-            redis::IntoConnectionInfo::into_connection_info(list.node_url(tls, host, *port, 0))
-                .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        let info = redis::IntoConnectionInfo::into_connection_info(node_url(
+            tls,
+            list.userinfo.as_deref(),
+            host,
+            *port,
+            0,
+        ))
+        .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
         nodes.push(info);
     }
     let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);

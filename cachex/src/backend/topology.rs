@@ -19,7 +19,9 @@
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
 
-/// Opens the links of one backend (one per tokio runtime).
+/// Opens the links of one backend (one per tokio runtime). Its owner boxes it, so the size of
+/// the standalone variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Connector {
     /// One Redis or Valkey server.
     Standalone {
@@ -203,12 +205,6 @@ impl NodeList {
         })
     }
 
-    /// The URL of one node for the redis crate: `redis://[userinfo@]host:port/db`, or
-    /// `rediss://` with TLS.
-    pub(crate) fn node_url(&self, tls: bool, host: &str, port: u16, db: i64) -> String {
-        node_url(tls, self.userinfo.as_deref(), host, port, db)
-    }
-
     /// The userinfo for display: `user:***@`, `:***@`, `user@` or nothing.
     pub(crate) fn shown_userinfo(&self) -> String {
         match self.userinfo.as_deref() {
@@ -331,7 +327,7 @@ mod tests {
         assert_eq!(list.shown_nodes(), "h1:7000,[::1]:7001,h3:6379");
         assert_eq!(list.shown_userinfo(), "u:***@");
         assert_eq!(
-            list.node_url(true, "::1", 7001, 0),
+            node_url(true, list.userinfo.as_deref(), "::1", 7001, 0),
             "rediss://u:p%40ss@[::1]:7001/0"
         );
         assert_eq!(password_of(Some("u:p%40ss")).as_deref(), Some("p@ss"));
