@@ -103,6 +103,16 @@ impl Cache {
     ///   `valkeys://` (TLS), `redis+unix:///path/to.sock?db=0` for a Redis or Valkey server.
     ///   TLS needs the `tls` feature (rustls): the server's certificate is checked against
     ///   the system's roots, or the CA of `tls_ca`.
+    /// - `redis+cluster://[user:password@]host1:port1,host2:port2` for a Redis Cluster (any
+    ///   reachable seed node gives the topology; `rediss+cluster://` with TLS; option
+    ///   `replica_reads=true`). Needs the `cluster` feature. Operations on several keys that
+    ///   must share a slot (`incr_version`, which renames) need a hash tag (`{...}`) in the key
+    ///   or the prefix; `get_many`, `set_many`, `delete_many` and `clear` work on any keys.
+    /// - `redis+sentinel://[user:password@]host1:port1,host2:port2/service_name[/db]` for a
+    ///   primary monitored by Sentinel (the user and password are the data nodes'; the
+    ///   options `sentinel_username`, `sentinel_password` are the sentinels', and
+    ///   `replica_reads=true` sends reads to a replica). Failovers are followed. Needs the
+    ///   `sentinel` feature.
     ///
     /// The query string takes the cache's options: `prefix`, `version`, `timeout` (seconds,
     /// or `none` for never), `strict_keys`, `fail_open`, `serializer` (`json`, `msgpack`),
@@ -260,7 +270,9 @@ impl CacheBuilder {
                 None => builder.location,
             },
             #[cfg(feature = "redis")]
-            "redis" | "rediss" | "valkey" | "valkeys" | "redis+unix" | "unix" => {
+            "redis" | "rediss" | "valkey" | "valkeys" | "redis+unix" | "unix" | "redis+cluster"
+            | "rediss+cluster" | "valkey+cluster" | "valkeys+cluster" | "redis+sentinel"
+            | "rediss+sentinel" | "valkey+sentinel" | "valkeys+sentinel" => {
                 let query = server_query.join("&");
                 let separator = if query.is_empty() { "" } else { "?" };
                 Location::Server {
@@ -271,7 +283,8 @@ impl CacheBuilder {
                 return Err(Error::Config(format!(
                     "unknown cache URL scheme {other:?}: expected {}",
                     if cfg!(feature = "redis") {
-                        "memory, redis, rediss, valkey, valkeys or redis+unix"
+                        "memory, redis, rediss, valkey, valkeys, redis+unix, redis+cluster or \
+                         redis+sentinel"
                     } else {
                         "memory (server URLs need the `redis` feature)"
                     }

@@ -16,7 +16,9 @@
 //! ([`codec`]); keys follow Django's key function ([`keys`]).
 //!
 //! Features: `cache` (the API, codecs and the in-memory backend) and `redis` (Redis and Valkey
-//! servers) are on by default; `tls` adds `rediss://` and `valkeys://`. With `default-features = false` this crate is only the
+//! servers) are on by default; `tls` adds `rediss://` and `valkeys://`, `cluster` Redis Cluster
+//! (`redis+cluster://`) and `sentinel` Redis Sentinel (`redis+sentinel://`), see
+//! [`Cache::from_url`]. With `default-features = false` this crate is only the
 //! [`auto_async`] attribute and the [`bridge`] runtime that generated code calls, for
 //! annotating your own traits without pulling in a Redis client.
 

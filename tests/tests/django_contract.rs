@@ -1,12 +1,14 @@
 //! Django's cache contract and the extended operations (in `contract/extended.rs`), written
-//! once and run over every backend (memory, Redis, Valkey)
-//! and every spelling (`m`, `am`, `a().m`, `m.as_sync`, `m.as_async`): the cases are the
+//! once and run over every backend (memory, Redis, Valkey, Redis Cluster, Redis Sentinel) and
+//! every spelling (`m`, `am`, `a().m`, `m.as_sync`, `m.as_async`): the cases are the
 //! ones of Django's own cache tests that apply (prefix and version isolation, key functions,
 //! expiry, unicode and binary data, large values, zero and negative timeouts, get_or_set with
 //! callables, incr/decr edge cases, touch, close).
 //!
-//! Servers are real processes started by the harness on free loopback ports, one per kind for
-//! the whole test binary; every test works under a prefix of its own.
+//! Servers are real processes started by the harness on free loopback ports, one per kind (and
+//! one cluster of 3 primaries with a replica each, one Sentinel group) for the whole test
+//! binary; every test works under a prefix of its own. On the cluster, keys spread over every
+//! slot; `incr_version` (a rename) uses keys with a hash tag, as a cluster needs.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,13 +20,28 @@ use std::time::Duration;
 use cachex::keys::{KeyFunction, KeyValidation};
 use cachex::prelude::*;
 use cachex::{CacheBuilder, Error};
-use cachex_tests::{ServerKind, shared};
+use cachex_tests::{ServerKind, shared, shared_cluster, shared_sentinel};
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Backend {
     Memory,
     Redis,
     Valkey,
+    Cluster,
+    Sentinel,
+}
+
+impl Backend {
+    /// The server URL of the backend (its shared server or topology).
+    fn url(self) -> String {
+        match self {
+            Backend::Memory => unreachable_memory(),
+            Backend::Redis => shared(ServerKind::Redis).url(),
+            Backend::Valkey => shared(ServerKind::Valkey).url(),
+            Backend::Cluster => shared_cluster().url(),
+            Backend::Sentinel => shared_sentinel().url(),
+        }
+    }
 }
 
 /// How the subject's calls are spelled.
@@ -54,12 +71,7 @@ impl Subject {
     /// A builder for another cache on the same backend (for options the subject lacks); it
     /// shares the subject's server and database, under `prefix`.
     fn builder(&self, prefix: &str) -> CacheBuilder {
-        let url = match self.backend {
-            Backend::Memory => unreachable_memory(),
-            Backend::Redis => shared(ServerKind::Redis).url(),
-            Backend::Valkey => shared(ServerKind::Valkey).url(),
-        };
-        CacheBuilder::from_url(&url)
+        CacheBuilder::from_url(&self.backend.url())
             .expect("a valid URL")
             .prefix(format!("{}-{prefix}", self.prefix))
     }
@@ -97,14 +109,7 @@ fn run(backend: Backend, spelling: Spelling, name: &str, case: Case) {
     );
     let cache = match backend {
         Backend::Memory => Cache::builder().prefix(&prefix).build(),
-        Backend::Redis => Cache::from_url(&format!(
-            "{}?prefix={prefix}",
-            shared(ServerKind::Redis).url()
-        )),
-        Backend::Valkey => Cache::from_url(&format!(
-            "{}?prefix={prefix}",
-            shared(ServerKind::Valkey).url()
-        )),
+        _ => Cache::from_url(&format!("{}?prefix={prefix}", backend.url())),
     }
     .expect("a cache");
     let subject = Subject {
@@ -538,36 +543,54 @@ mod cases {
             Some(42)
         );
         assert_eq!(v2.aget::<i32>("answer").await.expect("get"), Some(37));
-        // incr_version moves the value and keeps its timeout.
-        call!(s, set / aset("moving", "v", Timeout::After(SHORT))).expect("set");
+        // incr_version moves the value and keeps its timeout. The keys carry a hash tag, so
+        // that both versions of a key share a cluster slot (a rename needs one slot).
+        call!(s, set / aset("{moving}", "v", Timeout::After(SHORT))).expect("set");
         assert_eq!(
-            call!(s, incr_version / aincr_version("moving", 1)).expect("incr_version"),
+            call!(s, incr_version / aincr_version("{moving}", 1)).expect("incr_version"),
             2
         );
-        assert_eq!(call!(s, get / aget::<String>("moving")).expect("get"), None);
         assert_eq!(
-            v2.aget::<String>("moving").await.expect("get").as_deref(),
+            call!(s, get / aget::<String>("{moving}")).expect("get"),
+            None
+        );
+        assert_eq!(
+            v2.aget::<String>("{moving}").await.expect("get").as_deref(),
             Some("v")
         );
         sleep(PAST_EXPIRY).await;
         assert_eq!(
-            v2.aget::<String>("moving").await.expect("get"),
+            v2.aget::<String>("{moving}").await.expect("get"),
             None,
             "the timeout moved too"
         );
         // decr_version moves it back; missing keys are errors.
-        v2.aset("back", "b", Timeout::Default).await.expect("set");
-        assert_eq!(v2.adecr_version("back", 1).await.expect("decr_version"), 1);
+        v2.aset("{back}", "b", Timeout::Default).await.expect("set");
         assert_eq!(
-            call!(s, get / aget::<String>("back"))
+            v2.adecr_version("{back}", 1).await.expect("decr_version"),
+            1
+        );
+        assert_eq!(
+            call!(s, get / aget::<String>("{back}"))
                 .expect("get")
                 .as_deref(),
             Some("b")
         );
         assert!(matches!(
-            call!(s, incr_version / aincr_version("missing", 1)),
+            call!(s, incr_version / aincr_version("{missing}", 1)),
             Err(Error::NotFound { .. })
         ));
+        if s.backend == Backend::Cluster {
+            // Without a hash tag the two versions live in different slots: a typed error
+            // that names the fix.
+            call!(s, set / aset("untagged", "v", Timeout::Default)).expect("set");
+            match call!(s, incr_version / aincr_version("untagged", 1)) {
+                Err(err @ Error::Unsupported { .. }) => {
+                    assert!(err.to_string().contains("hash tag"), "{err}");
+                }
+                other => panic!("expected Unsupported, got {other:?}"),
+            }
+        }
         v2.aclear().await.expect("clear");
     }
 
@@ -681,6 +704,8 @@ macro_rules! matrix {
         mod memory { spellings!(Backend::Memory; $($case),*); }
         mod redis { spellings!(Backend::Redis; $($case),*); }
         mod valkey { spellings!(Backend::Valkey; $($case),*); }
+        mod cluster { spellings!(Backend::Cluster; $($case),*); }
+        mod sentinel { spellings!(Backend::Sentinel; $($case),*); }
     };
 }
 

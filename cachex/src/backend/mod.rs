@@ -1,10 +1,16 @@
 //! Backends: where the bytes live. The cache layer above makes keys and encodes values; a
 //! backend stores made keys and encoded bytes, natively async, with Redis semantics.
 
+#[cfg(feature = "cluster")]
+pub(crate) mod cluster;
 pub(crate) mod glob;
 pub(crate) mod memory;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+#[cfg(feature = "sentinel")]
+pub(crate) mod sentinel;
+#[cfg(feature = "redis")]
+pub(crate) mod topology;
 
 use std::time::Duration;
 

@@ -1,4 +1,7 @@
-//! The Redis/Valkey standalone backend, natively async over the [`redis`] crate.
+//! The Redis/Valkey server backend, natively async over the [`redis`] crate: one server, a
+//! Redis Cluster (feature `cluster`, see [`super::cluster`]) or a Sentinel service (feature
+//! `sentinel`, see [`super::sentinel`]). Every command goes through a [`Link`] of the URL's
+//! topology (see [`super::topology`]), so each operation is written once for all three.
 //!
 //! # Connections: one per tokio runtime
 //!
@@ -56,7 +59,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, PoisonError, RwLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManagerConfig;
 use redis::io::tcp::TcpSettings;
 use redis::{
     Cmd, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisResult,
@@ -66,6 +69,7 @@ use tokio::runtime::{self, Handle};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::topology::{Connector, Link, Parsed};
 use super::{Command, Cursor, End, Expiry, RawStore, Reply, ScanPage, SetMode};
 use crate::{Error, Result};
 
@@ -133,7 +137,7 @@ impl fmt::Debug for TlsRoots {
 #[cfg(feature = "tls")]
 impl TlsRoots {
     /// The PEM text, checked to hold at least one certificate.
-    fn load(&self) -> Result<Vec<u8>> {
+    pub(crate) fn load(&self) -> Result<Vec<u8>> {
         use rustls::pki_types::CertificateDer;
         use rustls::pki_types::pem::PemObject;
 
@@ -166,7 +170,7 @@ impl TlsRoots {
 /// the build also enables aws-lc-rs; installing it here, once, avoids that. Losing a race to
 /// another installer is fine: any provider will do.
 #[cfg(feature = "tls")]
-fn ensure_crypto_provider() {
+pub(crate) fn ensure_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
@@ -208,7 +212,7 @@ static GENERATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// The connection of one runtime, with the sentinel that tells whether that runtime lives.
 struct Slot {
-    manager: ConnectionManager,
+    link: Link,
     /// A task of the connection's runtime that never ends: finished means the runtime is gone.
     sentinel: JoinHandle<()>,
     generation: u64,
@@ -236,20 +240,14 @@ enum Replay {
     Never,
 }
 
-/// What opening a connection needs.
-struct Connector {
-    client: redis::Client,
-    config: ConnectionManagerConfig,
-}
-
 /// A Redis or Valkey standalone server (see the module documentation).
 pub(crate) struct Redis {
     /// What opening a connection needs (boxed: it is large, and rarely used).
     connector: Box<Connector>,
     /// The URL without its password.
     location: String,
-    /// The password, to scrub it from any message that might echo it.
-    password: Option<String>,
+    /// The passwords, to scrub them from any message that might echo one.
+    secrets: Vec<String>,
     connect_timeout: Duration,
     response_timeout: Duration,
     /// How long a call may go on retrying an unreachable server; zero: no retries.
@@ -287,16 +285,19 @@ impl Redis {
     /// [`Error::Config`]. The redis crate's `#insecure` fragment (no certificate check) is
     /// refused too.
     pub(crate) fn new(url: &str, options: ServerOptions) -> Result<Redis> {
-        let scheme = url
+        let (scheme, rest) = url
             .split_once("://")
-            .map(|(scheme, _)| scheme.to_ascii_lowercase())
+            .map(|(scheme, rest)| (scheme.to_ascii_lowercase(), rest))
             .ok_or_else(|| {
                 Error::Config(
                     "a server URL starts with redis://, rediss://, valkey://, valkeys://, \
-                     redis+unix:// or unix://"
+                     redis+unix://, unix://, redis+cluster:// or redis+sentinel://"
                         .to_owned(),
                 )
             })?;
+        if let Some(parsed) = topology_url(&scheme, rest, &options) {
+            return Ok(Redis::assemble(parsed?, &options));
+        }
         let tls = matches!(scheme.as_str(), "rediss" | "valkeys");
         if !matches!(
             scheme.as_str(),
@@ -304,7 +305,7 @@ impl Redis {
         ) {
             return Err(Error::Config(format!(
                 "unknown server URL scheme {scheme:?}: expected redis://, rediss://, valkey://, \
-                 valkeys://, redis+unix:// or unix://"
+                 valkeys://, redis+unix://, unix://, redis+cluster:// or redis+sentinel://"
             )));
         }
         if tls && !cfg!(feature = "tls") {
@@ -354,7 +355,6 @@ impl Redis {
         let client = redis::Client::open(info)
             .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
         let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-        let response_timeout = options.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT);
         // Responses are timed here, per request, so that a response timeout and a connect
         // timeout can be told apart. Reconnection is driven by the calls themselves: a failed
         // attempt is not retried in the background (a call would wait for the back-off).
@@ -365,15 +365,25 @@ impl Redis {
         if let Some(limit) = options.connection_limit {
             config = config.set_concurrency_limit(limit);
         }
-        Ok(Redis {
-            connector: Box::new(Connector { client, config }),
+        let parsed = Parsed {
+            connector: Connector::Standalone { client, config },
             location,
-            password,
-            connect_timeout,
-            response_timeout,
+            secrets: password.into_iter().collect(),
+        };
+        Ok(Redis::assemble(parsed, &options))
+    }
+
+    /// The backend of a parsed URL.
+    fn assemble(parsed: Parsed, options: &ServerOptions) -> Redis {
+        Redis {
+            connector: Box::new(parsed.connector),
+            location: parsed.location,
+            secrets: parsed.secrets,
+            connect_timeout: options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            response_timeout: options.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT),
             retry_budget: options.retry_budget.unwrap_or_default(),
             slots: RwLock::new(HashMap::new()),
-        })
+        }
     }
 
     /// The URL with its password replaced by `***`, for `Debug`, `Display` and errors. It is
@@ -385,7 +395,7 @@ impl Redis {
     }
 
     /// The connection of the current runtime, opened (lazily: no I/O) if it has none yet.
-    fn connection(&self) -> Result<(ConnectionManager, u64)> {
+    fn connection(&self) -> Result<(Link, u64)> {
         let handle = Handle::try_current().map_err(|_| {
             Error::Config(format!(
                 "the server backend of {} was called outside a tokio runtime: call it from \
@@ -397,32 +407,28 @@ impl Redis {
         {
             let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
-                return Ok((slot.manager.clone(), slot.generation));
+                return Ok((slot.link.clone(), slot.generation));
             }
         }
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         // Another call of this runtime may have opened it meanwhile.
         if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
-            return Ok((slot.manager.clone(), slot.generation));
+            return Ok((slot.link.clone(), slot.generation));
         }
         // Connections of runtimes that were dropped since.
         slots.retain(|_, slot| slot.is_live());
-        // No I/O: this only spawns the manager's helper task on the current runtime.
-        let manager = ConnectionManager::new_lazy_with_config(
-            self.connector.client.clone(),
-            self.connector.config.clone(),
-        )
-        .map_err(|err| self.error(err, None))?;
+        // No I/O: this at most spawns a helper task on the current runtime.
+        let link = self.connector.open().map_err(|err| self.error(err, None))?;
         let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
         slots.insert(
             id,
             Slot {
-                manager: manager.clone(),
+                link: link.clone(),
                 sentinel: handle.spawn(std::future::pending()),
                 generation,
             },
         );
-        Ok((manager, generation))
+        Ok((link, generation))
     }
 
     /// Drops a connection that cannot recover by itself (its opening failed for a reason that
@@ -439,7 +445,7 @@ impl Redis {
     /// documentation). `key` names the key in a [`Error::WrongType`].
     async fn call<T, F, Fut>(&self, key: Option<&str>, replay: Replay, request: F) -> Result<T>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Link) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
         let started = Instant::now();
@@ -447,25 +453,30 @@ impl Redis {
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
         loop {
-            let (manager, generation) = self.connection()?;
+            let (link, generation) = self.connection()?;
             let outcome = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, request(manager))
+                Some(deadline) => tokio::time::timeout_at(deadline, request(link))
                     .await
                     .map_err(|_| Error::Timeout(self.response_timeout))?,
-                None => request(manager).await,
+                None => request(link).await,
             };
             let err = match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
-            if breaks_connection(&err) {
+            // Sentinel: the primary may have moved. The link is dropped, so that the next one
+            // asks the sentinels again.
+            let read_only = err.code() == Some("READONLY");
+            let failover = self.connector.follows_failovers() && (read_only || err.is_io_error());
+            if breaks_connection(&err) || failover {
                 self.forget(generation);
             }
             // A refused connection proves that the request was never sent; a server still
-            // loading its data set refuses every command.
-            let never_applied = err.is_connection_refusal() || is_loading(&err);
+            // loading its data set refuses every command, and a demoted primary every write.
+            let never_applied =
+                err.is_connection_refusal() || is_loading(&err) || (failover && read_only);
             let repeatable = match replay {
-                Replay::Safe => err.is_connection_dropped() || never_applied,
+                Replay::Safe => err.is_connection_dropped() || failover || never_applied,
                 Replay::Never => never_applied,
             };
             if !repeatable {
@@ -502,16 +513,9 @@ impl Redis {
     /// response timeout counts from the end of the blocking time.
     async fn blocking_pop(&self, command: &Command, timeout: Option<Duration>) -> Result<Reply> {
         let (request, _) = redis_command(command);
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(None);
         let pop = async {
-            let mut connection = self
-                .connector
-                .client
-                .get_multiplexed_async_connection_with_config(&config)
-                .await?;
-            request.query_async::<Value>(&mut connection).await
+            let mut link = self.connector.open()?;
+            request.query_async::<Value>(&mut link).await
         };
         let limit = timeout.and_then(|timeout| timeout.checked_add(self.response_timeout));
         let outcome = match limit {
@@ -557,6 +561,18 @@ impl Redis {
             ));
         }
         let code = err.code().unwrap_or_default();
+        if code == "CROSSSLOT" {
+            let keys = key.map(|key| format!(" (on {key:?})")).unwrap_or_default();
+            return Error::Unsupported {
+                operation: "a command on keys of several cluster slots",
+                reason: format!(
+                    "the cluster refused it{keys}: {message}. Keys an operation uses together \
+                     must hash to one slot: give them a common hash tag, e.g. `{{user42}}` in \
+                     the keys, or a prefix with a hash tag (`prefix={{app}}`) so that every key \
+                     of the cache shares one slot"
+                ),
+            };
+        }
         if err.kind() == ErrorKind::AuthenticationFailed || code == "WRONGPASS" {
             return connection(format!(
                 "authentication failed: the server refused the user or password of the URL \
@@ -603,13 +619,13 @@ impl Redis {
     }
 
     /// Replaces the password in a message, should any part of the stack ever echo it.
-    fn scrub(&self, message: String) -> String {
-        match self.password.as_deref() {
-            Some(password) if !password.is_empty() && message.contains(password) => {
-                message.replace(password, "***")
+    fn scrub(&self, mut message: String) -> String {
+        for secret in &self.secrets {
+            if !secret.is_empty() && message.contains(secret.as_str()) {
+                message = message.replace(secret.as_str(), "***");
             }
-            _ => message,
         }
+        message
     }
 
     /// How many runtimes have a cached connection (dead ones not yet swept included).
@@ -636,6 +652,33 @@ fn retry_pause(elapsed: Duration, budget: Duration, pause: Duration) -> Option<D
     let jitter = pause / 2;
     let off = jitter.mul_f64((random % 1024) as f64 / 1024.0);
     Some((pause - off).min(left))
+}
+
+/// Parses a cluster or Sentinel URL (`redis+cluster://`, `redis+sentinel://`, with the
+/// `rediss`, `valkey` and `valkeys` variants); `None` for any other scheme.
+fn topology_url(scheme: &str, rest: &str, options: &ServerOptions) -> Option<Result<Parsed>> {
+    let (base, topology) = scheme
+        .strip_suffix("+cluster")
+        .map(|base| (base, "cluster"))
+        .or_else(|| {
+            scheme
+                .strip_suffix("+sentinel")
+                .map(|base| (base, "sentinel"))
+        })?;
+    if !matches!(base, "redis" | "rediss" | "valkey" | "valkeys") {
+        return None;
+    }
+    let _ = (rest, options);
+    Some(match topology {
+        #[cfg(feature = "cluster")]
+        "cluster" => super::cluster::parse(scheme, rest, options),
+        #[cfg(feature = "sentinel")]
+        "sentinel" => super::sentinel::parse(scheme, rest, options),
+        feature => Err(Error::Config(format!(
+            "{scheme}:// needs the `{feature}` feature of cachex, which this build does not \
+             include"
+        ))),
+    })
 }
 
 /// Whether an error leaves the connection manager unable to recover by itself: it reconnects
@@ -1229,7 +1272,7 @@ mod tests {
 
     use redis::AsyncCommands;
 
-    use super::{Redis, ServerOptions};
+    use super::{Connector, Redis, ServerOptions};
     use crate::Error;
     use crate::backend::{Expiry, RawStore, SetMode};
 
@@ -1483,14 +1526,13 @@ mod tests {
         ];
         for (url, location) in cases {
             let store = store(url);
-            assert!(
-                store
-                    .connector
-                    .client
-                    .get_connection_info()
-                    .tcp_settings()
-                    .nodelay()
-            );
+            match &*store.connector {
+                Connector::Standalone { client, .. } => {
+                    assert!(client.get_connection_info().tcp_settings().nodelay());
+                }
+                #[allow(unreachable_patterns)]
+                _ => panic!("{url}: not a standalone server"),
+            }
             assert_eq!(store.location(), location, "{url}");
             assert_eq!(store.to_string(), location);
             let debug = format!("{store:?}");

@@ -1,0 +1,404 @@
+//! Redis Cluster: the server backend over the redis crate's async cluster connection.
+//!
+//! # URL
+//!
+//! `redis+cluster://[user:password@]host1:port1,host2:port2[,...][/0][?replica_reads=true]`
+//! (also `valkey+cluster://`; `rediss+cluster://` and `valkeys+cluster://` with TLS, which
+//! needs the `tls` feature). The nodes are seeds: any reachable one gives the cluster's
+//! topology. A missing port is 6379. A cluster has only database 0. `replica_reads=true`
+//! sends reads to a random replica of the key's shard (they may lag behind the primary).
+//!
+//! # What the cluster connection does, and what this module adds
+//!
+//! The redis crate routes every command by its key's slot, follows `MOVED` and `ASK`, refreshes
+//! its slot map when a node fails (a replica promoted in its place included) and retries, and
+//! splits `MGET`, `DEL`, `EXISTS`, `UNLINK` and `TOUCH` over their keys' slots itself, putting
+//! the answers back together in order. It does not split pipelines (it sends a pipeline to the
+//! node of its first key), and sends `SCAN` to one random node. So a [`ClusterLink`]:
+//!
+//! - splits a pipeline (not a transaction) by the slot of each command's first key, sends the
+//!   parts concurrently and puts the answers back in order: `set_many` of keys on many nodes
+//!   never meets `CROSSSLOT` or `MOVED`;
+//! - runs `SCAN` over every primary in turn: the cursor it returns carries, in its top
+//!   [`SLOT_BITS`] bits, the first slot of the primary being scanned (so the scan follows that
+//!   shard to its new primary after a failover) and the node's own cursor in the rest. A caller
+//!   that loops on `SCAN` until the cursor is 0, as on one server, visits every primary.
+//!
+//! A command on several keys that must share a slot (`RENAME`, a Lua script, `SINTER`, ...)
+//! gets the server's `CROSSSLOT` reply when they do not, which the backend turns into
+//! [`Error::Unsupported`](crate::Error::Unsupported) naming the fix: a hash tag (`{...}`) in
+//! the keys, or in the cache's prefix, so that they hash to one slot.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use redis::aio::ConnectionLike;
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_read_routing::RandomReplicaStrategy;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
+use redis::io::tcp::TcpSettings;
+use redis::{Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use tokio::sync::OnceCell;
+
+use super::redis::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
+use super::topology::{Connector, NodeList, Parsed, flag, node_url, password_of};
+use crate::{Error, Result};
+
+/// How many top bits of a cluster `SCAN` cursor name the shard being scanned (a slot, below
+/// 16384 = 2^14); the node's own cursor has the other 50, far more than a node's table needs.
+pub(crate) const SLOT_BITS: u32 = 14;
+
+/// Where the node's cursor ends in a cluster `SCAN` cursor.
+const NODE_CURSOR_BITS: u32 = u64::BITS - SLOT_BITS;
+
+/// How often the cluster connection retries a request (reconnecting, refreshing its slot map)
+/// before it gives up, and how long it waits between tries, in milliseconds: from 10 ms,
+/// doubling, at most 500 ms. About 3 s in all, which covers a replica's promotion with a short
+/// `cluster-node-timeout`; the response timeout bounds the whole call anyway.
+const RETRIES: u32 = 16;
+const MIN_RETRY_WAIT_MS: u64 = 10;
+const MAX_RETRY_WAIT_MS: u64 = 500;
+
+/// What opening a cluster connection needs.
+pub(crate) struct ClusterTopology {
+    client: ClusterClient,
+    config: ClusterConfig,
+}
+
+/// Parses a cluster URL (see the module documentation): `scheme` is lowercase, `rest` the URL
+/// after `scheme://`.
+pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result<Parsed> {
+    let tls = matches!(scheme, "rediss+cluster" | "valkeys+cluster");
+    if tls && !cfg!(feature = "tls") {
+        return Err(Error::Config(format!(
+            "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
+             `tls` feature of cachex"
+        )));
+    }
+    let list = NodeList::parse(scheme, rest, 6379)?;
+    if !matches!(list.path.as_str(), "" | "0") {
+        return Err(Error::Config(format!(
+            "invalid {scheme}:// URL: a cluster has only database 0, so the URL has no path \
+             (or /0)"
+        )));
+    }
+    let mut replica_reads = false;
+    for (name, value) in &list.query {
+        match name.as_str() {
+            "replica_reads" => replica_reads = flag(name, value)?,
+            other => {
+                return Err(Error::Config(format!(
+                    "unknown option {other:?} for {scheme}:// (cluster options: replica_reads)"
+                )));
+            }
+        }
+    }
+    let mut nodes = Vec::with_capacity(list.nodes.len());
+    for (host, port) in &list.nodes {
+        let info = redis::IntoConnectionInfo::into_connection_info(node_url(
+            tls,
+            list.userinfo.as_deref(),
+            host,
+            *port,
+            0,
+        ))
+        .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        nodes.push(info);
+    }
+    let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let mut builder = ClusterClientBuilder::new(nodes)
+        .connection_timeout(connect_timeout)
+        .tcp_settings(TcpSettings::default().set_nodelay(true))
+        .retries(RETRIES)
+        .min_retry_wait(MIN_RETRY_WAIT_MS)
+        .max_retry_wait(MAX_RETRY_WAIT_MS)
+        .retry_wait_formula(MIN_RETRY_WAIT_MS, 2)
+        // Requests are timed by the backend, per call.
+        .overall_response_timeout(None);
+    if replica_reads {
+        builder = builder.read_routing_strategy(RandomReplicaStrategy);
+    }
+    if let Some(limit) = options.connection_limit {
+        builder = builder.connection_concurrency_limit(limit);
+    }
+    #[cfg(feature = "tls")]
+    match &options.tls_roots {
+        Some(_) if !tls => {
+            return Err(Error::Config(format!(
+                "a TLS CA certificate was given for a {scheme}:// URL, which does not use TLS: \
+                 use rediss+cluster:// or valkeys+cluster://"
+            )));
+        }
+        Some(roots) => {
+            builder = builder.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(roots.load()?),
+            });
+        }
+        None => {}
+    }
+    #[cfg(feature = "tls")]
+    if tls {
+        super::redis::ensure_crypto_provider();
+    }
+    let client = builder
+        .build()
+        .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+    let config = ClusterConfig::new().set_connection_timeout(connect_timeout);
+    let replicas = if replica_reads {
+        "?replica_reads=true"
+    } else {
+        ""
+    };
+    Ok(Parsed {
+        connector: Connector::Cluster(Arc::new(ClusterTopology { client, config })),
+        location: format!(
+            "{scheme}://{}{}{replicas}",
+            list.shown_userinfo(),
+            list.shown_nodes()
+        ),
+        secrets: password_of(list.userinfo.as_deref()).into_iter().collect(),
+    })
+}
+
+/// The cluster connection of one tokio runtime, opened on its first command (again on the next
+/// command if opening failed).
+#[derive(Clone)]
+pub(crate) struct ClusterLink {
+    topology: Arc<ClusterTopology>,
+    connection: Arc<OnceCell<ClusterConnection>>,
+}
+
+impl ClusterLink {
+    /// A link that has not connected yet.
+    pub(crate) fn new(topology: Arc<ClusterTopology>) -> ClusterLink {
+        ClusterLink {
+            topology,
+            connection: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The cluster connection, opened if it is not yet: one that reaches a seed node and
+    /// learns the slot map.
+    async fn connection(&self) -> RedisResult<ClusterConnection> {
+        self.connection
+            .get_or_try_init(|| {
+                self.topology
+                    .client
+                    .get_async_connection_with_config(self.topology.config.clone())
+            })
+            .await
+            .cloned()
+    }
+}
+
+impl ConnectionLike for ClusterLink {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            if is_scan(cmd) {
+                return scan(&mut connection, cmd).await;
+            }
+            connection.req_packed_command(cmd).await
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let mut connection = self.connection().await?;
+            if pipeline.is_transaction() || offset != 0 || count != pipeline.len() {
+                return connection
+                    .req_packed_commands(pipeline, offset, count)
+                    .await;
+            }
+            split_pipeline(&connection, pipeline).await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        0
+    }
+}
+
+/// The slot of a command's first key (its first argument after the name), if it has one.
+fn first_key_slot(cmd: &Cmd) -> Option<Slot> {
+    match cmd.args_iter().nth(1) {
+        Some(Arg::Simple(key)) => Some(Slot::for_key(key)),
+        _ => None,
+    }
+}
+
+/// Sends a pipeline as one pipeline per slot, concurrently, and puts the answers back in the
+/// pipeline's order. A pipeline whose commands share a slot goes as it is.
+async fn split_pipeline(
+    connection: &ClusterConnection,
+    pipeline: &Pipeline,
+) -> RedisResult<Vec<Value>> {
+    let commands: Vec<&Cmd> = pipeline.cmd_iter().collect();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_slot: HashMap<Option<Slot>, usize> = HashMap::new();
+    for (index, cmd) in commands.iter().enumerate() {
+        let group = *by_slot.entry(first_key_slot(cmd)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[group].push(index);
+    }
+    if groups.len() <= 1 {
+        return connection
+            .clone()
+            .req_packed_commands(pipeline, 0, commands.len())
+            .await;
+    }
+    let requests = groups.iter().map(|indices| {
+        let mut part = redis::pipe();
+        for &index in indices {
+            part.add_command(commands[index].clone());
+        }
+        let mut connection = connection.clone();
+        async move {
+            let count = part.len();
+            connection.req_packed_commands(&part, 0, count).await
+        }
+    });
+    let replies = join_all(requests).await;
+    let mut values = vec![Value::Nil; commands.len()];
+    for (indices, reply) in groups.iter().zip(replies) {
+        for (&index, value) in indices.iter().zip(reply?) {
+            values[index] = value;
+        }
+    }
+    Ok(values)
+}
+
+/// Whether a command is `SCAN`.
+fn is_scan(cmd: &Cmd) -> bool {
+    matches!(cmd.args_iter().next(), Some(Arg::Simple(name)) if name.eq_ignore_ascii_case(b"SCAN"))
+}
+
+/// An error of the cluster `SCAN`, as the redis crate's errors are.
+fn scan_error(detail: String) -> RedisError {
+    RedisError::from((ErrorKind::Client, "cluster SCAN", detail))
+}
+
+/// `SCAN` over every primary, one after the other (see the module documentation).
+async fn scan(connection: &mut ClusterConnection, cmd: &Cmd) -> RedisResult<Value> {
+    let mut args = cmd.args_iter().skip(1);
+    let cursor: u64 = match args.next() {
+        Some(Arg::Simple(cursor)) => std::str::from_utf8(cursor)
+            .ok()
+            .and_then(|cursor| cursor.parse().ok())
+            .ok_or_else(|| scan_error("the cursor is not a number".to_owned()))?,
+        _ => return Err(scan_error("SCAN without a cursor".to_owned())),
+    };
+    let rest: Vec<&[u8]> = args
+        .filter_map(|arg| match arg {
+            Arg::Simple(arg) => Some(arg),
+            _ => None,
+        })
+        .collect();
+    let (shard, node_cursor) = if cursor == 0 {
+        match shards(connection).await?.first() {
+            Some(first) => (*first, 0),
+            None => return Ok(scan_reply(0, Vec::new())),
+        }
+    } else {
+        let shard = u16::try_from(cursor >> NODE_CURSOR_BITS)
+            .map_err(|_| scan_error("the cursor is not a cluster cursor".to_owned()))?;
+        (shard, cursor & node_cursor_mask())
+    };
+    let mut node_scan = redis::cmd("SCAN");
+    node_scan.arg(node_cursor);
+    for arg in &rest {
+        node_scan.arg(*arg);
+    }
+    let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(
+        redis::cluster_routing::Route::new(shard, SlotAddr::Master),
+    ));
+    let reply = connection.route_command(node_scan, route).await?;
+    let (next, keys): (u64, Value) = match reply {
+        Value::Array(mut parts) if parts.len() == 2 => {
+            let keys = parts.pop().unwrap_or(Value::Nil);
+            let next = redis::from_redis_value(parts.pop().unwrap_or(Value::Nil))
+                .map_err(|err| scan_error(format!("a node's SCAN cursor: {err}")))?;
+            (next, keys)
+        }
+        other => return Err(scan_error(format!("unexpected SCAN reply {other:?}"))),
+    };
+    let keys = match keys {
+        Value::Array(keys) => keys,
+        other => return Err(scan_error(format!("unexpected SCAN keys {other:?}"))),
+    };
+    let cursor = if next != 0 {
+        if next > node_cursor_mask() {
+            return Err(scan_error(format!(
+                "a node's SCAN cursor {next} does not fit in {NODE_CURSOR_BITS} bits"
+            )));
+        }
+        (u64::from(shard) << NODE_CURSOR_BITS) | next
+    } else {
+        // This primary is done: on to the next shard, in the order of their first slots.
+        match shards(connection)
+            .await?
+            .into_iter()
+            .find(|first| *first > shard)
+        {
+            Some(next_shard) => u64::from(next_shard) << NODE_CURSOR_BITS,
+            None => 0,
+        }
+    };
+    Ok(scan_reply(cursor, keys))
+}
+
+fn node_cursor_mask() -> u64 {
+    (1 << NODE_CURSOR_BITS) - 1
+}
+
+/// A `SCAN` reply: the cursor and the keys.
+fn scan_reply(cursor: u64, keys: Vec<Value>) -> Value {
+    Value::Array(vec![
+        Value::BulkString(cursor.to_string().into_bytes()),
+        Value::Array(keys),
+    ])
+}
+
+/// The shards of the cluster, each named by the lowest slot its primary serves, in order
+/// (`CLUSTER SLOTS`, asked of any node).
+async fn shards(connection: &mut ClusterConnection) -> RedisResult<Vec<u16>> {
+    let mut slots = redis::cmd("CLUSTER");
+    slots.arg("SLOTS");
+    let reply = connection
+        .route_command(
+            slots,
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        )
+        .await?;
+    let Value::Array(ranges) = reply else {
+        return Err(scan_error(format!(
+            "unexpected CLUSTER SLOTS reply {reply:?}"
+        )));
+    };
+    // The primary of each range (its address and id, as given), with its lowest slot.
+    let mut lowest: HashMap<String, u16> = HashMap::new();
+    for range in ranges {
+        let Value::Array(parts) = range else { continue };
+        let (Some(Value::Int(start)), Some(primary)) = (parts.first(), parts.get(2)) else {
+            continue;
+        };
+        let Ok(start) = u16::try_from(*start) else {
+            continue;
+        };
+        let entry = lowest.entry(format!("{primary:?}")).or_insert(start);
+        *entry = (*entry).min(start);
+    }
+    let mut shards: Vec<u16> = lowest.into_values().collect();
+    shards.sort_unstable();
+    Ok(shards)
+}
