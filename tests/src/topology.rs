@@ -4,8 +4,9 @@
 //!
 //! - [`Cluster::start`]: 3 primaries with 1 replica each (`redis-server --cluster-enabled yes`,
 //!   then `redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes`), returned once
-//!   every node reports `cluster_state:ok`, knows all six nodes with no failure flag, and every
-//!   replica's link to its primary is up.
+//!   every node reports `cluster_state:ok`, knows all six nodes with no failure flag, every
+//!   replica's link to its primary is up and every node lists every replica in `CLUSTER SLOTS`
+//!   (as clients that read from replicas need).
 //! - [`SentinelGroup::start`]: a primary, a replica and 3 sentinels (`redis-server --sentinel`),
 //!   returned once the replica is in sync and every sentinel knows the replica and the two
 //!   other sentinels (`SENTINEL CKQUORUM`).
@@ -33,7 +34,7 @@ use crate::{Server, ServerKind};
 pub const FAILOVER_TIMEOUT_MS: u64 = 1000;
 
 /// The same for the shared topologies, which should never fail over.
-pub const STEADY_TIMEOUT_MS: u64 = 15_000;
+pub const STEADY_TIMEOUT_MS: u64 = 5_000;
 
 /// How long a topology may take to become ready (it takes a few seconds).
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -261,7 +262,25 @@ impl Cluster {
             nodes: nodes.into_iter().map(Some).collect(),
             ports,
         };
+        // A node lists a replica in CLUSTER SLOTS (where clients learn of replicas) only once it
+        // has heard, by gossip, that the replica has a replication offset: replicate something
+        // now, while the nodes finish joining.
+        for node in cluster.nodes() {
+            if node.command(&["ROLE"]).contains("master") {
+                node.command(&["FLUSHALL"]);
+            }
+        }
         cluster.wait_healthy(READY_TIMEOUT);
+        wait_for("replicas in CLUSTER SLOTS", READY_TIMEOUT, || {
+            for node in cluster.nodes() {
+                let slots = node.command(&["CLUSTER", "SLOTS"]);
+                let listed = slots.matches("127.0.0.1").count();
+                if listed != 6 {
+                    return Err(format!("{} lists {listed} of 6 nodes", node.port()));
+                }
+            }
+            Ok(())
+        });
         cluster
     }
 
