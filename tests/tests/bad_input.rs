@@ -55,7 +55,11 @@ fn cache_on(server: &Server, prefix: &str, codec: Option<Codec>) -> Cache {
 
 /// The key the cache stores `key` under.
 fn made(cache: &Cache, key: &str) -> String {
-    cache.core().key_settings().make(key, None).expect("a valid key")
+    cache
+        .core()
+        .key_settings()
+        .make(key, None)
+        .expect("a valid key")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
