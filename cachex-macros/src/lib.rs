@@ -7,6 +7,8 @@
 //! The expansion runs in three steps, one module each: `parse` reads the options, `model`
 //! validates the trait and decides each method's twins, `expand` generates the code.
 
+#![deny(missing_docs)]
+
 mod expand;
 mod model;
 mod parse;

@@ -121,7 +121,11 @@ impl Cache {
     /// allowed; see [`CacheBuilder::retry_budget`]), `connection_limit` (requests in flight
     /// per connection) and `tls_ca` (the path of a PEM file of CA certificates to trust
     /// instead of the system's roots, read when the cache is built; see
-    /// [`CacheBuilder::tls_root_certificate`]).
+    #[cfg_attr(feature = "tls", doc = "[`CacheBuilder::tls_root_certificate`]).")]
+    #[cfg_attr(
+        not(feature = "tls"),
+        doc = "`CacheBuilder::tls_root_certificate`, which needs the `tls` feature)."
+    )]
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;

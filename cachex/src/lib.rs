@@ -1,26 +1,24 @@
-//! cachex: Django's cache API for Rust, with a blocking and an async surface derived from one
-//! definition by [`auto_async`].
+//! cachex: Django's cache API for Rust, blocking and async on the same cache, over Redis,
+//! Valkey and an embedded in-memory default, with values that Django services using
+//! django-cachex read and write. Its blocking and async surfaces are derived from one
+//! definition by [`auto_async`], which you can put on your own traits too.
 //!
-//! ```
-//! use cachex::prelude::*;
+#![cfg_attr(feature = "cache", doc = include_str!("guide/start.md"))]
+#![cfg_attr(
+    not(feature = "cache"),
+    doc = "This build has no `cache` feature: it is [`auto_async`] and its [`bridge`] only.\n"
+)]
 //!
-//! let cache = Cache::default(); // in memory; Cache::from_url("redis://...") for a server
-//! cache.set("greeting", "hello", Timeout::Default)?;
-//! assert_eq!(cache.get::<String>("greeting")?.as_deref(), Some("hello"));
-//! # Ok::<(), cachex::Error>(())
-//! ```
+//! # Features
 //!
-//! The API is the [`CacheApi`] trait (Django's names and semantics), implemented natively
-//! async; its blocking twins, its async view ([`CacheApi::a`]) and the method handles of
-//! [`Cache`] come from [`auto_async`]. Values are stored in django-cachex's format
-//! ([`codec`]); keys follow Django's key function ([`keys`]).
-//!
-//! Features: `cache` (the API, codecs and the in-memory backend) and `redis` (Redis and Valkey
-//! servers) are on by default; `tls` adds `rediss://` and `valkeys://`, `cluster` Redis Cluster
-//! (`redis+cluster://`) and `sentinel` Redis Sentinel (`redis+sentinel://`), see
-//! [`Cache::from_url`]. With `default-features = false` this crate is only the
-//! [`auto_async`] attribute and the [`bridge`] runtime that generated code calls, for
+//! `cache` (the API, JSON and the in-memory backend), `redis` (Redis and Valkey servers) and
+//! `codecs` (`msgpack`, `zlib`, `gzip`, `zstd`, `lz4`, one feature each) are on by default;
+//! `tls` adds `rediss://` and `valkeys://`, `cluster` Redis Cluster (`redis+cluster://`) and
+//! `sentinel` Redis Sentinel (`redis+sentinel://`). With `default-features = false` this crate
+//! is only the [`auto_async`] attribute and the [`bridge`] runtime that generated code calls, for
 //! annotating your own traits without pulling in a Redis client.
+
+#![deny(missing_docs)]
 
 #[cfg(feature = "cache")]
 mod api;
@@ -33,6 +31,8 @@ mod cache;
 pub mod codec;
 #[cfg(feature = "cache")]
 mod error;
+#[cfg(feature = "cache")]
+pub mod guide;
 #[cfg(feature = "cache")]
 pub mod keys;
 #[cfg(feature = "cache")]

@@ -11,13 +11,17 @@ struct Profile {
     karma: u32,
 }
 
-fn main() -> cachex::Result<()> {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cache = match std::env::var("CACHEX_URL") {
         Ok(url) => Cache::from_url(&url)?,
         Err(_) => Cache::default(),
     };
     println!("cache: {cache}");
+    run(&cache)
+}
 
+/// The tour, on any cache; it clears the cache's keys (its prefix) at the end.
+pub fn run(cache: &Cache) -> Result<(), Box<dyn std::error::Error>> {
     // Blocking code: a CLI, a worker thread, a WSGI-style handler.
     let profile = Profile {
         name: "ada".into(),
@@ -33,7 +37,7 @@ fn main() -> cachex::Result<()> {
     println!("incr           -> {}", cache.incr("visits", 1)?);
 
     // Async code, on any runtime, same cache.
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         println!(
             "aget           -> {:?}",
@@ -55,7 +59,7 @@ fn main() -> cachex::Result<()> {
             )
             .await?;
         println!("aget_or_set    -> {greeting}");
-        cachex::Result::Ok(())
+        Ok::<(), cachex::Error>(())
     })?;
 
     println!("clear          -> {} keys", cache.clear()?);

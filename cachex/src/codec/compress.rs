@@ -9,9 +9,22 @@
 //!
 //! Reading never allocates more than about twice the output cap, whatever the input claims.
 
-use std::io::{Read, Write};
+//!
+//! Each compressor is behind its cargo feature; without it, its arms refuse (a [`Codec`]
+//! naming it does not build, so they are not reached).
+//!
+//! [`Codec`]: super::Codec
 
-use flate2::{Compression, Crc, Decompress, FlushDecompress, Status};
+#[cfg(any(feature = "zstd", feature = "lz4"))]
+use std::io::Read;
+#[cfg(any(feature = "zlib", feature = "gzip", feature = "lz4"))]
+use std::io::Write;
+
+#[cfg(feature = "gzip")]
+use flate2::Crc;
+#[cfg(any(feature = "zlib", feature = "gzip"))]
+use flate2::{Compression, Decompress, FlushDecompress, Status};
+#[cfg(feature = "lz4")]
 use lz4_flex::frame::{BlockMode, BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
 
 use super::Compressor;
@@ -22,6 +35,10 @@ pub(super) enum Refusal {
     /// Not this compressor's data, or corrupt or truncated data: the next compressor is tried.
     Invalid(String),
     /// The output would be larger than the cap: reading stops there.
+    #[cfg_attr(
+        not(any(feature = "zlib", feature = "gzip", feature = "zstd", feature = "lz4")),
+        allow(dead_code)
+    )]
     TooLarge,
 }
 
@@ -29,14 +46,24 @@ fn invalid(reason: impl ToString) -> Refusal {
     Refusal::Invalid(reason.to_string())
 }
 
+/// Why an arm of a compressor that is not included refuses.
+fn not_included(compressor: Compressor) -> String {
+    format!("the {compressor} compressor is not included in this build of cachex")
+}
+
 /// The magic number of a zstd frame, and the range of skippable-frame magic numbers.
+#[cfg(feature = "zstd")]
 const ZSTD_MAGIC: u32 = 0xFD2F_B528;
+#[cfg(feature = "zstd")]
 const ZSTD_SKIPPABLE: std::ops::RangeInclusive<u32> = 0x184D_2A50..=0x184D_2A5F;
 /// The magic number of an LZ4 frame (the only frame format `lz4.frame` reads).
+#[cfg(feature = "lz4")]
 const LZ4_MAGIC: u32 = 0x184D_2204;
 /// Bytes of a gzip member's header before its optional fields.
+#[cfg(feature = "gzip")]
 const GZIP_HEADER: usize = 10;
 
+#[cfg(any(feature = "gzip", feature = "zstd", feature = "lz4"))]
 fn u32_le(data: &[u8], at: usize) -> Option<u32> {
     let bytes = data.get(at..at.checked_add(4)?)?;
     Some(u32::from_le_bytes(bytes.try_into().ok()?))
@@ -46,6 +73,7 @@ impl Compressor {
     /// Compresses `data` at `level` (already validated), in the layout django-cachex writes.
     pub(super) fn compress(self, data: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
         match self {
+            #[cfg(feature = "zlib")]
             Self::Zlib => {
                 let mut encoder = flate2::write::ZlibEncoder::new(
                     Vec::with_capacity(data.len() / 2 + 64),
@@ -54,6 +82,7 @@ impl Compressor {
                 encoder.write_all(data)?;
                 encoder.finish()
             }
+            #[cfg(feature = "gzip")]
             Self::Gzip => {
                 // Python's gzip.compress: a 10-byte header, a raw deflate stream, CRC-32 and
                 // length. The header's mtime is 0 ("no time stamp") where Python writes the
@@ -75,7 +104,9 @@ impl Compressor {
                 out.extend_from_slice(&(data.len() as u32).to_le_bytes());
                 Ok(out)
             }
+            #[cfg(feature = "zstd")]
             Self::Zstd => zstd::bulk::compress(data, level),
+            #[cfg(feature = "lz4")]
             Self::Lz4 => {
                 // lz4.frame.compress: content size stored, no checksums, 64 KiB blocks, and
                 // (LZ4F_compressFrame) independent blocks when everything fits in one.
@@ -93,6 +124,11 @@ impl Compressor {
                 encoder.write_all(data)?;
                 encoder.finish().map_err(std::io::Error::other)
             }
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = (data, level);
+                Err(std::io::Error::other(not_included(self)))
+            }
         }
     }
 
@@ -102,6 +138,7 @@ impl Compressor {
     pub(super) fn may_apply(self, data: &[u8]) -> bool {
         match self {
             // RFC 1950: method 8 (deflate), window at most 32 KiB, check bits.
+            #[cfg(feature = "zlib")]
             Self::Zlib => match data {
                 [cmf, flg, ..] => {
                     cmf & 0x0f == 8
@@ -110,11 +147,19 @@ impl Compressor {
                 }
                 _ => false,
             },
+            #[cfg(feature = "gzip")]
             Self::Gzip => data.starts_with(&[0x1f, 0x8b]),
+            #[cfg(feature = "zstd")]
             Self::Zstd => {
                 u32_le(data, 0).is_some_and(|m| m == ZSTD_MAGIC || ZSTD_SKIPPABLE.contains(&m))
             }
+            #[cfg(feature = "lz4")]
             Self::Lz4 => u32_le(data, 0) == Some(LZ4_MAGIC),
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = data;
+                false
+            }
         }
     }
 
@@ -122,12 +167,15 @@ impl Compressor {
     /// bytes.
     pub(super) fn decompress(self, data: &[u8], cap: usize) -> Result<Vec<u8>, Refusal> {
         match self {
+            #[cfg(feature = "zlib")]
             Self::Zlib => {
                 let mut out = Vec::new();
                 inflate(data, true, cap, &mut out)?;
                 Ok(out)
             }
+            #[cfg(feature = "gzip")]
             Self::Gzip => gunzip(data, cap),
+            #[cfg(feature = "zstd")]
             Self::Zstd => {
                 if data.is_empty() {
                     return Err(invalid("empty input"));
@@ -145,6 +193,7 @@ impl Compressor {
                     .map_err(invalid)?;
                 read_capped(decoder, cap)
             }
+            #[cfg(feature = "lz4")]
             Self::Lz4 => {
                 if u32_le(data, 0) != Some(LZ4_MAGIC) {
                     return Err(invalid("not an LZ4 frame"));
@@ -154,10 +203,16 @@ impl Compressor {
                     .ok_or_else(|| invalid("truncated LZ4 frame"))?;
                 read_capped(FrameDecoder::new(frame), cap)
             }
+            #[allow(unreachable_patterns)]
+            _ => {
+                let _ = (data, cap);
+                Err(invalid(not_included(self)))
+            }
         }
     }
 }
 
+#[cfg(any(feature = "zlib", feature = "gzip"))]
 fn deflate_level(level: i32) -> Compression {
     Compression::new(u32::try_from(level).unwrap_or(6))
 }
@@ -165,12 +220,14 @@ fn deflate_level(level: i32) -> Compression {
 /// The largest zstd window accepted: enough for any frame whose window fits the cap, never
 /// more than zstd's own default limit (2^27, 128 MiB), so that a frame header cannot make
 /// the decoder reserve more memory than the cap allows.
+#[cfg(feature = "zstd")]
 pub(super) fn zstd_window_log(cap: usize) -> u32 {
     let log = usize::BITS - cap.saturating_sub(1).leading_zeros();
     log.clamp(10, 27)
 }
 
 /// Reads `reader` to its end, refusing output beyond `cap`.
+#[cfg(any(feature = "zstd", feature = "lz4"))]
 fn read_capped(reader: impl Read, cap: usize) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::new();
     let limit = u64::try_from(cap).unwrap_or(u64::MAX).saturating_add(1);
@@ -184,6 +241,7 @@ fn read_capped(reader: impl Read, cap: usize) -> Result<Vec<u8>, Refusal> {
 /// Inflates one deflate stream (zlib-wrapped or raw) from the start of `input`, appending to
 /// `out` while `out` stays within `cap`. Returns how many input bytes the stream used; bytes
 /// after it are left alone. A stream that does not end is truncated: refused.
+#[cfg(any(feature = "zlib", feature = "gzip"))]
 fn inflate(
     input: &[u8],
     zlib_header: bool,
@@ -228,6 +286,7 @@ fn inflate(
 /// Python's `gzip.decompress`: members one after another, each header checked, the CRC-32 and
 /// length of each checked, zero bytes allowed between and after members; nothing else may
 /// follow. Empty input gives empty output.
+#[cfg(feature = "gzip")]
 fn gunzip(mut data: &[u8], cap: usize) -> Result<Vec<u8>, Refusal> {
     let mut out = Vec::new();
     while !data.is_empty() {
@@ -259,6 +318,7 @@ fn gunzip(mut data: &[u8], cap: usize) -> Result<Vec<u8>, Refusal> {
 
 /// The length of the gzip member header at the start of `data` (RFC 1952), as Python's
 /// `_read_gzip_header` reads it.
+#[cfg(feature = "gzip")]
 fn gzip_header_len(data: &[u8]) -> Result<usize, Refusal> {
     const FHCRC: u8 = 2;
     const FEXTRA: u8 = 4;
@@ -307,6 +367,7 @@ fn gzip_header_len(data: &[u8]) -> Result<usize, Refusal> {
 
 /// The length of the LZ4 frame at the start of `data`, walked from its header and block
 /// sizes; `None` if the data ends inside it.
+#[cfg(feature = "lz4")]
 fn lz4_frame_len(data: &[u8]) -> Option<usize> {
     const BLOCK_CHECKSUM: u8 = 0x10;
     const CONTENT_SIZE: u8 = 0x08;

@@ -28,6 +28,7 @@ mod pyjson;
 
 use std::borrow::Cow;
 use std::fmt;
+#[cfg(feature = "msgpack")]
 use std::io::Cursor;
 use std::str::FromStr;
 
@@ -37,6 +38,7 @@ use serde::de::DeserializeOwned;
 use crate::{Error, Result};
 
 /// Deepest nesting of arrays and maps either serializer reads (serde_json's own limit).
+#[cfg(feature = "msgpack")]
 const MAX_DEPTH: usize = 128;
 
 /// Default of [`CodecBuilder::min_length`]: django-cachex's `BaseCompressor.min_length`.
@@ -81,10 +83,31 @@ impl Serializer {
         }
     }
 
+    /// Whether this build of cachex includes this serializer (MessagePack needs the `msgpack`
+    /// feature). A [`CodecBuilder`] naming one that is not included fails to build with
+    /// [`Error::Config`].
+    pub const fn is_available(self) -> bool {
+        match self {
+            Self::Json => true,
+            Self::MessagePack => cfg!(feature = "msgpack"),
+        }
+    }
+
+    /// The feature of cachex that includes this serializer, if any is needed.
+    const fn feature(self) -> Option<&'static str> {
+        match self {
+            Self::Json => None,
+            Self::MessagePack => Some("msgpack"),
+        }
+    }
+
     fn serialize<V: Serialize + ?Sized>(self, value: &V) -> Result<Vec<u8>> {
         let encode = |reason: String| Error::Encode { reason };
         match self {
             Self::Json => pyjson::to_vec(value).map_err(|e| encode(format!("json: {e}"))),
+            #[cfg(not(feature = "msgpack"))]
+            Self::MessagePack => Err(encode(not_included(self.name(), "msgpack"))),
+            #[cfg(feature = "msgpack")]
             Self::MessagePack => {
                 let mut out = Vec::with_capacity(64);
                 let mut serializer = rmp_serde::Serializer::new(&mut out).with_struct_map();
@@ -99,6 +122,9 @@ impl Serializer {
     fn deserialize<V: DeserializeOwned>(self, payload: &[u8]) -> std::result::Result<V, String> {
         match self {
             Self::Json => serde_json::from_slice(payload).map_err(|err| err.to_string()),
+            #[cfg(not(feature = "msgpack"))]
+            Self::MessagePack => Err(not_included(self.name(), "msgpack")),
+            #[cfg(feature = "msgpack")]
             Self::MessagePack => {
                 // Like `msgpack.loads`, refuse bytes left over after the value: without this
                 // check a JSON payload such as `{"a": 1}` would read as the integer 123.
@@ -184,10 +210,26 @@ impl Compressor {
         }
     }
 
+    /// Whether this build of cachex includes this compressor (each has its feature: `zlib`,
+    /// `gzip`, `zstd`, `lz4`, all on by default). A [`CodecBuilder`] naming one that is not
+    /// included fails to build with [`Error::Config`].
+    pub const fn is_available(self) -> bool {
+        match self {
+            Self::Zlib => cfg!(feature = "zlib"),
+            Self::Gzip => cfg!(feature = "gzip"),
+            Self::Zstd => cfg!(feature = "zstd"),
+            Self::Lz4 => cfg!(feature = "lz4"),
+        }
+    }
+
     fn check_level(self, level: i32) -> Result<()> {
         let valid = match self {
             Self::Zlib | Self::Gzip => (0..=9).contains(&level),
+            #[cfg(feature = "zstd")]
             Self::Zstd => zstd::compression_level_range().contains(&level),
+            // Checked by `build` before levels: never reached without the feature.
+            #[cfg(not(feature = "zstd"))]
+            Self::Zstd => true,
             Self::Lz4 => false,
         };
         if valid {
@@ -518,9 +560,25 @@ impl CodecBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a compression level without a compressor, a level out of the
-    /// compressor's range, or any level for LZ4.
+    /// [`Error::Config`] for a serializer or compressor (fallbacks included) that this build
+    /// of cachex does not include (see [`Compressor::is_available`]), a compression level
+    /// without a compressor, a level out of the compressor's range, or any level for LZ4.
     pub fn build(self) -> Result<Codec> {
+        let serializers =
+            std::iter::once(self.serializer).chain(self.fallback_serializers.iter().copied());
+        for serializer in serializers {
+            if let (false, Some(feature)) = (serializer.is_available(), serializer.feature()) {
+                return Err(Error::Config(not_included(serializer.name(), feature)));
+            }
+        }
+        for compressor in self.compressor.iter().chain(&self.fallback_compressors) {
+            if !compressor.is_available() {
+                return Err(Error::Config(not_included(
+                    compressor.name(),
+                    compressor.name(),
+                )));
+            }
+        }
         let level = match (self.compressor, self.level) {
             (None, Some(_)) => {
                 return Err(Error::Config(
@@ -557,6 +615,13 @@ impl CodecBuilder {
     }
 }
 
+/// Why a codec cannot be used: the feature that includes it is off.
+fn not_included(codec: &str, feature: &str) -> String {
+    format!(
+        "the {codec} codec is not included in this build of cachex: enable its `{feature}` feature"
+    )
+}
+
 /// The integer a stored counter holds, as Redis' `INCR` reads it: an optional `-`, then `0`
 /// or digits without a leading zero, within `i64`. `None` for anything else, including text
 /// that [`Codec::decode`] would still read as an integer the way Python's `int()` does
@@ -574,5 +639,76 @@ pub fn counter_value(bytes: &[u8]) -> Option<i64> {
     integer::redis_integer(bytes)
 }
 
-#[cfg(test)]
+// The unit tests use every codec.
+#[cfg(all(
+    test,
+    feature = "msgpack",
+    feature = "zlib",
+    feature = "gzip",
+    feature = "zstd",
+    feature = "lz4"
+))]
 mod tests;
+
+// Run by `scripts/check-features`, on a build with no optional codec.
+#[cfg(all(
+    test,
+    not(feature = "msgpack"),
+    not(feature = "zlib"),
+    not(feature = "gzip"),
+    not(feature = "zstd"),
+    not(feature = "lz4")
+))]
+mod without_codecs {
+    use super::*;
+    use crate::Cache;
+
+    fn config_message(result: Result<impl fmt::Debug>) -> String {
+        match result {
+            Err(Error::Config(message)) => message,
+            other => panic!("expected Error::Config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn naming_a_codec_that_is_not_included_is_a_config_error() {
+        for compressor in [
+            Compressor::Zlib,
+            Compressor::Gzip,
+            Compressor::Zstd,
+            Compressor::Lz4,
+        ] {
+            assert!(!compressor.is_available());
+            let message = config_message(Codec::builder().compressor(compressor).build());
+            assert!(
+                message.contains(&format!("enable its `{compressor}` feature")),
+                "{message}"
+            );
+            let message = config_message(Codec::builder().fallback_compressor(compressor).build());
+            assert!(message.contains(compressor.name()), "{message}");
+        }
+        assert!(!Serializer::MessagePack.is_available());
+        let message = config_message(
+            Codec::builder()
+                .fallback_serializer(Serializer::MessagePack)
+                .build(),
+        );
+        assert!(message.contains("`msgpack` feature"), "{message}");
+        let message = config_message(Cache::from_url("memory://?compressor=zstd"));
+        assert!(message.contains("`zstd` feature"), "{message}");
+        let message = config_message(Cache::from_url("memory://?serializer=msgpack"));
+        assert!(message.contains("`msgpack` feature"), "{message}");
+    }
+
+    #[test]
+    fn json_without_compression_still_works() -> Result<()> {
+        let codec = Codec::builder().build()?;
+        let bytes = codec.encode(&serde_json::json!({"a": [1, 2]}))?;
+        assert_eq!(bytes, br#"{"a": [1, 2]}"#);
+        assert_eq!(
+            codec.decode::<serde_json::Value>("k", &bytes)?,
+            serde_json::json!({"a": [1, 2]})
+        );
+        Ok(())
+    }
+}
