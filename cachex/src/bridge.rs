@@ -110,6 +110,35 @@ thread_local! {
     static IN_PLACE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+thread_local! {
+    /// Whether this thread belongs, for now, to a blocking call: what it polls may block it.
+    static OWNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as owned by a blocking call until dropped.
+struct Owned(bool);
+
+impl Owned {
+    fn enter() -> Self {
+        Owned(OWNED.replace(true))
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        OWNED.set(self.0);
+    }
+}
+
+/// Whether the future being polled runs on a thread that a blocking call owns (outside any
+/// runtime, in `block_in_place`, or driven in place): there, blocking I/O stalls nothing but
+/// the caller, who waits anyway, and costs less than a hand-off to another thread. Never true
+/// on a runtime worker's own poll.
+#[cfg(feature = "redis")]
+pub(crate) fn may_block() -> bool {
+    OWNED.get()
+}
+
 /// Marks this thread as driving a future in place until dropped.
 struct InPlace;
 
@@ -146,10 +175,13 @@ pub(crate) fn run<F: Future>(future: F) -> F::Output {
     if InPlace::active() {
         return in_place(future);
     }
-    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+    let flavor = Handle::try_current().map(|handle| handle.runtime_flavor());
+    match flavor {
         Ok(RuntimeFlavor::MultiThread) | Err(_) => {
             let mut future = pin!(future);
             let ready = {
+                // Outside any runtime, the caller's thread is the call's own.
+                let _owned = flavor.is_err().then(Owned::enter);
                 let _context = runtime.enter();
                 poll_once(future.as_mut())
             };
@@ -157,7 +189,10 @@ pub(crate) fn run<F: Future>(future: F) -> F::Output {
                 Poll::Ready(output) => output,
                 // Outside any runtime this only calls the closure; on a worker it first hands
                 // the worker's other tasks to another thread.
-                Poll::Pending => tokio::task::block_in_place(|| runtime.block_on(future)),
+                Poll::Pending => tokio::task::block_in_place(|| {
+                    let _owned = Owned::enter();
+                    runtime.block_on(future)
+                }),
             }
         }
         Ok(_) => in_place(future),
@@ -192,6 +227,7 @@ fn in_place<F: Future>(future: F) -> F::Output {
     const LAST_REPOLL: Duration = Duration::from_millis(64);
     let _context = bridge_runtime().map(Runtime::enter);
     let _in_place = InPlace::enter();
+    let _owned = Owned::enter();
     let mut future = pin!(tokio::task::unconstrained(future));
     if let Poll::Ready(output) = poll_once(future.as_mut()) {
         return output;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 
 use crate::api::{CacheApi, CacheApiHandles, KeyType, Timeout, Ttl};
 use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
@@ -596,58 +597,106 @@ pub(crate) enum Store {
     Redis(Redis),
 }
 
+/// Runs one backend call on whichever backend the store is, traced (see [`Store::traced`]).
 macro_rules! dispatch {
-    ($store:expr, $backend:ident => $call:expr) => {
-        match $store {
-            Store::Memory($backend) => $call,
-            #[cfg(feature = "redis")]
-            Store::Redis($backend) => $call,
-        }
+    ($store:expr, $operation:expr, $keys:expr, $backend:ident => $call:expr) => {
+        $store
+            .traced($operation, $keys, async {
+                match $store {
+                    Store::Memory($backend) => $call,
+                    #[cfg(feature = "redis")]
+                    Store::Redis($backend) => $call,
+                }
+            })
+            .await
     };
+}
+
+impl Store {
+    /// The backend's name, for logs.
+    fn kind(&self) -> &'static str {
+        match self {
+            Store::Memory(_) => "memory",
+            #[cfg(feature = "redis")]
+            Store::Redis(redis) => redis.kind(),
+        }
+    }
+
+    /// Runs `call` in a `cachex` span (operation, key count, backend) and ends it with a debug
+    /// event giving its duration and outcome. When nothing listens at debug level for target
+    /// `cachex`, this is one check of tracing's cached interest and the call itself.
+    async fn traced<T>(
+        &self,
+        operation: &'static str,
+        keys: usize,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        if !tracing::enabled!(target: "cachex", tracing::Level::DEBUG) {
+            return call.await;
+        }
+        let span = tracing::debug_span!(
+            target: "cachex",
+            "cachex",
+            operation,
+            keys,
+            backend = self.kind()
+        );
+        let started = Instant::now();
+        let result = call.instrument(span.clone()).await;
+        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let _in_span = span.enter();
+        match &result {
+            Ok(_) => tracing::debug!(target: "cachex", elapsed_us, "done"),
+            Err(err) => tracing::debug!(target: "cachex", elapsed_us, error = %err, "failed"),
+        }
+        result
+    }
 }
 
 impl RawStore for Store {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        dispatch!(self, store => store.get(key).await)
+        dispatch!(self, "GET", 1, store => store.get(key).await)
     }
     async fn set(&self, key: &str, value: Vec<u8>, expiry: Expiry, mode: SetMode) -> Result<bool> {
-        dispatch!(self, store => store.set(key, value, expiry, mode).await)
+        dispatch!(self, "SET", 1, store => store.set(key, value, expiry, mode).await)
     }
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
-        dispatch!(self, store => store.get_many(keys).await)
+        dispatch!(self, "MGET", keys.len(), store => store.get_many(keys).await)
     }
     async fn set_many(&self, items: Vec<(String, Vec<u8>)>, expiry: Expiry) -> Result<Vec<String>> {
-        dispatch!(self, store => store.set_many(items, expiry).await)
+        let count = items.len();
+        dispatch!(self, "SET many", count, store => store.set_many(items, expiry).await)
     }
     async fn delete_many(&self, keys: &[String]) -> Result<u64> {
-        dispatch!(self, store => store.delete_many(keys).await)
+        dispatch!(self, "DEL", keys.len(), store => store.delete_many(keys).await)
     }
     async fn exists(&self, key: &str) -> Result<bool> {
-        dispatch!(self, store => store.exists(key).await)
+        dispatch!(self, "EXISTS", 1, store => store.exists(key).await)
     }
     async fn incr_by(&self, key: &str, delta: i64, create: Option<Expiry>) -> Result<Option<i64>> {
-        dispatch!(self, store => store.incr_by(key, delta, create).await)
+        dispatch!(self, "INCRBY", 1, store => store.incr_by(key, delta, create).await)
     }
     async fn expire(&self, key: &str, expiry: Expiry) -> Result<bool> {
-        dispatch!(self, store => store.expire(key, expiry).await)
+        dispatch!(self, "PEXPIRE", 1, store => store.expire(key, expiry).await)
     }
     async fn rename(&self, from: &str, to: &str) -> Result<bool> {
-        dispatch!(self, store => store.rename(from, to).await)
+        dispatch!(self, "RENAME", 2, store => store.rename(from, to).await)
     }
     async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
-        dispatch!(self, store => store.delete_pattern(pattern).await)
+        dispatch!(self, "SCAN UNLINK", 0, store => store.delete_pattern(pattern).await)
     }
     async fn flush_db(&self) -> Result<()> {
-        dispatch!(self, store => store.flush_db().await)
+        dispatch!(self, "FLUSHDB", 0, store => store.flush_db().await)
     }
     async fn execute(&self, command: Command) -> Result<Reply> {
-        dispatch!(self, store => store.execute(command).await)
+        let (operation, keys) = (command.name(), command.key_count());
+        dispatch!(self, operation, keys, store => store.execute(command).await)
     }
     async fn scan(&self, cursor: Cursor, pattern: &str, count: usize) -> Result<ScanPage> {
-        dispatch!(self, store => store.scan(cursor, pattern, count).await)
+        dispatch!(self, "SCAN", 0, store => store.scan(cursor, pattern, count).await)
     }
     async fn close(&self) -> Result<()> {
-        dispatch!(self, store => store.close().await)
+        dispatch!(self, "close", 0, store => store.close().await)
     }
 }
 
@@ -748,7 +797,7 @@ impl CacheCore {
     fn or_fail_open<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
         match result {
             Err(err @ (Error::Connection { .. } | Error::Timeout(_))) if self.fail_open => {
-                warn_failing_open(&err);
+                warn_failing_open(&self.location, &err);
                 Ok(fallback())
             }
             other => other,
@@ -1046,12 +1095,12 @@ fn field_name(key: &str, bytes: Vec<u8>) -> Result<String> {
 }
 
 /// At most one fail-open warning a second, process-wide.
-fn warn_failing_open(err: &Error) {
+fn warn_failing_open(location: &str, err: &Error) {
     static LAST: Mutex<Option<Instant>> = Mutex::new(None);
     let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
     if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
         *last = Some(Instant::now());
-        tracing::warn!(target: "cachex", "cache unavailable, failing open: {err}");
+        tracing::warn!(target: "cachex", "cache {location} unavailable, failing open: {err}");
     }
 }
 

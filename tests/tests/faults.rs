@@ -360,8 +360,17 @@ fn a_paused_server_is_a_timeout_and_then_recovers() {
     timed("async get", response, &|| {
         runtime.block_on(cache.aget::<String>("k2")).map(drop)
     });
-    timed("blocking incr", response, &|| {
+    // The blocking get's connection was closed when it timed out (a late answer must never
+    // be read as the next request's): the next blocking call opens a new one, and the hung
+    // server's handshake times out in the connect timeout.
+    timed("blocking incr, after a timeout", connect, &|| {
         cache.incr_or_create("n", 1, Timeout::Never).map(drop)
+    });
+    // The async surface's connection is open: its request is sent and waits for an answer.
+    timed("async incr", response, &|| {
+        runtime
+            .block_on(cache.aincr_or_create("n", 1, Timeout::Never))
+            .map(drop)
     });
     // A cache with no connection yet: opening one times out (the kernel accepts the
     // connection, the server never answers the handshake).
@@ -397,9 +406,9 @@ fn a_paused_server_is_a_timeout_and_then_recovers() {
             Some("v3")
         );
     });
-    // The increment sent during the pause was applied when the server woke up, though its
-    // caller got a timeout: a command that timed out may have been applied (and so is never
-    // retried).
+    // The async increment sent during the pause was applied when the server woke up, though
+    // its caller got a timeout: a command that timed out may have been applied (and so is
+    // never retried). The blocking one never reached the server (its handshake timed out).
     assert_eq!(cache.incr("n", 1).expect("incr"), 3);
 }
 

@@ -1,6 +1,8 @@
 //! Backends: where the bytes live. The cache layer above makes keys and encodes values; a
 //! backend stores made keys and encoded bytes, natively async, with Redis semantics.
 
+#[cfg(feature = "redis")]
+pub(crate) mod blocking;
 #[cfg(feature = "cluster")]
 pub(crate) mod cluster;
 pub(crate) mod glob;
@@ -272,6 +274,84 @@ pub(crate) enum Command {
     Zcount { key: String, min: f64, max: f64 },
     /// `ZPOPMIN`/`ZPOPMAX key count`: `[member, score, ...]`.
     Zpop { key: String, count: u64, max: bool },
+}
+
+impl Command {
+    /// The name of the Redis command it mirrors, for logs.
+    pub(crate) fn name(&self) -> &'static str {
+        use Command::*;
+        let by_end = |end: &End, left, right| match end {
+            End::Left => left,
+            End::Right => right,
+        };
+        match self {
+            Pttl(_) => "PTTL",
+            Pexpire { .. } => "PEXPIRE",
+            PexpireAt { .. } => "PEXPIREAT",
+            Persist(_) => "PERSIST",
+            Type(_) => "TYPE",
+            RenameNx { .. } => "RENAMENX",
+            SetGet { .. } => "SET GET",
+            GetDel(_) => "GETDEL",
+            GetPttl(_) => "GET PTTL",
+            DeleteIfEquals { .. } => "lock release",
+            ExpireIfEquals { .. } => "lock extend",
+            Hset { .. } => "HSET",
+            HsetNx { .. } => "HSETNX",
+            Hget { .. } => "HGET",
+            Hmget { .. } => "HMGET",
+            HgetAll(_) => "HGETALL",
+            Hdel { .. } => "HDEL",
+            Hlen(_) => "HLEN",
+            Hkeys(_) => "HKEYS",
+            Hvals(_) => "HVALS",
+            Hexists { .. } => "HEXISTS",
+            HincrBy { .. } => "HINCRBY",
+            Push { end, .. } => by_end(end, "LPUSH", "RPUSH"),
+            Pop { end, .. } => by_end(end, "LPOP", "RPOP"),
+            BlockingPop { end, .. } => by_end(end, "BLPOP", "BRPOP"),
+            Lrange { .. } => "LRANGE",
+            Lindex { .. } => "LINDEX",
+            Llen(_) => "LLEN",
+            Lrem { .. } => "LREM",
+            Ltrim { .. } => "LTRIM",
+            Lset { .. } => "LSET",
+            Sadd { .. } => "SADD",
+            Srem { .. } => "SREM",
+            Smembers(_) => "SMEMBERS",
+            SisMember { .. } => "SISMEMBER",
+            Scard(_) => "SCARD",
+            Spop(_) => "SPOP",
+            SrandMember { .. } => "SRANDMEMBER",
+            SetOp { op, .. } => match op {
+                self::SetOp::Inter => "SINTER",
+                self::SetOp::Union => "SUNION",
+                self::SetOp::Diff => "SDIFF",
+            },
+            Zadd { .. } => "ZADD",
+            Zrem { .. } => "ZREM",
+            Zscore { .. } => "ZSCORE",
+            Zrank { reverse: false, .. } => "ZRANK",
+            Zrank { reverse: true, .. } => "ZREVRANK",
+            Zrange { reverse: false, .. } => "ZRANGE",
+            Zrange { reverse: true, .. } => "ZREVRANGE",
+            ZrangeByScore { .. } => "ZRANGEBYSCORE",
+            ZincrBy { .. } => "ZINCRBY",
+            Zcard(_) => "ZCARD",
+            Zcount { .. } => "ZCOUNT",
+            Zpop { max: false, .. } => "ZPOPMIN",
+            Zpop { max: true, .. } => "ZPOPMAX",
+        }
+    }
+
+    /// How many keys it touches.
+    pub(crate) fn key_count(&self) -> usize {
+        match self {
+            Command::BlockingPop { keys, .. } | Command::SetOp { keys, .. } => keys.len(),
+            Command::RenameNx { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// A reply, as Redis gives it (RESP2).

@@ -54,21 +54,21 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
 use redis::aio::ConnectionManagerConfig;
 use redis::io::tcp::TcpSettings;
 use redis::{
-    Cmd, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisResult,
-    Script, Value,
+    Cmd, ConnectionAddr, ConnectionInfo, ErrorKind, FromRedisValue, IntoConnectionInfo, RedisError,
+    Value,
 };
 use tokio::runtime::{self, Handle};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::blocking::{BlockingPool, Request};
 use super::topology::{Connector, Link, Parsed};
 use super::{Command, Cursor, End, Expiry, RawStore, Reply, ScanPage, SetMode};
 use crate::{Error, Result};
@@ -178,23 +178,17 @@ pub(crate) fn ensure_crypto_provider() {
 
 /// `INCRBY` of a key that must exist: nil when it does not. The result is read back with
 /// `GET` because Lua numbers are doubles and would round integers beyond 2^53.
-static INCR_EXISTING: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+const INCR_EXISTING: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
     return false
 end
 redis.call('INCRBY', KEYS[1], ARGV[1])
 return redis.call('GET', KEYS[1])
-",
-    )
-});
+";
 
 /// `INCRBY` that creates a missing key first (holding 0, with `PX ARGV[2]` unless it is
 /// empty); an existing key keeps its own expiry. Read back with `GET`, as above.
-static INCR_OR_CREATE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+const INCR_OR_CREATE: &str = r"
 if ARGV[2] == '' then
     redis.call('SET', KEYS[1], '0', 'NX')
 else
@@ -202,9 +196,7 @@ else
 end
 redis.call('INCRBY', KEYS[1], ARGV[1])
 return redis.call('GET', KEYS[1])
-",
-    )
-});
+";
 
 /// Gives every cached connection a distinct number, so that a broken one can be dropped
 /// without dropping a newer one that replaced it meanwhile.
@@ -254,6 +246,9 @@ pub(crate) struct Redis {
     retry_budget: Duration,
     /// One connection per tokio runtime.
     slots: RwLock<HashMap<runtime::Id, Slot>>,
+    /// Blocking connections for callers that own their thread (a standalone server only;
+    /// boxed, as the connector).
+    blocking: Option<Box<BlockingPool>>,
 }
 
 impl fmt::Debug for Redis {
@@ -375,14 +370,26 @@ impl Redis {
 
     /// The backend of a parsed URL.
     fn assemble(parsed: Parsed, options: &ServerOptions) -> Redis {
+        let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let response_timeout = options.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT);
+        let blocking = match &parsed.connector {
+            Connector::Standalone { client, .. } => Some(Box::new(BlockingPool::new(
+                client.clone(),
+                connect_timeout,
+                response_timeout,
+            ))),
+            #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
+            _ => None,
+        };
         Redis {
             connector: Box::new(parsed.connector),
             location: parsed.location,
             secrets: parsed.secrets,
-            connect_timeout: options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-            response_timeout: options.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT),
+            connect_timeout,
+            response_timeout,
             retry_budget: options.retry_budget.unwrap_or_default(),
             slots: RwLock::new(HashMap::new()),
+            blocking,
         }
     }
 
@@ -443,22 +450,36 @@ impl Redis {
     /// response timeout; once more on a new connection if the old one was closed and `replay`
     /// allows it; and again after pauses while the retry budget lasts (see the module
     /// documentation). `key` names the key in a [`Error::WrongType`].
-    async fn call<T, F, Fut>(&self, key: Option<&str>, replay: Replay, request: F) -> Result<T>
-    where
-        F: Fn(Link) -> Fut,
-        Fut: Future<Output = RedisResult<T>>,
-    {
+    async fn call<T: FromRedisValue>(
+        &self,
+        key: Option<&str>,
+        replay: Replay,
+        request: Request<'_>,
+    ) -> Result<T> {
+        // A caller that owns its thread sends on a blocking connection (see
+        // `super::blocking`).
+        let blocking = self
+            .blocking
+            .as_ref()
+            .filter(|_| crate::bridge::may_block());
         let started = Instant::now();
         let mut deadline = started.checked_add(self.response_timeout);
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
         loop {
-            let (link, generation) = self.connection()?;
-            let outcome = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, request(link))
-                    .await
-                    .map_err(|_| Error::Timeout(self.response_timeout))?,
-                None => request(link).await,
+            let (outcome, generation) = match blocking {
+                Some(pool) => (pool.send(request)?, None),
+                None => {
+                    let (mut link, generation) = self.connection()?;
+                    let sent = request.send(&mut link);
+                    let outcome = match deadline {
+                        Some(deadline) => tokio::time::timeout_at(deadline, sent)
+                            .await
+                            .map_err(|_| Error::Timeout(self.response_timeout))?,
+                        None => sent.await,
+                    };
+                    (outcome, Some(generation))
+                }
             };
             let err = match outcome {
                 Ok(value) => return Ok(value),
@@ -468,7 +489,7 @@ impl Redis {
             // asks the sentinels again.
             let read_only = err.code() == Some("READONLY");
             let failover = self.connector.follows_failovers() && (read_only || err.is_io_error());
-            if breaks_connection(&err) || failover {
+            if let Some(generation) = generation.filter(|_| breaks_connection(&err) || failover) {
                 self.forget(generation);
             }
             // A refused connection proves that the request was never sent; a server still
@@ -502,10 +523,7 @@ impl Redis {
         replay: Replay,
         command: &Cmd,
     ) -> Result<T> {
-        self.call(key, replay, |mut connection| async move {
-            command.query_async(&mut connection).await
-        })
-        .await
+        self.call(key, replay, Request::One(command)).await
     }
 
     /// `BLPOP`/`BRPOP` on a connection of its own: a blocked command holds up every later
@@ -626,6 +644,11 @@ impl Redis {
             }
         }
         message
+    }
+
+    /// The topology's name (`redis`, `cluster`, `sentinel`), for logs.
+    pub(crate) fn kind(&self) -> &'static str {
+        self.connector.kind()
     }
 
     /// How many runtimes have a cached connection (dead ones not yet swept included).
@@ -1089,11 +1112,8 @@ impl RawStore for Redis {
         for (key, value) in &items {
             pipeline.add_command(set_command(key, value, expiry, SetMode::Always));
         }
-        let pipeline = &pipeline;
         let replies: Vec<Value> = self
-            .call(None, Replay::Safe, |mut connection| async move {
-                pipeline.query_async(&mut connection).await
-            })
+            .call(None, Replay::Safe, Request::Many(&pipeline))
             .await?;
         Ok(items
             .into_iter()
@@ -1120,30 +1140,22 @@ impl RawStore for Redis {
     }
 
     async fn incr_by(&self, key: &str, delta: i64, create: Option<Expiry>) -> Result<Option<i64>> {
-        let reply: Option<String> = self
-            .call(Some(key), Replay::Never, |mut connection| async move {
-                match create {
-                    None => {
-                        INCR_EXISTING
-                            .key(key)
-                            .arg(delta)
-                            .invoke_async(&mut connection)
-                            .await
-                    }
-                    Some(expiry) => {
-                        let millis = expiry_millis(expiry)
-                            .map(|millis| millis.to_string())
-                            .unwrap_or_default();
-                        INCR_OR_CREATE
-                            .key(key)
-                            .arg(delta)
-                            .arg(millis)
-                            .invoke_async(&mut connection)
-                            .await
-                    }
-                }
-            })
-            .await?;
+        let command = match create {
+            None => {
+                let mut command = eval(INCR_EXISTING, key);
+                command.arg(delta);
+                command
+            }
+            Some(expiry) => {
+                let millis = expiry_millis(expiry)
+                    .map(|millis| millis.to_string())
+                    .unwrap_or_default();
+                let mut command = eval(INCR_OR_CREATE, key);
+                command.arg(delta).arg(millis);
+                command
+            }
+        };
+        let reply: Option<String> = self.query(Some(key), Replay::Never, &command).await?;
         reply
             .map(|text| {
                 text.parse().map_err(|_| {
@@ -1174,11 +1186,8 @@ impl RawStore for Redis {
                     .ignore()
                     .cmd("EXISTS")
                     .arg(key);
-                let pipeline = &pipeline;
                 let (exists,): (u64,) = self
-                    .call(Some(key), Replay::Safe, |mut connection| async move {
-                        pipeline.query_async(&mut connection).await
-                    })
+                    .call(Some(key), Replay::Safe, Request::Many(&pipeline))
                     .await?;
                 Ok(exists == 1)
             }
@@ -1251,6 +1260,9 @@ impl RawStore for Redis {
         let slots =
             std::mem::take(&mut *self.slots.write().unwrap_or_else(PoisonError::into_inner));
         drop(slots);
+        if let Some(pool) = &self.blocking {
+            pool.close();
+        }
         Ok(())
     }
 }

@@ -57,6 +57,17 @@ impl Connector {
         }
     }
 
+    /// The topology's name, for logs.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Connector::Standalone { .. } => "redis",
+            #[cfg(feature = "cluster")]
+            Connector::Cluster(_) => "cluster",
+            #[cfg(feature = "sentinel")]
+            Connector::Sentinel(_) => "sentinel",
+        }
+    }
+
     /// Whether the backend follows failovers itself (Sentinel): a link that met a connection
     /// error or a `READONLY` reply is dropped, so that the next one finds the primary again.
     pub(crate) fn follows_failovers(&self) -> bool {
