@@ -103,6 +103,12 @@ impl BlockingPool {
         self.idle().clear();
     }
 
+    /// How many connections wait in the pool.
+    #[cfg(test)]
+    pub(crate) fn idle_count(&self) -> usize {
+        self.idle().len()
+    }
+
     fn open(&self) -> RedisResult<redis::Connection> {
         let connection = self
             .client

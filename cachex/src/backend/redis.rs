@@ -15,8 +15,12 @@
 //! that never ends by itself: when the runtime is dropped, tokio cancels the sentinel, so
 //! [`JoinHandle::is_finished`] says that the runtime is gone. Such a connection is never used
 //! again, and stale entries are swept out whenever a connection is opened for another runtime.
-//! Blocking calls of the cache run in cachex's own bridge runtime (see [`crate::bridge`]), so
-//! they share that runtime's connection whatever thread or runtime they come from.
+//! A blocking call of the cache on a thread it owns (a plain thread, or one in
+//! `block_in_place`; see [`crate::bridge::may_block`]) does not use these: on a standalone
+//! server it writes and reads a pooled blocking connection right there (see
+//! [`super::blocking`]), without handing the request to a runtime worker. Blocking calls that
+//! start on a runtime worker, and those to a cluster or Sentinel, run in cachex's own bridge
+//! runtime (see [`crate::bridge`]) and share its connection.
 //!
 //! Each connection is a [`ConnectionManager`]: one multiplexed connection (every concurrent
 //! call of the runtime shares one socket, commands pipelined) that opens lazily on first use
@@ -649,6 +653,12 @@ impl Redis {
     /// The topology's name (`redis`, `cluster`, `sentinel`), for logs.
     pub(crate) fn kind(&self) -> &'static str {
         self.connector.kind()
+    }
+
+    /// How many blocking connections wait in the pool.
+    #[cfg(test)]
+    fn idle_blocking_connections(&self) -> usize {
+        self.blocking.as_ref().map_or(0, |pool| pool.idle_count())
     }
 
     /// How many runtimes have a cached connection (dead ones not yet swept included).
@@ -2341,22 +2351,19 @@ mod tests {
         });
         assert_eq!(store.cached_runtimes(), 2);
 
-        // Blocking calls run in the bridge runtime, from anywhere, and keep working after
-        // every runtime of ours is gone.
+        // Blocking calls, on a thread of their own, use a pooled blocking connection, and keep
+        // working after every runtime of ours is gone.
         drop(second);
         drop(third);
         let value = crate::bridge::block_on("RawStore", "get", store.get("k"));
         assert_eq!(value.expect("get"), Some(b"v".to_vec()));
+        assert_eq!(store.idle_blocking_connections(), 1);
         let again = current_thread();
         assert_eq!(
             again.block_on(store.get("k")).expect("get"),
             Some(b"v".to_vec())
         );
-        assert_eq!(
-            store.cached_runtimes(),
-            2,
-            "the bridge runtime's and this one's"
-        );
+        assert_eq!(store.cached_runtimes(), 1, "this runtime's only");
     }
 
     #[tokio::test]
@@ -2370,11 +2377,12 @@ mod tests {
                 .await
                 .expect("set")
         );
-        // ...and a blocking call made on this runtime's own thread runs in the bridge
-        // runtime, with its connection: no deadlock, no panic.
+        // ...and a blocking call made on this runtime's own thread (which it blocks anyway)
+        // uses a blocking connection: no deadlock, no panic.
         let value = crate::bridge::block_on("RawStore", "get", store.get("k"));
         assert_eq!(value.expect("get"), Some(b"v".to_vec()));
-        assert_eq!(store.cached_runtimes(), 2);
+        assert_eq!(store.cached_runtimes(), 1);
+        assert_eq!(store.idle_blocking_connections(), 1);
         assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
     }
 
