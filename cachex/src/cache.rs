@@ -119,7 +119,7 @@ impl Cache {
     /// or `none` for never), `strict_keys`, `fail_open`, `serializer` (`json`, `msgpack`),
     /// `compressor` (`zlib`, `gzip`, `zstd`, `lz4`), `compression_level`, `min_length`, and
     /// for servers `connect_timeout`, `response_timeout` and `retry_budget` (seconds, fractions
-    /// allowed; see [`CacheBuilder::retry_budget`]), `connection_limit` (requests in flight
+    /// allowed; see `CacheBuilder::retry_budget`), `connection_limit` (requests in flight
     /// per connection) and `tls_ca` (the path of a PEM file of CA certificates to trust
     /// instead of the system's roots, read when the cache is built; see
     #[cfg_attr(feature = "tls", doc = "[`CacheBuilder::tls_root_certificate`]).")]
