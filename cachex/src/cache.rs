@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
@@ -597,18 +598,27 @@ pub(crate) enum Store {
     Redis(Redis),
 }
 
-/// Runs one backend call on whichever backend the store is, traced (see [`Store::traced`]).
+/// Runs one backend call on whichever backend the store is; traced (see [`Store::traced`])
+/// when something listens. The traced call is boxed, so that the untraced one, the usual case,
+/// keeps its own size: the calling futures stay small and cheap to move.
 macro_rules! dispatch {
     ($store:expr, $operation:expr, $keys:expr, $backend:ident => $call:expr) => {
-        $store
-            .traced($operation, $keys, async {
+        if tracing::enabled!(target: "cachex", tracing::Level::DEBUG) {
+            Box::pin($store.traced($operation, $keys, async {
                 match $store {
                     Store::Memory($backend) => $call,
                     #[cfg(feature = "redis")]
                     Store::Redis($backend) => $call,
                 }
-            })
+            }))
             .await
+        } else {
+            match $store {
+                Store::Memory($backend) => $call,
+                #[cfg(feature = "redis")]
+                Store::Redis($backend) => $call,
+            }
+        }
     };
 }
 
@@ -623,17 +633,15 @@ impl Store {
     }
 
     /// Runs `call` in a `cachex` span (operation, key count, backend) and ends it with a debug
-    /// event giving its duration and outcome. When nothing listens at debug level for target
-    /// `cachex`, this is one check of tracing's cached interest and the call itself.
+    /// event giving its duration and outcome. Only called when something listens at debug
+    /// level for target `cachex`: otherwise a call costs one check of tracing's cached
+    /// interest.
     async fn traced<T>(
         &self,
         operation: &'static str,
         keys: usize,
         call: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        if !tracing::enabled!(target: "cachex", tracing::Level::DEBUG) {
-            return call.await;
-        }
         let span = tracing::debug_span!(
             target: "cachex",
             "cachex",
@@ -654,13 +662,13 @@ impl Store {
 }
 
 impl RawStore for Store {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         dispatch!(self, "GET", 1, store => store.get(key).await)
     }
     async fn set(&self, key: &str, value: Vec<u8>, expiry: Expiry, mode: SetMode) -> Result<bool> {
         dispatch!(self, "SET", 1, store => store.set(key, value, expiry, mode).await)
     }
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
         dispatch!(self, "MGET", keys.len(), store => store.get_many(keys).await)
     }
     async fn set_many(&self, items: Vec<(String, Vec<u8>)>, expiry: Expiry) -> Result<Vec<String>> {

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use moka::ops::compute::Op;
 use moka::policy::EvictionPolicy;
 use moka::sync::Cache as Map;
@@ -30,7 +31,7 @@ type Shared<T> = Arc<Mutex<T>>;
 /// What a key holds: Redis's types.
 #[derive(Clone)]
 enum Data {
-    Bytes(Arc<[u8]>),
+    Bytes(Bytes),
     Hash(Shared<HashMap<Vec<u8>, Vec<u8>>>),
     List(Shared<VecDeque<Vec<u8>>>),
     Set(Shared<HashSet<Vec<u8>>>),
@@ -69,7 +70,7 @@ impl Entry {
     }
 
     /// The bytes of a string key; `WRONGTYPE` for the other types.
-    fn bytes(&self, key: &str) -> Result<&Arc<[u8]>> {
+    fn bytes(&self, key: &str) -> Result<&Bytes> {
         match &self.data {
             Data::Bytes(bytes) => Ok(bytes),
             _ => Err(wrong_type(key)),
@@ -328,10 +329,10 @@ impl Memory {
             .filter(|entry| entry.is_live(Instant::now()))
     }
 
-    /// The bytes of a live string key (`GET`).
-    fn string(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    /// The bytes of a live string key (`GET`): shared, not copied.
+    fn string(&self, key: &str) -> Result<Option<Bytes>> {
         self.live(key)
-            .map(|entry| entry.bytes(key).map(|bytes| bytes.to_vec()))
+            .map(|entry| entry.bytes(key).cloned())
             .transpose()
     }
 
@@ -536,7 +537,7 @@ impl Memory {
                 },
             })?),
             GetPttl(key) => {
-                let value = bulk(self.string(&key)?);
+                let value = bulk(self.string(&key)?.map(Vec::from));
                 let ttl = self.execute_now(Pttl(key))?;
                 Reply::Array(vec![value, ttl])
             }
@@ -957,7 +958,7 @@ fn random_members(set: &HashSet<Vec<u8>>, count: i64) -> Vec<Vec<u8>> {
 }
 
 impl RawStore for Memory {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         self.string(key)
     }
 
@@ -976,7 +977,7 @@ impl RawStore for Memory {
         }))
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
         // `MGET` answers nil for keys of another type.
         Ok(keys
             .iter()
@@ -1137,7 +1138,9 @@ mod tests {
             run(memory.set(&key, b"1000".to_vec(), Expiry::Never, SetMode::Always)).expect("set");
             incr.join().expect("no panic").expect("incr");
             let last = run(memory.get(&key)).expect("get");
-            if last != Some(b"1000".to_vec()) && last != Some(b"1001".to_vec()) {
+            if last != Some(Bytes::from_static(b"1000"))
+                && last != Some(Bytes::from_static(b"1001"))
+            {
                 lost += 1;
             }
             run(memory.delete_many(&[key])).expect("delete");

@@ -16,6 +16,8 @@ pub(crate) mod topology;
 
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use crate::{Error, Result};
 
 /// When a stored value expires. A zero timeout never reaches a backend: the cache layer turns
@@ -40,13 +42,13 @@ pub(crate) enum SetMode {
 /// semantics of the Redis command named in its doc, so that every backend behaves alike.
 pub(crate) trait RawStore: Send + Sync {
     /// `GET`: the bytes of a live key.
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    async fn get(&self, key: &str) -> Result<Option<Bytes>>;
 
     /// `SET key value [PX ms] [NX]`: whether the value was stored.
     async fn set(&self, key: &str, value: Vec<u8>, expiry: Expiry, mode: SetMode) -> Result<bool>;
 
     /// `MGET`: the bytes of each key, in order.
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>>;
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>>;
 
     /// `SET` of each item (pipelined on a server); returns the keys that were not stored.
     async fn set_many(&self, items: Vec<(String, Vec<u8>)>, expiry: Expiry) -> Result<Vec<String>>;

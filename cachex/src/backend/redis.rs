@@ -62,6 +62,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use redis::aio::ConnectionManagerConfig;
 use redis::io::tcp::TcpSettings;
 use redis::{
@@ -1088,7 +1089,7 @@ fn reply(value: Value) -> Result<Reply> {
 }
 
 impl RawStore for Redis {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
         let mut command = redis::cmd("GET");
         command.arg(key);
         self.query(Some(key), Replay::Safe, &command).await
@@ -1104,7 +1105,7 @@ impl RawStore for Redis {
         Ok(!matches!(reply, Value::Nil))
     }
 
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -1294,7 +1295,7 @@ mod tests {
 
     use redis::AsyncCommands;
 
-    use super::{Connector, Redis, ServerOptions};
+    use super::{Bytes, Connector, Redis, ServerOptions};
     use crate::Error;
     use crate::backend::{Expiry, RawStore, SetMode};
 
@@ -1706,7 +1707,10 @@ mod tests {
                 .await
                 .expect("set")
         );
-        assert_eq!(store.get("k").await.expect("get"), Some(b"v1".to_vec()));
+        assert_eq!(
+            store.get("k").await.expect("get"),
+            Some(Bytes::from_static(b"v1"))
+        );
         assert_eq!(pttl(&mut raw, "k").await, -1);
         // NX: not over an existing key
         assert!(
@@ -1715,7 +1719,10 @@ mod tests {
                 .await
                 .expect("set nx")
         );
-        assert_eq!(store.get("k").await.expect("get"), Some(b"v1".to_vec()));
+        assert_eq!(
+            store.get("k").await.expect("get"),
+            Some(Bytes::from_static(b"v1"))
+        );
         assert_eq!(pttl(&mut raw, "k").await, -1);
         // NX with PX on a missing key
         assert!(
@@ -1742,7 +1749,10 @@ mod tests {
                 .await
                 .expect("set")
         );
-        assert_eq!(store.get("bin").await.expect("get"), Some(binary));
+        assert_eq!(
+            store.get("bin").await.expect("get"),
+            Some(Bytes::from(binary))
+        );
         // Expiry really expires.
         assert!(
             store
@@ -1765,14 +1775,18 @@ mod tests {
         // get_many / set_many
         assert_eq!(
             store.get_many(&[]).await.expect("get_many"),
-            Vec::<Option<Vec<u8>>>::new()
+            Vec::<Option<Bytes>>::new()
         );
         assert_eq!(
             store
                 .get_many(&keys(&["k", "missing", "n"]))
                 .await
                 .expect("get_many"),
-            vec![Some(b"v1".to_vec()), None, Some(b"y".to_vec())]
+            vec![
+                Some(Bytes::from_static(b"v1")),
+                None,
+                Some(Bytes::from_static(b"y"))
+            ]
         );
         assert_eq!(
             store.set_many(Vec::new(), MINUTE).await.expect("set_many"),
@@ -1791,7 +1805,10 @@ mod tests {
                 .get_many(&keys(&["m1", "m2"]))
                 .await
                 .expect("get_many"),
-            vec![Some(b"1".to_vec()), Some(b"2".to_vec())]
+            vec![
+                Some(Bytes::from_static(b"1")),
+                Some(Bytes::from_static(b"2"))
+            ]
         );
         let ttl = pttl(&mut raw, "m2").await;
         assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
@@ -1857,7 +1874,7 @@ mod tests {
         );
         assert_eq!(
             store.get("counter").await.expect("get"),
-            Some(b"-2".to_vec())
+            Some(Bytes::from_static(b"-2"))
         );
         assert_eq!(
             store
@@ -1919,7 +1936,7 @@ mod tests {
         }
         assert_eq!(
             store.get("max").await.expect("get"),
-            Some(i64::MAX.to_string().into_bytes())
+            Some(Bytes::from(i64::MAX.to_string()))
         );
         // GET of another type: WrongType too.
         match store.get("list").await {
@@ -1957,7 +1974,10 @@ mod tests {
                 .expect("set")
         );
         assert!(store.rename("from", "to").await.expect("rename"));
-        assert_eq!(store.get("to").await.expect("get"), Some(b"f".to_vec()));
+        assert_eq!(
+            store.get("to").await.expect("get"),
+            Some(Bytes::from_static(b"f"))
+        );
         assert!(!store.exists("from").await.expect("exists"));
         let ttl = pttl(&mut raw, "to").await;
         assert!(ttl > 0 && ttl <= 60_000, "{ttl}");
@@ -1997,9 +2017,9 @@ mod tests {
                 .await
                 .expect("get_many"),
             vec![
-                Some(b"v".to_vec()),
-                Some(b"v".to_vec()),
-                Some(b"v".to_vec()),
+                Some(Bytes::from_static(b"v")),
+                Some(Bytes::from_static(b"v")),
+                Some(Bytes::from_static(b"v")),
                 None
             ]
         );
@@ -2033,7 +2053,7 @@ mod tests {
         );
         assert_eq!(
             store.get("after").await.expect("get"),
-            Some(b"close".to_vec())
+            Some(Bytes::from_static(b"close"))
         );
     }
 
@@ -2068,7 +2088,10 @@ mod tests {
                 .await
                 .expect("set")
         );
-        assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+        assert_eq!(
+            store.get("k").await.expect("get"),
+            Some(Bytes::from_static(b"v"))
+        );
         let mut raw = server.raw(2).await;
         let value: Option<String> = raw.get("k").await.expect("GET");
         assert_eq!(value.as_deref(), Some("v"));
@@ -2137,7 +2160,10 @@ mod tests {
                     .await
                     .expect("set")
             );
-            assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+            assert_eq!(
+                store.get("k").await.expect("get"),
+                Some(Bytes::from_static(b"v"))
+            );
         }
     }
 
@@ -2205,7 +2231,10 @@ mod tests {
                 .expect("incr"),
             Some(1)
         );
-        assert_eq!(store.get("k").await.expect("get"), Some(b"again".to_vec()));
+        assert_eq!(
+            store.get("k").await.expect("get"),
+            Some(Bytes::from_static(b"again"))
+        );
 
         // A restart between two calls: a read finds its connection closed and is sent again
         // on a new one, so even the first call after the restart succeeds.
@@ -2258,8 +2287,14 @@ mod tests {
                 .await
                 .expect("set")
         );
-        assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
-        assert_eq!(store.get("k2").await.expect("get"), Some(b"v2".to_vec()));
+        assert_eq!(
+            store.get("k").await.expect("get"),
+            Some(Bytes::from_static(b"v"))
+        );
+        assert_eq!(
+            store.get("k2").await.expect("get"),
+            Some(Bytes::from_static(b"v2"))
+        );
     }
 
     #[tokio::test]
@@ -2333,7 +2368,7 @@ mod tests {
             .expect("a runtime");
         assert_eq!(
             second.block_on(store.get("k")).expect("get"),
-            Some(b"v".to_vec())
+            Some(Bytes::from_static(b"v"))
         );
         assert_eq!(store.cached_runtimes(), 1);
 
@@ -2356,12 +2391,12 @@ mod tests {
         drop(second);
         drop(third);
         let value = crate::bridge::block_on("RawStore", "get", store.get("k"));
-        assert_eq!(value.expect("get"), Some(b"v".to_vec()));
+        assert_eq!(value.expect("get"), Some(Bytes::from_static(b"v")));
         assert_eq!(store.idle_blocking_connections(), 1);
         let again = current_thread();
         assert_eq!(
             again.block_on(store.get("k")).expect("get"),
-            Some(b"v".to_vec())
+            Some(Bytes::from_static(b"v"))
         );
         assert_eq!(store.cached_runtimes(), 1, "this runtime's only");
     }
@@ -2380,10 +2415,13 @@ mod tests {
         // ...and a blocking call made on this runtime's own thread (which it blocks anyway)
         // uses a blocking connection: no deadlock, no panic.
         let value = crate::bridge::block_on("RawStore", "get", store.get("k"));
-        assert_eq!(value.expect("get"), Some(b"v".to_vec()));
+        assert_eq!(value.expect("get"), Some(Bytes::from_static(b"v")));
         assert_eq!(store.cached_runtimes(), 1);
         assert_eq!(store.idle_blocking_connections(), 1);
-        assert_eq!(store.get("k").await.expect("get"), Some(b"v".to_vec()));
+        assert_eq!(
+            store.get("k").await.expect("get"),
+            Some(Bytes::from_static(b"v"))
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2401,7 +2439,7 @@ mod tests {
                     .await?;
                 let read = store.get(&key).await?;
                 let counted = store.incr_by("counter", 1, Some(Expiry::Never)).await?;
-                Ok::<_, Error>((read == Some(value), counted))
+                Ok::<_, Error>((read == Some(Bytes::from(value)), counted))
             });
         }
         let mut counts = Vec::new();
