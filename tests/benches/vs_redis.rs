@@ -883,12 +883,27 @@ fn main() {
         if plan.quick { ", quick mode" } else { "" }
     );
 
+    // `CACHEX_BENCH_GROUPS=sweep,memory` runs only those groups of cases.
+    let groups = std::env::var("CACHEX_BENCH_GROUPS").unwrap_or_default();
+    let wanted = |group: &str| groups.is_empty() || groups.split(',').any(|name| name == group);
     let mut rows = Vec::new();
-    single_key(&plan, &mut rows, &runtime, &server, &cache);
-    many(&plan, &mut rows, &server, &cache);
-    sweep(&plan, &mut rows, &runtime, &server, &cache);
-    memory(&plan, &mut rows);
-    let codecs = codec_table(&plan);
+    if wanted("single") {
+        single_key(&plan, &mut rows, &runtime, &server, &cache);
+    }
+    if wanted("many") {
+        many(&plan, &mut rows, &server, &cache);
+    }
+    if wanted("sweep") {
+        sweep(&plan, &mut rows, &runtime, &server, &cache);
+    }
+    if wanted("memory") {
+        memory(&plan, &mut rows);
+    }
+    let codecs = if wanted("codecs") {
+        codec_table(&plan)
+    } else {
+        String::new()
+    };
 
     println!();
     println!(
