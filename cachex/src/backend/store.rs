@@ -56,8 +56,15 @@ impl Store {
         }
     }
 
+    /// Runs one command of the table about the caller's `key`: the one path every operation
+    /// of the cache takes to a backend, and where an error gets the key its caller knows
+    /// (backends only know made keys).
+    pub(crate) async fn run<C: Apply>(&self, key: &str, command: C) -> Result<C::Output> {
+        self.execute(command).await.map_err(|err| err.about(key))
+    }
+
     /// Runs one command of the table.
-    pub(crate) async fn execute<C: Apply>(&self, command: C) -> Result<C::Output> {
+    async fn execute<C: Apply>(&self, command: C) -> Result<C::Output> {
         let keys = command.key_count();
         dispatch!(self, C::NAME, keys, backend => backend.execute(command).await)
     }
