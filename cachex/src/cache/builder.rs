@@ -13,7 +13,7 @@ use crate::backend::server::TlsRoots;
 use crate::backend::server::{Server, ServerOptions};
 use crate::codec::{Codec, CodecBuilder};
 use crate::keys::{KeyFunction, KeyValidation, Keys};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Builds a [`Cache`].
 ///

@@ -1,6 +1,8 @@
 //! Key commands: existence, deletion, expiry, type, renames, scans, and the lock scripts.
 
-use super::{KeyCount, Script, commands};
+#[cfg(feature = "redis")]
+use super::Script;
+use super::{KeyCount, commands};
 use crate::KeyType;
 
 commands! {
@@ -89,6 +91,7 @@ impl redis::FromRedisValue for TypeOf {
 }
 
 /// See [`PersistExisting`].
+#[cfg(feature = "redis")]
 static PERSIST_EXISTING: Script = Script::new(
     r"
 redis.call('PERSIST', KEYS[1])
@@ -97,6 +100,7 @@ return redis.call('EXISTS', KEYS[1])
 );
 
 /// See [`GetPttl`].
+#[cfg(feature = "redis")]
 static GET_PTTL: Script = Script::new(
     r"
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
@@ -104,6 +108,7 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
 );
 
 /// See [`DeleteIfEquals`].
+#[cfg(feature = "redis")]
 static DELETE_IF_EQUALS: Script = Script::new(
     r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -114,6 +119,7 @@ return 0
 );
 
 /// See [`ExpireIfEquals`].
+#[cfg(feature = "redis")]
 static EXPIRE_IF_EQUALS: Script = Script::new(
     r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then

@@ -33,7 +33,8 @@ pub(crate) use set::*;
 pub(crate) use strings::*;
 pub(crate) use zset::*;
 
-/// Where a command may be served.
+/// Where a command may be served (servers only: the memory backend has one copy).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
     /// It only reads: a replica may serve it when the cache reads from replicas.
@@ -45,7 +46,9 @@ pub(crate) enum Route {
     Writes,
 }
 
-/// Whether a command may be sent again when its connection broke before the answer came.
+/// Whether a command may be sent again when its connection broke before the answer came
+/// (servers only).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Resend {
     /// Sending it twice does no harm (a read, a plain `SET`, ...). A `DEL` sent again after
@@ -57,6 +60,7 @@ pub(crate) enum Resend {
 }
 
 /// A command of the table (see the module documentation).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) trait Command: Send + Sized {
     /// The typed reply.
     #[cfg(feature = "redis")]
@@ -95,29 +99,28 @@ pub(crate) enum Request {
     },
 }
 
-/// A Lua script of the table: its source and SHA-1, computed once.
-pub(crate) struct Script(std::sync::LazyLock<ScriptBody>);
-
-/// A script's source and hash.
-pub(crate) struct ScriptBody {
+/// A Lua script of the table: its source, and its SHA-1 computed on first use (the memory
+/// backend gives the same semantics in Rust).
+#[cfg(feature = "redis")]
+pub(crate) struct Script {
     pub(crate) source: &'static str,
-    #[cfg(feature = "redis")]
-    pub(crate) hash: String,
+    hash: std::sync::OnceLock<String>,
 }
 
+#[cfg(feature = "redis")]
 impl Script {
-    /// A script of this source (hashed on first use).
+    /// A script of this source.
     pub(crate) const fn new(source: &'static str) -> Script {
-        Script(std::sync::LazyLock::new(|| ScriptBody {
-            #[cfg(feature = "redis")]
-            hash: redis::Script::new(source).get_hash().to_owned(),
+        Script {
             source,
-        }))
+            hash: std::sync::OnceLock::new(),
+        }
     }
 
-    /// The source and hash.
-    pub(crate) fn body(&self) -> &ScriptBody {
-        &self.0
+    /// The SHA-1 `EVALSHA` names it by.
+    pub(crate) fn hash(&self) -> &str {
+        self.hash
+            .get_or_init(|| redis::Script::new(self.source).get_hash().to_owned())
     }
 }
 
@@ -212,14 +215,14 @@ macro_rules! commands {
         }
     )*};
     (@send $name:literal cmd ($($arg:expr),* $(,)?)) => {{
+        #[allow(unused_mut)]
         let mut command = redis::cmd($name);
         $(command.arg($arg);)*
         $crate::backend::command::Request::Plain(command)
     }};
     (@send $name:literal script ($script:ident; $($key:expr),*; $($arg:expr),*)) => {{
-        let body = $script.body();
         let mut eval = redis::cmd("EVALSHA");
-        eval.arg(body.hash.as_str());
+        eval.arg($script.hash());
         eval.arg(0usize $(+ $crate::backend::command::KeyCount::count($key))*);
         $(eval.arg($key);)*
         $(eval.arg($arg);)*

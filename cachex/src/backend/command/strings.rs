@@ -3,8 +3,8 @@
 use bytes::Bytes;
 
 #[cfg(feature = "redis")]
-use super::{expiry_millis, px};
-use super::{Expiry, Script, commands};
+use super::{Script, expiry_millis, px};
+use super::{Expiry, commands};
 
 commands! {
     /// `GET key`.
@@ -44,6 +44,7 @@ commands! {
 
 /// See [`IncrBy`]. The result is read back with `GET` because Lua numbers are doubles and
 /// would round integers beyond 2^53.
+#[cfg(feature = "redis")]
 static INCR_EXISTING: Script = Script::new(
     r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -55,6 +56,7 @@ return redis.call('GET', KEYS[1])
 );
 
 /// See [`IncrOrCreate`]: `PX ARGV[2]` unless it is empty. Read back with `GET`, as above.
+#[cfg(feature = "redis")]
 static INCR_OR_CREATE: Script = Script::new(
     r"
 if ARGV[2] == '' then

@@ -87,7 +87,7 @@ use self::options::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, RETRY_FIR
 #[cfg(feature = "tls")]
 pub(crate) use self::options::TlsRoots;
 use self::topology::{Connector, Parsed};
-use super::command::{Command, Request, Resend, Route, ScriptBody};
+use super::command::{Command, Request, Resend, Route, Script};
 use crate::{Error, Result};
 
 /// A Redis or Valkey server, a cluster or a Sentinel service (see the module documentation).
@@ -177,8 +177,7 @@ impl Server {
         match command.request() {
             Request::Plain(cmd) => self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None).await,
             Request::Script { script, eval } => {
-                let script = Some(script.body());
-                self.call(C::ROUTE, C::RESEND, Packet::One(&eval), script).await
+                self.call(C::ROUTE, C::RESEND, Packet::One(&eval), Some(script)).await
             }
             Request::Blocking { command, wait } => self.blocking_command(&command, wait).await,
         }
@@ -235,7 +234,7 @@ impl Server {
         route: Route,
         resend: Resend,
         packet: Packet<'_>,
-        script: Option<&ScriptBody>,
+        script: Option<&Script>,
     ) -> Result<T> {
         let started = Instant::now();
         let mut deadline = started.checked_add(self.response_timeout);

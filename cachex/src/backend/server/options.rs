@@ -102,4 +102,3 @@ pub(crate) fn ensure_crypto_provider() {
     }
 }
 
-/// `INCRBY` of a key that must exist: nil when it does not. The result is read back with

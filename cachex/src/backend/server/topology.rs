@@ -101,7 +101,7 @@ impl Link {
     pub(crate) async fn send<T: FromRedisValue>(
         &mut self,
         packet: Packet<'_>,
-        route: Route,
+        #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))] route: Route,
     ) -> RedisResult<T> {
         match (self, packet) {
             #[cfg(feature = "sentinel")]
