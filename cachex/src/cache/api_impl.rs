@@ -536,6 +536,15 @@ impl CacheApi for CacheCore {
         self.run(key, command).await
     }
 
+    async fn ahincrbyfloat(&self, key: &str, field: &str, delta: f64) -> Result<f64> {
+        let command = HincrByFloat {
+            key: self.key(key)?,
+            field: field.as_bytes().to_vec(),
+            delta,
+        };
+        self.run(key, command).await
+    }
+
     async fn alpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64> {
         let command = Lpush {
             key: self.key(key)?,

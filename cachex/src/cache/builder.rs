@@ -141,6 +141,7 @@ impl CacheBuilder {
     /// How long connecting to a server may take (default 1 s: a cache that cannot connect
     /// should fail fast, or fail open).
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.server.connect_timeout = Some(timeout);
         self
@@ -150,6 +151,7 @@ impl CacheBuilder {
     /// with [`Error::Timeout`]. A command that timed out may still have been applied by the
     /// server.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn response_timeout(mut self, timeout: Duration) -> Self {
         self.server.response_timeout = Some(timeout);
         self
@@ -174,6 +176,7 @@ impl CacheBuilder {
     /// about the budget plus one response timeout. With [`fail_open`](Self::fail_open) as
     /// well, a call fails open once the budget is spent.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn retry_budget(mut self, budget: Duration) -> Self {
         self.server.retry_budget = Some(budget);
         self
@@ -182,6 +185,7 @@ impl CacheBuilder {
     /// At most `limit` requests in flight on each server connection (cachex keeps one
     /// multiplexed connection per tokio runtime); further requests wait their turn.
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn connection_limit(mut self, limit: usize) -> Self {
         self.server.connection_limit = Some(limit);
         self
@@ -196,6 +200,7 @@ impl CacheBuilder {
     /// Needs the `tls` feature, which connects with rustls (its ring provider, installed as
     /// rustls's process default unless the application installed one first).
     #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.server.tls_roots = Some(TlsRoots::Pem(pem.into()));
         self

@@ -185,6 +185,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::{CacheApi, Timeout};
 
     #[test]
     fn a_cancelled_get_or_set_leaves_no_flight_behind() {

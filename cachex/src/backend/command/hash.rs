@@ -38,4 +38,7 @@ commands! {
     /// `HINCRBY key field delta`: the new value.
     HincrBy { key: String, field: Vec<u8>, delta: i64 } -> i64,
         "HINCRBY" cmd(key, field, delta), keys [key], Writes, Never;
+    /// `HINCRBYFLOAT key field delta`: the new value.
+    HincrByFloat { key: String, field: Vec<u8>, delta: f64 } -> f64,
+        "HINCRBYFLOAT" cmd(key, field, delta), keys [key], Writes, Never;
 }

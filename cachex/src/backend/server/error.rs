@@ -47,9 +47,11 @@ const SERVER_ERRORS: &[(Pattern, Meaning)] = {
         (Text("not a number"), InvalidArgument),
         (Text("not a valid float"), InvalidArgument),
         (Text("invalid expire time"), InvalidArgument),
+        (Text("would produce NaN or Infinity"), InvalidArgument),
         (Code("WRONGTYPE"), WrongType),
         (Text("WRONGTYPE"), WrongType),
         (Text("not an integer"), WrongType),
+        (Text("is not a float"), WrongType),
         (Text("would overflow"), WrongType),
     ]
 };
