@@ -74,9 +74,11 @@ impl CacheApi for CacheCore {
         &self,
         keys: &[&str],
     ) -> Result<HashMap<String, V>> {
+        if keys.is_empty() {
+            return Ok(HashMap::new());
+        }
         let made = self.made_keys(keys)?;
-        let about = keys.first().copied().unwrap_or_default();
-        let values = self.run(about, Mget { keys: made }).await;
+        let values = self.run(keys[0], Mget { keys: made }).await;
         let values = self.or_fail_open(values, Vec::new)?;
         let mut found = HashMap::with_capacity(values.len());
         for (key, bytes) in keys.iter().zip(values) {

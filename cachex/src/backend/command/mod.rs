@@ -68,7 +68,7 @@ pub(crate) trait Command: Send + Sized {
     /// The typed reply.
     #[cfg(not(feature = "redis"))]
     type Output: Send;
-    /// The Redis command's name, for logs (a script's is the command it stands for).
+    /// The Redis command's name (a script's, for logs, is the command it stands for).
     const NAME: &'static str;
     /// Where it may be served.
     const ROUTE: Route;

@@ -18,13 +18,13 @@ commands! {
         "SET" cmd(key, value, px(expiry)), keys [key], Writes, Safe;
     /// `SET key value [PX ms] NX`: whether stored (only when absent).
     SetNx { key: String, value: Vec<u8>, expiry: Expiry } -> bool,
-        "SET NX" cmd(key, value, px(expiry), "NX"), keys [key], Writes, Never;
+        "SET" cmd(key, value, px(expiry), "NX"), keys [key], Writes, Never;
     /// `SET key value [PX ms] XX`: whether stored (only when present).
     SetXx { key: String, value: Vec<u8>, expiry: Expiry } -> bool,
-        "SET XX" cmd(key, value, px(expiry), "XX"), keys [key], Writes, Never;
+        "SET" cmd(key, value, px(expiry), "XX"), keys [key], Writes, Never;
     /// `SET key value [PX ms] GET`: the previous value.
     SetGet { key: String, value: Vec<u8>, expiry: Expiry } -> Option<Bytes>,
-        "SET GET" cmd(key, value, px(expiry), "GET"), keys [key], Writes, Never;
+        "SET" cmd(key, value, px(expiry), "GET"), keys [key], Writes, Never;
     /// `GETDEL key`: the value, deleted.
     GetDel { key: String } -> Option<Bytes>,
         "GETDEL" cmd(key), keys [key], Writes, Never;

@@ -48,6 +48,7 @@ const SERVER_ERRORS: &[(Pattern, Meaning)] = {
         (Text("not a valid float"), InvalidArgument),
         (Text("invalid expire time"), InvalidArgument),
         (Text("would produce NaN or Infinity"), InvalidArgument),
+        (Text("is NaN or Infinity"), InvalidArgument),
         (Code("WRONGTYPE"), WrongType),
         (Text("WRONGTYPE"), WrongType),
         (Text("not an integer"), WrongType),
