@@ -235,3 +235,29 @@ macro_rules! commands {
     }};
 }
 use commands;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Expiry, expiry_millis};
+
+    #[test]
+    fn expiries_become_whole_milliseconds() {
+        assert_eq!(expiry_millis(Expiry::Never), None);
+        assert_eq!(expiry_millis(Expiry::After(Duration::ZERO)), Some(1));
+        assert_eq!(
+            expiry_millis(Expiry::After(Duration::from_micros(10))),
+            Some(1)
+        );
+        assert_eq!(
+            expiry_millis(Expiry::After(Duration::from_micros(1500))),
+            Some(2)
+        );
+        assert_eq!(
+            expiry_millis(Expiry::After(Duration::from_secs(300))),
+            Some(300_000)
+        );
+        assert_eq!(expiry_millis(Expiry::After(Duration::MAX)), None);
+    }
+}

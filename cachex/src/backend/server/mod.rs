@@ -359,7 +359,7 @@ mod tests {
 
     use super::{Server, ServerOptions};
     use crate::Error;
-    use crate::backend::command::Get;
+    use crate::backend::command::{Blpop, Get, IncrBy};
 
     #[test]
     fn retry_pauses_stay_inside_the_budget() {
@@ -397,6 +397,24 @@ mod tests {
             Poll::Ready(other) => panic!("expected a configuration error, got {other:?}"),
             Poll::Pending => panic!("expected an error at once"),
         }
+    }
+
+    #[test]
+    fn futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        let server = server("redis://127.0.0.1:1");
+        // Only built, never polled: a plain command, a script, a pipeline, a blocking one.
+        send(server.execute(Get { key: "k".into() }));
+        send(server.execute(IncrBy {
+            key: "k".into(),
+            delta: 1,
+        }));
+        send(server.pipeline(vec![Get { key: "k".into() }]));
+        send(server.execute(Blpop {
+            keys: vec!["k".into()],
+            timeout: None,
+        }));
+        send(server.close());
     }
 
     #[test]

@@ -182,3 +182,99 @@ fn describe(scheme: &str, info: &ConnectionInfo) -> String {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::super::Server;
+    use super::{Connector, ServerOptions};
+    use crate::Error;
+
+    #[test]
+    fn parses_urls_and_hides_passwords() {
+        let cases = [
+            ("redis://localhost", "redis://localhost:6379/0"),
+            ("redis://127.0.0.1:7000/3", "redis://127.0.0.1:7000/3"),
+            ("REDIS://h:1/2", "redis://h:1/2"),
+            (
+                "redis://user:s3cret@host:6380/1?prefix=app&timeout=60",
+                "redis://user:***@host:6380/1",
+            ),
+            ("redis://:s3cret@host", "redis://:***@host:6379/0"),
+            ("redis://user@host", "redis://user@host:6379/0"),
+            (
+                "redis://us%40er:p%40ss%3Aw0rd@host",
+                "redis://us@er:***@host:6379/0",
+            ),
+            ("valkey://[::1]:7001/2", "valkey://[::1]:7001/2"),
+            ("redis://host/0?protocol=resp3", "redis://host:6379/0"),
+            (
+                "redis+unix:///run/redis.sock",
+                "redis+unix:///run/redis.sock",
+            ),
+            (
+                "redis+unix:///run/redis.sock?db=2&user=u&pass=s3cret",
+                "redis+unix:///run/redis.sock?db=2&user=u&pass=***",
+            ),
+            (
+                "unix:///tmp/r.sock?pass=s3cret",
+                "unix:///tmp/r.sock?pass=***",
+            ),
+        ];
+        for (url, location) in cases {
+            let parsed = super::parse(url, &ServerOptions::default()).expect("a valid URL");
+            match &parsed.connector {
+                Connector::Standalone { client, .. } => {
+                    assert!(client.get_connection_info().tcp_settings().nodelay());
+                }
+                #[allow(unreachable_patterns)]
+                _ => panic!("{url}: not a standalone server"),
+            }
+            assert_eq!(parsed.location, location, "{url}");
+            let server = Server::new(url, ServerOptions::default()).expect("a valid URL");
+            assert_eq!(server.to_string(), location);
+            let debug = format!("{server:?}");
+            assert!(debug.contains(location), "{debug}");
+            assert!(
+                !debug.contains("s3cret") && !debug.contains("w0rd"),
+                "{debug}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_bad_urls_without_showing_them() {
+        let cases = [
+            ("localhost:6379", "starts with redis://"),
+            (
+                "http://user:s3cret@host",
+                "unknown server URL scheme \"http\"",
+            ),
+            ("redis://user:s3cret@host/notadb", "invalid redis:// URL"),
+            (
+                "redis://user:s3cret@host/0?protocol=9",
+                "invalid redis:// URL",
+            ),
+            ("redis://user:s3cret@0.0.0.0", "wildcard"),
+            #[cfg(not(feature = "tls"))]
+            ("rediss://user:s3cret@host", "enable the `tls` feature"),
+            #[cfg(not(feature = "tls"))]
+            ("valkeys://user:s3cret@host", "enable the `tls` feature"),
+            #[cfg(feature = "tls")]
+            ("rediss://user:s3cret@host/#insecure", "#insecure"),
+            #[cfg(feature = "tls")]
+            (
+                "valkeys://user:s3cret@host/0#other",
+                "invalid valkeys:// URL",
+            ),
+        ];
+        for (url, expected) in cases {
+            match super::parse(url, &ServerOptions::default()).map(|parsed| parsed.location) {
+                Err(Error::Config(message)) => {
+                    assert!(message.contains(expected), "{url}: {message}");
+                    assert!(!message.contains("s3cret"), "{message}");
+                }
+                other => panic!("{url}: expected a configuration error, got {other:?}"),
+            }
+        }
+    }
+}
