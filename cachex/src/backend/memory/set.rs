@@ -1,0 +1,133 @@
+//! Set commands on the in-memory store.
+
+use bytes::Bytes;
+
+use super::data::Set;
+use super::{Apply, Memory, count};
+use crate::backend::command::{
+    Sadd, Scard, Sdiff, Sinter, SisMember, Smembers, Spop, SrandMember, Srem, Sunion,
+};
+use crate::Result;
+
+impl Apply for Sadd {
+    fn apply(self, memory: &Memory) -> Result<u64> {
+        let added = memory.modify(&self.key, true, |set: &mut Set| {
+            Ok(self
+                .members
+                .into_iter()
+                .map(|member| set.insert(Bytes::from(member)))
+                .filter(|added| *added)
+                .count())
+        })?;
+        Ok(count(added.unwrap_or(0)))
+    }
+}
+
+impl Apply for Srem {
+    fn apply(self, memory: &Memory) -> Result<u64> {
+        let removed = memory.modify(&self.key, false, |set: &mut Set| {
+            Ok(self
+                .members
+                .iter()
+                .filter(|member| set.remove(member.as_slice()))
+                .count())
+        })?;
+        Ok(count(removed.unwrap_or(0)))
+    }
+}
+
+impl Apply for Smembers {
+    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
+        let members = memory.read(&self.key, |set: &Set| set.iter().cloned().collect())?;
+        Ok(members.unwrap_or_default())
+    }
+}
+
+impl Apply for SisMember {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        let found = memory.read(&self.key, |set: &Set| set.contains(self.member.as_slice()))?;
+        Ok(found.unwrap_or(false))
+    }
+}
+
+impl Apply for Scard {
+    fn apply(self, memory: &Memory) -> Result<u64> {
+        Ok(count(memory.read(&self.key, Set::len)?.unwrap_or(0)))
+    }
+}
+
+/// A random position below `len`; `None` when `len` is 0.
+fn pick(len: usize) -> Option<usize> {
+    (len > 0).then(|| fastrand::usize(..len))
+}
+
+impl Apply for Spop {
+    fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
+        let popped = memory.modify(&self.key, false, |set: &mut Set| {
+            let chosen = pick(set.len()).and_then(|at| set.iter().nth(at).cloned());
+            if let Some(member) = &chosen {
+                set.remove(member);
+            }
+            Ok(chosen)
+        })?;
+        Ok(popped.flatten())
+    }
+}
+
+/// `SRANDMEMBER key count`: distinct members when `count > 0`, `|count|` members with
+/// repetitions when it is negative.
+fn random_members(set: &Set, count: i64) -> Vec<Bytes> {
+    let members: Vec<&Bytes> = set.iter().collect();
+    let wanted = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+    if count >= 0 {
+        let mut chosen = members;
+        fastrand::shuffle(&mut chosen);
+        chosen.into_iter().take(wanted).cloned().collect()
+    } else {
+        (0..wanted)
+            .filter_map(|_| pick(members.len()).map(|at| members[at].clone()))
+            .collect()
+    }
+}
+
+impl Apply for SrandMember {
+    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
+        let members = memory.read(&self.key, |set: &Set| random_members(set, self.count))?;
+        Ok(members.unwrap_or_default())
+    }
+}
+
+/// `SINTER`/`SUNION`/`SDIFF`: the first key's set combined with each of the others' in turn
+/// (a missing key is an empty set).
+fn combine(
+    memory: &Memory,
+    keys: &[String],
+    with: impl Fn(&Set, &Set) -> Set,
+) -> Result<Vec<Bytes>> {
+    let mut sets = Vec::with_capacity(keys.len());
+    for key in keys {
+        sets.push(memory.read(key, Set::clone)?.unwrap_or_default());
+    }
+    let mut sets = sets.into_iter();
+    let first = sets.next().unwrap_or_default();
+    let combined = sets.fold(first, |acc, set| with(&acc, &set));
+    Ok(combined.into_iter().collect())
+}
+
+impl Apply for Sinter {
+    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
+        combine(memory, &self.keys, |acc, set| acc.intersection(set).cloned().collect())
+    }
+}
+
+impl Apply for Sunion {
+    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
+        combine(memory, &self.keys, |acc, set| acc.union(set).cloned().collect())
+    }
+}
+
+impl Apply for Sdiff {
+    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
+        combine(memory, &self.keys, |acc, set| acc.difference(set).cloned().collect())
+    }
+}
