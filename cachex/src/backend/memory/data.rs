@@ -90,10 +90,7 @@ impl SortedSet {
     }
 
     /// Members in order, lowest score first or (`reverse`) highest first.
-    pub(super) fn ordered(
-        &self,
-        reverse: bool,
-    ) -> Box<dyn Iterator<Item = &(Score, Bytes)> + '_> {
+    pub(super) fn ordered(&self, reverse: bool) -> Box<dyn Iterator<Item = &(Score, Bytes)> + '_> {
         if reverse {
             Box::new(self.order.iter().rev())
         } else {

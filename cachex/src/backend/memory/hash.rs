@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::data::Hash;
 use super::{Apply, Memory, count};
 use crate::backend::command::{
-    Hdel, HgetAll, Hexists, Hget, HincrBy, Hkeys, Hlen, Hmget, Hset, HsetNx, Hvals,
+    Hdel, Hexists, Hget, HgetAll, HincrBy, Hkeys, Hlen, Hmget, Hset, HsetNx, Hvals,
 };
 use crate::codec::counter_value;
 use crate::{Error, Result};

@@ -22,7 +22,9 @@ impl Apply for Exists {
 
 impl Apply for Del {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        Ok(count(self.keys.iter().filter(|key| memory.remove(key)).count()))
+        Ok(count(
+            self.keys.iter().filter(|key| memory.remove(key)).count(),
+        ))
     }
 }
 

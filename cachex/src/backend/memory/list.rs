@@ -226,7 +226,11 @@ impl Apply for Ltrim {
 
 impl Apply for Lset {
     fn apply(self, memory: &Memory) -> Result<()> {
-        let Self { key, index: at, value } = self;
+        let Self {
+            key,
+            index: at,
+            value,
+        } = self;
         let set = memory.modify(&key, false, |list: &mut List| {
             match index(list.len(), at).and_then(|at| list.get_mut(at)) {
                 Some(item) => {

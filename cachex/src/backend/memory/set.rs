@@ -4,10 +4,10 @@ use bytes::Bytes;
 
 use super::data::Set;
 use super::{Apply, Memory, count};
+use crate::Result;
 use crate::backend::command::{
     Sadd, Scard, Sdiff, Sinter, SisMember, Smembers, Spop, SrandMember, Srem, Sunion,
 };
-use crate::Result;
 
 impl Apply for Sadd {
     fn apply(self, memory: &Memory) -> Result<u64> {
@@ -116,18 +116,24 @@ fn combine(
 
 impl Apply for Sinter {
     fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        combine(memory, &self.keys, |acc, set| acc.intersection(set).cloned().collect())
+        combine(memory, &self.keys, |acc, set| {
+            acc.intersection(set).cloned().collect()
+        })
     }
 }
 
 impl Apply for Sunion {
     fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        combine(memory, &self.keys, |acc, set| acc.union(set).cloned().collect())
+        combine(memory, &self.keys, |acc, set| {
+            acc.union(set).cloned().collect()
+        })
     }
 }
 
 impl Apply for Sdiff {
     fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        combine(memory, &self.keys, |acc, set| acc.difference(set).cloned().collect())
+        combine(memory, &self.keys, |acc, set| {
+            acc.difference(set).cloned().collect()
+        })
     }
 }

@@ -56,19 +56,37 @@ fn set(memory: &Memory, key: &str, value: Vec<u8>, expiry: Expiry, when: When) -
 
 impl Apply for Set {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(set(memory, &self.key, self.value, self.expiry, When::Always))
+        Ok(set(
+            memory,
+            &self.key,
+            self.value,
+            self.expiry,
+            When::Always,
+        ))
     }
 }
 
 impl Apply for SetNx {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(set(memory, &self.key, self.value, self.expiry, When::Absent))
+        Ok(set(
+            memory,
+            &self.key,
+            self.value,
+            self.expiry,
+            When::Absent,
+        ))
     }
 }
 
 impl Apply for SetXx {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(set(memory, &self.key, self.value, self.expiry, When::Present))
+        Ok(set(
+            memory,
+            &self.key,
+            self.value,
+            self.expiry,
+            When::Present,
+        ))
     }
 }
 

@@ -110,7 +110,13 @@ impl Apply for Zrange {
 
 impl Apply for ZrangeWithScores {
     fn apply(self, memory: &Memory) -> Result<Scored> {
-        by_rank(memory, &self.key, (self.start, self.stop), false, with_score)
+        by_rank(
+            memory,
+            &self.key,
+            (self.start, self.stop),
+            false,
+            with_score,
+        )
     }
 }
 
