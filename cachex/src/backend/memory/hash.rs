@@ -14,15 +14,12 @@ use crate::{Error, Result};
 
 impl Apply for Hset {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let added = memory.modify(&self.key, true, |hash: &mut Hash| {
-            Ok(self
-                .pairs
-                .into_iter()
-                .map(|(field, value)| hash.insert(field, Bytes::from(value)))
-                .filter(Option::is_none)
-                .count())
-        })?;
-        Ok(count(added.unwrap_or(0)))
+        memory.count_changes(
+            &self.key,
+            true,
+            self.pairs,
+            |hash: &mut Hash, (field, value)| hash.insert(field, Bytes::from(value)).is_none(),
+        )
     }
 }
 
@@ -43,18 +40,15 @@ impl Apply for HsetNx {
 
 impl Apply for Hget {
     fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
-        let value = memory.read(&self.key, |hash: &Hash| hash.get(&self.field).cloned())?;
-        Ok(value.flatten())
+        memory.read(&self.key, |hash: &Hash| hash.get(&self.field).cloned())
     }
 }
 
 impl Apply for Hmget {
     fn apply(self, memory: &Memory) -> Result<Vec<Option<Bytes>>> {
         let values = memory.read(&self.key, |hash: &Hash| {
-            self.fields
-                .iter()
-                .map(|field| hash.get(field).cloned())
-                .collect()
+            let values = self.fields.iter().map(|field| hash.get(field).cloned());
+            Some(values.collect())
         })?;
         Ok(values.unwrap_or_else(|| vec![None; self.fields.len()]))
     }
@@ -62,52 +56,43 @@ impl Apply for Hmget {
 
 impl Apply for HgetAll {
     fn apply(self, memory: &Memory) -> Result<Vec<(Vec<u8>, Bytes)>> {
-        let pairs = memory.read(&self.key, |hash: &Hash| {
+        memory.read(&self.key, |hash: &Hash| {
             hash.iter()
                 .map(|(field, value)| (field.clone(), value.clone()))
                 .collect()
-        })?;
-        Ok(pairs.unwrap_or_default())
+        })
     }
 }
 
 impl Apply for Hdel {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let removed = memory.modify(&self.key, false, |hash: &mut Hash| {
-            Ok(self
-                .fields
-                .iter()
-                .filter(|field| hash.remove(*field).is_some())
-                .count())
-        })?;
-        Ok(count(removed.unwrap_or(0)))
+        memory.count_changes(&self.key, false, &self.fields, |hash: &mut Hash, field| {
+            hash.remove(field).is_some()
+        })
     }
 }
 
 impl Apply for Hlen {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        Ok(count(memory.read(&self.key, Hash::len)?.unwrap_or(0)))
+        Ok(count(memory.read(&self.key, Hash::len)?))
     }
 }
 
 impl Apply for Hkeys {
     fn apply(self, memory: &Memory) -> Result<Vec<Vec<u8>>> {
-        let fields = memory.read(&self.key, |hash: &Hash| hash.keys().cloned().collect())?;
-        Ok(fields.unwrap_or_default())
+        memory.read(&self.key, |hash: &Hash| hash.keys().cloned().collect())
     }
 }
 
 impl Apply for Hvals {
     fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        let values = memory.read(&self.key, |hash: &Hash| hash.values().cloned().collect())?;
-        Ok(values.unwrap_or_default())
+        memory.read(&self.key, |hash: &Hash| hash.values().cloned().collect())
     }
 }
 
 impl Apply for Hexists {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        let found = memory.read(&self.key, |hash: &Hash| hash.contains_key(&self.field))?;
-        Ok(found.unwrap_or(false))
+        memory.read(&self.key, |hash: &Hash| hash.contains_key(&self.field))
     }
 }
 

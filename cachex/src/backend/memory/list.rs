@@ -19,8 +19,8 @@ enum End {
 }
 
 /// `LPUSH`/`RPUSH`: the new length. Wakes the blocking pops.
-fn push(memory: &Memory, key: &str, values: Vec<Vec<u8>>, end: End) -> Result<u64> {
-    let len = memory.modify(key, true, |list: &mut List| {
+fn push(memory: &Memory, key: String, values: Vec<Vec<u8>>, end: End) -> Result<u64> {
+    let len = memory.modify(&key, true, |list: &mut List| {
         for value in values {
             let value = Bytes::from(value);
             match end {
@@ -34,24 +34,26 @@ fn push(memory: &Memory, key: &str, values: Vec<Vec<u8>>, end: End) -> Result<u6
     Ok(count(len.unwrap_or(0)))
 }
 
-/// Takes the item at one end of a list.
-fn take(list: &mut List, end: End) -> Option<Bytes> {
-    match end {
-        End::Left => list.pop_front(),
-        End::Right => list.pop_back(),
-    }
+/// Pops from one end of the list at `key`.
+fn pop_at(memory: &Memory, key: &str, end: End) -> Result<Option<Bytes>> {
+    let popped = memory.modify(key, false, |list: &mut List| {
+        Ok(match end {
+            End::Left => list.pop_front(),
+            End::Right => list.pop_back(),
+        })
+    })?;
+    Ok(popped.flatten())
 }
 
 /// `LPOP`/`RPOP`.
-fn pop(memory: &Memory, key: &str, end: End) -> Result<Option<Bytes>> {
-    let popped = memory.modify(key, false, |list: &mut List| Ok(take(list, end)))?;
-    Ok(popped.flatten())
+fn pop(memory: &Memory, key: String, end: End) -> Result<Option<Bytes>> {
+    pop_at(memory, &key, end)
 }
 
 /// Pops from the first of `keys` whose list has items: that key and the value.
 fn pop_first(memory: &Memory, keys: &[String], end: End) -> Result<Option<(Vec<u8>, Bytes)>> {
     for key in keys {
-        if let Some(value) = pop(memory, key, end)? {
+        if let Some(value) = pop_at(memory, key, end)? {
             return Ok(Some((key.clone().into_bytes(), value)));
         }
     }
@@ -96,82 +98,63 @@ async fn blocking_pop(
     }
 }
 
-impl Apply for Lpush {
-    fn apply(self, memory: &Memory) -> Result<u64> {
-        push(memory, &self.key, self.values, End::Left)
+variants! {
+    push(key, values) {
+        Lpush => (End::Left),
+        Rpush => (End::Right),
     }
 }
 
-impl Apply for Rpush {
-    fn apply(self, memory: &Memory) -> Result<u64> {
-        push(memory, &self.key, self.values, End::Right)
+variants! {
+    pop(key) {
+        Lpop => (End::Left),
+        Rpop => (End::Right),
     }
 }
 
-impl Apply for Lpop {
-    fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
-        pop(memory, &self.key, End::Left)
-    }
+/// Implements [`Apply`] for a blocking pop from one end of the lists.
+macro_rules! blocking_pop {
+    ($($command:ident => $end:expr),+) => {$(
+        impl Apply for $command {
+            /// Pops now, from the first list with items; `None` when all are empty.
+            fn apply(self, memory: &Memory) -> Result<Self::Output> {
+                pop_first(memory, &self.keys, $end)
+            }
+
+            fn apply_waiting(
+                self,
+                memory: &Memory,
+            ) -> impl Future<Output = Result<Self::Output>> + Send {
+                blocking_pop(memory.clone(), self.keys, $end, self.timeout)
+            }
+        }
+    )+};
 }
 
-impl Apply for Rpop {
-    fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
-        pop(memory, &self.key, End::Right)
-    }
-}
-
-impl Apply for Blpop {
-    /// Pops now, from the first list with items; `None` when all are empty.
-    fn apply(self, memory: &Memory) -> Result<Option<(Vec<u8>, Bytes)>> {
-        pop_first(memory, &self.keys, End::Left)
-    }
-
-    fn apply_waiting(
-        self,
-        memory: &Memory,
-    ) -> impl Future<Output = Result<Option<(Vec<u8>, Bytes)>>> + Send {
-        blocking_pop(memory.clone(), self.keys, End::Left, self.timeout)
-    }
-}
-
-impl Apply for Brpop {
-    /// Pops now, from the first list with items; `None` when all are empty.
-    fn apply(self, memory: &Memory) -> Result<Option<(Vec<u8>, Bytes)>> {
-        pop_first(memory, &self.keys, End::Right)
-    }
-
-    fn apply_waiting(
-        self,
-        memory: &Memory,
-    ) -> impl Future<Output = Result<Option<(Vec<u8>, Bytes)>>> + Send {
-        blocking_pop(memory.clone(), self.keys, End::Right, self.timeout)
-    }
-}
+blocking_pop!(Blpop => End::Left, Brpop => End::Right);
 
 impl Apply for Lrange {
     fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        let items = memory.read(&self.key, |list: &List| {
+        memory.read(&self.key, |list: &List| {
             match index_range(list.len(), self.start, self.stop) {
                 Some((first, last)) => list.range(first..=last).cloned().collect(),
                 None => Vec::new(),
             }
-        })?;
-        Ok(items.unwrap_or_default())
+        })
     }
 }
 
 impl Apply for Lindex {
     fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
-        let item = memory.read(&self.key, |list: &List| {
+        memory.read(&self.key, |list: &List| {
             index(list.len(), self.index).and_then(|at| list.get(at).cloned())
-        })?;
-        Ok(item.flatten())
+        })
     }
 }
 
 impl Apply for Llen {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        Ok(count(memory.read(&self.key, List::len)?.unwrap_or(0)))
+        Ok(count(memory.read(&self.key, List::len)?))
     }
 }
 

@@ -12,6 +12,25 @@
 //! Each family's semantics sits in the file named as its table: [`Apply`] for every command
 //! of `command/keys.rs` in `keys.rs`, and so on.
 
+/// Implements [`Apply`] for commands that are one helper with some arguments fixed (`LPUSH`
+/// and `RPUSH` are `push` at either end). A row `helper(field, ...) { Command => (fixed, ...),
+/// ... }` makes each command call `helper(memory, self.field, ..., fixed, ...)`.
+macro_rules! variants {
+    ($helper:ident $fields:tt { $($command:ident => $fixed:tt),+ $(,)? }) => {
+        $(variants!(@one $helper $fields $command $fixed);)+
+    };
+    (@one $helper:ident ($($field:ident),*) $command:ident ($($fixed:expr),*)) => {
+        impl $crate::backend::memory::Apply for $command {
+            fn apply(
+                self,
+                memory: &$crate::backend::memory::Memory,
+            ) -> $crate::Result<Self::Output> {
+                $helper(memory, $(self.$field,)* $($fixed),*)
+            }
+        }
+    };
+}
+
 mod data;
 mod hash;
 mod keys;
@@ -264,14 +283,14 @@ impl Memory {
         outcome
     }
 
-    /// Reads the collection of `key` (`None` when the key is missing; `WRONGTYPE` when it
-    /// holds another type).
-    fn read<C: Collection, R>(&self, key: &str, read: impl FnOnce(&C) -> R) -> Result<Option<R>> {
+    /// Reads the collection of `key`: what `read` gives, or its default when the key is
+    /// missing (Redis's answer on an empty collection); `WRONGTYPE` when it holds another type.
+    fn read<C: Collection, R: Default>(&self, key: &str, read: impl FnOnce(&C) -> R) -> Result<R> {
         let Some(entry) = self.live(key) else {
-            return Ok(None);
+            return Ok(R::default());
         };
         let shared = C::of(&entry.data).ok_or_else(|| wrong_type(key))?;
-        Ok(Some(read(&lock(shared))))
+        Ok(read(&lock(shared)))
     }
 
     /// Changes the collection of `key` in place, atomically for that key: a missing key
@@ -313,6 +332,26 @@ impl Memory {
                 }
             },
         })
+    }
+
+    /// Applies `change` to the collection of `key` once per item, atomically for the key (a
+    /// missing key starts empty when `create` is true): how many changes took effect (`HSET`,
+    /// `SREM`, ...).
+    fn count_changes<C: Collection, I>(
+        &self,
+        key: &str,
+        create: bool,
+        items: impl IntoIterator<Item = I>,
+        mut change: impl FnMut(&mut C, I) -> bool,
+    ) -> Result<u64> {
+        let changed = self.modify(key, create, |collection: &mut C| {
+            Ok(items
+                .into_iter()
+                .map(|item| change(collection, item))
+                .filter(|changed| *changed)
+                .count())
+        })?;
+        Ok(count(changed.unwrap_or(0)))
     }
 
     /// Sets the deadline of a live key (`PEXPIRE`, `PEXPIREAT`); a deadline in the past

@@ -11,48 +11,35 @@ use crate::backend::command::{
 
 impl Apply for Sadd {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let added = memory.modify(&self.key, true, |set: &mut Set| {
-            Ok(self
-                .members
-                .into_iter()
-                .map(|member| set.insert(Bytes::from(member)))
-                .filter(|added| *added)
-                .count())
-        })?;
-        Ok(count(added.unwrap_or(0)))
+        memory.count_changes(&self.key, true, self.members, |set: &mut Set, member| {
+            set.insert(Bytes::from(member))
+        })
     }
 }
 
 impl Apply for Srem {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let removed = memory.modify(&self.key, false, |set: &mut Set| {
-            Ok(self
-                .members
-                .iter()
-                .filter(|member| set.remove(member.as_slice()))
-                .count())
-        })?;
-        Ok(count(removed.unwrap_or(0)))
+        memory.count_changes(&self.key, false, &self.members, |set: &mut Set, member| {
+            set.remove(member.as_slice())
+        })
     }
 }
 
 impl Apply for Smembers {
     fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        let members = memory.read(&self.key, |set: &Set| set.iter().cloned().collect())?;
-        Ok(members.unwrap_or_default())
+        memory.read(&self.key, |set: &Set| set.iter().cloned().collect())
     }
 }
 
 impl Apply for SisMember {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        let found = memory.read(&self.key, |set: &Set| set.contains(self.member.as_slice()))?;
-        Ok(found.unwrap_or(false))
+        memory.read(&self.key, |set: &Set| set.contains(self.member.as_slice()))
     }
 }
 
 impl Apply for Scard {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        Ok(count(memory.read(&self.key, Set::len)?.unwrap_or(0)))
+        Ok(count(memory.read(&self.key, Set::len)?))
     }
 }
 
@@ -92,21 +79,16 @@ fn random_members(set: &Set, count: i64) -> Vec<Bytes> {
 
 impl Apply for SrandMember {
     fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        let members = memory.read(&self.key, |set: &Set| random_members(set, self.count))?;
-        Ok(members.unwrap_or_default())
+        memory.read(&self.key, |set: &Set| random_members(set, self.count))
     }
 }
 
 /// `SINTER`/`SUNION`/`SDIFF`: the first key's set combined with each of the others' in turn
 /// (a missing key is an empty set).
-fn combine(
-    memory: &Memory,
-    keys: &[String],
-    with: impl Fn(&Set, &Set) -> Set,
-) -> Result<Vec<Bytes>> {
+fn combine(memory: &Memory, keys: Vec<String>, with: fn(&Set, &Set) -> Set) -> Result<Vec<Bytes>> {
     let mut sets = Vec::with_capacity(keys.len());
-    for key in keys {
-        sets.push(memory.read(key, Set::clone)?.unwrap_or_default());
+    for key in &keys {
+        sets.push(memory.read(key, Set::clone)?);
     }
     let mut sets = sets.into_iter();
     let first = sets.next().unwrap_or_default();
@@ -114,26 +96,10 @@ fn combine(
     Ok(combined.into_iter().collect())
 }
 
-impl Apply for Sinter {
-    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        combine(memory, &self.keys, |acc, set| {
-            acc.intersection(set).cloned().collect()
-        })
-    }
-}
-
-impl Apply for Sunion {
-    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        combine(memory, &self.keys, |acc, set| {
-            acc.union(set).cloned().collect()
-        })
-    }
-}
-
-impl Apply for Sdiff {
-    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        combine(memory, &self.keys, |acc, set| {
-            acc.difference(set).cloned().collect()
-        })
+variants! {
+    combine(keys) {
+        Sinter => (|acc, set| acc.intersection(set).cloned().collect()),
+        Sunion => (|acc, set| acc.union(set).cloned().collect()),
+        Sdiff => (|acc, set| acc.difference(set).cloned().collect()),
     }
 }

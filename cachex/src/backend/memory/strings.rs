@@ -39,54 +39,26 @@ enum When {
 }
 
 /// `SET key value [PX ms] [NX|XX]`: whether the value was stored.
-fn set(memory: &Memory, key: &str, value: Vec<u8>, expiry: Expiry, when: When) -> bool {
+fn set(memory: &Memory, key: String, value: Vec<u8>, expiry: Expiry, when: When) -> Result<bool> {
     let entry = Entry::new(value, expiry);
     if when == When::Always {
-        memory.put(key, entry);
-        return true;
+        memory.put(&key, entry);
+        return Ok(true);
     }
-    memory.update(key, false, |current| {
+    Ok(memory.update(&key, false, |current| {
         if current.is_some() == (when == When::Present) {
             (Op::Put(entry), true)
         } else {
             (Op::Nop, false)
         }
-    })
+    }))
 }
 
-impl Apply for Set {
-    fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(set(
-            memory,
-            &self.key,
-            self.value,
-            self.expiry,
-            When::Always,
-        ))
-    }
-}
-
-impl Apply for SetNx {
-    fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(set(
-            memory,
-            &self.key,
-            self.value,
-            self.expiry,
-            When::Absent,
-        ))
-    }
-}
-
-impl Apply for SetXx {
-    fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(set(
-            memory,
-            &self.key,
-            self.value,
-            self.expiry,
-            When::Present,
-        ))
+variants! {
+    set(key, value, expiry) {
+        Set => (When::Always),
+        SetNx => (When::Absent),
+        SetXx => (When::Present),
     }
 }
 

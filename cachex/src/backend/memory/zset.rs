@@ -23,59 +23,47 @@ fn with_score((score, member): &(Score, Bytes)) -> (Bytes, f64) {
 
 impl Apply for Zadd {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let added = memory.modify(&self.key, true, |zset: &mut SortedSet| {
-            Ok(self
-                .members
-                .into_iter()
-                .map(|(score, member)| zset.insert(score, Bytes::from(member)))
-                .filter(|added| *added)
-                .count())
-        })?;
-        Ok(count(added.unwrap_or(0)))
+        memory.count_changes(
+            &self.key,
+            true,
+            self.members,
+            |zset: &mut SortedSet, (score, member)| zset.insert(score, Bytes::from(member)),
+        )
     }
 }
 
 impl Apply for Zrem {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let removed = memory.modify(&self.key, false, |zset: &mut SortedSet| {
-            Ok(self
-                .members
-                .iter()
-                .filter(|member| zset.remove(member))
-                .count())
-        })?;
-        Ok(count(removed.unwrap_or(0)))
+        memory.count_changes(
+            &self.key,
+            false,
+            &self.members,
+            |zset: &mut SortedSet, member| zset.remove(member),
+        )
     }
 }
 
 impl Apply for Zscore {
     fn apply(self, memory: &Memory) -> Result<Option<f64>> {
-        let score = memory.read(&self.key, |zset: &SortedSet| {
+        memory.read(&self.key, |zset: &SortedSet| {
             zset.scores.get(self.member.as_slice()).copied()
-        })?;
-        Ok(score.flatten())
+        })
     }
 }
 
 /// `ZRANK`/`ZREVRANK`: the member's position, lowest score first or (`reverse`) highest
 /// first.
-fn rank(memory: &Memory, key: &str, member: &[u8], reverse: bool) -> Result<Option<u64>> {
-    let rank = memory.read(key, |zset: &SortedSet| {
-        zset.ordered(reverse)
-            .position(|(_, item)| item.as_ref() == member)
+fn rank(memory: &Memory, key: String, member: Vec<u8>, reverse: bool) -> Result<Option<u64>> {
+    let rank = memory.read(&key, |zset: &SortedSet| {
+        zset.ordered(reverse).position(|(_, item)| *item == member)
     })?;
-    Ok(rank.flatten().map(count))
+    Ok(rank.map(count))
 }
 
-impl Apply for Zrank {
-    fn apply(self, memory: &Memory) -> Result<Option<u64>> {
-        rank(memory, &self.key, &self.member, false)
-    }
-}
-
-impl Apply for Zrevrank {
-    fn apply(self, memory: &Memory) -> Result<Option<u64>> {
-        rank(memory, &self.key, &self.member, true)
+variants! {
+    rank(key, member) {
+        Zrank => (false),
+        Zrevrank => (true),
     }
 }
 
@@ -83,12 +71,13 @@ impl Apply for Zrevrank {
 /// or (`reverse`) highest first, each as `item` gives it.
 fn by_rank<T>(
     memory: &Memory,
-    key: &str,
-    (start, stop): (i64, i64),
+    key: String,
+    start: i64,
+    stop: i64,
     reverse: bool,
     item: fn(&(Score, Bytes)) -> T,
 ) -> Result<Vec<T>> {
-    let items = memory.read(key, |zset: &SortedSet| {
+    memory.read(&key, |zset: &SortedSet| {
         match index_range(zset.order.len(), start, stop) {
             Some((first, last)) => zset
                 .ordered(reverse)
@@ -98,37 +87,15 @@ fn by_rank<T>(
                 .collect(),
             None => Vec::new(),
         }
-    })?;
-    Ok(items.unwrap_or_default())
+    })
 }
 
-impl Apply for Zrange {
-    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        by_rank(memory, &self.key, (self.start, self.stop), false, member)
-    }
-}
-
-impl Apply for ZrangeWithScores {
-    fn apply(self, memory: &Memory) -> Result<Scored> {
-        by_rank(
-            memory,
-            &self.key,
-            (self.start, self.stop),
-            false,
-            with_score,
-        )
-    }
-}
-
-impl Apply for Zrevrange {
-    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        by_rank(memory, &self.key, (self.start, self.stop), true, member)
-    }
-}
-
-impl Apply for ZrevrangeWithScores {
-    fn apply(self, memory: &Memory) -> Result<Scored> {
-        by_rank(memory, &self.key, (self.start, self.stop), true, with_score)
+variants! {
+    by_rank(key, start, stop) {
+        Zrange => (false, member),
+        ZrangeWithScores => (false, with_score),
+        Zrevrange => (true, member),
+        ZrevrangeWithScores => (true, with_score),
     }
 }
 
@@ -141,29 +108,24 @@ fn within(score: Score, min: f64, max: f64) -> bool {
 /// `item` gives it.
 fn by_score<T>(
     memory: &Memory,
-    key: &str,
-    (min, max): (f64, f64),
+    key: String,
+    min: f64,
+    max: f64,
     item: fn(&(Score, Bytes)) -> T,
 ) -> Result<Vec<T>> {
-    let items = memory.read(key, |zset: &SortedSet| {
+    memory.read(&key, |zset: &SortedSet| {
         zset.order
             .iter()
             .filter(|(score, _)| within(*score, min, max))
             .map(item)
             .collect()
-    })?;
-    Ok(items.unwrap_or_default())
+    })
 }
 
-impl Apply for ZrangeByScore {
-    fn apply(self, memory: &Memory) -> Result<Vec<Bytes>> {
-        by_score(memory, &self.key, (self.min, self.max), member)
-    }
-}
-
-impl Apply for ZrangeByScoreWithScores {
-    fn apply(self, memory: &Memory) -> Result<Scored> {
-        by_score(memory, &self.key, (self.min, self.max), with_score)
+variants! {
+    by_score(key, min, max) {
+        ZrangeByScore => (member),
+        ZrangeByScoreWithScores => (with_score),
     }
 }
 
@@ -186,27 +148,27 @@ impl Apply for ZincrBy {
 
 impl Apply for Zcard {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let len = memory.read(&self.key, |zset: &SortedSet| zset.scores.len())?;
-        Ok(count(len.unwrap_or(0)))
+        Ok(count(
+            memory.read(&self.key, |zset: &SortedSet| zset.scores.len())?,
+        ))
     }
 }
 
 impl Apply for Zcount {
     fn apply(self, memory: &Memory) -> Result<u64> {
-        let within_bounds = memory.read(&self.key, |zset: &SortedSet| {
+        Ok(count(memory.read(&self.key, |zset: &SortedSet| {
             zset.order
                 .iter()
                 .filter(|(score, _)| within(*score, self.min, self.max))
                 .count()
-        })?;
-        Ok(count(within_bounds.unwrap_or(0)))
+        })?))
     }
 }
 
 /// `ZPOPMIN`/`ZPOPMAX key count`: removes up to `count` members with the lowest scores or
 /// (`max`) the highest, and gives them in that order.
-fn pop(memory: &Memory, key: &str, count: u64, max: bool) -> Result<Scored> {
-    let popped = memory.modify(key, false, |zset: &mut SortedSet| {
+fn pop(memory: &Memory, key: String, count: u64, max: bool) -> Result<Scored> {
+    let popped = memory.modify(&key, false, |zset: &mut SortedSet| {
         let taken: Scored = zset
             .ordered(max)
             .take(usize::try_from(count).unwrap_or(usize::MAX))
@@ -220,14 +182,9 @@ fn pop(memory: &Memory, key: &str, count: u64, max: bool) -> Result<Scored> {
     Ok(popped.unwrap_or_default())
 }
 
-impl Apply for Zpopmin {
-    fn apply(self, memory: &Memory) -> Result<Scored> {
-        pop(memory, &self.key, self.count, false)
-    }
-}
-
-impl Apply for Zpopmax {
-    fn apply(self, memory: &Memory) -> Result<Scored> {
-        pop(memory, &self.key, self.count, true)
+variants! {
+    pop(key, count) {
+        Zpopmin => (false),
+        Zpopmax => (true),
     }
 }
