@@ -71,7 +71,10 @@ impl Store {
 
     /// Runs commands of one kind together (a pipeline on a server): each one's own outcome, in
     /// order. The outer error is the call's (the server could not be reached, say).
-    pub(crate) async fn pipeline<C: Apply>(&self, commands: Vec<C>) -> Result<Vec<Result<C::Output>>> {
+    pub(crate) async fn pipeline<C: Apply>(
+        &self,
+        commands: Vec<C>,
+    ) -> Result<Vec<Result<C::Output>>> {
         let keys = commands.iter().map(Command::key_count).sum();
         dispatch!(self, C::NAME, keys, backend => backend.pipeline(commands).await)
     }

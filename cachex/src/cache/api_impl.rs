@@ -37,7 +37,11 @@ impl CacheApi for CacheCore {
         let value = self.codec.encode(value)?;
         let result = match self.expiry(timeout) {
             Some(expiry) => {
-                let set = Set { key: made, value, expiry };
+                let set = Set {
+                    key: made,
+                    value,
+                    expiry,
+                };
                 self.run(key, set).await
             }
             None => self.run(key, Del { keys: vec![made] }).await.map(|_| true),
@@ -55,11 +59,18 @@ impl CacheApi for CacheCore {
         let value = self.codec.encode(value)?;
         let result = match self.expiry(timeout) {
             Some(expiry) => {
-                let add = SetNx { key: made, value, expiry };
+                let add = SetNx {
+                    key: made,
+                    value,
+                    expiry,
+                };
                 self.run(key, add).await
             }
             // Django: would it have been added? Nothing is kept.
-            None => self.run(key, Exists { key: made }).await.map(|exists| !exists),
+            None => self
+                .run(key, Exists { key: made })
+                .await
+                .map(|exists| !exists),
         };
         self.or_fail_open(result, || false)
     }
@@ -101,7 +112,10 @@ impl CacheApi for CacheCore {
                 .iter()
                 .map(|(key, _)| self.key(key))
                 .collect::<Result<Vec<_>>>()?;
-            let deleted = self.run(about, Del { keys: made }).await.map(|_| Vec::new());
+            let deleted = self
+                .run(about, Del { keys: made })
+                .await
+                .map(|_| Vec::new());
             return self.or_fail_open(deleted, all);
         };
         let mut sets = Vec::with_capacity(items.len());
@@ -156,12 +170,19 @@ impl CacheApi for CacheCore {
         let made = self.key(key)?;
         match self.expiry(timeout) {
             Some(expiry) => {
-                let command = IncrOrCreate { key: made, delta, expiry };
+                let command = IncrOrCreate {
+                    key: made,
+                    delta,
+                    expiry,
+                };
                 self.run(key, command).await
             }
             // With a zero timeout a missing counter is not created: the count is `delta`, kept
             // nowhere; an existing one is incremented and keeps its own expiry.
-            None => Ok(self.run(key, IncrBy { key: made, delta }).await?.unwrap_or(delta)),
+            None => Ok(self
+                .run(key, IncrBy { key: made, delta })
+                .await?
+                .unwrap_or(delta)),
         }
     }
 
@@ -298,7 +319,17 @@ impl CacheApi for CacheCore {
         let made = self.key(key)?;
         let value = self.codec.encode(value)?;
         match self.expiry(timeout) {
-            Some(expiry) => self.run(key, SetXx { key: made, value, expiry }).await,
+            Some(expiry) => {
+                self.run(
+                    key,
+                    SetXx {
+                        key: made,
+                        value,
+                        expiry,
+                    },
+                )
+                .await
+            }
             // Replaced by a value that expires at once: deleted, if it was there.
             None => Ok(self.run(key, Del { keys: vec![made] }).await? > 0),
         }
@@ -311,7 +342,17 @@ impl CacheApi for CacheCore {
         let made = self.key(key)?;
         let value = self.codec.encode(value)?;
         let previous = match self.expiry(timeout) {
-            Some(expiry) => self.run(key, SetGet { key: made, value, expiry }).await?,
+            Some(expiry) => {
+                self.run(
+                    key,
+                    SetGet {
+                        key: made,
+                        value,
+                        expiry,
+                    },
+                )
+                .await?
+            }
             None => self.run(key, GetDel { key: made }).await?,
         };
         self.decode_optional(key, previous)
@@ -392,7 +433,14 @@ impl CacheApi for CacheCore {
 
     async fn arename(&self, from: &str, to: &str) -> Result<()> {
         let (made_from, made_to) = (self.key(from)?, self.key(to)?);
-        self.run(from, Rename { from: made_from, to: made_to }).await
+        self.run(
+            from,
+            Rename {
+                from: made_from,
+                to: made_to,
+            },
+        )
+        .await
     }
 
     async fn arenamenx(&self, from: &str, to: &str) -> Result<bool> {
@@ -582,7 +630,16 @@ impl CacheApi for CacheCore {
         stop: i64,
     ) -> Result<Vec<V>> {
         let made = self.key(key)?;
-        let values = self.run(key, Lrange { key: made, start, stop }).await?;
+        let values = self
+            .run(
+                key,
+                Lrange {
+                    key: made,
+                    start,
+                    stop,
+                },
+            )
+            .await?;
         self.decode_all(key, values)
     }
 
@@ -617,7 +674,15 @@ impl CacheApi for CacheCore {
 
     async fn altrim(&self, key: &str, start: i64, stop: i64) -> Result<()> {
         let made = self.key(key)?;
-        self.run(key, Ltrim { key: made, start, stop }).await
+        self.run(
+            key,
+            Ltrim {
+                key: made,
+                start,
+                stop,
+            },
+        )
+        .await
     }
 
     async fn alset<V: Serialize + Sync + ?Sized>(
@@ -800,7 +865,16 @@ impl CacheApi for CacheCore {
         stop: i64,
     ) -> Result<Vec<V>> {
         let made = self.key(key)?;
-        let members = self.run(key, Zrange { key: made, start, stop }).await?;
+        let members = self
+            .run(
+                key,
+                Zrange {
+                    key: made,
+                    start,
+                    stop,
+                },
+            )
+            .await?;
         self.decode_all(key, members)
     }
 
@@ -811,7 +885,16 @@ impl CacheApi for CacheCore {
         stop: i64,
     ) -> Result<Vec<(V, f64)>> {
         let made = self.key(key)?;
-        let members = self.run(key, ZrangeWithScores { key: made, start, stop }).await?;
+        let members = self
+            .run(
+                key,
+                ZrangeWithScores {
+                    key: made,
+                    start,
+                    stop,
+                },
+            )
+            .await?;
         self.decode_scored(key, members)
     }
 
@@ -822,7 +905,16 @@ impl CacheApi for CacheCore {
         stop: i64,
     ) -> Result<Vec<V>> {
         let made = self.key(key)?;
-        let members = self.run(key, Zrevrange { key: made, start, stop }).await?;
+        let members = self
+            .run(
+                key,
+                Zrevrange {
+                    key: made,
+                    start,
+                    stop,
+                },
+            )
+            .await?;
         self.decode_all(key, members)
     }
 
@@ -833,7 +925,16 @@ impl CacheApi for CacheCore {
         stop: i64,
     ) -> Result<Vec<(V, f64)>> {
         let made = self.key(key)?;
-        let members = self.run(key, ZrevrangeWithScores { key: made, start, stop }).await?;
+        let members = self
+            .run(
+                key,
+                ZrevrangeWithScores {
+                    key: made,
+                    start,
+                    stop,
+                },
+            )
+            .await?;
         self.decode_scored(key, members)
     }
 
@@ -844,7 +945,16 @@ impl CacheApi for CacheCore {
         max: f64,
     ) -> Result<Vec<V>> {
         let (min, max, made) = (score(min)?, score(max)?, self.key(key)?);
-        let members = self.run(key, ZrangeByScore { key: made, min, max }).await?;
+        let members = self
+            .run(
+                key,
+                ZrangeByScore {
+                    key: made,
+                    min,
+                    max,
+                },
+            )
+            .await?;
         self.decode_all(key, members)
     }
 
@@ -855,7 +965,11 @@ impl CacheApi for CacheCore {
         max: f64,
     ) -> Result<Vec<(V, f64)>> {
         let (min, max, made) = (score(min)?, score(max)?, self.key(key)?);
-        let command = ZrangeByScoreWithScores { key: made, min, max };
+        let command = ZrangeByScoreWithScores {
+            key: made,
+            min,
+            max,
+        };
         let members = self.run(key, command).await?;
         self.decode_scored(key, members)
     }
@@ -882,7 +996,15 @@ impl CacheApi for CacheCore {
     async fn azcount(&self, key: &str, min: f64, max: f64) -> Result<u64> {
         let made = self.key(key)?;
         let (min, max) = (score(min)?, score(max)?);
-        self.run(key, Zcount { key: made, min, max }).await
+        self.run(
+            key,
+            Zcount {
+                key: made,
+                min,
+                max,
+            },
+        )
+        .await
     }
 
     async fn azpopmin<V: DeserializeOwned + Send>(

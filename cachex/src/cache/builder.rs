@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Cache, CacheCore, DEFAULT_TIMEOUT};
+use crate::Result;
 use crate::backend::Store;
 use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
 #[cfg(feature = "tls")]
@@ -13,7 +14,6 @@ use crate::backend::server::TlsRoots;
 use crate::backend::server::{Server, ServerOptions};
 use crate::codec::{Codec, CodecBuilder};
 use crate::keys::{KeyFunction, KeyValidation, Keys};
-use crate::Result;
 
 /// Builds a [`Cache`].
 ///
@@ -230,4 +230,3 @@ impl CacheBuilder {
         )))
     }
 }
-

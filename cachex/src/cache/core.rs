@@ -111,7 +111,11 @@ impl CacheCore {
     }
 
     /// In fail-open mode, a connection failure or timeout becomes `fallback`, with a warning.
-    pub(super) fn or_fail_open<T>(&self, result: Result<T>, fallback: impl FnOnce() -> T) -> Result<T> {
+    pub(super) fn or_fail_open<T>(
+        &self,
+        result: Result<T>,
+        fallback: impl FnOnce() -> T,
+    ) -> Result<T> {
         match result {
             Err(err @ (Error::Connection { .. } | Error::Timeout(_))) if self.fail_open => {
                 warn_failing_open(&self.location, &err);
@@ -133,17 +137,27 @@ impl CacheCore {
         key: &str,
         bytes: Option<Bytes>,
     ) -> Result<Option<V>> {
-        bytes.map(|bytes| self.codec.decode(key, &bytes)).transpose()
+        bytes
+            .map(|bytes| self.codec.decode(key, &bytes))
+            .transpose()
     }
 
-    pub(super) fn decode_all<V: DeserializeOwned>(&self, key: &str, items: Vec<Bytes>) -> Result<Vec<V>> {
+    pub(super) fn decode_all<V: DeserializeOwned>(
+        &self,
+        key: &str,
+        items: Vec<Bytes>,
+    ) -> Result<Vec<V>> {
         items
             .iter()
             .map(|bytes| self.codec.decode(key, bytes))
             .collect()
     }
 
-    pub(super) fn decode_scored<V: DeserializeOwned>(&self, key: &str, items: Scored) -> Result<Vec<(V, f64)>> {
+    pub(super) fn decode_scored<V: DeserializeOwned>(
+        &self,
+        key: &str,
+        items: Scored,
+    ) -> Result<Vec<(V, f64)>> {
         items
             .into_iter()
             .map(|(member, score)| Ok((self.codec.decode(key, &member)?, score)))
@@ -244,7 +258,10 @@ pub(super) fn field_name(key: &str, bytes: Vec<u8>) -> Result<String> {
 
 /// The caller's field names as bytes.
 pub(super) fn field_bytes(fields: &[&str]) -> Vec<Vec<u8>> {
-    fields.iter().map(|field| field.as_bytes().to_vec()).collect()
+    fields
+        .iter()
+        .map(|field| field.as_bytes().to_vec())
+        .collect()
 }
 
 /// At most one fail-open warning a second, process-wide.

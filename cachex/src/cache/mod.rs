@@ -21,12 +21,12 @@ use std::time::Duration;
 pub use self::builder::CacheBuilder;
 use self::builder::Location;
 pub use self::core::CacheCore;
+use crate::Result;
 use crate::api::CacheApiHandles;
 use crate::backend::Store;
 use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
 use crate::codec::Codec;
 use crate::keys::Keys;
-use crate::Result;
 
 /// Django's `DEFAULT_TIMEOUT`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -178,7 +178,6 @@ impl Cache {
         Cache(Arc::new(CacheApiHandles::new(Arc::new(core))))
     }
 }
-
 
 #[cfg(test)]
 mod tests {

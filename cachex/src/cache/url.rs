@@ -60,7 +60,6 @@ impl CacheBuilder {
         };
         Ok(builder)
     }
-
 }
 
 /// Applies one option's value to a builder; `name` is for messages.
@@ -105,7 +104,10 @@ const OPTIONS: &[(&str, Apply)] = &[
         Ok(())
     }),
     ("compression_level", |builder, name, value| {
-        builder.codec = builder.codec.clone().compression_level(number(name, value)?);
+        builder.codec = builder
+            .codec
+            .clone()
+            .compression_level(number(name, value)?);
         Ok(())
     }),
     ("min_length", |builder, name, value| {
@@ -217,4 +219,3 @@ fn is_secret(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name == "pass" || name.contains("password") || name.contains("token") || name.contains("secret")
 }
-

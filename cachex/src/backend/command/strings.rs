@@ -2,9 +2,9 @@
 
 use bytes::Bytes;
 
+use super::{Expiry, commands};
 #[cfg(feature = "redis")]
 use super::{Script, expiry_millis, px};
-use super::{Expiry, commands};
 
 commands! {
     /// `GET key`.

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::data::Hash;
 use super::{Apply, Memory, count};
 use crate::backend::command::{
-    Hdel, Hexists, Hget, HgetAll, HincrBy, Hkeys, Hlen, Hmget, Hset, HsetNx, Hvals,
+    Hdel, Hexists, Hget, HgetAll, HincrBy, HincrByFloat, Hkeys, Hlen, Hmget, Hset, HsetNx, Hvals,
 };
 use crate::codec::counter_value;
 use crate::{Error, Result};
@@ -111,6 +111,35 @@ impl Apply for HincrBy {
                 key: key.clone(),
                 detail: "increment or decrement would overflow".to_owned(),
             })?;
+            hash.insert(field, Bytes::from(sum.to_string()));
+            Ok(sum)
+        })?;
+        Ok(sum.unwrap_or(delta))
+    }
+}
+
+impl Apply for HincrByFloat {
+    fn apply(self, memory: &Memory) -> Result<f64> {
+        let Self { key, field, delta } = self;
+        let sum = memory.modify(&key, true, |hash: &mut Hash| {
+            let current = match hash.get(&field) {
+                None => 0.0,
+                Some(value) => std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|text| text.parse::<f64>().ok())
+                    .filter(|number| number.is_finite())
+                    .ok_or_else(|| Error::WrongType {
+                        key: key.clone(),
+                        detail: "hash value is not a float".to_owned(),
+                    })?,
+            };
+            let sum = current + delta;
+            if !sum.is_finite() {
+                return Err(Error::InvalidArgument(
+                    "increment would produce NaN or Infinity".to_owned(),
+                ));
+            }
+            // As Redis writes it: the shortest text that reads back the same, no exponent.
             hash.insert(field, Bytes::from(sum.to_string()));
             Ok(sum)
         })?;

@@ -107,7 +107,8 @@ impl Connections {
 
     /// Drops every connection.
     pub(super) fn clear(&self) {
-        let slots = std::mem::take(&mut *self.slots.write().unwrap_or_else(PoisonError::into_inner));
+        let slots =
+            std::mem::take(&mut *self.slots.write().unwrap_or_else(PoisonError::into_inner));
         drop(slots);
     }
 }

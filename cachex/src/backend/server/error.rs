@@ -95,7 +95,10 @@ impl Server {
         if err.kind() == ErrorKind::AuthenticationFailed {
             return Meaning::WrongPassword.error(connection, message);
         }
-        if matches!(err.kind(), ErrorKind::Parse | ErrorKind::UnexpectedReturnType) {
+        if matches!(
+            err.kind(),
+            ErrorKind::Parse | ErrorKind::UnexpectedReturnType
+        ) {
             return Error::UnexpectedReply(message);
         }
         let code = err.code().unwrap_or_default();

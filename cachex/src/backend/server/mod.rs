@@ -83,9 +83,11 @@ use self::blocking::{BlockingPool, Packet};
 use self::connections::Connections;
 use self::error::{breaks_connection, is_loading, is_unknown_script};
 pub(crate) use self::options::ServerOptions;
-use self::options::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, RETRY_FIRST_PAUSE, RETRY_MAX_PAUSE};
 #[cfg(feature = "tls")]
 pub(crate) use self::options::TlsRoots;
+use self::options::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, RETRY_FIRST_PAUSE, RETRY_MAX_PAUSE,
+};
 use self::topology::{Connector, Parsed};
 use super::command::{Command, Request, Resend, Route, Script};
 use crate::{Error, Result};
@@ -175,9 +177,13 @@ impl Server {
     /// Runs one command of the table (see the module documentation).
     pub(crate) async fn execute<C: Command>(&self, command: C) -> Result<C::Output> {
         match command.request() {
-            Request::Plain(cmd) => self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None).await,
+            Request::Plain(cmd) => {
+                self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None)
+                    .await
+            }
             Request::Script { script, eval } => {
-                self.call(C::ROUTE, C::RESEND, Packet::One(&eval), Some(script)).await
+                self.call(C::ROUTE, C::RESEND, Packet::One(&eval), Some(script))
+                    .await
             }
             Request::Blocking { command, wait } => self.blocking_command(&command, wait).await,
         }

@@ -101,4 +101,3 @@ pub(crate) fn ensure_crypto_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
-

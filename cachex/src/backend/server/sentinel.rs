@@ -48,14 +48,14 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::io::tcp::TcpSettings;
 use redis::{
-    AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture,
-    RedisResult, Value,
+    AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult,
+    Value,
 };
 use tokio::sync::OnceCell;
 
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
-use crate::backend::command::Route;
 use super::topology::{Connector, NodeList, Parsed, bracketed, flag, node_url, password_of};
+use crate::backend::command::Route;
 use crate::{Error, Result};
 
 /// How often a link asks a sentinel whether the primary moved.
@@ -402,7 +402,6 @@ fn is_primary(role: &Value) -> bool {
         _ => false,
     }
 }
-
 
 /// The connections of a link once the primary is known.
 #[derive(Clone)]

@@ -182,7 +182,6 @@ fn describe(scheme: &str, info: &ConnectionInfo) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::Server;
