@@ -373,6 +373,11 @@ pub trait CacheApi: Send + Sync {
     /// Adds `delta` to the integer in `field` (missing: 0), atomically (`HINCRBY`).
     async fn hincrby(&self, key: &str, field: &str, delta: i64) -> Result<i64>;
 
+    /// Adds `delta` to the number in `field` (missing: 0), atomically (`HINCRBYFLOAT`); returns
+    /// the new value. A field that is not a number is [`Error::WrongType`](crate::Error), a
+    /// result that is not finite [`Error::InvalidArgument`](crate::Error).
+    async fn hincrbyfloat(&self, key: &str, field: &str, delta: f64) -> Result<f64>;
+
     /// Pushes `values` to the head of the list `key`, one after the other (`LPUSH`); returns
     /// the new length.
     async fn lpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64>;

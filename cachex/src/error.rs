@@ -72,6 +72,10 @@ pub enum Error {
     /// expiry too far away.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The server answered with a reply of another shape than the command gives (a proxy or
+    /// a server module in the way, or a bug).
+    #[error("unexpected reply from the server: {0}")]
+    UnexpectedReply(String),
     /// The server answered with an error not covered above.
     #[error("server error: {0}")]
     Server(String),

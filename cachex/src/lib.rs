@@ -19,6 +19,7 @@
 //! annotating your own traits without pulling in a Redis client.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "cache")]
 mod api;
@@ -28,12 +29,15 @@ pub mod bridge;
 #[cfg(feature = "cache")]
 mod cache;
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod codec;
 #[cfg(feature = "cache")]
 mod error;
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod guide;
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod keys;
 #[cfg(feature = "cache")]
 mod lock;
@@ -41,18 +45,24 @@ mod lock;
 mod scan;
 
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType, Timeout, Ttl};
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use error::{Error, Result};
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use lock::{Lock, LockApi, LockApiAsync};
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use scan::{KeyIter, KeyScan};
 
 /// Everything needed to use a cache: `use cachex::prelude::*;`.
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod prelude {
     pub use crate::{Cache, CacheApi, LockApi, Timeout};
 }

@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::{Command, RawStore};
-use crate::cache::Store;
+use crate::backend::Store;
+use crate::backend::command::{DeleteIfEquals, ExpireIfEquals};
 use crate::{Result, auto_async};
 
 /// A lock acquired with [`lock`](crate::CacheApi::lock). Its key holds a token unique to this
@@ -49,8 +49,8 @@ impl Lock {
         &self.key
     }
 
-    fn release_command(&self) -> Command {
-        Command::DeleteIfEquals {
+    fn release_command(&self) -> DeleteIfEquals {
+        DeleteIfEquals {
             key: self.made.clone(),
             token: self.token.clone(),
         }
@@ -75,19 +75,17 @@ impl LockApi for Lock {
     async fn arelease(mut self) -> Result<bool> {
         self.held = false;
         let command = self.release_command();
-        let released = self.store.execute(command).await?.flag();
-        released.map_err(|err| err.about(&self.key))
+        self.store.run(&self.key, command).await
     }
 
     async fn aextend(&self, lease: Duration) -> Result<bool> {
         let millis = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX).max(1);
-        let command = Command::ExpireIfEquals {
+        let command = ExpireIfEquals {
             key: self.made.clone(),
             token: self.token.clone(),
             millis,
         };
-        let extended = self.store.execute(command).await?.flag();
-        extended.map_err(|err| err.about(&self.key))
+        self.store.run(&self.key, command).await
     }
 }
 
@@ -96,9 +94,9 @@ impl Drop for Lock {
         if !self.held {
             return;
         }
-        let (store, command) = (self.store.clone(), self.release_command());
+        let (store, command, key) = (self.store.clone(), self.release_command(), self.key.clone());
         let spawned = crate::bridge::spawn(async move {
-            if let Err(err) = store.execute(command).await {
+            if let Err(err) = store.run(&key, command).await {
                 tracing::warn!(target: "cachex", "a dropped lock was not released: {err}");
             }
         });

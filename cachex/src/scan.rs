@@ -11,13 +11,13 @@ use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
 
-use crate::backend::{Cursor, RawStore, ScanPage};
-use crate::cache::Store;
+use crate::backend::command::Scan;
+use crate::backend::{SCAN_BATCH, Store};
 use crate::keys::Keys;
 use crate::{Error, Result};
 
-/// How many keys each `SCAN` round asks for.
-pub(crate) const SCAN_BATCH: usize = 1_000;
+/// One page of a scan: the cursor of the next page (0 at the end) and some keys.
+type ScanPage = (u64, Vec<Vec<u8>>);
 
 type Fetch = Pin<Box<dyn Future<Output = Result<ScanPage>> + Send>>;
 
@@ -50,7 +50,7 @@ pub struct KeyScan {
     keys: Keys,
     pattern: String,
     /// Where the scan goes on; `None` once it is complete.
-    next: Option<Cursor>,
+    next: Option<u64>,
     batch: VecDeque<Vec<u8>>,
     fetching: Option<Fetch>,
 }
@@ -72,7 +72,7 @@ impl KeyScan {
             store,
             keys,
             pattern,
-            next: Some(Cursor::default()),
+            next: Some(0),
             batch: VecDeque::new(),
             fetching: None,
         }
@@ -93,16 +93,21 @@ impl KeyScan {
     /// The request for the next page; `None` when the scan is complete.
     fn fetch(&self) -> Option<impl Future<Output = Result<ScanPage>> + Send + 'static> {
         let cursor = self.next?;
-        let (store, pattern) = (self.store.clone(), self.pattern.clone());
-        Some(async move { store.scan(cursor, &pattern, SCAN_BATCH).await })
+        let scan = Scan {
+            cursor,
+            pattern: self.pattern.clone(),
+            count: SCAN_BATCH,
+        };
+        let store = self.store.clone();
+        Some(async move { store.run("", scan).await })
     }
 
     /// Takes in a fetched page; an error ends the scan.
     fn receive(&mut self, page: Result<ScanPage>) -> Option<Error> {
         match page {
-            Ok((keys, next)) => {
+            Ok((next, keys)) => {
                 self.batch.extend(keys);
-                self.next = next;
+                self.next = (next != 0).then_some(next);
                 None
             }
             Err(err) => {

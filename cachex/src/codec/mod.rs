@@ -418,7 +418,7 @@ impl Codec {
                 Some(value) => return Ok(value),
                 None => notes.push(format!(
                     "the integer {n} is not a {}",
-                    std::any::type_name::<V>()
+                    short_type_name::<V>()
                 )),
             }
         }
@@ -637,6 +637,22 @@ fn not_included(codec: &str, feature: &str) -> String {
 /// ```
 pub fn counter_value(bytes: &[u8]) -> Option<i64> {
     integer::redis_integer(bytes)
+}
+
+/// The name of a type without its module paths, for messages: `Option<String>`, not
+/// `core::option::Option<alloc::string::String>`.
+fn short_type_name<V>() -> String {
+    let full = std::any::type_name::<V>();
+    let mut short = String::with_capacity(full.len());
+    for part in full.split_inclusive(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')) {
+        let (path, delimiter) = match part.char_indices().last() {
+            Some((at, c)) if !(c.is_alphanumeric() || c == '_' || c == ':') => part.split_at(at),
+            _ => (part, ""),
+        };
+        short.push_str(path.rsplit("::").next().unwrap_or(path));
+        short.push_str(delimiter);
+    }
+    short
 }
 
 // The unit tests use every codec.

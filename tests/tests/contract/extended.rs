@@ -355,6 +355,39 @@ pub(crate) async fn hashes(s: &Subject) {
     assert_eq!(call!(s, key_type / akey_type("h")).expect("type"), None);
     assert!(!call!(s, has_key / ahas_key("h")).expect("has_key"));
 
+    // HINCRBYFLOAT: a missing field counts from 0; an integer field is a number too.
+    assert_eq!(
+        call!(s, hincrbyfloat / ahincrbyfloat("hf", "x", 10.5)).expect("hincrbyfloat"),
+        10.5
+    );
+    assert_eq!(
+        call!(s, hincrbyfloat / ahincrbyfloat("hf", "x", -0.25)).expect("hincrbyfloat"),
+        10.25
+    );
+    assert_eq!(
+        call!(s, hget / ahget::<f64>("hf", "x")).expect("hget"),
+        Some(10.25)
+    );
+    call!(s, hset / ahset("hf", "n", &2)).expect("hset");
+    assert_eq!(
+        call!(s, hincrbyfloat / ahincrbyfloat("hf", "n", 0.5)).expect("hincrbyfloat"),
+        2.5
+    );
+    call!(s, hset / ahset("hf", "word", "text")).expect("hset");
+    assert!(matches!(
+        call!(s, hincrbyfloat / ahincrbyfloat("hf", "word", 1.0)),
+        Err(Error::WrongType { .. })
+    ));
+    assert!(matches!(
+        call!(s, hincrbyfloat / ahincrbyfloat("hf", "x", f64::INFINITY)),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(
+        call!(s, hget / ahget::<f64>("hf", "x")).expect("hget"),
+        Some(10.25),
+        "a refused increment changes nothing"
+    );
+
     call!(s, set / aset("plain", "x", Timeout::Default)).expect("set");
     assert!(matches!(
         call!(s, hget / ahget::<String>("plain", "f")),

@@ -42,7 +42,7 @@ use redis::io::tcp::TcpSettings;
 use redis::{Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use tokio::sync::OnceCell;
 
-use super::redis::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
+use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
 use super::topology::{Connector, NodeList, Parsed, flag, node_url, password_of};
 use crate::{Error, Result};
 
@@ -141,7 +141,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     }
     #[cfg(feature = "tls")]
     if tls {
-        super::redis::ensure_crypto_provider();
+        super::options::ensure_crypto_provider();
     }
     let client = builder
         .build()

@@ -34,13 +34,13 @@
 //!
 //! # Reads from replicas
 //!
-//! With `replica_reads=true`, read-only commands (`GET`, `MGET`, `EXISTS`, `TTL`, ...) go to a
+//! With `replica_reads=true`, the commands the command table routes as reads (`GET`, `MGET`,
+//! `EXISTS`, `PTTL`, ...; see [`Route`]) go to a
 //! replica chosen at random among those the sentinels report healthy (the primary when there
 //! is none). A replica may lag behind its primary: a value just written may not be read back
 //! at once. Pipelines, scripts and `SCAN` always go to the primary.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -48,60 +48,18 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::io::tcp::TcpSettings;
 use redis::{
-    Arg, AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture,
-    RedisResult, Value,
+    AsyncConnectionConfig, Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult,
+    Value,
 };
 use tokio::sync::OnceCell;
 
-use super::redis::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
+use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
 use super::topology::{Connector, NodeList, Parsed, bracketed, flag, node_url, password_of};
+use crate::backend::command::Route;
 use crate::{Error, Result};
 
 /// How often a link asks a sentinel whether the primary moved.
 pub(crate) const WATCH_PERIOD: Duration = Duration::from_millis(500);
-
-/// The commands sent to a replica with `replica_reads`: they only read.
-const READ_ONLY_COMMANDS: &[&str] = &[
-    "GET",
-    "MGET",
-    "EXISTS",
-    "STRLEN",
-    "GETRANGE",
-    "TTL",
-    "PTTL",
-    "EXPIRETIME",
-    "PEXPIRETIME",
-    "TYPE",
-    "HGET",
-    "HMGET",
-    "HGETALL",
-    "HLEN",
-    "HKEYS",
-    "HVALS",
-    "HEXISTS",
-    "HSTRLEN",
-    "LRANGE",
-    "LINDEX",
-    "LLEN",
-    "SMEMBERS",
-    "SISMEMBER",
-    "SMISMEMBER",
-    "SCARD",
-    "SRANDMEMBER",
-    "SINTER",
-    "SUNION",
-    "SDIFF",
-    "ZSCORE",
-    "ZMSCORE",
-    "ZRANK",
-    "ZREVRANK",
-    "ZRANGE",
-    "ZREVRANGE",
-    "ZRANGEBYSCORE",
-    "ZREVRANGEBYSCORE",
-    "ZCARD",
-    "ZCOUNT",
-];
 
 /// Where the sentinels are, and how to reach the data nodes they name.
 pub(crate) struct SentinelTopology {
@@ -193,7 +151,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     };
     #[cfg(feature = "tls")]
     if tls {
-        super::redis::ensure_crypto_provider();
+        super::options::ensure_crypto_provider();
     }
     let mut topology = SentinelTopology {
         sentinels: Vec::with_capacity(list.nodes.len()),
@@ -418,7 +376,7 @@ impl SentinelTopology {
         if healthy.is_empty() {
             return None;
         }
-        let pick = usize::try_from(random() % healthy.len() as u64).unwrap_or_default();
+        let pick = fastrand::usize(..healthy.len());
         let (host, port) = &healthy[pick];
         self.data_connection(host, *port).await.ok()
     }
@@ -443,13 +401,6 @@ fn is_primary(role: &Value) -> bool {
         }
         _ => false,
     }
-}
-
-/// A random number (std's per-process random hash keys, no extra dependency).
-fn random() -> u64 {
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
 }
 
 /// The connections of a link once the primary is known.
@@ -527,25 +478,23 @@ impl SentinelLink {
     }
 }
 
-/// Whether a command only reads (see [`READ_ONLY_COMMANDS`]).
-fn is_read_only(cmd: &Cmd) -> bool {
-    match cmd.args_iter().next() {
-        Some(Arg::Simple(name)) => READ_ONLY_COMMANDS
-            .iter()
-            .any(|read| name.eq_ignore_ascii_case(read.as_bytes())),
-        _ => false,
+impl SentinelLink {
+    /// The connection that serves a command of `route`: a replica for reads when the cache
+    /// reads from replicas and one is healthy, else the primary.
+    pub(crate) async fn connection(&self, route: Route) -> RedisResult<MultiplexedConnection> {
+        let resolved = self.resolved().await?;
+        Ok(match resolved.replica {
+            Some(replica) if route == Route::Reads => replica,
+            _ => resolved.primary,
+        })
     }
 }
 
 impl ConnectionLike for SentinelLink {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            let resolved = self.resolved().await?;
-            let mut connection = match resolved.replica {
-                Some(replica) if is_read_only(cmd) => replica,
-                _ => resolved.primary,
-            };
-            connection.req_packed_command(cmd).await
+            let mut primary = self.resolved().await?.primary;
+            primary.req_packed_command(cmd).await
         })
     }
 

@@ -18,14 +18,14 @@ use crate::{Error, Result};
 /// How many idle connections a pool keeps; more are closed when they come back.
 const MAX_IDLE: usize = 64;
 
-/// What a server backend sends in one call: a command or a pipeline.
+/// What a server backend writes in one call: a command or a pipeline.
 #[derive(Clone, Copy)]
-pub(crate) enum Request<'a> {
+pub(crate) enum Packet<'a> {
     One(&'a Cmd),
     Many(&'a Pipeline),
 }
 
-impl Request<'_> {
+impl Packet<'_> {
     /// Sends it on an async connection.
     pub(crate) async fn send<T, C>(self, connection: &mut C) -> RedisResult<T>
     where
@@ -33,8 +33,8 @@ impl Request<'_> {
         C: redis::aio::ConnectionLike + Send,
     {
         match self {
-            Request::One(command) => command.query_async(connection).await,
-            Request::Many(pipeline) => pipeline.query_async(connection).await,
+            Packet::One(command) => command.query_async(connection).await,
+            Packet::Many(pipeline) => pipeline.query_async(connection).await,
         }
     }
 
@@ -43,8 +43,8 @@ impl Request<'_> {
         connection: &mut redis::Connection,
     ) -> RedisResult<T> {
         match self {
-            Request::One(command) => command.query(connection),
-            Request::Many(pipeline) => pipeline.query(connection),
+            Packet::One(command) => command.query(connection),
+            Packet::Many(pipeline) => pipeline.query(connection),
         }
     }
 }
@@ -75,7 +75,7 @@ impl BlockingPool {
     /// timeout (the connection is closed: a late answer must never be read as the next
     /// request's); the inner result is the server's answer or the connection's failure, as the
     /// async path gets them. A connection that failed is closed, not pooled.
-    pub(crate) fn send<T: FromRedisValue>(&self, request: Request<'_>) -> Result<RedisResult<T>> {
+    pub(crate) fn send<T: FromRedisValue>(&self, request: Packet<'_>) -> Result<RedisResult<T>> {
         let idle = self.idle().pop();
         let mut connection = match idle {
             Some(connection) => connection,
@@ -101,12 +101,6 @@ impl BlockingPool {
     /// Closes every idle connection.
     pub(crate) fn close(&self) {
         self.idle().clear();
-    }
-
-    /// How many connections wait in the pool.
-    #[cfg(test)]
-    pub(crate) fn idle_count(&self) -> usize {
-        self.idle().len()
     }
 
     fn open(&self) -> RedisResult<redis::Connection> {

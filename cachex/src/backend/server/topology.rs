@@ -1,7 +1,7 @@
 //! How a server backend reaches its data: one server, a Redis Cluster, or a primary found
 //! through Sentinel.
 //!
-//! [`Redis`](super::redis::Redis) sends every command through a [`Link`], one per tokio runtime,
+//! [`Server`](super::Server) sends every command through a [`Link`], one per tokio runtime,
 //! opened by the backend's [`Connector`]. Whatever the topology, a link is a
 //! [`redis::aio::ConnectionLike`], so a command written once in the backend runs unchanged on
 //! every topology:
@@ -17,7 +17,10 @@
 //! Links open lazily: making one does no I/O, the first command connects.
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value};
+
+use super::blocking::Packet;
+use crate::backend::command::Route;
 
 /// Opens the links of one backend (one per tokio runtime). Its owner boxes it, so the size of
 /// the standalone variant costs nothing.
@@ -90,6 +93,25 @@ pub(crate) enum Link {
     /// The primary of a Sentinel service.
     #[cfg(feature = "sentinel")]
     Sentinel(super::sentinel::SentinelLink),
+}
+
+impl Link {
+    /// Sends `packet` on the connection that serves `route` (a Sentinel replica may serve
+    /// reads; everything else goes where the topology routes it).
+    pub(crate) async fn send<T: FromRedisValue>(
+        &mut self,
+        packet: Packet<'_>,
+        #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))] route: Route,
+    ) -> RedisResult<T> {
+        match (self, packet) {
+            #[cfg(feature = "sentinel")]
+            (Link::Sentinel(link), Packet::One(_)) if route == Route::Reads => {
+                let mut connection = link.connection(route).await?;
+                packet.send(&mut connection).await
+            }
+            (link, packet) => packet.send(link).await,
+        }
+    }
 }
 
 impl ConnectionLike for Link {

@@ -1,0 +1,130 @@
+//! Key commands: existence, deletion, expiry, type, renames, scans, and the lock scripts.
+
+#[cfg(feature = "redis")]
+use super::Script;
+use super::{KeyCount, commands};
+use crate::KeyType;
+
+commands! {
+    /// `EXISTS key`.
+    Exists { key: String } -> bool,
+        "EXISTS" cmd(key), keys [key], Reads, Safe;
+    /// `DEL key ...`: how many existed.
+    Del { keys: Vec<String> } -> u64,
+        "DEL" cmd(keys), keys [keys], Writes, Safe;
+    /// `UNLINK key ...` of keys found by a scan: how many existed.
+    Unlink { keys: Vec<Vec<u8>> } -> u64,
+        "UNLINK" cmd(keys), keys [keys], Writes, Safe;
+    /// `PTTL key`: -2 missing, -1 persistent, else milliseconds left.
+    Pttl { key: String } -> i64,
+        "PTTL" cmd(key), keys [key], Reads, Safe;
+    /// `PEXPIRE key ms`: whether the key exists; a non-positive time deletes it.
+    Pexpire { key: String, millis: i64 } -> bool,
+        "PEXPIRE" cmd(key, millis), keys [key], Writes, Safe;
+    /// `PEXPIREAT key unix-ms`: as `PEXPIRE`, at an absolute time.
+    PexpireAt { key: String, unix_millis: i64 } -> bool,
+        "PEXPIREAT" cmd(key, unix_millis), keys [key], Writes, Safe;
+    /// `PERSIST key`: whether an expiry was removed.
+    Persist { key: String } -> bool,
+        "PERSIST" cmd(key), keys [key], Writes, Never;
+    /// `PERSIST key` + `EXISTS key`, atomically: whether the key exists (it keeps no expiry).
+    PersistExisting { key: String } -> bool,
+        "PERSIST" script(PERSIST_EXISTING; key;), keys [key], Writes, Safe;
+    /// `TYPE key`.
+    Type { key: String } -> TypeOf,
+        "TYPE" cmd(key), keys [key], Reads, Safe;
+    /// `RENAME from to`, keeping the expiry and overwriting `to`; missing `from` is an error.
+    Rename { from: String, to: String } -> (),
+        "RENAME" cmd(from, to), keys [from, to], Writes, Never;
+    /// `RENAMENX from to`: whether renamed (not when `to` exists); missing `from` is an error.
+    RenameNx { from: String, to: String } -> bool,
+        "RENAMENX" cmd(from, to), keys [from, to], Writes, Never;
+    /// `SCAN cursor MATCH pattern COUNT count`: the next cursor (0 at the end) and some keys.
+    /// Read on the primary: what it finds may be deleted next.
+    Scan { cursor: u64, pattern: String, count: usize } -> (u64, Vec<Vec<u8>>),
+        "SCAN" cmd(cursor, "MATCH", pattern, "COUNT", count), keys [], Primary, Safe;
+    /// `FLUSHDB`: every key of the database.
+    FlushDb {} -> (),
+        "FLUSHDB" cmd(), keys [], Writes, Safe;
+    /// `GET key` + `PTTL key`, atomically.
+    GetPttl { key: String } -> (Option<bytes::Bytes>, i64),
+        "GET PTTL" script(GET_PTTL; key;), keys [key], Primary, Safe;
+    /// Deletes `key` if it holds `token` (a lock's release): whether deleted.
+    DeleteIfEquals { key: String, token: Vec<u8> } -> bool,
+        "lock release" script(DELETE_IF_EQUALS; key; token), keys [key], Writes, Safe;
+    /// Sets a new expiry on `key` if it holds `token` (a lock's extension): whether set.
+    ExpireIfEquals { key: String, token: Vec<u8>, millis: u64 } -> bool,
+        "lock extend" script(EXPIRE_IF_EQUALS; key; token, millis), keys [key], Writes, Safe;
+}
+
+impl KeyCount for Vec<Vec<u8>> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
+/// `TYPE`'s answer: what the key holds, `None` when it is missing.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TypeOf(pub(crate) Option<KeyType>);
+
+impl TypeOf {
+    /// The type of a Redis type name (`none`, `string`, `hash`, ...).
+    pub(crate) fn named(name: &str) -> TypeOf {
+        TypeOf(match name {
+            "none" => None,
+            "string" => Some(KeyType::String),
+            "hash" => Some(KeyType::Hash),
+            "list" => Some(KeyType::List),
+            "set" => Some(KeyType::Set),
+            "zset" => Some(KeyType::SortedSet),
+            other => Some(KeyType::Other(other.to_owned())),
+        })
+    }
+}
+
+#[cfg(feature = "redis")]
+impl redis::FromRedisValue for TypeOf {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        let name: String = redis::FromRedisValue::from_redis_value(value)?;
+        Ok(TypeOf::named(&name))
+    }
+}
+
+/// See [`PersistExisting`].
+#[cfg(feature = "redis")]
+static PERSIST_EXISTING: Script = Script::new(
+    r"
+redis.call('PERSIST', KEYS[1])
+return redis.call('EXISTS', KEYS[1])
+",
+);
+
+/// See [`GetPttl`].
+#[cfg(feature = "redis")]
+static GET_PTTL: Script = Script::new(
+    r"
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+",
+);
+
+/// See [`DeleteIfEquals`].
+#[cfg(feature = "redis")]
+static DELETE_IF_EQUALS: Script = Script::new(
+    r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+);
+
+/// See [`ExpireIfEquals`].
+#[cfg(feature = "redis")]
+static EXPIRE_IF_EQUALS: Script = Script::new(
+    r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+",
+);

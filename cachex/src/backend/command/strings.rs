@@ -1,0 +1,70 @@
+//! String commands: the values `get`, `set` and counters work on.
+
+use bytes::Bytes;
+
+use super::{Expiry, commands};
+#[cfg(feature = "redis")]
+use super::{Script, expiry_millis, px};
+
+commands! {
+    /// `GET key`.
+    Get { key: String } -> Option<Bytes>,
+        "GET" cmd(key), keys [key], Reads, Safe;
+    /// `MGET key ...`: each key's value, in order.
+    Mget { keys: Vec<String> } -> Vec<Option<Bytes>>,
+        "MGET" cmd(keys), keys [keys], Reads, Safe;
+    /// `SET key value [PX ms]`: always stores.
+    Set { key: String, value: Vec<u8>, expiry: Expiry } -> bool,
+        "SET" cmd(key, value, px(expiry)), keys [key], Writes, Safe;
+    /// `SET key value [PX ms] NX`: whether stored (only when absent).
+    SetNx { key: String, value: Vec<u8>, expiry: Expiry } -> bool,
+        "SET" cmd(key, value, px(expiry), "NX"), keys [key], Writes, Never;
+    /// `SET key value [PX ms] XX`: whether stored (only when present).
+    SetXx { key: String, value: Vec<u8>, expiry: Expiry } -> bool,
+        "SET" cmd(key, value, px(expiry), "XX"), keys [key], Writes, Never;
+    /// `SET key value [PX ms] GET`: the previous value.
+    SetGet { key: String, value: Vec<u8>, expiry: Expiry } -> Option<Bytes>,
+        "SET" cmd(key, value, px(expiry), "GET"), keys [key], Writes, Never;
+    /// `GETDEL key`: the value, deleted.
+    GetDel { key: String } -> Option<Bytes>,
+        "GETDEL" cmd(key), keys [key], Writes, Never;
+    /// `INCRBY` of a key that must exist: `None` when it does not. Not an integer, or an
+    /// overflow, is an error.
+    IncrBy { key: String, delta: i64 } -> Option<i64>,
+        "INCRBY" script(INCR_EXISTING; key; delta), keys [key], Writes, Never;
+    /// `INCRBY` that creates a missing key first, holding 0 with `expiry`; an existing key
+    /// keeps its own expiry.
+    IncrOrCreate { key: String, delta: i64, expiry: Expiry } -> i64,
+        "INCRBY" script(
+            INCR_OR_CREATE; key;
+            delta, expiry_millis(*expiry).map(|millis| millis.to_string()).unwrap_or_default()
+        ),
+        keys [key], Writes, Never;
+}
+
+/// See [`IncrBy`]. The result is read back with `GET` because Lua numbers are doubles and
+/// would round integers beyond 2^53.
+#[cfg(feature = "redis")]
+static INCR_EXISTING: Script = Script::new(
+    r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+    return false
+end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])
+",
+);
+
+/// See [`IncrOrCreate`]: `PX ARGV[2]` unless it is empty. Read back with `GET`, as above.
+#[cfg(feature = "redis")]
+static INCR_OR_CREATE: Script = Script::new(
+    r"
+if ARGV[2] == '' then
+    redis.call('SET', KEYS[1], '0', 'NX')
+else
+    redis.call('SET', KEYS[1], '0', 'NX', 'PX', ARGV[2])
+end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return redis.call('GET', KEYS[1])
+",
+);

@@ -1,0 +1,190 @@
+//! Key commands on the in-memory store: existence, deletion, expiry, type, renames, scans,
+//! and the lock scripts' semantics.
+
+use std::time::{Duration, Instant};
+
+use moka::ops::compute::Op;
+
+use super::data::{Data, lock};
+use super::{Apply, Entry, Memory, count, unix_millis_now};
+use crate::backend::command::{
+    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, Persist, PersistExisting,
+    Pexpire, PexpireAt, Pttl, Rename, RenameNx, Scan, Type, TypeOf, Unlink,
+};
+use crate::backend::glob;
+use crate::{Error, Result};
+
+impl Apply for Exists {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        Ok(memory.live(&self.key).is_some())
+    }
+}
+
+impl Apply for Del {
+    fn apply(self, memory: &Memory) -> Result<u64> {
+        Ok(count(
+            self.keys.iter().filter(|key| memory.remove(key)).count(),
+        ))
+    }
+}
+
+impl Apply for Unlink {
+    fn apply(self, memory: &Memory) -> Result<u64> {
+        // Every stored key is text: bytes that are not cannot name one.
+        let removed = self
+            .keys
+            .iter()
+            .filter_map(|key| std::str::from_utf8(key).ok())
+            .filter(|key| memory.remove(key))
+            .count();
+        Ok(count(removed))
+    }
+}
+
+/// `PTTL key`: -2 missing, -1 persistent, else milliseconds left (rounded up).
+fn pttl(memory: &Memory, key: &str) -> i64 {
+    match memory.live(key) {
+        None => -2,
+        Some(Entry {
+            expires_at: None, ..
+        }) => -1,
+        Some(Entry {
+            expires_at: Some(at),
+            ..
+        }) => {
+            let left = at.saturating_duration_since(Instant::now());
+            i64::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX)
+        }
+    }
+}
+
+impl Apply for Pttl {
+    fn apply(self, memory: &Memory) -> Result<i64> {
+        Ok(pttl(memory, &self.key))
+    }
+}
+
+impl Apply for Pexpire {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        Ok(memory.set_deadline(&self.key, self.millis))
+    }
+}
+
+impl Apply for PexpireAt {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        let millis = self.unix_millis.saturating_sub(unix_millis_now());
+        Ok(memory.set_deadline(&self.key, millis))
+    }
+}
+
+impl Apply for Persist {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        Ok(memory.update(&self.key, false, |current| match current {
+            Some(entry) if entry.expires_at.is_some() => (Op::Put(entry.expiring(None)), true),
+            _ => (Op::Nop, false),
+        }))
+    }
+}
+
+impl Apply for PersistExisting {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        Ok(memory.update(&self.key, false, |current| match current {
+            Some(entry) => (Op::Put(entry.expiring(None)), true),
+            None => (Op::Nop, false),
+        }))
+    }
+}
+
+impl Apply for Type {
+    fn apply(self, memory: &Memory) -> Result<TypeOf> {
+        Ok(match memory.live(&self.key) {
+            Some(entry) => TypeOf::named(entry.data.type_name()),
+            None => TypeOf(None),
+        })
+    }
+}
+
+impl Apply for Rename {
+    fn apply(self, memory: &Memory) -> Result<()> {
+        let renamed = if self.from == self.to {
+            memory.live(&self.from).is_some()
+        } else {
+            let _serialized = lock(&memory.renames);
+            memory.rename_now(&self.from, &self.to)
+        };
+        if renamed {
+            Ok(())
+        } else {
+            Err(Error::NotFound { key: self.from })
+        }
+    }
+}
+
+impl Apply for RenameNx {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        let _serialized = lock(&memory.renames);
+        if memory.live(&self.from).is_none() {
+            return Err(Error::NotFound { key: self.from });
+        }
+        if memory.live(&self.to).is_some() {
+            return Ok(false);
+        }
+        Ok(memory.rename_now(&self.from, &self.to))
+    }
+}
+
+impl Apply for Scan {
+    /// One page: every live matching key (a snapshot of the map), and the end.
+    fn apply(self, memory: &Memory) -> Result<(u64, Vec<Vec<u8>>)> {
+        let now = Instant::now();
+        let keys = memory
+            .entries
+            .iter()
+            .filter(|(key, entry)| {
+                entry.is_live(now) && glob::matches(self.pattern.as_bytes(), key.as_bytes())
+            })
+            .map(|(key, _)| key.as_bytes().to_vec())
+            .collect();
+        Ok((0, keys))
+    }
+}
+
+impl Apply for FlushDb {
+    fn apply(self, memory: &Memory) -> Result<()> {
+        memory.entries.invalidate_all();
+        Ok(())
+    }
+}
+
+impl Apply for GetPttl {
+    fn apply(self, memory: &Memory) -> Result<(Option<bytes::Bytes>, i64)> {
+        let value = memory.string(&self.key)?;
+        Ok((value, pttl(memory, &self.key)))
+    }
+}
+
+/// Whether an entry is a string holding exactly `token`.
+fn holds(entry: &Entry, token: &[u8]) -> bool {
+    matches!(&entry.data, Data::Bytes(held) if held.as_ref() == token)
+}
+
+impl Apply for DeleteIfEquals {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        Ok(memory.update(&self.key, false, |current| match current {
+            Some(entry) if holds(entry, &self.token) => (Op::Remove, true),
+            _ => (Op::Nop, false),
+        }))
+    }
+}
+
+impl Apply for ExpireIfEquals {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        Ok(memory.update(&self.key, false, |current| match current {
+            Some(entry) if holds(entry, &self.token) => {
+                let at = Instant::now().checked_add(Duration::from_millis(self.millis));
+                (Op::Put(entry.expiring(at)), true)
+            }
+            _ => (Op::Nop, false),
+        }))
+    }
+}

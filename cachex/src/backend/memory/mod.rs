@@ -1,0 +1,513 @@
+//! The embedded in-memory backend: a bounded concurrent map ([moka]'s eviction) of encoded
+//! values and data structures with per-entry expiry, answering the commands of the
+//! [table](super::command) with their Redis semantics, so that the same suite passes here and
+//! on a server.
+//!
+//! Values are stored encoded, exactly as a server would hold them: what comes back out went
+//! through the codec, and an integer written by `set` can be incremented. Expiry is lazy: an
+//! expired entry is never returned, and moka drops it on its own schedule. Hashes, lists,
+//! sets and sorted sets are changed in place under the key's compute (atomic for that key);
+//! a collection left empty is removed, as Redis removes it.
+//!
+//! Each family's semantics sits in the file named as its table: [`Apply`] for every command
+//! of `command/keys.rs` in `keys.rs`, and so on.
+
+/// Implements [`Apply`] for commands that are one helper with some arguments fixed (`LPUSH`
+/// and `RPUSH` are `push` at either end). A row `helper(field, ...) { Command => (fixed, ...),
+/// ... }` makes each command call `helper(memory, self.field, ..., fixed, ...)`.
+macro_rules! variants {
+    ($helper:ident $fields:tt { $($command:ident => $fixed:tt),+ $(,)? }) => {
+        $(variants!(@one $helper $fields $command $fixed);)+
+    };
+    (@one $helper:ident ($($field:ident),*) $command:ident ($($fixed:expr),*)) => {
+        impl $crate::backend::memory::Apply for $command {
+            fn apply(
+                self,
+                memory: &$crate::backend::memory::Memory,
+            ) -> $crate::Result<Self::Output> {
+                $helper(memory, $(self.$field,)* $($fixed),*)
+            }
+        }
+    };
+}
+
+mod data;
+mod hash;
+mod keys;
+mod list;
+mod set;
+mod strings;
+mod zset;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use moka::ops::compute::Op;
+use moka::policy::EvictionPolicy;
+use moka::sync::Cache as Map;
+use tokio::sync::Notify;
+
+use self::data::{Collection, Data, lock};
+use super::Expiry;
+use super::command::Command;
+use crate::{Error, Result};
+
+/// The default bound on the number of entries.
+pub(crate) const DEFAULT_MAX_ENTRIES: u64 = 10_000;
+
+/// A command of the table with its Redis semantics on the in-memory store.
+pub(crate) trait Apply: Command {
+    /// Runs it now, atomically for each key it touches.
+    fn apply(self, memory: &Memory) -> Result<Self::Output>;
+
+    /// Runs it, waiting where the command waits (blocking pops); the others are ready at once.
+    fn apply_waiting(self, memory: &Memory) -> impl Future<Output = Result<Self::Output>> + Send {
+        std::future::ready(self.apply(memory))
+    }
+}
+
+/// A key's value and deadline.
+#[derive(Clone)]
+struct Entry {
+    data: Data,
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    /// A string value expiring after `expiry`.
+    fn new(value: Vec<u8>, expiry: Expiry) -> Self {
+        Entry {
+            data: Data::Bytes(value.into()),
+            expires_at: deadline(expiry),
+        }
+    }
+
+    /// Whether it has not expired at `now`.
+    fn is_live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// The bytes of a string key; `WRONGTYPE` for the other types.
+    fn bytes(&self, key: &str) -> Result<&Bytes> {
+        match &self.data {
+            Data::Bytes(bytes) => Ok(bytes),
+            _ => Err(wrong_type(key)),
+        }
+    }
+
+    /// The same data with another deadline.
+    fn expiring(&self, expires_at: Option<Instant>) -> Entry {
+        Entry {
+            data: self.data.clone(),
+            expires_at,
+        }
+    }
+}
+
+/// Redis's `WRONGTYPE` error.
+fn wrong_type(key: &str) -> Error {
+    Error::WrongType {
+        key: key.to_owned(),
+        detail: "WRONGTYPE Operation against a key holding the wrong kind of value".to_owned(),
+    }
+}
+
+/// When an expiry ends, from now; a duration too long to represent never ends.
+fn deadline(expiry: Expiry) -> Option<Instant> {
+    match expiry {
+        Expiry::Never => None,
+        Expiry::After(duration) => Instant::now().checked_add(duration),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn unix_millis_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// A length or a number of items, as a count reply.
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// Tells moka each entry's own expiry.
+struct ExpiresAt;
+
+impl moka::Expiry<String, Entry> for ExpiresAt {
+    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
+        entry.expires_at.map(|at| at.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        entry.expires_at.map(|at| at.saturating_duration_since(now))
+    }
+}
+
+/// Redis's `LRANGE`/`ZRANGE` index range on `len` items: the inclusive positions, or `None`
+/// when it is empty. Negative indexes count from the end.
+fn index_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
+    let len = i64::try_from(len).ok()?;
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 {
+        len + stop
+    } else {
+        stop.min(len - 1)
+    };
+    if start > stop || start >= len {
+        return None;
+    }
+    Some((usize::try_from(start).ok()?, usize::try_from(stop).ok()?))
+}
+
+/// A single index (`LINDEX`, `LSET`): negative counts from the end; `None` when outside.
+fn index(len: usize, index: i64) -> Option<usize> {
+    let len = i64::try_from(len).ok()?;
+    let index = if index < 0 { len + index } else { index };
+    (0..len)
+        .contains(&index)
+        .then(|| usize::try_from(index).ok())
+        .flatten()
+}
+
+/// The in-memory store. Every write goes through moka's per-key compute, so that writes of one
+/// key are ordered with one another (`set` against `incr`, say), as on a server. Cloning is
+/// cheap and gives the same store.
+#[derive(Clone)]
+pub(crate) struct Memory {
+    entries: Map<String, Entry>,
+    /// Renames are serialized: each holds one key's compute while it writes the other, and two
+    /// crossing renames must never wait for each other.
+    renames: Arc<Mutex<()>>,
+    /// Woken whenever a list gets new items, for blocking pops.
+    pushes: Arc<Notify>,
+}
+
+impl Memory {
+    /// A store holding at most about `max_entries` entries, evicting the least recently used
+    /// (as Django's in-memory cache does: a value just written is always kept).
+    pub(crate) fn new(max_entries: u64) -> Self {
+        Memory {
+            entries: Map::builder()
+                .max_capacity(max_entries)
+                .eviction_policy(EvictionPolicy::lru())
+                .expire_after(ExpiresAt)
+                .build(),
+            renames: Arc::default(),
+            pushes: Arc::default(),
+        }
+    }
+
+    /// Runs one command of the table.
+    pub(crate) async fn execute<C: Apply>(&self, command: C) -> Result<C::Output> {
+        command.apply_waiting(self).await
+    }
+
+    /// Runs commands of one kind, in order: each one's own outcome.
+    pub(crate) async fn pipeline<C: Apply>(
+        &self,
+        commands: Vec<C>,
+    ) -> Result<Vec<Result<C::Output>>> {
+        let mut outcomes = Vec::with_capacity(commands.len());
+        for command in commands {
+            outcomes.push(command.apply_waiting(self).await);
+        }
+        Ok(outcomes)
+    }
+
+    /// Nothing to close: there is no connection.
+    pub(crate) async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Stores `entry` at `key`, whatever it held.
+    fn put(&self, key: &str, entry: Entry) {
+        self.update(key, (), |_| (Op::Put(entry), ()));
+    }
+
+    /// Removes `key`; whether it was live.
+    fn remove(&self, key: &str) -> bool {
+        self.update(key, false, |current| (Op::Remove, current.is_some()))
+    }
+
+    /// The entry of `key`, unless it is missing or expired.
+    fn live(&self, key: &str) -> Option<Entry> {
+        self.entries
+            .get(key)
+            .filter(|entry| entry.is_live(Instant::now()))
+    }
+
+    /// The bytes of a live string key (`GET`): shared, not copied.
+    fn string(&self, key: &str) -> Result<Option<Bytes>> {
+        self.live(key)
+            .map(|entry| entry.bytes(key).cloned())
+            .transpose()
+    }
+
+    /// Runs `change` on the live entry of `key` (or `None`), atomically for that key; what it
+    /// reports goes into `outcome`, which starts as `initial`.
+    fn update<R>(
+        &self,
+        key: &str,
+        initial: R,
+        change: impl FnOnce(Option<&Entry>) -> (Op<Entry>, R),
+    ) -> R {
+        let mut outcome = initial;
+        self.entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let now = Instant::now();
+                let live = current
+                    .as_ref()
+                    .map(|entry| entry.value())
+                    .filter(|entry| entry.is_live(now));
+                let (op, reported) = change(live);
+                outcome = reported;
+                op
+            });
+        outcome
+    }
+
+    /// Reads the collection of `key`: what `read` gives, or its default when the key is
+    /// missing (Redis's answer on an empty collection); `WRONGTYPE` when it holds another type.
+    fn read<C: Collection, R: Default>(&self, key: &str, read: impl FnOnce(&C) -> R) -> Result<R> {
+        let Some(entry) = self.live(key) else {
+            return Ok(R::default());
+        };
+        let shared = C::of(&entry.data).ok_or_else(|| wrong_type(key))?;
+        Ok(read(&lock(shared)))
+    }
+
+    /// Changes the collection of `key` in place, atomically for that key: a missing key
+    /// starts as an empty collection (`None` is returned instead when `create` is false), and
+    /// a collection left empty is removed.
+    fn modify<C: Collection, R>(
+        &self,
+        key: &str,
+        create: bool,
+        change: impl FnOnce(&mut C) -> Result<R>,
+    ) -> Result<Option<R>> {
+        self.update(key, Ok(None), |current| match current {
+            None if !create => (Op::Nop, Ok(None)),
+            None => {
+                let mut collection = C::default();
+                match change(&mut collection) {
+                    Ok(reply) if collection.is_empty() => (Op::Nop, Ok(Some(reply))),
+                    Ok(reply) => (
+                        Op::Put(Entry {
+                            data: C::wrap(Arc::new(Mutex::new(collection))),
+                            expires_at: None,
+                        }),
+                        Ok(Some(reply)),
+                    ),
+                    Err(err) => (Op::Nop, Err(err)),
+                }
+            }
+            Some(entry) => match C::of(&entry.data) {
+                None => (Op::Nop, Err(wrong_type(key))),
+                Some(shared) => {
+                    let mut collection = lock(shared);
+                    let outcome = change(&mut collection);
+                    let op = if collection.is_empty() {
+                        Op::Remove
+                    } else {
+                        Op::Nop
+                    };
+                    (op, outcome.map(Some))
+                }
+            },
+        })
+    }
+
+    /// Applies `change` to the collection of `key` once per item, atomically for the key (a
+    /// missing key starts empty when `create` is true): how many changes took effect (`HSET`,
+    /// `SREM`, ...).
+    fn count_changes<C: Collection, I>(
+        &self,
+        key: &str,
+        create: bool,
+        items: impl IntoIterator<Item = I>,
+        mut change: impl FnMut(&mut C, I) -> bool,
+    ) -> Result<u64> {
+        let changed = self.modify(key, create, |collection: &mut C| {
+            Ok(items
+                .into_iter()
+                .map(|item| change(collection, item))
+                .filter(|changed| *changed)
+                .count())
+        })?;
+        Ok(count(changed.unwrap_or(0)))
+    }
+
+    /// Sets the deadline of a live key (`PEXPIRE`, `PEXPIREAT`); a deadline in the past
+    /// deletes it. Whether the key existed.
+    fn set_deadline(&self, key: &str, millis_from_now: i64) -> bool {
+        self.update(key, false, |current| match current {
+            None => (Op::Nop, false),
+            Some(_) if millis_from_now <= 0 => (Op::Remove, true),
+            Some(entry) => {
+                let millis = millis_from_now.unsigned_abs();
+                let at = Instant::now().checked_add(Duration::from_millis(millis));
+                (Op::Put(entry.expiring(at)), true)
+            }
+        })
+    }
+
+    /// Moves `from` to `to` (the caller holds `renames`); whether `from` existed.
+    fn rename_now(&self, from: &str, to: &str) -> bool {
+        // The destination is written while the source is held, then the source removed: a
+        // reader sees the value at one key or both, never at neither, as with Redis's RENAME.
+        self.update(from, false, |current| match current {
+            Some(entry) => {
+                self.put(to, entry.clone());
+                (Op::Remove, true)
+            }
+            None => (Op::Nop, false),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::command::{Del, Exists, Get, IncrBy, Rename, Set};
+
+    /// `SET key value` without expiry.
+    fn set(memory: &Memory, key: &str, value: &[u8]) {
+        let set = Set {
+            key: key.to_owned(),
+            value: value.to_vec(),
+            expiry: Expiry::Never,
+        };
+        assert!(set.apply(memory).expect("set"));
+    }
+
+    /// `EXISTS key`.
+    fn exists(memory: &Memory, key: &str) -> bool {
+        Exists {
+            key: key.to_owned(),
+        }
+        .apply(memory)
+        .expect("exists")
+    }
+
+    /// `RENAME from to`.
+    fn rename(memory: &Memory, from: &str, to: &str) -> Result<()> {
+        Rename {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        }
+        .apply(memory)
+    }
+
+    #[test]
+    fn the_number_of_entries_is_bounded() {
+        let memory = Memory::new(100);
+        for i in 0..5_000 {
+            set(&memory, &format!("k{i}"), &[0; 8]);
+        }
+        memory.entries.run_pending_tasks();
+        let count = memory.entries.entry_count();
+        assert!(count <= 100, "{count} entries kept for a bound of 100");
+        assert!(count > 0);
+    }
+
+    #[test]
+    fn writes_of_one_key_are_ordered() {
+        // `set` racing `incr`: the result is one of the two serial orders, never a lost write.
+        let memory = Arc::new(Memory::new(100_000));
+        let mut lost = 0;
+        for round in 0..20_000 {
+            let key = format!("n{round}");
+            set(&memory, &key, b"0");
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let incr = {
+                let (memory, start, key) = (memory.clone(), start.clone(), key.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    IncrBy { key, delta: 1 }.apply(&memory)
+                })
+            };
+            start.wait();
+            set(&memory, &key, b"1000");
+            incr.join().expect("no panic").expect("incr");
+            let last = Get { key: key.clone() }.apply(&memory).expect("get");
+            if last != Some(Bytes::from_static(b"1000"))
+                && last != Some(Bytes::from_static(b"1001"))
+            {
+                lost += 1;
+            }
+            Del { keys: vec![key] }.apply(&memory).expect("delete");
+        }
+        assert_eq!(lost, 0, "writes lost to a concurrent incr");
+    }
+
+    #[test]
+    fn a_rename_never_shows_the_value_at_neither_key() {
+        let memory = Arc::new(Memory::new(1_000));
+        set(&memory, "v1", b"x");
+        let reader = {
+            let memory = memory.clone();
+            std::thread::spawn(move || {
+                (0..20_000)
+                    .filter(|_| {
+                        let first = exists(&memory, "v1");
+                        let second = exists(&memory, "v2");
+                        let again = exists(&memory, "v1");
+                        !first && !second && !again
+                    })
+                    .count()
+            })
+        };
+        for _ in 0..2_000 {
+            rename(&memory, "v1", "v2").expect("rename");
+            rename(&memory, "v2", "v1").expect("rename");
+        }
+        assert_eq!(
+            reader.join().expect("no panic"),
+            0,
+            "never seen at neither key"
+        );
+        rename(&memory, "v1", "v1").expect("rename onto itself");
+    }
+
+    #[test]
+    fn a_full_cache_keeps_what_was_just_written() {
+        let memory = Memory::new(50);
+        let read_old = || {
+            for i in 0..50 {
+                let key = format!("old{i}");
+                Get { key }.apply(&memory).expect("get"); // popular old keys
+            }
+        };
+        for i in 0..50 {
+            set(&memory, &format!("old{i}"), &[1]);
+        }
+        (0..20).for_each(|_| read_old());
+        let mut missing = 0;
+        for i in 0..50 {
+            let key = format!("new{i}");
+            set(&memory, &key, &[2]);
+            read_old();
+            if !exists(&memory, &key) {
+                missing += 1;
+            }
+        }
+        assert_eq!(missing, 0, "values unreadable right after they were set");
+    }
+}

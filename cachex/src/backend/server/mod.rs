@@ -1,0 +1,435 @@
+//! The Redis/Valkey server backend, natively async over the [`redis`] crate: one server, a
+//! Redis Cluster (feature `cluster`, see [`cluster`]) or a Sentinel service (feature
+//! `sentinel`, see [`sentinel`]). Every command goes through a [`Link`] of the URL's
+//! topology (see [`topology`]), so each operation is written once for all three.
+//!
+//! # Connections: one per tokio runtime
+//!
+//! An async connection belongs to the tokio runtime that opened it: its socket is registered
+//! with that runtime's I/O driver and its reader runs as a task there. A connection opened in
+//! one runtime cannot serve another, and once its runtime is dropped it is dead. So a [`Server`]
+//! keeps one connection per runtime (the Rust twin of django-cachex's per-event-loop pools),
+//! keyed by [`Handle::id`](tokio::runtime::Handle::id) of the runtime the call runs in.
+//!
+//! Next to each connection lives the [`JoinHandle`] of a sentinel task spawned on its runtime
+//! that never ends by itself: when the runtime is dropped, tokio cancels the sentinel, so
+//! [`JoinHandle::is_finished`] says that the runtime is gone. Such a connection is never used
+//! again, and stale entries are swept out whenever a connection is opened for another runtime.
+//! A blocking call of the cache on a thread it owns (a plain thread, or one in
+//! `block_in_place`; see [`crate::bridge::may_block`]) does not use these: on a standalone
+//! server it writes and reads a pooled blocking connection right there (see
+//! [`blocking`]), without handing the request to a runtime worker. Blocking calls that
+//! start on a runtime worker, and those to a cluster or Sentinel, run in cachex's own bridge
+//! runtime (see [`crate::bridge`]) and share its connection.
+//!
+//! Each connection is a [`ConnectionManager`]: one multiplexed connection (every concurrent
+//! call of the runtime shares one socket, commands pipelined) that opens lazily on first use
+//! and reconnects on its own when the connection breaks. A call made while the server is down
+//! fails with [`Error::Connection`]; the next calls open a new connection, and succeed as soon
+//! as the server is back, without any action from the user. Commands whose repetition is
+//! harmless (reads, plain `SET`, `PEXPIRE`, ...) are sent once more, on the new connection,
+//! when the old one turns out to be closed, so that the first call after a server restart
+//! usually succeeds too; `SET NX`, `INCRBY` and `RENAME` are repeated only when the
+//! connection was refused, which proves that they were never sent.
+//!
+//! # Retries
+//!
+//! With a retry budget ([`ServerOptions::retry_budget`](options::ServerOptions::retry_budget)), a call that fails because the server
+//! cannot be reached is tried again, after a pause, until it succeeds or the budget (counted
+//! from the start of the call) is spent: a server restart shorter than the budget costs the
+//! calls a delay, not an error. Which failures are retried is decided by the command's [`Resend`] rule as above:
+//! harmless commands after any broken or refused connection, the others only after a refused
+//! one, or a `LOADING` answer (a restarted server reading its data back refuses every command
+//! with it; it is an [`Error::Connection`] to the caller, like the server being down). Pauses
+//! grow from [`RETRY_FIRST_PAUSE`](options::RETRY_FIRST_PAUSE), doubling up to [`RETRY_MAX_PAUSE`](options::RETRY_MAX_PAUSE), each with up to half
+//! of it taken off at random (so that many clients do not come back in step), and never past
+//! the budget. Timeouts (a hung server, whose request may still be applied), server
+//! errors and refused credentials are never retried. Each attempt has its own response
+//! timeout, so a call takes at most about the budget plus one response timeout.
+//!
+//! # Timeouts
+//!
+//! Opening a connection (TCP connect, `AUTH`, `SELECT`) is bounded by the connect timeout and
+//! fails with [`Error::Timeout`] carrying it. Every request (waiting for the connection
+//! included) is bounded by the response timeout and fails with [`Error::Timeout`] carrying
+//! that one; the connection stays usable (a late answer is discarded). Both need the runtime's
+//! time driver, as the redis crate's own timeouts do: runtimes must enable I/O and time
+//! (`#[tokio::main]`, `#[tokio::test]` and `Builder::enable_all` do).
+//!
+//! # Scripts
+//!
+//! Lua scripts of the command table are sent as `EVALSHA`; a server that does not know one
+//! (it restarted, or `SCRIPT FLUSH`) answers `NOSCRIPT` without running anything, and the call
+//! loads it (`SCRIPT LOAD`) and sends it again.
+
+mod blocking;
+#[cfg(feature = "cluster")]
+mod cluster;
+mod connections;
+mod error;
+mod options;
+#[cfg(feature = "sentinel")]
+mod sentinel;
+mod topology;
+mod url;
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::{FromRedisValue, Value};
+use tokio::time::Instant;
+
+use self::blocking::{BlockingPool, Packet};
+use self::connections::Connections;
+use self::error::{breaks_connection, is_loading, is_unknown_script};
+pub(crate) use self::options::ServerOptions;
+#[cfg(feature = "tls")]
+pub(crate) use self::options::TlsRoots;
+use self::options::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, RETRY_FIRST_PAUSE, RETRY_MAX_PAUSE,
+};
+use self::topology::{Connector, Parsed};
+use super::command::{Command, Request, Resend, Route, Script};
+use crate::{Error, Result};
+
+/// A Redis or Valkey server, a cluster or a Sentinel service (see the module documentation).
+pub(crate) struct Server {
+    /// What opening a connection needs (boxed: it is large, and rarely used).
+    connector: Box<Connector>,
+    /// The URL without its password.
+    location: String,
+    /// The passwords, to scrub them from any message that might echo one.
+    secrets: Vec<String>,
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    /// How long a call may go on retrying an unreachable server; zero: no retries.
+    retry_budget: Duration,
+    /// One connection per tokio runtime.
+    connections: Connections,
+    /// Blocking connections for callers that own their thread (a standalone server only;
+    /// boxed, as the connector).
+    blocking: Option<Box<BlockingPool>>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("location", &self.location)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("response_timeout", &self.response_timeout)
+            .field("retry_budget", &self.retry_budget)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.location)
+    }
+}
+
+impl Server {
+    /// The backend of a server URL (see [`url::parse`]). No I/O: connections open lazily on
+    /// first use.
+    pub(crate) fn new(url: &str, options: ServerOptions) -> Result<Server> {
+        let parsed = url::parse(url, &options)?;
+        let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let response_timeout = options.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT);
+        let Parsed {
+            connector,
+            location,
+            secrets,
+        } = parsed;
+        let blocking = match &connector {
+            Connector::Standalone { client, .. } => Some(Box::new(BlockingPool::new(
+                client.clone(),
+                connect_timeout,
+                response_timeout,
+            ))),
+            #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
+            _ => None,
+        };
+        Ok(Server {
+            connector: Box::new(connector),
+            location,
+            secrets,
+            connect_timeout,
+            response_timeout,
+            retry_budget: options.retry_budget.unwrap_or_default(),
+            connections: Connections::default(),
+            blocking,
+        })
+    }
+
+    /// The URL with its password replaced by `***`, for `Debug`, `Display` and errors. It is
+    /// rebuilt from the parsed URL, so it is normalized: port and database are explicit and
+    /// query parameters other than Unix sockets' `db`, `user` and `pass` are left out, as in
+    /// `redis://user:***@localhost:6379/0` or `redis+unix:///run/redis.sock?db=1&pass=***`.
+    pub(crate) fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// The topology's name (`redis`, `cluster`, `sentinel`), for logs.
+    pub(crate) fn kind(&self) -> &'static str {
+        self.connector.kind()
+    }
+
+    /// Runs one command of the table (see the module documentation).
+    pub(crate) async fn execute<C: Command>(&self, command: C) -> Result<C::Output> {
+        match command.request() {
+            Request::Plain(cmd) => {
+                self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None)
+                    .await
+            }
+            Request::Script { script, eval } => {
+                self.call(C::ROUTE, C::RESEND, Packet::One(&eval), Some(script))
+                    .await
+            }
+            Request::Blocking { command, wait } => self.blocking_command(&command, wait).await,
+        }
+    }
+
+    /// Runs commands of one kind as one pipeline: each one's own outcome, in order.
+    pub(crate) async fn pipeline<C: Command>(
+        &self,
+        commands: Vec<C>,
+    ) -> Result<Vec<Result<C::Output>>> {
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipeline = redis::pipe();
+        pipeline.ignore_errors();
+        for command in &commands {
+            match command.request() {
+                Request::Plain(cmd) => pipeline.add_command(cmd),
+                Request::Script { .. } | Request::Blocking { .. } => {
+                    return Err(Error::Unsupported {
+                        operation: C::NAME,
+                        reason: "a script or a blocking command cannot be pipelined".to_owned(),
+                    });
+                }
+            };
+        }
+        let replies: Vec<Value> = self
+            .call(C::ROUTE, C::RESEND, Packet::Many(&pipeline), None)
+            .await?;
+        Ok(replies
+            .into_iter()
+            .map(|reply| match reply {
+                Value::ServerError(err) => Err(self.error(err.into())),
+                reply => C::Output::from_redis_value(reply).map_err(|err| self.error(err.into())),
+            })
+            .collect())
+    }
+
+    /// Drops the connections (a later call opens new ones).
+    pub(crate) async fn close(&self) -> Result<()> {
+        self.connections.clear();
+        if let Some(pool) = &self.blocking {
+            pool.close();
+        }
+        Ok(())
+    }
+
+    /// Sends `packet` on the current runtime's connection (or a pooled blocking one), within
+    /// the response timeout; once more on a new connection if the old one was closed and
+    /// `resend` allows it; and again after pauses while the retry budget lasts (see the module
+    /// documentation). A `script` unknown to the server is loaded and sent again.
+    async fn call<T: FromRedisValue>(
+        &self,
+        route: Route,
+        resend: Resend,
+        packet: Packet<'_>,
+        script: Option<&Script>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let mut deadline = started.checked_add(self.response_timeout);
+        let mut replayed = false;
+        let mut pause = RETRY_FIRST_PAUSE;
+        loop {
+            let (outcome, generation) = self.send(route, packet, deadline).await?;
+            let err = match outcome {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if let Some(script) = script.filter(|_| is_unknown_script(&err)) {
+                let mut load = redis::cmd("SCRIPT");
+                load.arg("LOAD").arg(script.source);
+                let (loaded, _) = self
+                    .send::<String>(Route::Writes, Packet::One(&load), deadline)
+                    .await?;
+                loaded.map_err(|err| self.error(err))?;
+                continue;
+            }
+            // Sentinel: the primary may have moved. The link is dropped, so that the next one
+            // asks the sentinels again.
+            let read_only = err.code() == Some("READONLY");
+            let failover = self.connector.follows_failovers() && (read_only || err.is_io_error());
+            if let Some(generation) = generation.filter(|_| breaks_connection(&err) || failover) {
+                self.connections.forget(generation);
+            }
+            // A refused connection proves that the request was never sent; a server still
+            // loading its data set refuses every command, and a demoted primary every write.
+            let never_applied =
+                err.is_connection_refusal() || is_loading(&err) || (failover && read_only);
+            let repeatable = match resend {
+                Resend::Safe => err.is_connection_dropped() || failover || never_applied,
+                Resend::Never => never_applied,
+            };
+            if !repeatable {
+                return Err(self.error(err));
+            }
+            if !replayed {
+                replayed = true;
+                continue;
+            }
+            let Some(wait) = retry_pause(started.elapsed(), self.retry_budget, pause) else {
+                return Err(self.error(err));
+            };
+            tokio::time::sleep(wait).await;
+            pause = pause.saturating_mul(2).min(RETRY_MAX_PAUSE);
+            deadline = Instant::now().checked_add(self.response_timeout);
+        }
+    }
+
+    /// Sends `packet` once: on a pooled blocking connection when the caller owns its thread
+    /// (see [`blocking`]), else on the current runtime's connection, by `deadline`. The outer error is the timeout; the inner result is the server's answer or the
+    /// connection's failure, with the generation of the runtime connection it was sent on.
+    async fn send<T: FromRedisValue>(
+        &self,
+        route: Route,
+        packet: Packet<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<(redis::RedisResult<T>, Option<u64>)> {
+        if let Some(pool) = self
+            .blocking
+            .as_ref()
+            .filter(|_| crate::bridge::may_block())
+        {
+            return Ok((pool.send(packet)?, None));
+        }
+        let (mut link, generation) = self
+            .connections
+            .current(&self.connector, &self.location)
+            .map_err(|err| match err {
+                connections::Unavailable::NoRuntime(err) => err,
+                connections::Unavailable::Open(err) => self.error(err),
+            })?;
+        let sent = link.send(packet, route);
+        let outcome = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, sent)
+                .await
+                .map_err(|_| Error::Timeout(self.response_timeout))?,
+            None => sent.await,
+        };
+        Ok((outcome, Some(generation)))
+    }
+
+    /// A command that blocks its connection (`BLPOP`), on a connection of its own: a blocked
+    /// command holds up every later command of its connection, so it must not share the
+    /// runtime's multiplexed one. The response timeout counts from the end of `wait`.
+    async fn blocking_command<T: FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+        wait: Option<Duration>,
+    ) -> Result<T> {
+        let sent = async {
+            let mut link = self.connector.open()?;
+            command.query_async::<T>(&mut link).await
+        };
+        let limit = wait.and_then(|wait| wait.checked_add(self.response_timeout));
+        let outcome = match limit {
+            Some(limit) => tokio::time::timeout(limit, sent)
+                .await
+                .map_err(|_| Error::Timeout(limit))?,
+            None => sent.await,
+        };
+        outcome.map_err(|err| self.error(err))
+    }
+}
+
+/// The pause before the next attempt of a call that has run for `elapsed`, with a retry
+/// `budget` and a nominal `pause`: up to half of it taken off at random, and cut short at the
+/// end of the budget; `None` once the budget is spent.
+fn retry_pause(elapsed: Duration, budget: Duration, pause: Duration) -> Option<Duration> {
+    let left = budget.checked_sub(elapsed).filter(|left| !left.is_zero())?;
+    let off = (pause / 2).mul_f64(fastrand::f64());
+    Some((pause - off).min(left))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    use super::{Server, ServerOptions};
+    use crate::Error;
+    use crate::backend::command::{Blpop, Get, IncrBy};
+
+    #[test]
+    fn retry_pauses_stay_inside_the_budget() {
+        let budget = Duration::from_secs(1);
+        let pause = Duration::from_millis(400);
+        for _ in 0..100 {
+            let wait = super::retry_pause(Duration::ZERO, budget, pause).expect("a pause");
+            assert!(wait >= pause / 2 && wait <= pause, "{wait:?}");
+        }
+        let near_end = Duration::from_millis(950);
+        let wait = super::retry_pause(near_end, budget, pause).expect("a pause");
+        assert!(wait <= Duration::from_millis(50), "{wait:?}");
+        assert_eq!(super::retry_pause(budget, budget, pause), None);
+        assert_eq!(
+            super::retry_pause(Duration::ZERO, Duration::ZERO, pause),
+            None
+        );
+    }
+
+    fn server(url: &str) -> Server {
+        Server::new(url, ServerOptions::default()).expect("a valid URL")
+    }
+
+    #[test]
+    fn outside_a_runtime_is_a_typed_error() {
+        let server = server("redis://127.0.0.1:1");
+        let mut future = pin!(server.execute(Get { key: "k".into() }));
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(Err(Error::Config(message))) => {
+                assert!(message.contains("outside a tokio runtime"), "{message}");
+            }
+            Poll::Ready(other) => panic!("expected a configuration error, got {other:?}"),
+            Poll::Pending => panic!("expected an error at once"),
+        }
+    }
+
+    #[test]
+    fn futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        let server = server("redis://127.0.0.1:1");
+        // Only built, never polled: a plain command, a script, a pipeline, a blocking one.
+        send(server.execute(Get { key: "k".into() }));
+        send(server.execute(IncrBy {
+            key: "k".into(),
+            delta: 1,
+        }));
+        send(server.pipeline(vec![Get { key: "k".into() }]));
+        send(server.execute(Blpop {
+            keys: vec!["k".into()],
+            timeout: None,
+        }));
+        send(server.close());
+    }
+
+    #[test]
+    fn the_backend_is_small() {
+        // `Cache` holds its backends in one enum.
+        assert!(
+            std::mem::size_of::<Server>() <= 256,
+            "{}",
+            std::mem::size_of::<Server>()
+        );
+    }
+}
