@@ -397,7 +397,9 @@ impl CacheApi for CacheCore {
     }
 
     async fn akey_type(&self, key: &str) -> Result<Option<KeyType>> {
-        Ok(self.on_key(key, |key| Type { key }).await?.0)
+        Ok(KeyType::named(
+            &self.on_key(key, |key| Type { key }).await?.0,
+        ))
     }
 
     async fn akeys(&self, pattern: &str) -> Result<Vec<String>> {
