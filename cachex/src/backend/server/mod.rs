@@ -92,6 +92,15 @@ use self::topology::{Connector, Parsed};
 use super::command::{Command, Request, Resend, Route, Script};
 use crate::{Error, Result};
 
+/// Whether a request that failed may have reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reached {
+    /// It provably did not: it failed before it was written whole.
+    No,
+    /// It may have: it was written, and the answer did not come.
+    Maybe,
+}
+
 /// A Redis or Valkey server, a cluster or a Sentinel service (see the module documentation).
 pub(crate) struct Server {
     /// What opening a connection needs (boxed: it is large, and rarely used).
@@ -141,11 +150,12 @@ impl Server {
             secrets,
         } = parsed;
         let blocking = match &connector {
-            Connector::Standalone { client, .. } => Some(Box::new(BlockingPool::new(
-                client.clone(),
+            Connector::Standalone { client, .. } => BlockingPool::new(
+                client.get_connection_info(),
                 connect_timeout,
                 response_timeout,
-            ))),
+            )
+            .map(Box::new),
             #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
             _ => None,
         };
@@ -247,7 +257,7 @@ impl Server {
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
         loop {
-            let (outcome, generation) = self.send(route, packet, deadline).await?;
+            let (outcome, reached, generation) = self.send(route, packet, deadline).await?;
             let err = match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -255,7 +265,7 @@ impl Server {
             if let Some(script) = script.filter(|_| is_unknown_script(&err)) {
                 let mut load = redis::cmd("SCRIPT");
                 load.arg("LOAD").arg(script.source);
-                let (loaded, _) = self
+                let (loaded, _, _) = self
                     .send::<String>(Route::Writes, Packet::One(&load), deadline)
                     .await?;
                 loaded.map_err(|err| self.error(err))?;
@@ -268,10 +278,13 @@ impl Server {
             if let Some(generation) = generation.filter(|_| breaks_connection(&err) || failover) {
                 self.connections.forget(generation);
             }
-            // A refused connection proves that the request was never sent; a server still
-            // loading its data set refuses every command, and a demoted primary every write.
-            let never_applied =
-                err.is_connection_refusal() || is_loading(&err) || (failover && read_only);
+            // A request that failed before it was written whole was not applied, nor one sent
+            // to a refused connection; a server still loading its data set refuses every
+            // command, and a demoted primary every write.
+            let never_applied = reached == Reached::No
+                || err.is_connection_refusal()
+                || is_loading(&err)
+                || (failover && read_only);
             let repeatable = match resend {
                 Resend::Safe => err.is_connection_dropped() || failover || never_applied,
                 Resend::Never => never_applied,
@@ -300,29 +313,37 @@ impl Server {
         route: Route,
         packet: Packet<'_>,
         deadline: Option<Instant>,
-    ) -> Result<(redis::RedisResult<T>, Option<u64>)> {
+    ) -> Result<(redis::RedisResult<T>, Reached, Option<u64>)> {
         if let Some(pool) = self
             .blocking
             .as_ref()
             .filter(|_| crate::bridge::may_block())
         {
-            return Ok((pool.send(packet)?, None));
+            let (outcome, reached) = pool.send(packet)?;
+            return Ok((outcome, reached, None));
         }
-        let (mut link, generation) = self
+        let mut checkout = self
             .connections
             .current(&self.connector, &self.location)
             .map_err(|err| match err {
                 connections::Unavailable::NoRuntime(err) => err,
                 connections::Unavailable::Open(err) => self.error(err),
             })?;
-        let sent = link.send(packet, route);
+        let sent = checkout.link.send(packet, route);
         let outcome = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, sent)
-                .await
-                .map_err(|_| Error::Timeout(self.response_timeout))?,
+            Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    self.connections.timed_out(&checkout);
+                    return Err(Error::Timeout(self.response_timeout));
+                }
+            },
             None => sent.await,
         };
-        Ok((outcome, Some(generation)))
+        if outcome.is_ok() {
+            Connections::answered(&checkout);
+        }
+        Ok((outcome, Reached::Maybe, Some(checkout.generation)))
     }
 
     /// A command that blocks its connection (`BLPOP`), on a connection of its own: a blocked

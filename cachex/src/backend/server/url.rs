@@ -4,7 +4,7 @@
 
 use redis::aio::ConnectionManagerConfig;
 use redis::io::tcp::TcpSettings;
-use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo};
+use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
 
 #[cfg(feature = "tls")]
 use super::options::ensure_crypto_provider;
@@ -64,7 +64,20 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
     }
     let location = describe(&scheme, &info);
     let password = info.redis_settings().password().map(str::to_owned);
-    let info = info.set_tcp_settings(TcpSettings::default().set_nodelay(true));
+    let mut info = info.set_tcp_settings(TcpSettings::default().set_nodelay(true));
+    // RESP3 unless the URL asks for RESP2: over RESP3 the async connection hears at once that
+    // its server closed it (an idle reap, `CLIENT KILL`, a restart) and reconnects before the
+    // next request, instead of failing it.
+    let asks_protocol = url
+        .split_once('?')
+        .is_some_and(|(_, query)| query.split('&').any(|pair| pair.starts_with("protocol=")));
+    if !asks_protocol {
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(ProtocolVersion::RESP3);
+        info = info.set_redis_settings(settings);
+    }
     #[cfg(feature = "tls")]
     let client = {
         if tls {
