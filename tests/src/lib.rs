@@ -12,6 +12,8 @@
 //! [`proxy`]: a TCP fault proxy between a client and a real server ([`FaultProxy`]): latency,
 //! resets at chosen points, idle reaps, half-closes, blackholes, killed connections.
 //!
+//! [`outcomes`]: what a stream of calls made under faults must find on the server afterwards.
+//!
 //! [`django`]: the real django-cachex, for the interoperability tests.
 //!
 //! [`logs`]: what cachex logs through `tracing`, captured for the tests to read.
@@ -21,6 +23,7 @@
 pub mod django;
 pub mod fuzzing;
 pub mod logs;
+pub mod outcomes;
 pub mod proxy;
 mod resp;
 pub mod server;

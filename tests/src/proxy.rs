@@ -12,7 +12,7 @@
 //! | [`reset_next`](FaultProxy::reset_next), [`reset_every`](FaultProxy::reset_every) | its connection reset (`RST`) at a [`ResetPoint`]: before a request reaches the server, after the server answered it but before the answer comes back, or in the middle of the answer |
 //! | [`close_idle_after`](FaultProxy::close_idle_after) | a connection idle that long closed (`FIN` both ways), as a load balancer's idle reap or the server's `timeout` setting do |
 //! | [`half_close_all`](FaultProxy::half_close_all) | end of stream on every open connection (the proxy shuts down its writing side toward the client); what the client still sends reaches the server, the answers are dropped |
-//! | [`blackhole`](FaultProxy::blackhole), [`end_blackhole`](FaultProxy::end_blackhole) | nothing answered: bytes accepted and held, on old and new connections. The blackhole ends with the held bytes delivered ([`BlackholeEnd::Deliver`]), or with every connection open at that moment dead for good ([`BlackholeEnd::DeadForGood`]: nothing ever passes on them again and no `FIN` or `RST` tells the client; new connections work) |
+//! | [`blackhole`](FaultProxy::blackhole), [`end_blackhole`](FaultProxy::end_blackhole) | nothing answered: bytes (and ends of stream) accepted and held, on old and new connections. The blackhole ends with the held bytes delivered ([`BlackholeEnd::Deliver`]), or with every connection open at that moment dead for good ([`BlackholeEnd::DeadForGood`]: nothing ever passes on them again and no `FIN` or `RST` tells the client; new connections work) |
 //! | [`kill_all`](FaultProxy::kill_all) | every open connection closed or reset ([`Ending`]) at once |
 //! | [`stats`](FaultProxy::stats) | (for the test) connections accepted and open, bytes each way, connections the proxy reset or reaped |
 //!
@@ -201,6 +201,19 @@ impl ResetPlan {
     }
 }
 
+/// What a blackhole holds in one direction: bytes, then maybe the end of the stream.
+#[derive(Default)]
+struct Held {
+    bytes: Vec<u8>,
+    closed: bool,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty() && !self.closed
+    }
+}
+
 /// One proxied connection: the client's socket and the server's.
 struct Link {
     client: TcpStream,
@@ -213,8 +226,8 @@ struct Link {
     half_closed: AtomicBool,
     /// A reset waiting for the server's next answer.
     pending: Mutex<Option<ResetPoint>>,
-    /// Per direction, the bytes held by a blackhole; its lock orders every write that way.
-    held: [Mutex<Vec<u8>>; 2],
+    /// Per direction, what a blackhole holds; its lock orders every write that way.
+    held: [Mutex<Held>; 2],
     last_active: Mutex<Instant>,
     counters: Arc<Counters>,
 }
@@ -513,7 +526,7 @@ impl Shared {
         loop {
             let read = match (&*source).read(&mut buffer) {
                 Ok(0) | Err(_) => {
-                    link.source_closed(direction);
+                    link.source_closed(self, direction);
                     return;
                 }
                 Ok(read) => read,
@@ -622,7 +635,7 @@ impl Link {
             return true;
         }
         if shared.faults().blackhole || !held.is_empty() {
-            held.extend_from_slice(bytes);
+            held.bytes.extend_from_slice(bytes);
             return true;
         }
         let (_, mut destination) = self.ends(direction);
@@ -634,11 +647,11 @@ impl Link {
         true
     }
 
-    /// Writes what a blackhole held, both ways, in order.
+    /// Writes what a blackhole held, both ways, in order, the end of a stream last.
     fn deliver_held(&self) {
         for direction in [Direction::ToServer, Direction::ToClient] {
             let mut held = lock(&self.held[direction.index()]);
-            let bytes = std::mem::take(&mut *held);
+            let Held { bytes, closed } = std::mem::take(&mut *held);
             let (_, mut destination) = self.ends(direction);
             let dropped =
                 direction == Direction::ToClient && self.half_closed.load(Ordering::SeqCst);
@@ -646,6 +659,9 @@ impl Link {
                 drop(held);
                 self.end(Ending::Reset);
                 return;
+            }
+            if closed {
+                let _ = destination.shutdown(Shutdown::Write);
             }
         }
     }
@@ -656,15 +672,21 @@ impl Link {
         for held in &self.held {
             let mut held = lock(held);
             self.dead.store(true, Ordering::SeqCst);
-            held.clear();
+            *held = Held::default();
         }
         let _ = self.server.shutdown(Shutdown::Both);
     }
 
-    /// The source of `direction` closed (or failed): passes the end of stream on, unless the
-    /// proxy ended the connection or it is dead (then the client is told nothing).
-    fn source_closed(&self, direction: Direction) {
+    /// The source of `direction` closed (or failed): passes the end of stream on (after what a
+    /// blackhole holds), unless the proxy ended the connection or it is dead (then the client
+    /// is told nothing).
+    fn source_closed(&self, shared: &Shared, direction: Direction) {
+        let mut held = lock(&self.held[direction.index()]);
         if self.ended.load(Ordering::SeqCst) || self.dead.load(Ordering::SeqCst) {
+            return;
+        }
+        if shared.faults().blackhole || !held.is_empty() {
+            held.closed = true;
             return;
         }
         let (_, destination) = self.ends(direction);
