@@ -243,12 +243,12 @@ fn idle_connections_are_closed_and_busy_ones_kept() {
     let mut idle = connect(&proxy);
     let mut busy = connect(&proxy);
     round_trip(&mut idle, &["PING"], "+PONG\r\n");
-    let limit = Duration::from_millis(150);
+    let limit = Duration::from_millis(250);
     proxy.close_idle_after(Some(limit));
     let started = Instant::now();
     while started.elapsed() < limit * 3 {
         round_trip(&mut busy, &["PING"], "+PONG\r\n");
-        thread::sleep(limit / 5);
+        thread::sleep(limit / 10);
     }
     assert_eq!(
         next_read(&mut idle, ANSWER),

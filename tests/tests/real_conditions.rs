@@ -491,8 +491,9 @@ fn calls_through_a_blackhole(
         })
     };
     thread::sleep(BLACKHOLE);
-    rig.proxy.end_blackhole(end);
+    // Set first: a call answered as soon as the blackhole ends must find it.
     blackhole_end.set(Instant::now()).expect("set once");
+    rig.proxy.end_blackhole(end);
     vec![
         (Surface::Blocking, blocking.join().expect("no panic")),
         (Surface::Async, asynchronous.join().expect("no panic")),
