@@ -54,9 +54,9 @@ impl Slot {
 }
 
 impl Slot {
-    /// Whether its runtime still lives.
+    /// Whether its runtime still lives, and its connection was not closed.
     fn is_live(&self) -> bool {
-        !self.alive.is_finished()
+        !self.alive.is_finished() && !self.link.is_closed()
     }
 }
 

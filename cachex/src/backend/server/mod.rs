@@ -70,6 +70,7 @@ mod error;
 mod options;
 #[cfg(feature = "sentinel")]
 mod sentinel;
+mod standalone;
 mod topology;
 mod url;
 
@@ -275,7 +276,13 @@ impl Server {
             // asks the sentinels again.
             let read_only = err.code() == Some("READONLY");
             let failover = self.connector.follows_failovers() && (read_only || err.is_io_error());
-            if let Some(generation) = generation.filter(|_| breaks_connection(&err) || failover) {
+            // A standalone connection that failed is replaced (the cluster connection
+            // reconnects by itself).
+            let standalone_broken =
+                matches!(*self.connector, Connector::Standalone { .. }) && err.is_io_error();
+            if let Some(generation) =
+                generation.filter(|_| breaks_connection(&err) || failover || standalone_broken)
+            {
                 self.connections.forget(generation);
             }
             // A request that failed before it was written whole was not applied, nor one sent
@@ -330,7 +337,7 @@ impl Server {
                 connections::Unavailable::Open(err) => self.error(err),
             })?;
         let sent = checkout.link.send(packet, route);
-        let outcome = match deadline {
+        let (outcome, reached) = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
@@ -343,7 +350,7 @@ impl Server {
         if outcome.is_ok() {
             Connections::answered(&checkout);
         }
-        Ok((outcome, Reached::Maybe, Some(checkout.generation)))
+        Ok((outcome, reached, Some(checkout.generation)))
     }
 
     /// A command that blocks its connection (`BLPOP`), on a connection of its own: a blocked

@@ -16,10 +16,14 @@
 //!
 //! Links open lazily: making one does no I/O, the first command connects.
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value};
+use redis::aio::ConnectionLike;
+use redis::{
+    AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value,
+};
 
+use super::Reached;
 use super::blocking::Packet;
+use super::standalone::StandaloneLink;
 use crate::backend::command::Route;
 
 /// Opens the links of one backend (one per tokio runtime). Its owner boxes it, so the size of
@@ -30,8 +34,8 @@ pub(crate) enum Connector {
     Standalone {
         /// The server's client (address, credentials, database, TLS).
         client: redis::Client,
-        /// Timeouts, retries and the concurrency limit of its connections.
-        config: ConnectionManagerConfig,
+        /// The connect timeout and the concurrency limit of its connections.
+        config: AsyncConnectionConfig,
     },
     /// A Redis Cluster.
     #[cfg(feature = "cluster")]
@@ -42,13 +46,14 @@ pub(crate) enum Connector {
 }
 
 impl Connector {
-    /// A new link, for the current tokio runtime. No I/O: a standalone link only spawns its
-    /// manager's task, the others connect on their first command.
+    /// A new link, for the current tokio runtime. No I/O: links connect on their first
+    /// command.
     pub(crate) fn open(&self) -> RedisResult<Link> {
         match self {
-            Connector::Standalone { client, config } => Ok(Link::Standalone(
-                ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?,
-            )),
+            Connector::Standalone { client, config } => Ok(Link::Standalone(StandaloneLink::new(
+                client.clone(),
+                config.clone(),
+            ))),
             #[cfg(feature = "cluster")]
             Connector::Cluster(topology) => Ok(Link::Cluster(super::cluster::ClusterLink::new(
                 topology.clone(),
@@ -86,7 +91,7 @@ impl Connector {
 #[derive(Clone)]
 pub(crate) enum Link {
     /// One server.
-    Standalone(ConnectionManager),
+    Standalone(StandaloneLink),
     /// A cluster.
     #[cfg(feature = "cluster")]
     Cluster(super::cluster::ClusterLink),
@@ -97,19 +102,32 @@ pub(crate) enum Link {
 
 impl Link {
     /// Sends `packet` on the connection that serves `route` (a Sentinel replica may serve
-    /// reads; everything else goes where the topology routes it).
+    /// reads; everything else goes where the topology routes it); whether a failed request
+    /// may have reached the server.
     pub(crate) async fn send<T: FromRedisValue>(
         &mut self,
         packet: Packet<'_>,
         #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))] route: Route,
-    ) -> RedisResult<T> {
+    ) -> (RedisResult<T>, Reached) {
         match (self, packet) {
+            (Link::Standalone(link), packet) => link.send(packet).await,
             #[cfg(feature = "sentinel")]
             (Link::Sentinel(link), Packet::One(_)) if route == Route::Reads => {
-                let mut connection = link.connection(route).await?;
-                packet.send(&mut connection).await
+                match link.connection(route).await {
+                    Ok(mut connection) => (packet.send(&mut connection).await, Reached::Maybe),
+                    Err(err) => (Err(err), Reached::No),
+                }
             }
-            (link, packet) => packet.send(link).await,
+            (link, packet) => (packet.send(link).await, Reached::Maybe),
+        }
+    }
+
+    /// Whether the link knows its connection is closed (it must be replaced before use).
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Link::Standalone(link) => link.is_closed(),
+            #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
+            _ => false,
         }
     }
 }
@@ -117,7 +135,7 @@ impl Link {
 impl ConnectionLike for Link {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Link::Standalone(manager) => manager.req_packed_command(cmd),
+            Link::Standalone(link) => link.req_packed_command(cmd),
             #[cfg(feature = "cluster")]
             Link::Cluster(link) => link.req_packed_command(cmd),
             #[cfg(feature = "sentinel")]
@@ -132,7 +150,7 @@ impl ConnectionLike for Link {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Link::Standalone(manager) => manager.req_packed_commands(pipeline, offset, count),
+            Link::Standalone(link) => link.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "cluster")]
             Link::Cluster(link) => link.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "sentinel")]
@@ -142,7 +160,7 @@ impl ConnectionLike for Link {
 
     fn get_db(&self) -> i64 {
         match self {
-            Link::Standalone(manager) => manager.get_db(),
+            Link::Standalone(link) => link.get_db(),
             #[cfg(feature = "cluster")]
             Link::Cluster(link) => link.get_db(),
             #[cfg(feature = "sentinel")]

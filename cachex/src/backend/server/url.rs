@@ -2,9 +2,10 @@
 //! `unix://`, and the cluster and Sentinel forms (parsed by their own modules), into what
 //! opening connections needs. No I/O here.
 
-use redis::aio::ConnectionManagerConfig;
 use redis::io::tcp::TcpSettings;
-use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
+use redis::{
+    AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, IntoConnectionInfo, ProtocolVersion,
+};
 
 #[cfg(feature = "tls")]
 use super::options::ensure_crypto_provider;
@@ -106,13 +107,11 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
     let client = redis::Client::open(info)
         .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
     let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
-    // Responses are timed here, per request, so that a response timeout and a connect
-    // timeout can be told apart. Reconnection is driven by the calls themselves: a failed
-    // attempt is not retried in the background (a call would wait for the back-off).
-    let mut config = ConnectionManagerConfig::new()
+    // Responses are timed by the call loop, per request, so that a response timeout and a
+    // connect timeout can be told apart.
+    let mut config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(connect_timeout))
-        .set_response_timeout(None)
-        .set_number_of_retries(0);
+        .set_response_timeout(None);
     if let Some(limit) = options.connection_limit {
         config = config.set_concurrency_limit(limit);
     }
