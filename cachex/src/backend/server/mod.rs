@@ -292,10 +292,13 @@ impl Server {
                 || err.is_connection_refusal()
                 || is_loading(&err)
                 || (failover && read_only);
-            let repeatable = match resend {
-                Resend::Safe => err.is_connection_dropped() || failover || never_applied,
-                Resend::Never => never_applied,
-            };
+            // An opening that timed out is not tried again at once: the server is not
+            // answering, and the caller has waited its connect timeout.
+            let repeatable = !err.is_timeout()
+                && match resend {
+                    Resend::Safe => err.is_connection_dropped() || failover || never_applied,
+                    Resend::Never => never_applied,
+                };
             if !repeatable {
                 return Err(self.error(err));
             }

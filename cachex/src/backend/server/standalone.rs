@@ -13,13 +13,15 @@
 //!   before sending. Over RESP2 the reader cannot report it: the link is replaced after the
 //!   first request that fails with an I/O error.
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::{
-    AsyncConnectionConfig, Cmd, Pipeline, ProtocolVersion, PushInfo, PushKind, RedisFuture,
-    RedisResult, Value,
+    AsyncConnectionConfig, Cmd, Pipeline, ProtocolVersion, PushInfo, PushKind, RedisError,
+    RedisFuture, RedisResult, Value,
 };
 use tokio::sync::OnceCell;
 
@@ -34,16 +36,23 @@ pub(crate) struct StandaloneLink(Arc<Shared>);
 struct Shared {
     client: redis::Client,
     config: AsyncConnectionConfig,
+    /// How long opening may take, handshake included.
+    connect_timeout: Duration,
     connection: OnceCell<MultiplexedConnection>,
     closed: Arc<AtomicBool>,
 }
 
 impl StandaloneLink {
     /// A link that connects on its first request.
-    pub(crate) fn new(client: redis::Client, config: AsyncConnectionConfig) -> StandaloneLink {
+    pub(crate) fn new(
+        client: redis::Client,
+        config: AsyncConnectionConfig,
+        connect_timeout: Duration,
+    ) -> StandaloneLink {
         StandaloneLink(Arc::new(Shared {
             client,
             config,
+            connect_timeout,
             connection: OnceCell::new(),
             closed: Arc::default(),
         }))
@@ -93,10 +102,14 @@ impl StandaloneLink {
                 } else {
                     shared.config.clone()
                 };
-                shared
+                let opening = shared
                     .client
-                    .get_multiplexed_async_connection_with_config(&config)
+                    .get_multiplexed_async_connection_with_config(&config);
+                // The crate's connection timeout bounds the TCP connect only; the handshake
+                // (`HELLO`, `AUTH`, `SELECT`) counts too.
+                tokio::time::timeout(shared.connect_timeout, opening)
                     .await
+                    .map_err(|_| RedisError::from(io::Error::from(io::ErrorKind::TimedOut)))?
             })
             .await
             .cloned()

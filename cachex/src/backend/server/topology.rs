@@ -34,8 +34,10 @@ pub(crate) enum Connector {
     Standalone {
         /// The server's client (address, credentials, database, TLS).
         client: redis::Client,
-        /// The connect timeout and the concurrency limit of its connections.
+        /// The concurrency limit of its connections.
         config: AsyncConnectionConfig,
+        /// How long opening a connection may take, handshake included.
+        connect_timeout: std::time::Duration,
     },
     /// A Redis Cluster.
     #[cfg(feature = "cluster")]
@@ -50,9 +52,14 @@ impl Connector {
     /// command.
     pub(crate) fn open(&self) -> RedisResult<Link> {
         match self {
-            Connector::Standalone { client, config } => Ok(Link::Standalone(StandaloneLink::new(
+            Connector::Standalone {
+                client,
+                config,
+                connect_timeout,
+            } => Ok(Link::Standalone(StandaloneLink::new(
                 client.clone(),
                 config.clone(),
+                *connect_timeout,
             ))),
             #[cfg(feature = "cluster")]
             Connector::Cluster(topology) => Ok(Link::Cluster(super::cluster::ClusterLink::new(

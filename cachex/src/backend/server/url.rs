@@ -116,7 +116,11 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
         config = config.set_concurrency_limit(limit);
     }
     Ok(Parsed {
-        connector: Connector::Standalone { client, config },
+        connector: Connector::Standalone {
+            client,
+            config,
+            connect_timeout,
+        },
         location,
         secrets: password.into_iter().collect(),
     })
