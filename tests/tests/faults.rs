@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use cachex::prelude::*;
 use cachex::{CacheBuilder, Error};
-use cachex_tests::{Server, ServerKind, logs};
+use cachex_tests::{Server, ServerKind, logs, outcomes};
 
 /// A liveness bound: far above anything a healthy call takes, below a hang.
 const GENEROUS: Duration = Duration::from_secs(5);
@@ -240,29 +240,12 @@ impl Outage {
             );
         }
         for (name, worker) in &self.workers {
-            let keys: Vec<&str> = worker.acknowledged.keys().map(String::as_str).collect();
-            for chunk in keys.chunks(500) {
-                let found = cache.get_many::<String>(chunk).expect("get_many");
-                for key in chunk {
-                    assert_eq!(
-                        found.get(*key),
-                        worker.acknowledged.get(*key),
-                        "acknowledged {key} lost"
-                    );
-                }
-            }
-            // A failed increment may or may not have been applied (its answer was lost), but
-            // none is applied twice.
-            let count = cache
-                .get::<i64>(&format!("{name}:count"))
-                .expect("get")
-                .unwrap_or(0);
-            assert!(
-                worker.increments_acknowledged <= count
-                    && count <= worker.increments_acknowledged + worker.increments_failed,
-                "{name}: counter {count}, {} acknowledged, {} failed",
+            outcomes::acknowledged_writes_read_back(cache, &worker.acknowledged);
+            outcomes::counted_at_most_once(
+                cache,
+                &format!("{name}:count"),
                 worker.increments_acknowledged,
-                worker.increments_failed
+                worker.increments_failed,
             );
         }
     }
