@@ -153,7 +153,7 @@ impl CacheBuilder {
     }
 
     /// The value codec: serializer, compressor and their fallbacks (JSON without
-    /// compression by default, as django-cachex's `JSONSerializer`).
+    /// compression by default, as django-cachex's `JsonSerializer`, 0.3's `JSONSerializer`).
     pub fn codec(mut self, codec: CodecBuilder) -> Self {
         self.codec = codec;
         self

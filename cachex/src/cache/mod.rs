@@ -129,18 +129,30 @@ impl Cache {
     ///   `replica_reads=true` sends reads to a replica). Failovers are followed. Needs the
     ///   `sentinel` feature.
     ///
-    /// The query string takes the cache's options: `prefix`, `version`, `timeout` (seconds,
-    /// or `none` for never), `strict_keys`, `fail_open`, `serializer` (`json`, `msgpack`),
-    /// `compressor` (`zlib`, `gzip`, `zstd`, `lz4`), `compression_level`, `min_length`, and
-    /// for servers `connect_timeout`, `response_timeout` and `retry_budget` (seconds, fractions
-    /// allowed; see `CacheBuilder::retry_budget`), `connection_limit` (requests in flight
-    /// per connection) and `tls_ca` (the path of a PEM file of CA certificates to trust
-    /// instead of the system's roots, read when the cache is built; see
-    #[cfg_attr(feature = "tls", doc = "[`CacheBuilder::tls_root_certificate`]).")]
+    /// The query string takes the cache's options, each URL those of its kind (the
+    /// [configuration guide](crate::guide::configuration) has the table): everywhere `prefix`,
+    /// `version`, `timeout` (seconds, or `none` for never), `strict_keys`, `fail_open`,
+    /// `serializer` (`json`, `msgpack`), `compressor` (`zlib`, `gzip`, `zstd`, `lz4`),
+    /// `compression_level`, `min_length`; `max_entries` for `memory://`; for servers
+    /// `connect_timeout`, `response_timeout` and `retry_budget` (seconds, fractions allowed;
+    /// see `CacheBuilder::retry_budget`), `connection_limit` (requests in flight per
+    /// connection) and `tls_ca` (the path of a PEM file of CA certificates to trust instead of
+    /// the system's roots, read when the cache is built; see
+    #[cfg_attr(feature = "tls", doc = "[`CacheBuilder::tls_root_certificate`]);")]
     #[cfg_attr(
         not(feature = "tls"),
-        doc = "`CacheBuilder::tls_root_certificate`, which needs the `tls` feature)."
+        doc = "`CacheBuilder::tls_root_certificate`, which needs the `tls` feature);"
     )]
+    /// `db`, `user`, `pass` for Unix sockets, `protocol` (`resp2`, `resp3`) for one server,
+    /// and the cluster's and Sentinel's own. Names and values are percent-decoded
+    /// (`prefix=%7Bapp%7D` is `{app}`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) naming the mistake: an unknown option (with the
+    /// closest known name), an option of another kind of URL, a value the option cannot take,
+    /// a broken `%` escape, a bad host, port or database (`the port "63x9" is not a number from
+    /// 1 to 65535`), or a codec this build does not include. No password is ever shown.
     ///
     /// ```
     /// let cache = cachex::Cache::from_url("memory://?prefix=app&version=2&timeout=60")?;

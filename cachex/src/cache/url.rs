@@ -535,7 +535,7 @@ fn find(scheme: &str, kind: Kind, name: &str) -> Result<&'static UrlOption> {
     Err(Error::Config(match meant {
         Some(meant) if meant.takes.has(kind) => format!("{unknown}: did you mean {}?", meant.name),
         Some(meant) => format!(
-            "{unknown}: did you mean {}? (an option of {}, not of {scheme}://)",
+            "{unknown}: did you mean {}? It is an option of {}, not of {scheme}:// URLs",
             meant.name,
             meant.takes.named()
         ),
@@ -679,6 +679,26 @@ mod tests {
                     .all(|other| other.name != option.name),
                 "{} twice",
                 option.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_configuration_guide_lists_every_option() {
+        let guide = include_str!("../guide/configuration.md");
+        for option in OPTIONS {
+            assert!(
+                guide.contains(&format!("`{}`", option.name)),
+                "the guide does not name {}",
+                option.name
+            );
+        }
+        #[cfg(feature = "redis")]
+        for row in guide.lines().filter(|line| line.starts_with("| `")) {
+            let name = row.split('`').nth(1).unwrap_or_default();
+            assert!(
+                OPTIONS.iter().any(|option| option.name == name),
+                "the guide lists {name}, which no URL takes"
             );
         }
     }
