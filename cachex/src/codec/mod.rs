@@ -325,7 +325,12 @@ impl FromStr for Compressor {
     /// 0.14.1's). Anything else is [`Error::Config`] naming it, with the closest known name
     /// when one is close.
     fn from_str(name: &str) -> Result<Self> {
-        from_name("compressor", COMPRESSOR_NAMES, "zlib, gzip, zstd or lz4", name)
+        from_name(
+            "compressor",
+            COMPRESSOR_NAMES,
+            "zlib, gzip, zstd or lz4",
+            name,
+        )
     }
 }
 

@@ -55,8 +55,8 @@ use tokio::sync::OnceCell;
 
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
 use super::topology::{Connector, NodeList, Parsed, bracketed, node_url};
-use crate::url_text::{UNRESERVED, percent_decode, percent_encode};
 use crate::backend::command::Route;
+use crate::url_text::{UNRESERVED, percent_decode, percent_encode};
 use crate::{Error, Result};
 
 /// How often a link asks a sentinel whether the primary moved.
@@ -113,8 +113,8 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
             "too many path segments (redis+sentinel://host:port/service_name/db)",
         ));
     }
-    let service = percent_decode(&service)
-        .map_err(|why| invalid(&format!("the service name {why}")))?;
+    let service =
+        percent_decode(&service).map_err(|why| invalid(&format!("the service name {why}")))?;
     let sentinel_password = options
         .sentinel_password
         .as_ref()

@@ -10,9 +10,9 @@ use redis::aio::ConnectionManagerConfig;
 use redis::io::tcp::TcpSettings;
 use redis::{ConnectionAddr, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo};
 
+use super::options::ServerOptions;
 #[cfg(feature = "tls")]
 use super::options::ensure_crypto_provider;
-use super::options::ServerOptions;
 use super::topology::{Connector, Parsed};
 use crate::url_text::{PATH, UNRESERVED, database, percent_decode, percent_encode};
 use crate::{Error, Result};
@@ -42,10 +42,7 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
                     .to_owned(),
             )
         })?;
-    let tls = matches!(
-        scheme.split('+').next(),
-        Some("rediss" | "valkeys")
-    );
+    let tls = matches!(scheme.split('+').next(), Some("rediss" | "valkeys"));
     let rest = match rest.split_once('#') {
         None => rest,
         Some((_, "insecure")) if tls => {
@@ -181,17 +178,15 @@ fn unix_connection_info(
     rest: &str,
     options: &ServerOptions,
 ) -> Result<ConnectionInfo> {
-    let path = percent_decode(rest)
-        .map_err(|why| invalid(scheme, format!("the socket path {why}")))?;
+    let path =
+        percent_decode(rest).map_err(|why| invalid(scheme, format!("the socket path {why}")))?;
     if !path.starts_with('/') {
         return Err(invalid(
             scheme,
             if path.is_empty() {
                 format!("the socket path is missing ({scheme}:///path/to/redis.sock)")
             } else {
-                format!(
-                    "the socket path {path:?} is not absolute ({scheme}:///path/to/redis.sock)"
-                )
+                format!("the socket path {path:?} is not absolute ({scheme}:///path/to/redis.sock)")
             },
         ));
     }
@@ -199,7 +194,10 @@ fn unix_connection_info(
         ConnectionAddr::Unix(PathBuf::from(path)),
         options.db.unwrap_or(0),
         options.user.as_deref(),
-        options.password.as_ref().map(|password| password.0.as_str()),
+        options
+            .password
+            .as_ref()
+            .map(|password| password.0.as_str()),
         options,
     )
 }
@@ -231,7 +229,10 @@ fn connection_info(
 /// `host[:port]` or `[ipv6][:port]`, each part checked: the host a name or an IP address
 /// (not a wildcard), the port from 1 to 65535. `Err` names the bad part (never a password: the
 /// text is what follows the `@`).
-pub(crate) fn host_and_port(text: &str, default_port: u16) -> std::result::Result<(String, u16), String> {
+pub(crate) fn host_and_port(
+    text: &str,
+    default_port: u16,
+) -> std::result::Result<(String, u16), String> {
     let (host, port) = if let Some(bracketed) = text.strip_prefix('[') {
         let (host, after) = bracketed
             .split_once(']')
@@ -335,7 +336,9 @@ fn describe(scheme: &str, info: &ConnectionInfo) -> String {
     let settings = info.redis_settings();
     match info.addr() {
         ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
-            let user = settings.username().map(|user| percent_encode(user, UNRESERVED));
+            let user = settings
+                .username()
+                .map(|user| percent_encode(user, UNRESERVED));
             let credentials = match (user, settings.password().is_some()) {
                 (Some(user), true) => format!("{user}:***@"),
                 (None, true) => ":***@".to_owned(),
@@ -378,7 +381,11 @@ mod tests {
         let plain = ServerOptions::default();
         let cases = [
             ("redis://localhost", &plain, "redis://localhost:6379/0"),
-            ("redis://127.0.0.1:7000/3", &plain, "redis://127.0.0.1:7000/3"),
+            (
+                "redis://127.0.0.1:7000/3",
+                &plain,
+                "redis://127.0.0.1:7000/3",
+            ),
             ("REDIS://h:1/2", &plain, "redis://h:1/2"),
             (
                 "redis://user:s3cret@host:6380/1",
@@ -404,7 +411,11 @@ mod tests {
                 &socket,
                 "redis+unix:///run/redis.sock",
             ),
-            ("unix:///tmp/my%20r.sock", &socket, "unix:///tmp/my%20r.sock"),
+            (
+                "unix:///tmp/my%20r.sock",
+                &socket,
+                "unix:///tmp/my%20r.sock",
+            ),
         ];
         for (url, options, location) in cases {
             let parsed = super::parse(url, options).expect("a valid URL");
@@ -456,14 +467,26 @@ mod tests {
             ("redis://user:s3cret@host:0", "the port \"0\""),
             ("redis://user:s3cret@host:", "the port \"\""),
             ("redis://user:s3cret@exa mple:1", "the host \"exa mple\""),
-            ("redis://user:s3cret@[::1/0", "the host \"[::1\" has no closing ]"),
-            ("redis://user:s3cret@[zz]:1", "the host [zz] is not an IPv6 address"),
+            (
+                "redis://user:s3cret@[::1/0",
+                "the host \"[::1\" has no closing ]",
+            ),
+            (
+                "redis://user:s3cret@[zz]:1",
+                "the host [zz] is not an IPv6 address",
+            ),
             ("redis://user:s3cret@[::1]x", "is not a :port"),
             ("redis://user:s3cret@::1:6379", "without its brackets"),
             ("redis://user:s3cret@:6379", "the host is missing"),
             ("redis://user:s3cret@", "the host is missing"),
-            ("redis://user:s3cret%zz@host", "the password has a broken %-escape"),
-            ("redis://us%er:s3cret@host", "the user name has a broken %-escape"),
+            (
+                "redis://user:s3cret%zz@host",
+                "the password has a broken %-escape",
+            ),
+            (
+                "redis://us%er:s3cret@host",
+                "the user name has a broken %-escape",
+            ),
             ("redis://user:s3cret@host/0#x", "#fragment"),
             ("redis+unix://relative.sock", "is not absolute"),
             ("redis+unix://", "the socket path is missing"),
