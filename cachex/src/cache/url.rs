@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::builder::Location;
 use super::{CacheBuilder, CacheCore};
+use crate::backend::memory::DEFAULT_MAX_ENTRIES;
 #[cfg(feature = "tls")]
 use crate::backend::server::TlsRoots;
 use crate::keys::KeyValidation;
@@ -68,7 +69,9 @@ impl CacheBuilder {
 fn location(scheme: &str, kind: Kind, address: &str, fragment: Option<&str>) -> Result<Location> {
     if kind == Kind::Memory {
         return match (address, fragment) {
-            ("" | "/", None) => Ok(CacheBuilder::default().location),
+            ("" | "/", None) => Ok(Location::Memory {
+                max_entries: DEFAULT_MAX_ENTRIES,
+            }),
             _ => Err(Error::Config(
                 "memory:// has no address: memory://?option=value".to_owned(),
             )),
