@@ -43,6 +43,8 @@ pub mod keys;
 mod lock;
 #[cfg(feature = "cache")]
 mod scan;
+#[cfg(feature = "cache")]
+mod url_text;
 
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]

@@ -487,7 +487,10 @@ async fn authentication_errors_never_show_the_password() {
                 let shown = format!("{err} {err:?}");
                 assert!(shown.contains("authentication failed"), "{shown}");
                 assert!(!shown.contains(password), "{shown}");
-                assert!(shown.contains(&cache.to_string()), "{shown}");
+                // The error names the server as the cache's `Display` does, without its options.
+                let address = cache.to_string();
+                let address = address.split('?').next().unwrap_or_default();
+                assert!(shown.contains(address), "{shown}");
             }
             other => panic!("expected a connection error, got {other:?}"),
         }
@@ -525,7 +528,13 @@ async fn a_restarted_server_is_followed_without_help() {
     let mut server = Server::start(ServerKind::Redis);
     let cache = Cache::from_url(&server.url()).expect("a cache");
     cache.aset("k", "v", Timeout::Never).await.expect("set");
-    let location = cache.to_string();
+    // Errors name the server as the cache's `Display` does, without its options.
+    let location = cache
+        .to_string()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
 
     // While the server is down, calls fail with a connection error, every time.
     server.kill();

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::builder::Origin;
 use super::flight::{ComputeTimes, Flights};
 use crate::api::Timeout;
 use crate::backend::command::{Pexpire, PexpireAt, Pttl, Rename, Scored};
@@ -32,7 +33,8 @@ pub struct CacheCore {
     pub(super) codec: Codec,
     pub(super) default_timeout: Option<Duration>,
     pub(super) fail_open: bool,
-    pub(super) location: String,
+    /// Where the values are, and the backend's options.
+    pub(super) origin: Arc<Origin>,
     pub(super) flights: Flights,
     pub(super) compute_times: ComputeTimes,
 }
@@ -40,7 +42,7 @@ pub struct CacheCore {
 impl fmt::Debug for CacheCore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")
-            .field("location", &self.location)
+            .field("location", &self.origin.address)
             .field("keys", &self.keys)
             .field("codec", &self.codec)
             .field("default_timeout", &self.default_timeout)
@@ -53,7 +55,7 @@ impl CacheCore {
     /// A core over `store` with these settings.
     pub(super) fn new(
         store: Arc<Store>,
-        location: String,
+        origin: Arc<Origin>,
         keys: Keys,
         codec: Codec,
         default_timeout: Option<Duration>,
@@ -65,7 +67,7 @@ impl CacheCore {
             codec,
             default_timeout,
             fail_open,
-            location,
+            origin,
             flights: Flights::default(),
             compute_times: ComputeTimes::default(),
         }
@@ -170,7 +172,7 @@ impl CacheCore {
     ) -> Result<T> {
         match result {
             Err(err @ (Error::Connection { .. } | Error::Timeout(_))) if self.fail_open => {
-                warn_failing_open(&self.location, &err);
+                warn_failing_open(&self.origin.address, &err);
                 Ok(fallback())
             }
             other => other,

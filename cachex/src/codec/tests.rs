@@ -229,6 +229,25 @@ fn names_parse_including_django_class_paths() {
             .ok(),
         Some(Compressor::Zstd)
     );
+    // django-cachex 0.14.1's spellings.
+    for (class, serializer) in [
+        (
+            "django_cachex.serializers.json.JsonSerializer",
+            Serializer::Json,
+        ),
+        (
+            "django_cachex.serializers.msgpack.MsgpackSerializer",
+            Serializer::MessagePack,
+        ),
+    ] {
+        assert_eq!(class.parse::<Serializer>().ok(), Some(serializer));
+    }
+    assert_eq!(
+        "django_cachex.compressors.zstd.ZstdCompressor"
+            .parse::<Compressor>()
+            .ok(),
+        Some(Compressor::Zstd)
+    );
     assert!(matches!(
         "pickle".parse::<Serializer>(),
         Err(Error::Config(_))
@@ -237,6 +256,21 @@ fn names_parse_including_django_class_paths() {
         "lzma".parse::<Compressor>(),
         Err(Error::Config(_))
     ));
+    // A near miss is named, with what was meant.
+    match "django_cachex.serializers.json.JSONSerialiser".parse::<Serializer>() {
+        Err(Error::Config(message)) => assert!(
+            message.contains("JSONSerialiser")
+                && message.contains("did you mean django_cachex.serializers.json.JSONSerializer"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match "zstandard".parse::<Compressor>() {
+        Err(Error::Config(message)) => {
+            assert!(message.contains("\"zstandard\""), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -172,10 +172,10 @@ impl Server {
         })
     }
 
-    /// The URL with its password replaced by `***`, for `Debug`, `Display` and errors. It is
-    /// rebuilt from the parsed URL, so it is normalized: port and database are explicit and
-    /// query parameters other than Unix sockets' `db`, `user` and `pass` are left out, as in
-    /// `redis://user:***@localhost:6379/0` or `redis+unix:///run/redis.sock?db=1&pass=***`.
+    /// The server's address with its password replaced by `***`, for errors and the cache's
+    /// `Display`. It is rebuilt from the parsed URL, so it is normalized: port and database
+    /// are explicit, as in `redis://user:***@localhost:6379/0` or
+    /// `redis+unix:///run/redis.sock`.
     pub(crate) fn location(&self) -> &str {
         &self.location
     }
