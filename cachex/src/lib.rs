@@ -54,7 +54,7 @@ pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType,
 pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
-pub use error::{Error, Result};
+pub use error::{Cause, Delivery, Error, Result, Waiting};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use lock::{Lock, LockApi, LockApiAsync};

@@ -230,7 +230,10 @@ impl Outage {
     fn check(&self, cache: &Cache) {
         for failure in self.failures() {
             assert!(
-                matches!(failure.error, Error::Connection { .. } | Error::Timeout(_)),
+                matches!(
+                    failure.error,
+                    Error::Connection { .. } | Error::Timeout { .. }
+                ),
                 "a typed connection error: {:?}",
                 failure.error
             );
@@ -332,7 +335,7 @@ fn a_paused_server_is_a_timeout_and_then_recovers() {
             (took.as_secs_f64() - expected.as_secs_f64()) * 1000.0
         );
         match outcome {
-            Err(Error::Timeout(after)) => assert_eq!(after, expected, "{what}"),
+            Err(Error::Timeout { after, .. }) => assert_eq!(after, expected, "{what}"),
             other => panic!("{what}: expected a timeout, got {other:?}"),
         }
         assert!(took < expected + GENEROUS, "{what} took {took:?}");

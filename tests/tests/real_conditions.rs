@@ -96,13 +96,13 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 
 /// Whether an error is one a caller may see during a network fault.
 fn is_network_error(error: &Error) -> bool {
-    matches!(error, Error::Connection { .. } | Error::Timeout(_))
+    matches!(error, Error::Connection { .. } | Error::Timeout { .. })
 }
 
 /// What a `Timeout` error says was waited.
 fn reported_wait(error: &Error) -> Option<Duration> {
     match error {
-        Error::Timeout(waited) => Some(*waited),
+        Error::Timeout { after: waited, .. } => Some(*waited),
         _ => None,
     }
 }
@@ -112,7 +112,7 @@ fn reported_wait(error: &Error) -> Option<Duration> {
 fn error_kind(error: &Error) -> String {
     match error {
         Error::Connection { reason, .. } => format!("Connection: {reason}"),
-        Error::Timeout(waited) => format!("Timeout({waited:?})"),
+        Error::Timeout { after: waited, .. } => format!("Timeout({waited:?})"),
         other => format!("{other:?}"),
     }
 }

@@ -540,7 +540,7 @@ async fn a_restarted_server_is_followed_without_help() {
     server.kill();
     for _ in 0..3 {
         match cache.aget::<String>("k").await {
-            Err(Error::Connection { server, reason }) => {
+            Err(Error::Connection { server, reason, .. }) => {
                 assert_eq!(server, location);
                 assert!(!reason.is_empty());
             }
@@ -604,7 +604,7 @@ async fn a_slow_answer_is_a_timeout_and_the_late_answer_is_dropped() {
     let paused = cache.aget::<String>("k").await;
     server.resume();
     match paused {
-        Err(Error::Timeout(after)) => assert_eq!(after, timeout),
+        Err(Error::Timeout { after, .. }) => assert_eq!(after, timeout),
         other => panic!("expected a timeout, got {other:?}"),
     }
     // The late answer is dropped: the connection stays in step.
@@ -626,7 +626,7 @@ async fn a_silent_server_is_a_connect_timeout() {
         .build()
         .expect("a cache");
     match cache.aget::<String>("k").await {
-        Err(Error::Timeout(after)) => assert_eq!(after, connect_timeout),
+        Err(Error::Timeout { after, .. }) => assert_eq!(after, connect_timeout),
         other => panic!("expected a connect timeout, got {other:?}"),
     }
     drop(listener);

@@ -22,7 +22,7 @@ use cachex::{Cache, CacheBuilder, Error};
 /// The message of the configuration error that `url` must give.
 fn config_error(url: &str) -> Result<String, String> {
     match Cache::from_url(url) {
-        Err(error @ Error::Config(_)) => Ok(error.to_string()),
+        Err(error @ Error::Config { .. }) => Ok(error.to_string()),
         Err(other) => Err(format!("{url}: not a configuration error: {other:?}")),
         Ok(cache) => Err(format!("{url}: accepted, as {cache}")),
     }

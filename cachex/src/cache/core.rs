@@ -171,7 +171,7 @@ impl CacheCore {
         fallback: impl FnOnce() -> T,
     ) -> Result<T> {
         match result {
-            Err(err @ (Error::Connection { .. } | Error::Timeout(_))) if self.fail_open => {
+            Err(err @ (Error::Connection { .. } | Error::Timeout { .. })) if self.fail_open => {
                 warn_failing_open(&self.origin.address, &err);
                 Ok(fallback())
             }
@@ -233,7 +233,7 @@ impl CacheCore {
             .position(|made| made.as_bytes() == popped_from)
             .map(|at| keys[at])
             .ok_or_else(|| {
-                Error::UnexpectedReply("a blocking pop answered an unknown key".to_owned())
+                Error::unexpected_reply("a blocking pop answered an unknown key".to_owned())
             })?;
         Ok(Some((key.to_owned(), self.codec.decode(key, &value)?)))
     }
@@ -259,7 +259,7 @@ impl CacheCore {
         let millis = value
             .checked_mul(scale)
             .filter(|millis| millis.unsigned_abs() <= MAX_EXPIRE_MILLIS)
-            .ok_or_else(|| Error::InvalidArgument(format!("expiry {value} is out of range")))?;
+            .ok_or_else(|| Error::invalid_argument(format!("expiry {value} is out of range")))?;
         let made = self.key(key)?;
         if absolute {
             let command = PexpireAt {
@@ -286,7 +286,7 @@ impl CacheCore {
         let version = self.keys.version();
         let new_version = version
             .checked_add(delta)
-            .ok_or_else(|| Error::Config(format!("version {version} + {delta} is out of range")))?;
+            .ok_or_else(|| Error::config(format!("version {version} + {delta} is out of range")))?;
         let from = self.keys.make(key, Some(version))?;
         let to = self.keys.make(key, Some(new_version))?;
         self.run(key, Rename { from, to }).await?;
@@ -297,7 +297,7 @@ impl CacheCore {
 /// A score as sent to a backend: NaN is refused (as Redis refuses it); `-0.0` is `0.0`.
 pub(super) fn score(score: f64) -> Result<f64> {
     if score.is_nan() {
-        return Err(Error::InvalidArgument("a score cannot be NaN".to_owned()));
+        return Err(Error::invalid_argument("a score cannot be NaN".to_owned()));
     }
     Ok(score + 0.0)
 }

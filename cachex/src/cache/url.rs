@@ -27,11 +27,11 @@ impl CacheBuilder {
     /// port, database) is checked when the cache is built.
     pub fn from_url(url: &str) -> Result<Self> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            Error::Config("not a cache URL: it must start with a scheme and `://`".to_owned())
+            Error::config("not a cache URL: it must start with a scheme and `://`".to_owned())
         })?;
         let scheme = scheme.to_ascii_lowercase();
         let kind = Kind::of(&scheme).ok_or_else(|| {
-            Error::Config(format!(
+            Error::config(format!(
                 "unknown cache URL scheme {scheme:?}: expected memory, redis, rediss, valkey, \
                  valkeys, redis+unix, unix, redis+cluster or redis+sentinel"
             ))
@@ -50,14 +50,14 @@ impl CacheBuilder {
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = percent_decode(name)
-                .map_err(|why| Error::Config(format!("an option's name {why}")))?;
+                .map_err(|why| Error::config(format!("an option's name {why}")))?;
             let option = find(&scheme, kind, &name)?;
             if given.contains(&option.name) {
-                return Err(Error::Config(format!("the option {name} is given twice")));
+                return Err(Error::config(format!("the option {name} is given twice")));
             }
             given.push(option.name);
             let value = percent_decode(value)
-                .map_err(|why| Error::Config(format!("the value of the option {name} {why}")))?;
+                .map_err(|why| Error::config(format!("the value of the option {name} {why}")))?;
             (option.apply)(&mut builder, option.name, &value)?;
         }
         Ok(builder)
@@ -72,7 +72,7 @@ fn location(scheme: &str, kind: Kind, address: &str, fragment: Option<&str>) -> 
             ("" | "/", None) => Ok(Location::Memory {
                 max_entries: DEFAULT_MAX_ENTRIES,
             }),
-            _ => Err(Error::Config(
+            _ => Err(Error::config(
                 "memory:// has no address: memory://?option=value".to_owned(),
             )),
         };
@@ -88,7 +88,7 @@ fn location(scheme: &str, kind: Kind, address: &str, fragment: Option<&str>) -> 
     #[cfg(not(feature = "redis"))]
     {
         let _ = (address, fragment);
-        Err(Error::Config(format!(
+        Err(Error::config(format!(
             "{scheme}:// is a server URL, which needs the `redis` feature of cachex"
         )))
     }
@@ -425,7 +425,7 @@ const OPTIONS: &[UrlOption] = &[
         name: "tls_ca",
         takes: SERVERS,
         apply: |_, _, _| {
-            Err(Error::Config(
+            Err(Error::config(
                 "the option tls_ca needs TLS, which this build of cachex does not include: \
                  enable the `tls` feature of cachex"
                     .to_owned(),
@@ -439,7 +439,7 @@ const OPTIONS: &[UrlOption] = &[
         takes: UNIX,
         apply: |builder, _, value| {
             builder.server.db =
-                Some(database(value).map_err(|why| Error::Config(format!("{why} (option db)")))?);
+                Some(database(value).map_err(|why| Error::config(format!("{why} (option db)")))?);
             Ok(())
         },
         show: |core| Some(core.origin.server.db.unwrap_or(0).to_string()),
@@ -530,7 +530,7 @@ fn find(scheme: &str, kind: Kind, name: &str) -> Result<&'static UrlOption> {
     if let Some(option) = OPTIONS.iter().find(|option| option.name == name) {
         return match option.takes.has(kind) {
             true => Ok(option),
-            false => Err(Error::Config(format!(
+            false => Err(Error::config(format!(
                 "the option {name} is not one of {scheme}://'s: it is for {}",
                 option.takes.named()
             ))),
@@ -541,7 +541,7 @@ fn find(scheme: &str, kind: Kind, name: &str) -> Result<&'static UrlOption> {
         .or_else(|| closest(name, OPTIONS.iter().map(|option| option.name)))
         .and_then(|meant| OPTIONS.iter().find(|option| option.name == meant));
     let unknown = format!("unknown option {name:?} for a {scheme}:// URL");
-    Err(Error::Config(match meant {
+    Err(Error::config(match meant {
         Some(meant) if meant.takes.has(kind) => format!("{unknown}: did you mean {}?", meant.name),
         Some(meant) => format!(
             "{unknown}: did you mean {}? It is an option of {}, not of {scheme}:// URLs",
@@ -580,7 +580,7 @@ fn hidden<T>(_: &T) -> String {
 
 /// The error for a value an option cannot take.
 fn invalid(name: &str, value: &str) -> Error {
-    Error::Config(format!("invalid value {value:?} for the option {name}"))
+    Error::config(format!("invalid value {value:?} for the option {name}"))
 }
 
 /// A number.
@@ -606,7 +606,7 @@ fn seconds(name: &str, value: &str) -> Result<Duration> {
         || !digits(fraction)
         || fraction.len() > 9
     {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "invalid value {value:?} for the option {name}: expected seconds, such as 2 or 0.5"
         )));
     }

@@ -199,7 +199,7 @@ fn from_name<T: Copy>(what: &str, names: &[(&str, T)], short: &str, name: &str) 
     let meant = crate::url_text::closest(name, names.iter().map(|(known, _)| *known))
         .map(|meant| format!("did you mean {meant}? "))
         .unwrap_or_default();
-    Err(Error::Config(format!(
+    Err(Error::config(format!(
         "unknown {what} {name:?}: {meant}expected {short}, or django-cachex's class of one of \
          them"
     )))
@@ -273,9 +273,9 @@ impl Compressor {
         if valid {
             Ok(())
         } else if self == Self::Lz4 {
-            Err(Error::Config("lz4 has no compression level".into()))
+            Err(Error::config("lz4 has no compression level"))
         } else {
-            Err(Error::Config(format!(
+            Err(Error::config(format!(
                 "invalid {self} compression level {level}"
             )))
         }
@@ -644,12 +644,12 @@ impl CodecBuilder {
             std::iter::once(self.serializer).chain(self.fallback_serializers.iter().copied());
         for serializer in serializers {
             if let (false, Some(feature)) = (serializer.is_available(), serializer.feature()) {
-                return Err(Error::Config(not_included(serializer.name(), feature)));
+                return Err(Error::config(not_included(serializer.name(), feature)));
             }
         }
         for compressor in self.compressor.iter().chain(&self.fallback_compressors) {
             if !compressor.is_available() {
-                return Err(Error::Config(not_included(
+                return Err(Error::config(not_included(
                     compressor.name(),
                     compressor.name(),
                 )));
@@ -657,9 +657,7 @@ impl CodecBuilder {
         }
         let level = match (self.compressor, self.level) {
             (None, Some(_)) => {
-                return Err(Error::Config(
-                    "a compression level needs a compressor".into(),
-                ));
+                return Err(Error::config("a compression level needs a compressor"));
             }
             (Some(compressor), Some(level)) => {
                 compressor.check_level(level)?;
@@ -757,7 +755,7 @@ mod without_codecs {
 
     fn config_message(result: Result<impl fmt::Debug>) -> String {
         match result {
-            Err(Error::Config(message)) => message,
+            Err(Error::Config { reason: message }) => message,
             other => panic!("expected Error::Config, got {other:?}"),
         }
     }

@@ -179,22 +179,22 @@ fn levels_are_checked() {
         }
         .build()
     };
-    assert!(matches!(build(None, 1), Err(Error::Config(_))));
+    assert!(matches!(build(None, 1), Err(Error::Config { .. })));
     assert!(matches!(
         build(Some(Compressor::Zlib), 10),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         build(Some(Compressor::Gzip), -1),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         build(Some(Compressor::Zstd), 23),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         build(Some(Compressor::Lz4), 1),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(build(Some(Compressor::Zstd), 22).is_ok());
     assert_eq!(Compressor::Zlib.default_level(), Some(6));
@@ -250,15 +250,15 @@ fn names_parse_including_django_class_paths() {
     );
     assert!(matches!(
         "pickle".parse::<Serializer>(),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         "lzma".parse::<Compressor>(),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     // A near miss is named, with what was meant.
     match "django_cachex.serializers.json.JSONSerialiser".parse::<Serializer>() {
-        Err(Error::Config(message)) => assert!(
+        Err(Error::Config { reason: message }) => assert!(
             message.contains("JSONSerialiser")
                 && message.contains("did you mean django_cachex.serializers.json.JSONSerializer"),
             "{message}"
@@ -266,7 +266,7 @@ fn names_parse_including_django_class_paths() {
         other => panic!("{other:?}"),
     }
     match "zstandard".parse::<Compressor>() {
-        Err(Error::Config(message)) => {
+        Err(Error::Config { reason: message }) => {
             assert!(message.contains("\"zstandard\""), "{message}");
         }
         other => panic!("{other:?}"),

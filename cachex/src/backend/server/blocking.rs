@@ -42,7 +42,7 @@ use redis::{
 };
 
 use super::Reached;
-use crate::{Error, Result};
+use crate::error::Waiting;
 
 /// How many idle connections a pool keeps; more are closed when they come back.
 const MAX_IDLE: usize = 64;
@@ -116,22 +116,20 @@ impl BlockingPool {
         })
     }
 
-    /// Sends `packet` on a live idle connection, or a new one. The outer error is a response
-    /// timeout (the connection is closed: a late answer must never be read as the next
-    /// request's); the inner result is the server's answer or the connection's failure, as the
+    /// Sends `packet` on a live idle connection, or a new one. The outer error is a timeout,
+    /// saying what was waited for (after a response timeout the connection is closed: a late
+    /// answer must never be read as the next request's); the inner result is the server's answer or the connection's failure, as the
     /// async path gets them, with whether the request may have reached the server. A
     /// connection that failed is closed, not pooled.
     pub(crate) fn send<T: FromRedisValue>(
         &self,
         packet: Packet<'_>,
-    ) -> Result<(RedisResult<T>, Reached)> {
+    ) -> Result<(RedisResult<T>, Reached), Waiting> {
         let mut connection = match self.checkout() {
             Some(connection) => connection,
             None => match self.open() {
                 Ok(connection) => connection,
-                Err(err) if err.is_timeout() => {
-                    return Err(Error::Timeout(self.connect_timeout));
-                }
+                Err(err) if err.is_timeout() => return Err(Waiting::Connect),
                 Err(err) => return Ok((Err(err), Reached::No)),
             },
         };
@@ -152,7 +150,7 @@ impl BlockingPool {
                 self.checkin(connection);
                 Ok((decoded, Reached::Maybe))
             }
-            Err(err) if is_timeout(&err) => Err(Error::Timeout(self.response_timeout)),
+            Err(err) if err.is_timeout() => Err(Waiting::Response),
             Err(err) => Ok((Err(err), Reached::Maybe)),
         }
     }
@@ -259,11 +257,6 @@ fn left(deadline: Instant) -> RedisResult<Duration> {
         .checked_duration_since(Instant::now())
         .filter(|left| !left.is_zero())
         .ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut).into())
-}
-
-/// Whether a socket error is a read or write timeout.
-fn is_timeout(err: &RedisError) -> bool {
-    err.is_timeout()
 }
 
 /// A socket of either kind.

@@ -72,14 +72,14 @@ pub(crate) struct ClusterTopology {
 pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result<Parsed> {
     let tls = matches!(scheme, "rediss+cluster" | "valkeys+cluster");
     if tls && !cfg!(feature = "tls") {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
              `tls` feature of cachex"
         )));
     }
     let list = NodeList::parse(scheme, rest, 6379)?;
     if !matches!(list.path.as_str(), "" | "0") {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "invalid {scheme}:// URL: the database {:?}: a cluster has only database 0, so \
              the URL has no path (or /0)",
             list.path
@@ -95,7 +95,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
             *port,
             0,
         ))
-        .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        .map_err(|err| Error::config(format!("invalid {scheme}:// URL: {err}")))?;
         nodes.push(info);
     }
     let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
@@ -117,7 +117,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     #[cfg(feature = "tls")]
     match &options.tls_roots {
         Some(_) if !tls => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "a TLS CA certificate was given for a {scheme}:// URL, which does not use TLS: \
                  use rediss+cluster:// or valkeys+cluster://"
             )));
@@ -136,7 +136,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     }
     let client = builder
         .build()
-        .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        .map_err(|err| Error::config(format!("invalid {scheme}:// URL: {err}")))?;
     let config = ClusterConfig::new().set_connection_timeout(connect_timeout);
     Ok(Parsed {
         connector: Connector::Cluster(Arc::new(ClusterTopology { client, config })),

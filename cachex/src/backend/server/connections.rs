@@ -89,7 +89,7 @@ impl Connections {
         location: &str,
     ) -> Result<Checkout, Unavailable> {
         let handle = Handle::try_current().map_err(|_| {
-            Unavailable::NoRuntime(Error::Config(format!(
+            Unavailable::NoRuntime(Error::config(format!(
                 "the server backend of {location} was called outside a tokio runtime: call it \
                  from async code running in a runtime, or use the cache's blocking API"
             )))

@@ -91,6 +91,7 @@ use self::options::{
 };
 use self::topology::{Connector, Parsed};
 use super::command::{Command, Request, Resend, Route, Script};
+use crate::error::{Delivery, Waiting};
 use crate::{Error, Result};
 
 /// Whether a request that failed may have reached the server.
@@ -258,7 +259,13 @@ impl Server {
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
         loop {
-            let (outcome, reached, generation) = self.send(route, packet, deadline).await?;
+            let (outcome, reached, generation) = match self.send(route, packet, deadline).await {
+                Ok(sent) => sent,
+                Err(err) => {
+                    let delivery = err.delivery().unwrap_or(Delivery::Unknown);
+                    return Err(err.delivered(delivery, resend == Resend::Safe));
+                }
+            };
             let err = match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -299,15 +306,20 @@ impl Server {
                     Resend::Safe => err.is_connection_dropped() || failover || never_applied,
                     Resend::Never => never_applied,
                 };
+            let delivery = if never_applied {
+                Delivery::NotSent
+            } else {
+                Delivery::Unknown
+            };
             if !repeatable {
-                return Err(self.error(err));
+                return Err(self.error(err).delivered(delivery, resend == Resend::Safe));
             }
             if !replayed {
                 replayed = true;
                 continue;
             }
             let Some(wait) = retry_pause(started.elapsed(), self.retry_budget, pause) else {
-                return Err(self.error(err));
+                return Err(self.error(err).delivered(delivery, resend == Resend::Safe));
             };
             tokio::time::sleep(wait).await;
             pause = pause.saturating_mul(2).min(RETRY_MAX_PAUSE);
@@ -329,7 +341,7 @@ impl Server {
             .as_ref()
             .filter(|_| crate::bridge::may_block())
         {
-            let (outcome, reached) = pool.send(packet)?;
+            let (outcome, reached) = pool.send(packet).map_err(|waited| self.timeout(waited))?;
             return Ok((outcome, reached, None));
         }
         let mut checkout = self
@@ -345,7 +357,7 @@ impl Server {
                 Ok(outcome) => outcome,
                 Err(_) => {
                     self.connections.timed_out(&checkout);
-                    return Err(Error::Timeout(self.response_timeout));
+                    return Err(self.timeout(Waiting::Response));
                 }
             },
             None => sent.await,
@@ -372,10 +384,34 @@ impl Server {
         let outcome = match limit {
             Some(limit) => tokio::time::timeout(limit, sent)
                 .await
-                .map_err(|_| Error::Timeout(limit))?,
+                .map_err(|_| Error::Timeout {
+                    server: self.location.clone(),
+                    waiting_for: Waiting::BlockingCommand,
+                    after: limit,
+                    delivery: Delivery::Unknown,
+                    retry_safe: false,
+                })?,
             None => sent.await,
         };
         outcome.map_err(|err| self.error(err))
+    }
+}
+
+impl Server {
+    /// A timeout of this server while `waiting_for` it: an opening sent nothing; a request
+    /// may have been applied (the call loop says whether it is safe to repeat).
+    fn timeout(&self, waiting_for: Waiting) -> Error {
+        let (after, delivery) = match waiting_for {
+            Waiting::Connect => (self.connect_timeout, Delivery::NotSent),
+            _ => (self.response_timeout, Delivery::Unknown),
+        };
+        Error::Timeout {
+            server: self.location.clone(),
+            waiting_for,
+            after,
+            delivery,
+            retry_safe: delivery == Delivery::NotSent,
+        }
     }
 }
 
@@ -428,7 +464,7 @@ mod tests {
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
         {
-            Poll::Ready(Err(Error::Config(message))) => {
+            Poll::Ready(Err(Error::Config { reason: message })) => {
                 assert!(message.contains("outside a tokio runtime"), "{message}");
             }
             Poll::Ready(other) => panic!("expected a configuration error, got {other:?}"),

@@ -125,17 +125,17 @@ impl TlsRoots {
             TlsRoots::File(path) => {
                 let source = format!("the TLS CA file {} (tls_ca)", path.display());
                 let pem = std::fs::read(path)
-                    .map_err(|err| Error::Config(format!("cannot read {source}: {err}")))?;
+                    .map_err(|err| Error::config(format!("cannot read {source}: {err}")))?;
                 (pem, source)
             }
         };
         let mut certificates = 0;
         for certificate in CertificateDer::pem_slice_iter(&pem) {
-            certificate.map_err(|err| Error::Config(format!("invalid PEM in {source}: {err}")))?;
+            certificate.map_err(|err| Error::config(format!("invalid PEM in {source}: {err}")))?;
             certificates += 1;
         }
         if certificates == 0 {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "{source} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
             )));
         }

@@ -87,10 +87,10 @@ pub(crate) struct SentinelTopology {
 /// Parses a Sentinel URL (see the module documentation): `scheme` is lowercase, `rest` the
 /// URL after `scheme://`.
 pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result<Parsed> {
-    let invalid = |why: &str| Error::Config(format!("invalid {scheme}:// URL: {why}"));
+    let invalid = |why: &str| Error::config(format!("invalid {scheme}:// URL: {why}"));
     let tls = matches!(scheme, "rediss+sentinel" | "valkeys+sentinel");
     if tls && !cfg!(feature = "tls") {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
              `tls` feature of cachex"
         )));
@@ -131,7 +131,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     #[cfg(feature = "tls")]
     let tls_roots = match &options.tls_roots {
         Some(_) if !tls => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "a TLS CA certificate was given for a {scheme}:// URL, which does not use TLS: \
                  use rediss+sentinel:// or valkeys+sentinel://"
             )));
@@ -161,7 +161,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
         let url = node_url(tls, sentinel_userinfo.as_deref(), host, *port, 0);
         let client = topology
             .client(&url)
-            .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+            .map_err(|err| Error::config(format!("invalid {scheme}:// URL: {err}")))?;
         topology.sentinels.push(client);
         topology
             .sentinel_names
@@ -525,7 +525,7 @@ mod tests {
             ("h1:263790/svc", "the port \"263790\""),
         ] {
             match parse("redis+sentinel", bad, &ServerOptions::default()) {
-                Err(Error::Config(message)) => {
+                Err(Error::Config { reason: message }) => {
                     assert!(message.contains(named), "{bad}: {message}");
                 }
                 _ => panic!("{bad}: accepted"),

@@ -316,7 +316,7 @@ mod tests {
             ("u:pw%z@h1", "the password has a broken %-escape"),
         ] {
             match NodeList::parse("redis+cluster", bad, 6379) {
-                Err(crate::Error::Config(message)) => {
+                Err(crate::Error::Config { reason: message }) => {
                     assert!(message.contains(named), "{bad}: {message}");
                 }
                 _ => panic!("{bad}: accepted"),

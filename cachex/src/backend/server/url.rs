@@ -37,7 +37,7 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
         .split_once("://")
         .map(|(scheme, rest)| (scheme.to_ascii_lowercase(), rest))
         .ok_or_else(|| {
-            Error::Config(
+            Error::config(
                 "a server URL starts with redis://, rediss://, valkey://, valkeys://, \
                  redis+unix://, unix://, redis+cluster:// or redis+sentinel://"
                     .to_owned(),
@@ -47,7 +47,7 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
     let rest = match rest.split_once('#') {
         None => rest,
         Some((_, "insecure")) if tls => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "{scheme}:// with #insecure (no certificate check) is not supported: trust the \
                  server's CA instead (CacheBuilder::tls_root_certificate, or \
                  tls_ca=/path/to/ca.pem)"
@@ -67,13 +67,13 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
         scheme.as_str(),
         "redis" | "rediss" | "valkey" | "valkeys" | "redis+unix" | "unix"
     ) {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "unknown server URL scheme {scheme:?}: expected redis://, rediss://, valkey://, \
              valkeys://, redis+unix://, unix://, redis+cluster:// or redis+sentinel://"
         )));
     }
     if tls && !cfg!(feature = "tls") {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{scheme}:// needs TLS, which this build of cachex does not include: enable \
              the `tls` feature of cachex"
         )));
@@ -93,7 +93,7 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
         }
         match &options.tls_roots {
             Some(_) if !tls => {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "a TLS CA certificate was given for a {scheme}:// URL, which does not \
                      use TLS: use rediss:// or valkeys://"
                 )));
@@ -105,7 +105,7 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
                     root_cert: Some(roots.load()?),
                 },
             )
-            .map_err(|err| Error::Config(format!("invalid TLS CA certificate: {err}")))?,
+            .map_err(|err| Error::config(format!("invalid TLS CA certificate: {err}")))?,
             None => redis::Client::open(info).map_err(|err| invalid(&scheme, err.to_string()))?,
         }
     };
@@ -134,7 +134,7 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
 /// The error for a URL of `scheme` that is wrong in the way `why` says. Never quote the URL
 /// in `why`: it may hold a password.
 pub(super) fn invalid(scheme: &str, why: String) -> Error {
-    Error::Config(format!("invalid {scheme}:// URL: {why}"))
+    Error::config(format!("invalid {scheme}:// URL: {why}"))
 }
 
 /// `rest` of `redis://[user[:password]@]host[:port][/db]` (after `scheme://`), checked part
@@ -224,7 +224,7 @@ fn connection_info(
     settings = settings.set_protocol(options.effective_protocol());
     let info = addr
         .into_connection_info()
-        .map_err(|err| Error::Config(format!("invalid server address: {err}")))?;
+        .map_err(|err| Error::config(format!("invalid server address: {err}")))?;
     Ok(info.set_redis_settings(settings))
 }
 
@@ -326,7 +326,7 @@ fn topology_url(scheme: &str, rest: &str, options: &ServerOptions) -> Option<Res
         "cluster" => super::cluster::parse(scheme, rest, options),
         #[cfg(feature = "sentinel")]
         "sentinel" => super::sentinel::parse(scheme, rest, options),
-        feature => Err(Error::Config(format!(
+        feature => Err(Error::config(format!(
             "{scheme}:// needs the `{feature}` feature of cachex, which this build does not \
              include"
         ))),
@@ -509,7 +509,7 @@ mod tests {
         ];
         for (url, expected) in cases {
             match super::parse(url, &ServerOptions::default()).map(|parsed| parsed.location) {
-                Err(Error::Config(message)) => {
+                Err(Error::Config { reason: message }) => {
                     assert!(message.contains(expected), "{url}: {message}");
                     assert!(!message.contains("s3cret"), "{message}");
                 }
