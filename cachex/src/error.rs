@@ -137,7 +137,6 @@ pub enum Error {
 
 /// Whether a request that failed may have been applied by the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Delivery {
     /// It provably never reached the server (the connection was refused or could not be
     /// opened, or broke before the request was written whole): nothing was applied.

@@ -50,7 +50,10 @@ fn a_request_lost_in_flight_may_have_been_applied() {
     let cache = cache_through(&proxy);
     cache.set("k", "v", Timeout::Never).expect("a first call");
     // The counter's script is loaded by its first call.
-    assert_eq!(cache.incr_or_create("n", 1, Timeout::Never).expect("incr"), 1);
+    assert_eq!(
+        cache.incr_or_create("n", 1, Timeout::Never).expect("incr"),
+        1
+    );
 
     // The server applies the increment; its answer never comes back.
     proxy.reset_next(ResetPoint::BeforeReply);
