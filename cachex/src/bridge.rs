@@ -289,7 +289,7 @@ pub(crate) async fn sleep(duration: Duration) -> crate::Result<()> {
     match spawn(tokio::time::sleep(duration)) {
         Some(sleeping) => sleeping
             .await
-            .map_err(|err| crate::Error::Server(format!("a timer task failed: {err}"))),
+            .map_err(|err| crate::Error::server(format!("a timer task failed: {err}"))),
         None => Err(crate::Error::Unsupported {
             operation: "waiting",
             reason: "cachex's bridge runtime could not be started".to_owned(),

@@ -1,10 +1,31 @@
 //! The one error type of the cache.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+/// The underlying cause of an error, kept as its [`source`](std::error::Error::source).
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
 /// What went wrong in a cache operation. Every variant says what happened and, where there is
-/// one, names the key; none of them ever shows a password.
-#[derive(Debug, thiserror::Error)]
+/// one, names the key; none of them ever shows a password. The questions a program acts on
+/// are answered by methods rather than by the text: [`is_retryable`](Error::is_retryable) and
+/// [`delivery`](Error::delivery).
+///
+/// ```
+/// use cachex::{Delivery, Error};
+///
+/// fn report(err: &Error) -> &'static str {
+///     match err.delivery() {
+///         Some(Delivery::NotSent) => "nothing was applied: safe to try again",
+///         Some(Delivery::Unknown) if err.is_retryable() => "may have been applied, but harmless twice",
+///         Some(Delivery::Unknown) => "may have been applied: check before trying again",
+///         None => "not a delivery failure",
+///     }
+/// }
+/// # let _ = report;
+/// ```
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The operation needs the key to exist (`incr`, `decr`, `incr_version`, ...) and it does
@@ -46,6 +67,13 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// An argument the operation cannot take: a NaN score, a list index out of range, an
+    /// expiry too far away.
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The server could not be reached, or the connection broke.
     #[error("connection to {server} failed: {reason}")]
     Connection {
@@ -53,13 +81,34 @@ pub enum Error {
         server: String,
         /// What failed.
         reason: String,
+        /// Whether the request may have reached the server.
+        delivery: Delivery,
+        /// Whether trying the call again can succeed without applying anything twice.
+        retry_safe: bool,
+        /// The underlying error, if any.
+        #[source]
+        cause: Option<Cause>,
     },
     /// The server did not answer within the configured time.
-    #[error("no answer within {0:?}")]
-    Timeout(Duration),
+    #[error("{waiting_for} {server} took longer than {after:?}")]
+    Timeout {
+        /// The server's address, without credentials.
+        server: String,
+        /// What the call was waiting for.
+        waiting_for: Waiting,
+        /// How long it waited.
+        after: Duration,
+        /// Whether the request may have reached the server.
+        delivery: Delivery,
+        /// Whether trying the call again can succeed without applying anything twice.
+        retry_safe: bool,
+    },
     /// The configuration (a URL, a builder option) is not valid.
-    #[error("invalid configuration: {0}")]
-    Config(String),
+    #[error("invalid configuration: {reason}")]
+    Config {
+        /// What is wrong, naming the option.
+        reason: String,
+    },
     /// The backend or topology cannot do this operation.
     #[error("{operation} is not supported here: {reason}")]
     Unsupported {
@@ -68,20 +117,78 @@ pub enum Error {
         /// Why, and what to do instead.
         reason: String,
     },
-    /// An argument the operation cannot take: a NaN score, a list index out of range, an
-    /// expiry too far away.
-    #[error("invalid argument: {0}")]
-    InvalidArgument(String),
     /// The server answered with a reply of another shape than the command gives (a proxy or
     /// a server module in the way, or a bug).
-    #[error("unexpected reply from the server: {0}")]
-    UnexpectedReply(String),
+    #[error("unexpected reply from the server: {reason}")]
+    UnexpectedReply {
+        /// What came instead.
+        reason: String,
+    },
     /// The server answered with an error not covered above.
-    #[error("server error: {0}")]
-    Server(String),
+    #[error("server error: {reason}")]
+    Server {
+        /// The server's error.
+        reason: String,
+        /// The underlying error, if any.
+        #[source]
+        cause: Option<Cause>,
+    },
+}
+
+/// Whether a request that failed may have been applied by the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// It provably never reached the server (the connection was refused or could not be
+    /// opened, or broke before the request was written whole): nothing was applied.
+    NotSent,
+    /// It was sent and its answer did not come: it may have been applied.
+    Unknown,
+}
+
+/// What a call that timed out was waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Waiting {
+    /// Opening a connection (TCP connect, TLS, `HELLO`/`AUTH`, `SELECT`): `connect_timeout`.
+    Connect,
+    /// The answer to a request: `response_timeout`.
+    Response,
+    /// The answer of a blocking command (`BLPOP`), its own wait plus `response_timeout`.
+    BlockingCommand,
+}
+
+impl fmt::Display for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Waiting::Connect => "connecting to",
+            Waiting::Response => "the answer of",
+            Waiting::BlockingCommand => "the blocking command's answer from",
+        })
+    }
 }
 
 impl Error {
+    /// Whether the request may have reached the server, for failures of delivery
+    /// ([`Connection`](Error::Connection) and [`Timeout`](Error::Timeout)); `None` for the
+    /// others, which the server answered or which never left.
+    pub fn delivery(&self) -> Option<Delivery> {
+        match self {
+            Error::Connection { delivery, .. } | Error::Timeout { delivery, .. } => Some(*delivery),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed if tried again and cannot apply anything twice: a
+    /// connection failure or timeout of a request that never left, or of one that is harmless
+    /// twice (a read, a plain `set`, a `delete`). Errors about the data or the call itself
+    /// (`NotFound`, `WrongType`, `Config`, ...) are not retryable.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connection { retry_safe, .. } | Error::Timeout { retry_safe, .. } => *retry_safe,
+            _ => false,
+        }
+    }
+
     /// The same error, about the caller's `key`: backends only know the stored key (with its
     /// prefix and version), the cache knows the one its caller gave.
     pub(crate) fn about(mut self, key: &str) -> Self {
@@ -91,6 +198,55 @@ impl Error {
         | Error::InvalidKey { key: about, .. } = &mut self
         {
             key.clone_into(about);
+        }
+        self
+    }
+
+    /// A configuration error.
+    pub(crate) fn config(reason: impl Into<String>) -> Self {
+        Error::Config {
+            reason: reason.into(),
+        }
+    }
+
+    /// An invalid argument.
+    pub(crate) fn invalid_argument(reason: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            reason: reason.into(),
+        }
+    }
+
+    /// A reply of the wrong shape.
+    pub(crate) fn unexpected_reply(reason: impl Into<String>) -> Self {
+        Error::UnexpectedReply {
+            reason: reason.into(),
+        }
+    }
+
+    /// A server error without an underlying cause.
+    pub(crate) fn server(reason: impl Into<String>) -> Self {
+        Error::Server {
+            reason: reason.into(),
+            cause: None,
+        }
+    }
+
+    /// The same failure of delivery, saying whether the request may have reached the server
+    /// and whether trying again is safe (other errors are returned as they are).
+    pub(crate) fn delivered(mut self, reached: Delivery, safe_to_repeat: bool) -> Self {
+        if let Error::Connection {
+            delivery,
+            retry_safe,
+            ..
+        }
+        | Error::Timeout {
+            delivery,
+            retry_safe,
+            ..
+        } = &mut self
+        {
+            *delivery = reached;
+            *retry_safe = reached == Delivery::NotSent || safe_to_repeat;
         }
         self
     }

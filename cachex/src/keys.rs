@@ -136,6 +136,11 @@ impl Keys {
         self.version
     }
 
+    /// What happens to suspicious keys.
+    pub fn validation(&self) -> KeyValidation {
+        self.validation
+    }
+
     /// Makes and validates the stored key for `key`, at `version` or the default one.
     ///
     /// ```

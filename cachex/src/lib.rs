@@ -43,6 +43,8 @@ pub mod keys;
 mod lock;
 #[cfg(feature = "cache")]
 mod scan;
+#[cfg(feature = "cache")]
+mod url_text;
 
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
@@ -52,7 +54,7 @@ pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType,
 pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
-pub use error::{Error, Result};
+pub use error::{Cause, Delivery, Error, Result, Waiting};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use lock::{Lock, LockApi, LockApiAsync};

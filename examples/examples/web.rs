@@ -90,17 +90,17 @@ pub fn app(cache: Cache) -> Router {
 }
 
 /// An error as a response: 500 with the message (a real service would log it instead).
-struct Failure(cachex::Error);
+struct Failure(String);
 
 impl From<cachex::Error> for Failure {
     fn from(error: cachex::Error) -> Self {
-        Failure(error)
+        Failure(error.to_string())
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (StatusCode::INTERNAL_SERVER_ERROR, self.0.to_string()).into_response()
+        (StatusCode::INTERNAL_SERVER_ERROR, self.0).into_response()
     }
 }
 
@@ -190,7 +190,7 @@ async fn leaderboard(State(cache): State<Cache>) -> Result<Json<Vec<Entry>>, Fai
 async fn report(State(cache): State<Cache>) -> Result<Json<Report>, Failure> {
     let report = tokio::task::spawn_blocking(move || build_report(&cache))
         .await
-        .map_err(|join| Failure(cachex::Error::Server(format!("the report failed: {join}"))))??;
+        .map_err(|join| Failure(format!("the report failed: {join}")))??;
     Ok(Json(report))
 }
 
@@ -248,12 +248,13 @@ impl Worker {
         }
     }
 
-    /// Stops the worker and waits for it; its error, if it stopped on one.
+    /// Stops the worker and waits for it; its error, if it stopped on one (a panic of the
+    /// worker goes on in the caller).
     pub fn stop(mut self) -> cachex::Result<()> {
         self.stop.store(true, Ordering::Relaxed);
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err(cachex::Error::Server("the worker panicked".to_owned())),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => Ok(()),
         }
     }

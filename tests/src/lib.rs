@@ -9,6 +9,11 @@
 //! [`SentinelGroup`]), or one of each for the whole test process ([`shared_cluster`],
 //! [`shared_sentinel`]).
 //!
+//! [`proxy`]: a TCP fault proxy between a client and a real server ([`FaultProxy`]): latency,
+//! resets at chosen points, idle reaps, half-closes, blackholes, killed connections.
+//!
+//! [`outcomes`]: what a stream of calls made under faults must find on the server afterwards.
+//!
 //! [`django`]: the real django-cachex, for the interoperability tests.
 //!
 //! [`logs`]: what cachex logs through `tracing`, captured for the tests to read.
@@ -18,9 +23,12 @@
 pub mod django;
 pub mod fuzzing;
 pub mod logs;
+pub mod outcomes;
+pub mod proxy;
 mod resp;
 pub mod server;
 pub mod topology;
 
+pub use proxy::FaultProxy;
 pub use server::{Server, ServerKind, shared};
 pub use topology::{Cluster, SentinelGroup, shared_cluster, shared_sentinel};

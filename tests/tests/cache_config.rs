@@ -60,7 +60,7 @@ fn one_url_configures_the_whole_cache() {
         "redis://127.0.0.1:6379?connect_timeout=-1",
     ] {
         assert!(
-            matches!(Cache::from_url(bad), Err(Error::Config(_))),
+            matches!(Cache::from_url(bad), Err(Error::Config { .. })),
             "{bad}"
         );
     }

@@ -46,7 +46,7 @@ async fn client(cache: Cache, key: &'static str, stop: Arc<AtomicBool>) -> (Vec<
         calls.push(Call {
             started,
             ended: Instant::now(),
-            outcome: written.as_ref().map(drop).map_err(clone_error),
+            outcome: written.as_ref().map(drop).map_err(Error::clone),
         });
         let started = Instant::now();
         let read = cache.aget::<u64>(key).await;
@@ -61,18 +61,6 @@ async fn client(cache: Cache, key: &'static str, stop: Arc<AtomicBool>) -> (Vec<
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     (calls, lost)
-}
-
-/// The error again (errors are not `Clone`); only its kind and text matter here.
-fn clone_error(err: &Error) -> Error {
-    match err {
-        Error::Connection { server, reason } => Error::Connection {
-            server: server.clone(),
-            reason: reason.clone(),
-        },
-        Error::Timeout(after) => Error::Timeout(*after),
-        other => Error::Server(other.to_string()),
-    }
 }
 
 /// Runs the client around `failover` (which triggers the failure, waits for the topology to
@@ -107,7 +95,9 @@ fn around_failover(name: &str, url: &str, failover: impl FnOnce() -> u16) {
     for call in &calls {
         match &call.outcome {
             Ok(()) => {}
-            Err(Error::Connection { .. } | Error::Timeout(_) | Error::Server(_)) => failures += 1,
+            Err(Error::Connection { .. } | Error::Timeout { .. } | Error::Server { .. }) => {
+                failures += 1
+            }
             Err(other) => panic!("{name}: an unexpected error during the failover: {other:?}"),
         }
     }
@@ -151,7 +141,7 @@ fn around_failover(name: &str, url: &str, failover: impl FnOnce() -> u16) {
     loop {
         match cache.get::<String>("blocking") {
             Ok(_) => break,
-            Err(Error::Connection { .. } | Error::Timeout(_)) if Instant::now() < deadline => {
+            Err(Error::Connection { .. } | Error::Timeout { .. }) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(50));
             }
             Err(err) => panic!("{name}: the blocking surface does not recover: {err:?}"),

@@ -160,7 +160,9 @@ fn passwords_and_acl_users_authenticate_and_wrong_ones_are_clear_errors() {
         reader.incr("n", 1).map(drop),
     ] {
         match outcome {
-            Err(Error::Server(message)) => {
+            Err(Error::Server {
+                reason: message, ..
+            }) => {
                 assert!(message.contains("permission denied"), "{message}");
                 assert!(message.contains("ACL"), "{message}");
                 assert_no_secret(&[message]);

@@ -275,7 +275,9 @@ fn bad_tls_configuration_is_a_config_error_at_build() {
     ];
     for (url, expected) in cases {
         match Cache::from_url(&url) {
-            Err(Error::Config(message)) => assert!(message.contains(expected), "{url}: {message}"),
+            Err(Error::Config { reason: message }) => {
+                assert!(message.contains(expected), "{url}: {message}")
+            }
             other => panic!("{url}: expected a configuration error, got {other:?}"),
         }
     }
@@ -284,7 +286,7 @@ fn bad_tls_configuration_is_a_config_error_at_build() {
         .tls_root_certificate("not a certificate")
         .build();
     assert!(
-        matches!(&garbage, Err(Error::Config(message)) if message.contains("no PEM certificate")),
+        matches!(&garbage, Err(Error::Config { reason: message }) if message.contains("no PEM certificate")),
         "{garbage:?}"
     );
 }
@@ -309,7 +311,7 @@ fn an_untrusted_certificate_is_a_connection_error() {
         let asynchronous = runtime.block_on(cache.aget::<i32>("k"));
         for outcome in [blocking.map(drop), not_stored, asynchronous.map(drop)] {
             match outcome {
-                Err(Error::Connection { server, reason }) => {
+                Err(Error::Connection { server, reason, .. }) => {
                     assert!(server.starts_with("rediss://127.0.0.1:"), "{server}");
                     assert!(reason.contains("certificate was refused"), "{reason}");
                     assert!(reason.contains("UnknownIssuer"), "{reason}");
@@ -435,7 +437,10 @@ fn a_protocol_mismatch_is_a_typed_error_not_a_hang() {
         let took = started.elapsed();
         println!("{cache}: {outcome:?} after {took:?}");
         assert!(
-            matches!(outcome, Err(Error::Connection { .. } | Error::Timeout(_))),
+            matches!(
+                outcome,
+                Err(Error::Connection { .. } | Error::Timeout { .. })
+            ),
             "{cache}: {outcome:?}"
         );
         assert!(took < Duration::from_secs(10), "{cache} took {took:?}");
@@ -451,7 +456,10 @@ fn a_server_that_requires_a_client_certificate_refuses_the_cache_clearly() {
     let outcome = cache.get::<i32>("k");
     println!("a server requiring a client certificate: {outcome:?}");
     assert!(
-        matches!(outcome, Err(Error::Connection { .. } | Error::Timeout(_))),
+        matches!(
+            outcome,
+            Err(Error::Connection { .. } | Error::Timeout { .. })
+        ),
         "{outcome:?}"
     );
     assert_eq!(tls.server.command(&["DBSIZE"]), ":0\r\n");

@@ -262,7 +262,7 @@ impl CacheApi for CacheCore {
     async fn adecr_version(&self, key: &str, delta: i64) -> Result<i64> {
         let negated = delta
             .checked_neg()
-            .ok_or_else(|| Error::Config(format!("cannot move a version by -{delta}")))?;
+            .ok_or_else(|| Error::config(format!("cannot move a version by -{delta}")))?;
         self.version_move(key, negated).await
     }
 
@@ -282,7 +282,7 @@ impl CacheApi for CacheCore {
         F: FnOnce() -> V + Send,
     {
         if !(beta.is_finite() && beta >= 0.0) {
-            return Err(Error::InvalidArgument(format!(
+            return Err(Error::invalid_argument(format!(
                 "beta must be a finite number >= 0, not {beta}"
             )));
         }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::url::Kind;
 use super::{Cache, CacheCore, DEFAULT_TIMEOUT};
 use crate::Result;
 use crate::backend::Store;
@@ -45,26 +46,62 @@ pub(super) enum Location {
     Memory {
         max_entries: u64,
     },
-    /// A server URL, without the cache's own options.
+    /// A server URL, without its query (the options are the builder's).
     #[cfg(feature = "redis")]
     Server {
         url: String,
+        /// The kind of URL, by scheme: which options it takes.
+        kind: Kind,
     },
 }
 
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Location {
+    /// The kind of URL this location is configured by.
+    pub(super) fn kind(&self) -> Kind {
         match self {
-            Location::Memory { max_entries } => write!(f, "memory://?max_entries={max_entries}"),
+            Location::Memory { .. } => Kind::Memory,
             #[cfg(feature = "redis")]
-            Location::Server { url } => f.write_str(&super::url::redact(url)),
+            Location::Server { kind, .. } => *kind,
         }
     }
 }
 
 impl fmt::Debug for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        match self {
+            Location::Memory { max_entries } => f
+                .debug_struct("Memory")
+                .field("max_entries", max_entries)
+                .finish(),
+            #[cfg(feature = "redis")]
+            Location::Server { url, .. } => f
+                .debug_tuple("Server")
+                .field(&super::url::redact(url))
+                .finish(),
+        }
+    }
+}
+
+/// Where a built cache keeps its values and how its backend was configured: what its
+/// `Display` shows besides the settings the core holds itself (keys, codec, timeout,
+/// fail-open).
+pub(super) struct Origin {
+    /// The address without secrets: `memory://`, `redis://user:***@host:6379/0`.
+    pub(super) address: String,
+    pub(super) location: Location,
+    #[cfg(feature = "redis")]
+    pub(super) server: ServerOptions,
+}
+
+impl Origin {
+    /// The embedded in-memory backend's.
+    pub(super) fn memory(max_entries: u64) -> Origin {
+        Origin {
+            address: "memory://".to_owned(),
+            location: Location::Memory { max_entries },
+            #[cfg(feature = "redis")]
+            server: ServerOptions::default(),
+        }
     }
 }
 
@@ -116,7 +153,7 @@ impl CacheBuilder {
     }
 
     /// The value codec: serializer, compressor and their fallbacks (JSON without
-    /// compression by default, as django-cachex's `JSONSerializer`).
+    /// compression by default, as django-cachex's `JsonSerializer`, 0.3's `JSONSerializer`).
     pub fn codec(mut self, codec: CodecBuilder) -> Self {
         self.codec = codec;
         self
@@ -207,22 +244,31 @@ impl CacheBuilder {
     }
 
     /// Builds the cache. Servers are connected to lazily, on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`](crate::Error::Config) naming what is wrong: the server URL's host,
+    /// port, database or credentials, the codec, or TLS settings.
     pub fn build(self) -> Result<Cache> {
-        let (store, location) = match &self.location {
+        let (store, origin) = match self.location {
             Location::Memory { max_entries } => (
-                Store::Memory(Memory::new(*max_entries)),
-                self.location.to_string(),
+                Store::Memory(Memory::new(max_entries)),
+                Origin::memory(max_entries),
             ),
             #[cfg(feature = "redis")]
-            Location::Server { url } => {
-                let server = Server::new(url, self.server.clone())?;
-                let location = server.location().to_owned();
-                (Store::Server(server), location)
+            Location::Server { url, kind } => {
+                let server = Server::new(&url, self.server.clone())?;
+                let origin = Origin {
+                    address: server.location().to_owned(),
+                    location: Location::Server { url, kind },
+                    server: self.server,
+                };
+                (Store::Server(server), origin)
             }
         };
         Ok(Cache::from_core(CacheCore::new(
             Arc::new(store),
-            location,
+            Arc::new(origin),
             self.keys,
             self.codec.build()?,
             self.default_timeout,

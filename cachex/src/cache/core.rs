@@ -10,6 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::builder::Origin;
 use super::flight::{ComputeTimes, Flights};
 use crate::api::Timeout;
 use crate::backend::command::{Pexpire, PexpireAt, Pttl, Rename, Scored};
@@ -32,7 +33,8 @@ pub struct CacheCore {
     pub(super) codec: Codec,
     pub(super) default_timeout: Option<Duration>,
     pub(super) fail_open: bool,
-    pub(super) location: String,
+    /// Where the values are, and the backend's options.
+    pub(super) origin: Arc<Origin>,
     pub(super) flights: Flights,
     pub(super) compute_times: ComputeTimes,
 }
@@ -40,7 +42,7 @@ pub struct CacheCore {
 impl fmt::Debug for CacheCore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")
-            .field("location", &self.location)
+            .field("location", &self.origin.address)
             .field("keys", &self.keys)
             .field("codec", &self.codec)
             .field("default_timeout", &self.default_timeout)
@@ -53,7 +55,7 @@ impl CacheCore {
     /// A core over `store` with these settings.
     pub(super) fn new(
         store: Arc<Store>,
-        location: String,
+        origin: Arc<Origin>,
         keys: Keys,
         codec: Codec,
         default_timeout: Option<Duration>,
@@ -65,7 +67,7 @@ impl CacheCore {
             codec,
             default_timeout,
             fail_open,
-            location,
+            origin,
             flights: Flights::default(),
             compute_times: ComputeTimes::default(),
         }
@@ -169,8 +171,8 @@ impl CacheCore {
         fallback: impl FnOnce() -> T,
     ) -> Result<T> {
         match result {
-            Err(err @ (Error::Connection { .. } | Error::Timeout(_))) if self.fail_open => {
-                warn_failing_open(&self.location, &err);
+            Err(err @ (Error::Connection { .. } | Error::Timeout { .. })) if self.fail_open => {
+                warn_failing_open(&self.origin.address, &err);
                 Ok(fallback())
             }
             other => other,
@@ -231,7 +233,7 @@ impl CacheCore {
             .position(|made| made.as_bytes() == popped_from)
             .map(|at| keys[at])
             .ok_or_else(|| {
-                Error::UnexpectedReply("a blocking pop answered an unknown key".to_owned())
+                Error::unexpected_reply("a blocking pop answered an unknown key".to_owned())
             })?;
         Ok(Some((key.to_owned(), self.codec.decode(key, &value)?)))
     }
@@ -257,7 +259,7 @@ impl CacheCore {
         let millis = value
             .checked_mul(scale)
             .filter(|millis| millis.unsigned_abs() <= MAX_EXPIRE_MILLIS)
-            .ok_or_else(|| Error::InvalidArgument(format!("expiry {value} is out of range")))?;
+            .ok_or_else(|| Error::invalid_argument(format!("expiry {value} is out of range")))?;
         let made = self.key(key)?;
         if absolute {
             let command = PexpireAt {
@@ -284,7 +286,7 @@ impl CacheCore {
         let version = self.keys.version();
         let new_version = version
             .checked_add(delta)
-            .ok_or_else(|| Error::Config(format!("version {version} + {delta} is out of range")))?;
+            .ok_or_else(|| Error::config(format!("version {version} + {delta} is out of range")))?;
         let from = self.keys.make(key, Some(version))?;
         let to = self.keys.make(key, Some(new_version))?;
         self.run(key, Rename { from, to }).await?;
@@ -295,7 +297,7 @@ impl CacheCore {
 /// A score as sent to a backend: NaN is refused (as Redis refuses it); `-0.0` is `0.0`.
 pub(super) fn score(score: f64) -> Result<f64> {
     if score.is_nan() {
-        return Err(Error::InvalidArgument("a score cannot be NaN".to_owned()));
+        return Err(Error::invalid_argument("a score cannot be NaN".to_owned()));
     }
     Ok(score + 0.0)
 }

@@ -19,8 +19,9 @@
 //! differs. Checked against vectors made by django-cachex itself (`tests/fixtures/django/`).
 //!
 //! django-cachex's default serializer is pickle, which cachex does not read: the Django side
-//! must set `"serializer": "django_cachex.serializers.json.JSONSerializer"` (or the
-//! MessagePack one) in its cache `OPTIONS`.
+//! must set `"serializer": "django_cachex.serializers.json.JsonSerializer"` (or the
+//! MessagePack one; django-cachex 0.3 spelled them `JSONSerializer` and
+//! `MessagePackSerializer`) in its cache `OPTIONS`.
 
 mod compress;
 mod integer;
@@ -56,8 +57,10 @@ pub const DEFAULT_MAX_DECOMPRESSED_LEN: usize = 64 * 1024 * 1024;
 /// How values other than plain integers are turned into bytes.
 ///
 /// The names accepted by [`FromStr`] are the short ones (`json`, `msgpack`) and
-/// django-cachex's class paths (`django_cachex.serializers.json.JSONSerializer`, ...), so a
-/// service can reuse its Django `OPTIONS`.
+/// django-cachex's class paths, as 0.14.1 spells them
+/// (`django_cachex.serializers.json.JsonSerializer`, `...msgpack.MsgpackSerializer`) and as 0.3
+/// did (`...json.JSONSerializer`, `...msgpack.MessagePackSerializer`), so a service can reuse
+/// its Django `OPTIONS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Serializer {
@@ -152,27 +155,62 @@ impl fmt::Display for Serializer {
     }
 }
 
+/// The names [`Serializer`]'s [`FromStr`] accepts: the short ones, and django-cachex's classes
+/// as 0.3 spelled them (`JSONSerializer`, `MessagePackSerializer`) and as 0.14.1 does
+/// (`JsonSerializer`, `MsgpackSerializer`).
+const SERIALIZER_NAMES: &[(&str, Serializer)] = &[
+    ("json", Serializer::Json),
+    ("msgpack", Serializer::MessagePack),
+    ("messagepack", Serializer::MessagePack),
+    (
+        "django_cachex.serializers.json.JsonSerializer",
+        Serializer::Json,
+    ),
+    (
+        "django_cachex.serializers.msgpack.MsgpackSerializer",
+        Serializer::MessagePack,
+    ),
+    (
+        "django_cachex.serializers.json.JSONSerializer",
+        Serializer::Json,
+    ),
+    (
+        "django_cachex.serializers.msgpack.MessagePackSerializer",
+        Serializer::MessagePack,
+    ),
+];
+
 impl FromStr for Serializer {
     type Err = Error;
 
+    /// A short name (`json`, `msgpack`) or django-cachex's class (0.3's or 0.14.1's). Anything
+    /// else is [`Error::Config`] naming it, with the closest known name when one is close.
     fn from_str(name: &str) -> Result<Self> {
-        match name {
-            "json" | "django_cachex.serializers.json.JSONSerializer" => Ok(Self::Json),
-            "msgpack"
-            | "messagepack"
-            | "django_cachex.serializers.msgpack.MessagePackSerializer" => Ok(Self::MessagePack),
-            other => Err(Error::Config(format!(
-                "unknown serializer {other:?} (expected json or msgpack)"
-            ))),
-        }
+        from_name("serializer", SERIALIZER_NAMES, "json or msgpack", name)
     }
+}
+
+/// The entry of `names` called `name`, or the error that names it (`what` is `serializer` or
+/// `compressor`, `short` the short names, for the message).
+fn from_name<T: Copy>(what: &str, names: &[(&str, T)], short: &str, name: &str) -> Result<T> {
+    if let Some((_, found)) = names.iter().find(|(known, _)| *known == name) {
+        return Ok(*found);
+    }
+    let meant = crate::url_text::closest(name, names.iter().map(|(known, _)| *known))
+        .map(|meant| format!("did you mean {meant}? "))
+        .unwrap_or_default();
+    Err(Error::config(format!(
+        "unknown {what} {name:?}: {meant}expected {short}, or django-cachex's class of one of \
+         them"
+    )))
 }
 
 /// A compression algorithm, in the layout django-cachex's compressor classes write.
 ///
 /// The compression level is set on the [`CodecBuilder`]; its default is django-cachex's.
 /// The names accepted by [`FromStr`] are the short ones (`zlib`, `gzip`, `zstd`, `lz4`) and
-/// django-cachex's class paths (`django_cachex.compressors.zlib.ZlibCompressor`, ...).
+/// django-cachex's class paths (`django_cachex.compressors.zlib.ZlibCompressor`, ...; for
+/// Zstandard both 0.14.1's `ZstdCompressor` and 0.3's `ZStdCompressor`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Compressor {
@@ -235,9 +273,9 @@ impl Compressor {
         if valid {
             Ok(())
         } else if self == Self::Lz4 {
-            Err(Error::Config("lz4 has no compression level".into()))
+            Err(Error::config("lz4 has no compression level"))
         } else {
-            Err(Error::Config(format!(
+            Err(Error::config(format!(
                 "invalid {self} compression level {level}"
             )))
         }
@@ -250,19 +288,49 @@ impl fmt::Display for Compressor {
     }
 }
 
+/// The names [`Compressor`]'s [`FromStr`] accepts: the short ones, and django-cachex's classes,
+/// spelled the same in 0.3 and 0.14.1 but for Zstandard's (`ZStdCompressor` in 0.3,
+/// `ZstdCompressor` in 0.14.1).
+const COMPRESSOR_NAMES: &[(&str, Compressor)] = &[
+    ("zlib", Compressor::Zlib),
+    ("gzip", Compressor::Gzip),
+    ("zstd", Compressor::Zstd),
+    ("lz4", Compressor::Lz4),
+    (
+        "django_cachex.compressors.zlib.ZlibCompressor",
+        Compressor::Zlib,
+    ),
+    (
+        "django_cachex.compressors.gzip.GzipCompressor",
+        Compressor::Gzip,
+    ),
+    (
+        "django_cachex.compressors.zstd.ZstdCompressor",
+        Compressor::Zstd,
+    ),
+    (
+        "django_cachex.compressors.zstd.ZStdCompressor",
+        Compressor::Zstd,
+    ),
+    (
+        "django_cachex.compressors.lz4.Lz4Compressor",
+        Compressor::Lz4,
+    ),
+];
+
 impl FromStr for Compressor {
     type Err = Error;
 
+    /// A short name (`zlib`, `gzip`, `zstd`, `lz4`) or django-cachex's class (0.3's or
+    /// 0.14.1's). Anything else is [`Error::Config`] naming it, with the closest known name
+    /// when one is close.
     fn from_str(name: &str) -> Result<Self> {
-        match name {
-            "zlib" | "django_cachex.compressors.zlib.ZlibCompressor" => Ok(Self::Zlib),
-            "gzip" | "django_cachex.compressors.gzip.GzipCompressor" => Ok(Self::Gzip),
-            "zstd" | "django_cachex.compressors.zstd.ZStdCompressor" => Ok(Self::Zstd),
-            "lz4" | "django_cachex.compressors.lz4.Lz4Compressor" => Ok(Self::Lz4),
-            other => Err(Error::Config(format!(
-                "unknown compressor {other:?} (expected zlib, gzip, zstd or lz4)"
-            ))),
-        }
+        from_name(
+            "compressor",
+            COMPRESSOR_NAMES,
+            "zlib, gzip, zstd or lz4",
+            name,
+        )
     }
 }
 
@@ -368,6 +436,14 @@ impl Codec {
     /// The compressor values are written with, if any.
     pub fn compressor(&self) -> Option<Compressor> {
         self.compressor
+    }
+
+    /// The level values are compressed at: `None` without a compressor, or with LZ4, which
+    /// has no level.
+    pub fn compression_level(&self) -> Option<i32> {
+        self.compressor
+            .and_then(|compressor| compressor.default_level())
+            .map(|_| self.level)
     }
 
     /// Serialized payloads longer than this many bytes are compressed.
@@ -568,12 +644,12 @@ impl CodecBuilder {
             std::iter::once(self.serializer).chain(self.fallback_serializers.iter().copied());
         for serializer in serializers {
             if let (false, Some(feature)) = (serializer.is_available(), serializer.feature()) {
-                return Err(Error::Config(not_included(serializer.name(), feature)));
+                return Err(Error::config(not_included(serializer.name(), feature)));
             }
         }
         for compressor in self.compressor.iter().chain(&self.fallback_compressors) {
             if !compressor.is_available() {
-                return Err(Error::Config(not_included(
+                return Err(Error::config(not_included(
                     compressor.name(),
                     compressor.name(),
                 )));
@@ -581,9 +657,7 @@ impl CodecBuilder {
         }
         let level = match (self.compressor, self.level) {
             (None, Some(_)) => {
-                return Err(Error::Config(
-                    "a compression level needs a compressor".into(),
-                ));
+                return Err(Error::config("a compression level needs a compressor"));
             }
             (Some(compressor), Some(level)) => {
                 compressor.check_level(level)?;
@@ -681,7 +755,7 @@ mod without_codecs {
 
     fn config_message(result: Result<impl fmt::Debug>) -> String {
         match result {
-            Err(Error::Config(message)) => message,
+            Err(Error::Config { reason: message }) => message,
             other => panic!("expected Error::Config, got {other:?}"),
         }
     }

@@ -179,22 +179,22 @@ fn levels_are_checked() {
         }
         .build()
     };
-    assert!(matches!(build(None, 1), Err(Error::Config(_))));
+    assert!(matches!(build(None, 1), Err(Error::Config { .. })));
     assert!(matches!(
         build(Some(Compressor::Zlib), 10),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         build(Some(Compressor::Gzip), -1),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         build(Some(Compressor::Zstd), 23),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         build(Some(Compressor::Lz4), 1),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(build(Some(Compressor::Zstd), 22).is_ok());
     assert_eq!(Compressor::Zlib.default_level(), Some(6));
@@ -229,14 +229,48 @@ fn names_parse_including_django_class_paths() {
             .ok(),
         Some(Compressor::Zstd)
     );
+    // django-cachex 0.14.1's spellings.
+    for (class, serializer) in [
+        (
+            "django_cachex.serializers.json.JsonSerializer",
+            Serializer::Json,
+        ),
+        (
+            "django_cachex.serializers.msgpack.MsgpackSerializer",
+            Serializer::MessagePack,
+        ),
+    ] {
+        assert_eq!(class.parse::<Serializer>().ok(), Some(serializer));
+    }
+    assert_eq!(
+        "django_cachex.compressors.zstd.ZstdCompressor"
+            .parse::<Compressor>()
+            .ok(),
+        Some(Compressor::Zstd)
+    );
     assert!(matches!(
         "pickle".parse::<Serializer>(),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
     assert!(matches!(
         "lzma".parse::<Compressor>(),
-        Err(Error::Config(_))
+        Err(Error::Config { .. })
     ));
+    // A near miss is named, with what was meant.
+    match "django_cachex.serializers.json.JSONSerialiser".parse::<Serializer>() {
+        Err(Error::Config { reason: message }) => assert!(
+            message.contains("JSONSerialiser")
+                && message.contains("did you mean django_cachex.serializers.json.JSONSerializer"),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match "zstandard".parse::<Compressor>() {
+        Err(Error::Config { reason: message }) => {
+            assert!(message.contains("\"zstandard\""), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

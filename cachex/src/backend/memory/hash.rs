@@ -135,7 +135,7 @@ impl Apply for HincrByFloat {
             };
             let sum = current + delta;
             if !sum.is_finite() {
-                return Err(Error::InvalidArgument(
+                return Err(Error::invalid_argument(
                     "increment would produce NaN or Infinity".to_owned(),
                 ));
             }

@@ -89,7 +89,7 @@ async fn blocking_pop(
     };
     match crate::bridge::spawn(wait) {
         Some(waiting) => waiting.await.map_err(|err| {
-            Error::Server(format!("the blocking pop's waiting task failed: {err}"))
+            Error::server(format!("the blocking pop's waiting task failed: {err}"))
         })?,
         None => Err(Error::Unsupported {
             operation: "blocking pop",
@@ -220,7 +220,7 @@ impl Apply for Lset {
                     *item = Bytes::from(value);
                     Ok(())
                 }
-                None => Err(Error::InvalidArgument("index out of range".to_owned())),
+                None => Err(Error::invalid_argument("index out of range".to_owned())),
             }
         })?;
         set.ok_or(Error::NotFound { key })

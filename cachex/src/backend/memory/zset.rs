@@ -135,7 +135,7 @@ impl Apply for ZincrBy {
         let score = memory.modify(&key, true, |zset: &mut SortedSet| {
             let score = zset.scores.get(member.as_slice()).copied().unwrap_or(0.0) + delta;
             if score.is_nan() {
-                return Err(Error::InvalidArgument(
+                return Err(Error::invalid_argument(
                     "resulting score is not a number (NaN)".to_owned(),
                 ));
             }

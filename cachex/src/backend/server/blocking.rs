@@ -1,22 +1,54 @@
-//! Blocking connections for blocking callers of a standalone server.
+//! Blocking connections for blocking callers of a standalone server over plain TCP or a Unix
+//! socket.
 //!
 //! A blocking call of the cache runs its (async) future on the caller's own thread when it
 //! can (see [`crate::bridge::may_block`]). Through the runtime's multiplexed connection, each
 //! request would then cross threads twice: to the connection's task, which writes and reads
 //! the socket on a runtime worker, and back to the waiting caller. On a thread that is blocked
-//! anyway, the request is better written and read right there, on a plain blocking
-//! [`redis::Connection`]: the same two system calls as the redis crate's own blocking client.
-//! The connections are pooled, one per concurrent blocking caller.
+//! anyway, the request is better written and read right there, on a blocking socket: the same
+//! two system calls as the redis crate's own blocking client. The connections are pooled, one
+//! per concurrent blocking caller.
+//!
+//! The connections are cachex's own (the redis crate's parser over a `std` socket) so that the
+//! pool can see what the redis crate's blocking connection hides:
+//!
+//! - **A stale connection is never used.** On checkout, an idle connection is checked without
+//!   a round trip (a non-blocking `MSG_PEEK`): one the server or a middlebox closed (end of
+//!   file, a reset, unexpected bytes) is dropped and the next one tried, so the first request
+//!   after an idle reap, a `CLIENT KILL`, a half-close or a server restart goes out on a live
+//!   connection. Connections idle for longer than [`IDLE_EXPIRY`] are closed instead of used:
+//!   a flow that a middlebox forgot without telling anyone looks alive to the peek.
+//! - **What may have been applied is known.** A request that failed while it was being
+//!   written was not applied (a server runs only complete commands; a pipeline may have been
+//!   in part); one that failed after it was written may have been. The call loop resends the
+//!   first kind whatever the command.
+//! - **Opening is bounded by the connect timeout as a whole**: TCP connect, `HELLO`/`AUTH`
+//!   and `SELECT` share one deadline.
+//!
+//! TLS connections are not pooled here: blocking calls to a TLS server go through the bridge
+//! runtime's multiplexed connection (see [`super`]).
 
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+#[cfg(unix)]
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use redis::{Cmd, FromRedisValue, Pipeline, RedisResult};
+use redis::{
+    Cmd, ConnectionAddr, ConnectionInfo, ErrorKind, FromRedisValue, Parser, Pipeline,
+    ProtocolVersion, RedisError, RedisResult, Value,
+};
 
-use crate::{Error, Result};
+use super::Reached;
+use crate::error::Waiting;
 
 /// How many idle connections a pool keeps; more are closed when they come back.
 const MAX_IDLE: usize = 64;
+
+/// How long a connection may stay idle in the pool and still be used.
+pub(crate) const IDLE_EXPIRY: Duration = Duration::from_secs(30);
 
 /// What a server backend writes in one call: a command or a pipeline.
 #[derive(Clone, Copy)]
@@ -37,65 +69,90 @@ impl Packet<'_> {
             Packet::Many(pipeline) => pipeline.query_async(connection).await,
         }
     }
+}
 
-    fn send_blocking<T: FromRedisValue>(
-        self,
-        connection: &mut redis::Connection,
-    ) -> RedisResult<T> {
-        match self {
-            Packet::One(command) => command.query(connection),
-            Packet::Many(pipeline) => pipeline.query(connection),
-        }
-    }
+/// Where a pooled connection goes.
+enum Address {
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    #[cfg(unix)]
+    Unix(PathBuf),
 }
 
 /// Blocking connections to one server.
 pub(crate) struct BlockingPool {
-    client: redis::Client,
+    address: Address,
+    settings: redis::RedisConnectionInfo,
     connect_timeout: Duration,
     response_timeout: Duration,
-    idle: Mutex<Vec<redis::Connection>>,
+    idle: Mutex<Vec<Connection>>,
 }
 
 impl BlockingPool {
+    /// A pool for the server of `info`; `None` for a server this pool cannot reach itself
+    /// (TLS).
     pub(crate) fn new(
-        client: redis::Client,
+        info: &ConnectionInfo,
         connect_timeout: Duration,
         response_timeout: Duration,
-    ) -> Self {
-        BlockingPool {
-            client,
+    ) -> Option<Self> {
+        let address = match info.addr() {
+            ConnectionAddr::Tcp(host, port) => Address::Tcp {
+                host: host.clone(),
+                port: *port,
+            },
+            #[cfg(unix)]
+            ConnectionAddr::Unix(path) => Address::Unix(path.clone()),
+            _ => return None,
+        };
+        Some(BlockingPool {
+            address,
+            settings: info.redis_settings().clone(),
             connect_timeout,
             response_timeout,
             idle: Mutex::new(Vec::new()),
-        }
+        })
     }
 
-    /// Sends `request` on an idle connection, or a new one. The outer error is a response
-    /// timeout (the connection is closed: a late answer must never be read as the next
-    /// request's); the inner result is the server's answer or the connection's failure, as the
-    /// async path gets them. A connection that failed is closed, not pooled.
-    pub(crate) fn send<T: FromRedisValue>(&self, request: Packet<'_>) -> Result<RedisResult<T>> {
-        let idle = self.idle().pop();
-        let mut connection = match idle {
+    /// Sends `packet` on a live idle connection, or a new one. The outer error is a timeout,
+    /// saying what was waited for (after a response timeout the connection is closed: a late
+    /// answer must never be read as the next request's); the inner result is the server's answer or the connection's failure, as the
+    /// async path gets them, with whether the request may have reached the server. A
+    /// connection that failed is closed, not pooled.
+    pub(crate) fn send<T: FromRedisValue>(
+        &self,
+        packet: Packet<'_>,
+    ) -> Result<(RedisResult<T>, Reached), Waiting> {
+        let mut connection = match self.checkout() {
             Some(connection) => connection,
             None => match self.open() {
                 Ok(connection) => connection,
-                Err(err) => return Ok(Err(err)),
+                Err(err) if err.is_timeout() => return Err(Waiting::Connect),
+                Err(err) => return Ok((Err(err), Reached::No)),
             },
         };
-        let outcome = request.send_blocking(&mut connection);
-        match &outcome {
-            Err(err) if err.is_timeout() => return Err(Error::Timeout(self.response_timeout)),
-            Err(err) if err.is_io_error() || err.is_unrecoverable_error() => {}
-            _ => {
-                let mut idle = self.idle();
-                if idle.len() < MAX_IDLE {
-                    idle.push(connection);
-                }
-            }
+        if let Err(err) = connection.write(packet) {
+            // A command cut short is never run; the first commands of a pipeline may have been.
+            let reached = match packet {
+                Packet::One(_) => Reached::No,
+                Packet::Many(_) => Reached::Maybe,
+            };
+            return Ok((Err(err.into()), reached));
         }
-        Ok(outcome)
+        match connection.read(packet) {
+            Ok(value) => {
+                let decoded = match value.extract_error() {
+                    Ok(value) => T::from_redis_value(value).map_err(RedisError::from),
+                    Err(err) => Err(err),
+                };
+                self.checkin(connection);
+                Ok((decoded, Reached::Maybe))
+            }
+            Err(err) if err.is_timeout() => Err(Waiting::Response),
+            Err(err) => Ok((Err(err), Reached::Maybe)),
+        }
     }
 
     /// Closes every idle connection.
@@ -103,16 +160,205 @@ impl BlockingPool {
         self.idle().clear();
     }
 
-    fn open(&self) -> RedisResult<redis::Connection> {
-        let connection = self
-            .client
-            .get_connection_with_timeout(self.connect_timeout)?;
-        connection.set_read_timeout(Some(self.response_timeout))?;
-        connection.set_write_timeout(Some(self.response_timeout))?;
+    /// The most recently used idle connection that is still live; stale ones are closed.
+    fn checkout(&self) -> Option<Connection> {
+        loop {
+            let connection = self.idle().pop()?;
+            if connection.idle_since.elapsed() <= IDLE_EXPIRY && connection.is_live() {
+                return Some(connection);
+            }
+        }
+    }
+
+    /// Puts a connection that answered back in the pool.
+    fn checkin(&self, mut connection: Connection) {
+        connection.idle_since = Instant::now();
+        let mut idle = self.idle();
+        if idle.len() < MAX_IDLE {
+            idle.push(connection);
+        }
+    }
+
+    /// Opens a connection: connect, `HELLO`/`AUTH`, `SELECT`, all within the connect timeout.
+    fn open(&self) -> RedisResult<Connection> {
+        let deadline = Instant::now() + self.connect_timeout;
+        let stream = match &self.address {
+            Address::Tcp { host, port } => Stream::Tcp(connect_tcp(host, *port, deadline)?),
+            #[cfg(unix)]
+            Address::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
+        };
+        let mut connection = Connection {
+            stream,
+            parser: Parser::new(),
+            idle_since: Instant::now(),
+        };
+        connection.set_timeouts(left(deadline)?)?;
+        let settings = &self.settings;
+        let resp3 = settings.protocol() != ProtocolVersion::RESP2;
+        if resp3 {
+            let mut hello = redis::cmd("HELLO");
+            hello.arg(3);
+            if let Some(password) = settings.password() {
+                hello
+                    .arg("AUTH")
+                    .arg(settings.username().unwrap_or("default"))
+                    .arg(password);
+            }
+            connection.handshake(&hello, deadline)?;
+        } else if let Some(password) = settings.password() {
+            let mut auth = redis::cmd("AUTH");
+            if let Some(user) = settings.username() {
+                auth.arg(user);
+            }
+            auth.arg(password);
+            connection.handshake(&auth, deadline)?;
+        }
+        if settings.db() != 0 {
+            let mut select = redis::cmd("SELECT");
+            select.arg(settings.db());
+            connection.handshake(&select, deadline).map_err(|err| {
+                RedisError::from((
+                    ErrorKind::InvalidClientConfig,
+                    "Redis server refused to switch database",
+                    err.to_string(),
+                ))
+            })?;
+        }
+        connection.set_timeouts(self.response_timeout)?;
         Ok(connection)
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<redis::Connection>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A TCP connection to `host:port` by `deadline` (each address the name resolves to in turn),
+/// without Nagle's delay.
+fn connect_tcp(host: &str, port: u16, deadline: Instant) -> RedisResult<TcpStream> {
+    let mut last = None;
+    for address in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&address, left(deadline)?) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(err) => last = Some(err),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address"))
+        .into())
+}
+
+/// The time left until `deadline`, or a timeout error when there is none.
+fn left(deadline: Instant) -> RedisResult<Duration> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|left| !left.is_zero())
+        .ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut).into())
+}
+
+/// A socket of either kind.
+enum Stream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn socket(&self) -> socket2::SockRef<'_> {
+        match self {
+            Stream::Tcp(stream) => socket2::SockRef::from(stream),
+            #[cfg(unix)]
+            Stream::Unix(stream) => socket2::SockRef::from(stream),
+        }
+    }
+}
+
+impl Read for &Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(stream) => (&*stream).read(buf),
+            #[cfg(unix)]
+            Stream::Unix(stream) => (&*stream).read(buf),
+        }
+    }
+}
+
+impl Write for &Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(stream) => (&*stream).write(buf),
+            #[cfg(unix)]
+            Stream::Unix(stream) => (&*stream).write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One blocking connection: a socket and the parser of its replies.
+struct Connection {
+    stream: Stream,
+    parser: Parser,
+    idle_since: Instant,
+}
+
+impl Connection {
+    /// Whether the peer has neither closed nor reset it, nor sent anything unasked: a
+    /// non-blocking peek finds nothing to read.
+    fn is_live(&self) -> bool {
+        let socket = self.stream.socket();
+        if socket.set_nonblocking(true).is_err() {
+            return false;
+        }
+        let mut byte = [std::mem::MaybeUninit::new(0u8)];
+        let nothing_to_read = matches!(
+            socket.peek(&mut byte),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock
+        );
+        socket.set_nonblocking(false).is_ok() && nothing_to_read
+    }
+
+    fn set_timeouts(&self, timeout: Duration) -> RedisResult<()> {
+        let socket = self.stream.socket();
+        socket.set_read_timeout(Some(timeout))?;
+        socket.set_write_timeout(Some(timeout))?;
+        Ok(())
+    }
+
+    /// Writes the whole packet.
+    fn write(&mut self, packet: Packet<'_>) -> io::Result<()> {
+        let bytes = match packet {
+            Packet::One(command) => command.get_packed_command(),
+            Packet::Many(pipeline) => pipeline.get_packed_pipeline(),
+        };
+        (&self.stream).write_all(&bytes)
+    }
+
+    /// Reads the packet's answer: one value, or an array of the pipeline's values (each
+    /// command's own error in its place).
+    fn read(&mut self, packet: Packet<'_>) -> RedisResult<Value> {
+        match packet {
+            Packet::One(_) => self.parser.parse_value(&self.stream),
+            Packet::Many(pipeline) if pipeline.is_transaction() => Err(RedisError::from((
+                ErrorKind::Client,
+                "a transaction on a blocking connection",
+            ))),
+            Packet::Many(pipeline) => (0..pipeline.len())
+                .map(|_| self.parser.parse_value(&self.stream))
+                .collect::<RedisResult<Vec<_>>>()
+                .map(Value::Array),
+        }
+    }
+
+    /// Sends a command of the opening and checks its answer, by `deadline`.
+    fn handshake(&mut self, command: &Cmd, deadline: Instant) -> RedisResult<()> {
+        self.set_timeouts(left(deadline)?)?;
+        self.write(Packet::One(command))?;
+        self.read(Packet::One(command))?.extract_error().map(drop)
     }
 }

@@ -43,7 +43,7 @@ use redis::{Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult,
 use tokio::sync::OnceCell;
 
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
-use super::topology::{Connector, NodeList, Parsed, flag, node_url, password_of};
+use super::topology::{Connector, NodeList, Parsed, node_url};
 use crate::{Error, Result};
 
 /// How many top bits of a cluster `SCAN` cursor name the shard being scanned (a slot, below
@@ -72,29 +72,20 @@ pub(crate) struct ClusterTopology {
 pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result<Parsed> {
     let tls = matches!(scheme, "rediss+cluster" | "valkeys+cluster");
     if tls && !cfg!(feature = "tls") {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
              `tls` feature of cachex"
         )));
     }
     let list = NodeList::parse(scheme, rest, 6379)?;
     if !matches!(list.path.as_str(), "" | "0") {
-        return Err(Error::Config(format!(
-            "invalid {scheme}:// URL: a cluster has only database 0, so the URL has no path \
-             (or /0)"
+        return Err(Error::config(format!(
+            "invalid {scheme}:// URL: the database {:?}: a cluster has only database 0, so \
+             the URL has no path (or /0)",
+            list.path
         )));
     }
-    let mut replica_reads = false;
-    for (name, value) in &list.query {
-        match name.as_str() {
-            "replica_reads" => replica_reads = flag(name, value)?,
-            other => {
-                return Err(Error::Config(format!(
-                    "unknown option {other:?} for {scheme}:// (cluster options: replica_reads)"
-                )));
-            }
-        }
-    }
+    let replica_reads = options.replica_reads;
     let mut nodes = Vec::with_capacity(list.nodes.len());
     for (host, port) in &list.nodes {
         let info = redis::IntoConnectionInfo::into_connection_info(node_url(
@@ -104,7 +95,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
             *port,
             0,
         ))
-        .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        .map_err(|err| Error::config(format!("invalid {scheme}:// URL: {err}")))?;
         nodes.push(info);
     }
     let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
@@ -126,7 +117,7 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     #[cfg(feature = "tls")]
     match &options.tls_roots {
         Some(_) if !tls => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "a TLS CA certificate was given for a {scheme}:// URL, which does not use TLS: \
                  use rediss+cluster:// or valkeys+cluster://"
             )));
@@ -145,21 +136,12 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     }
     let client = builder
         .build()
-        .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+        .map_err(|err| Error::config(format!("invalid {scheme}:// URL: {err}")))?;
     let config = ClusterConfig::new().set_connection_timeout(connect_timeout);
-    let replicas = if replica_reads {
-        "?replica_reads=true"
-    } else {
-        ""
-    };
     Ok(Parsed {
         connector: Connector::Cluster(Arc::new(ClusterTopology { client, config })),
-        location: format!(
-            "{scheme}://{}{}{replicas}",
-            list.shown_userinfo(),
-            list.shown_nodes()
-        ),
-        secrets: password_of(list.userinfo.as_deref()).into_iter().collect(),
+        location: format!("{scheme}://{}{}", list.shown_userinfo(), list.shown_nodes()),
+        secrets: list.password.into_iter().collect(),
     })
 }
 

@@ -8,14 +8,19 @@
 //! another runtime.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::runtime::{self, Handle};
 use tokio::task::JoinHandle;
 
 use super::topology::{Connector, Link};
 use crate::Error;
+
+/// How many requests in a row may time out on a connection before it is given up: a flow that
+/// a middlebox lost, or an address that moved, never answers again, and nothing else would
+/// end it before TCP's own give-up (minutes).
+const TIMEOUTS_BEFORE_REPLACING: u32 = 2;
 
 /// Gives every cached connection a distinct number, so that a broken one can be dropped
 /// without dropping a newer one that replaced it meanwhile.
@@ -27,11 +32,31 @@ struct Slot {
     /// A task of the connection's runtime that never ends: finished means the runtime is gone.
     alive: JoinHandle<()>,
     generation: u64,
+    /// Requests that timed out in a row on it.
+    timeouts: Arc<AtomicU32>,
+}
+
+/// The connection a call uses, and what the call reports back about it.
+pub(super) struct Checkout {
+    pub(super) link: Link,
+    pub(super) generation: u64,
+    timeouts: Arc<AtomicU32>,
 }
 
 impl Slot {
+    fn checkout(&self) -> Checkout {
+        Checkout {
+            link: self.link.clone(),
+            generation: self.generation,
+            timeouts: self.timeouts.clone(),
+        }
+    }
+}
+
+impl Slot {
+    /// Whether its runtime still lives, and its connection was not closed.
     fn is_live(&self) -> bool {
-        !self.alive.is_finished()
+        !self.alive.is_finished() && !self.link.is_closed()
     }
 }
 
@@ -62,9 +87,9 @@ impl Connections {
         &self,
         connector: &Connector,
         location: &str,
-    ) -> Result<(Link, u64), Unavailable> {
+    ) -> Result<Checkout, Unavailable> {
         let handle = Handle::try_current().map_err(|_| {
-            Unavailable::NoRuntime(Error::Config(format!(
+            Unavailable::NoRuntime(Error::config(format!(
                 "the server backend of {location} was called outside a tokio runtime: call it \
                  from async code running in a runtime, or use the cache's blocking API"
             )))
@@ -73,28 +98,28 @@ impl Connections {
         {
             let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
-                return Ok((slot.link.clone(), slot.generation));
+                return Ok(slot.checkout());
             }
         }
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         // Another call of this runtime may have opened it meanwhile.
         if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
-            return Ok((slot.link.clone(), slot.generation));
+            return Ok(slot.checkout());
         }
         // Connections of runtimes that were dropped since.
         slots.retain(|_, slot| slot.is_live());
         // No I/O: this at most spawns a helper task on the current runtime.
         let link = connector.open().map_err(Unavailable::Open)?;
         let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
-        slots.insert(
-            id,
-            Slot {
-                link: link.clone(),
-                alive: handle.spawn(std::future::pending()),
-                generation,
-            },
-        );
-        Ok((link, generation))
+        let slot = Slot {
+            link,
+            alive: handle.spawn(std::future::pending()),
+            generation,
+            timeouts: Arc::default(),
+        };
+        let checkout = slot.checkout();
+        slots.insert(id, slot);
+        Ok(checkout)
     }
 
     /// Drops a connection that cannot recover by itself (its opening failed for a reason that
@@ -103,6 +128,23 @@ impl Connections {
     pub(super) fn forget(&self, generation: u64) {
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         slots.retain(|_, slot| slot.generation != generation);
+    }
+
+    /// Notes that a request on `checkout`'s connection timed out: after
+    /// [`TIMEOUTS_BEFORE_REPLACING`] in a row the connection is given up, and the next call
+    /// opens a new one.
+    pub(super) fn timed_out(&self, checkout: &Checkout) {
+        let in_a_row = checkout.timeouts.fetch_add(1, Ordering::Relaxed) + 1;
+        if in_a_row >= TIMEOUTS_BEFORE_REPLACING {
+            self.forget(checkout.generation);
+        }
+    }
+
+    /// Notes that a request on `checkout`'s connection was answered.
+    pub(super) fn answered(checkout: &Checkout) {
+        if checkout.timeouts.load(Ordering::Relaxed) != 0 {
+            checkout.timeouts.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Drops every connection.

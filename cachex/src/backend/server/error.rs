@@ -3,8 +3,11 @@
 
 use redis::{ErrorKind, RedisError};
 
+use std::sync::Arc;
+
 use super::Server;
 use crate::Error;
+use crate::error::{Cause, Delivery, Waiting};
 
 /// What a server error reply means for the caller.
 #[derive(Clone, Copy)]
@@ -62,14 +65,18 @@ impl Server {
     /// about a key name no key here: the cache attaches the caller's key.
     pub(super) fn error(&self, err: RedisError) -> Error {
         let message = self.scrub(err.to_string());
+        let cause: Cause = Arc::new(err.clone());
         let connection = |reason: String| Error::Connection {
             server: self.location().to_owned(),
             reason,
+            delivery: Delivery::Unknown,
+            retry_safe: false,
+            cause: Some(cause.clone()),
         };
         if err.is_timeout() {
             // Requests are timed by `call`: a timeout of the crate is an opening that took
             // longer than the connect timeout.
-            return Error::Timeout(self.connect_timeout);
+            return self.timeout(Waiting::Connect);
         }
         if err.is_io_error() {
             #[cfg(feature = "tls")]
@@ -99,7 +106,7 @@ impl Server {
             err.kind(),
             ErrorKind::Parse | ErrorKind::UnexpectedReturnType
         ) {
-            return Error::UnexpectedReply(message);
+            return Error::unexpected_reply(message);
         }
         let code = err.code().unwrap_or_default();
         let meaning = SERVER_ERRORS.iter().find_map(|(pattern, meaning)| {
@@ -111,8 +118,11 @@ impl Server {
         });
         match meaning {
             Some(meaning) => meaning.error(connection, message),
-            None if err.kind() == ErrorKind::InvalidClientConfig => Error::Config(message),
-            None => Error::Server(message),
+            None if err.kind() == ErrorKind::InvalidClientConfig => Error::config(message),
+            None => Error::Server {
+                reason: message,
+                cause: Some(cause),
+            },
         }
     }
 
@@ -132,7 +142,7 @@ impl Meaning {
     fn error(self, connection: impl FnOnce(String) -> Error, message: String) -> Error {
         match self {
             Meaning::NotFound => Error::NotFound { key: String::new() },
-            Meaning::InvalidArgument => Error::InvalidArgument(message),
+            Meaning::InvalidArgument => Error::invalid_argument(message),
             Meaning::WrongType => Error::WrongType {
                 key: String::new(),
                 detail: message,
@@ -146,7 +156,7 @@ impl Meaning {
                      the cache shares one slot"
                 ),
             },
-            Meaning::NoPermission => Error::Server(format!(
+            Meaning::NoPermission => Error::server(format!(
                 "permission denied: the server's ACL does not allow the URL's user this command \
                  or key ({message})"
             )),

@@ -70,6 +70,7 @@ mod error;
 mod options;
 #[cfg(feature = "sentinel")]
 mod sentinel;
+mod standalone;
 mod topology;
 mod url;
 
@@ -90,7 +91,17 @@ use self::options::{
 };
 use self::topology::{Connector, Parsed};
 use super::command::{Command, Request, Resend, Route, Script};
+use crate::error::{Delivery, Waiting};
 use crate::{Error, Result};
+
+/// Whether a request that failed may have reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Reached {
+    /// It provably did not: it failed before it was written whole.
+    No,
+    /// It may have: it was written, and the answer did not come.
+    Maybe,
+}
 
 /// A Redis or Valkey server, a cluster or a Sentinel service (see the module documentation).
 pub(crate) struct Server {
@@ -141,11 +152,12 @@ impl Server {
             secrets,
         } = parsed;
         let blocking = match &connector {
-            Connector::Standalone { client, .. } => Some(Box::new(BlockingPool::new(
-                client.clone(),
+            Connector::Standalone { client, .. } => BlockingPool::new(
+                client.get_connection_info(),
                 connect_timeout,
                 response_timeout,
-            ))),
+            )
+            .map(Box::new),
             #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
             _ => None,
         };
@@ -161,10 +173,10 @@ impl Server {
         })
     }
 
-    /// The URL with its password replaced by `***`, for `Debug`, `Display` and errors. It is
-    /// rebuilt from the parsed URL, so it is normalized: port and database are explicit and
-    /// query parameters other than Unix sockets' `db`, `user` and `pass` are left out, as in
-    /// `redis://user:***@localhost:6379/0` or `redis+unix:///run/redis.sock?db=1&pass=***`.
+    /// The server's address with its password replaced by `***`, for errors and the cache's
+    /// `Display`. It is rebuilt from the parsed URL, so it is normalized: port and database
+    /// are explicit, as in `redis://user:***@localhost:6379/0` or
+    /// `redis+unix:///run/redis.sock`.
     pub(crate) fn location(&self) -> &str {
         &self.location
     }
@@ -247,7 +259,13 @@ impl Server {
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
         loop {
-            let (outcome, generation) = self.send(route, packet, deadline).await?;
+            let (outcome, reached, generation) = match self.send(route, packet, deadline).await {
+                Ok(sent) => sent,
+                Err(err) => {
+                    let delivery = err.delivery().unwrap_or(Delivery::Unknown);
+                    return Err(err.delivered(delivery, resend == Resend::Safe));
+                }
+            };
             let err = match outcome {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -255,7 +273,7 @@ impl Server {
             if let Some(script) = script.filter(|_| is_unknown_script(&err)) {
                 let mut load = redis::cmd("SCRIPT");
                 load.arg("LOAD").arg(script.source);
-                let (loaded, _) = self
+                let (loaded, _, _) = self
                     .send::<String>(Route::Writes, Packet::One(&load), deadline)
                     .await?;
                 loaded.map_err(|err| self.error(err))?;
@@ -265,26 +283,43 @@ impl Server {
             // asks the sentinels again.
             let read_only = err.code() == Some("READONLY");
             let failover = self.connector.follows_failovers() && (read_only || err.is_io_error());
-            if let Some(generation) = generation.filter(|_| breaks_connection(&err) || failover) {
+            // A standalone connection that failed is replaced (the cluster connection
+            // reconnects by itself).
+            let standalone_broken =
+                matches!(*self.connector, Connector::Standalone { .. }) && err.is_io_error();
+            if let Some(generation) =
+                generation.filter(|_| breaks_connection(&err) || failover || standalone_broken)
+            {
                 self.connections.forget(generation);
             }
-            // A refused connection proves that the request was never sent; a server still
-            // loading its data set refuses every command, and a demoted primary every write.
-            let never_applied =
-                err.is_connection_refusal() || is_loading(&err) || (failover && read_only);
-            let repeatable = match resend {
-                Resend::Safe => err.is_connection_dropped() || failover || never_applied,
-                Resend::Never => never_applied,
+            // A request that failed before it was written whole was not applied, nor one sent
+            // to a refused connection; a server still loading its data set refuses every
+            // command, and a demoted primary every write.
+            let never_applied = reached == Reached::No
+                || err.is_connection_refusal()
+                || is_loading(&err)
+                || (failover && read_only);
+            // An opening that timed out is not tried again at once: the server is not
+            // answering, and the caller has waited its connect timeout.
+            let repeatable = !err.is_timeout()
+                && match resend {
+                    Resend::Safe => err.is_connection_dropped() || failover || never_applied,
+                    Resend::Never => never_applied,
+                };
+            let delivery = if never_applied {
+                Delivery::NotSent
+            } else {
+                Delivery::Unknown
             };
             if !repeatable {
-                return Err(self.error(err));
+                return Err(self.error(err).delivered(delivery, resend == Resend::Safe));
             }
             if !replayed {
                 replayed = true;
                 continue;
             }
             let Some(wait) = retry_pause(started.elapsed(), self.retry_budget, pause) else {
-                return Err(self.error(err));
+                return Err(self.error(err).delivered(delivery, resend == Resend::Safe));
             };
             tokio::time::sleep(wait).await;
             pause = pause.saturating_mul(2).min(RETRY_MAX_PAUSE);
@@ -300,29 +335,37 @@ impl Server {
         route: Route,
         packet: Packet<'_>,
         deadline: Option<Instant>,
-    ) -> Result<(redis::RedisResult<T>, Option<u64>)> {
+    ) -> Result<(redis::RedisResult<T>, Reached, Option<u64>)> {
         if let Some(pool) = self
             .blocking
             .as_ref()
             .filter(|_| crate::bridge::may_block())
         {
-            return Ok((pool.send(packet)?, None));
+            let (outcome, reached) = pool.send(packet).map_err(|waited| self.timeout(waited))?;
+            return Ok((outcome, reached, None));
         }
-        let (mut link, generation) = self
+        let mut checkout = self
             .connections
             .current(&self.connector, &self.location)
             .map_err(|err| match err {
                 connections::Unavailable::NoRuntime(err) => err,
                 connections::Unavailable::Open(err) => self.error(err),
             })?;
-        let sent = link.send(packet, route);
-        let outcome = match deadline {
-            Some(deadline) => tokio::time::timeout_at(deadline, sent)
-                .await
-                .map_err(|_| Error::Timeout(self.response_timeout))?,
+        let sent = checkout.link.send(packet, route);
+        let (outcome, reached) = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    self.connections.timed_out(&checkout);
+                    return Err(self.timeout(Waiting::Response));
+                }
+            },
             None => sent.await,
         };
-        Ok((outcome, Some(generation)))
+        if outcome.is_ok() {
+            Connections::answered(&checkout);
+        }
+        Ok((outcome, reached, Some(checkout.generation)))
     }
 
     /// A command that blocks its connection (`BLPOP`), on a connection of its own: a blocked
@@ -341,10 +384,34 @@ impl Server {
         let outcome = match limit {
             Some(limit) => tokio::time::timeout(limit, sent)
                 .await
-                .map_err(|_| Error::Timeout(limit))?,
+                .map_err(|_| Error::Timeout {
+                    server: self.location.clone(),
+                    waiting_for: Waiting::BlockingCommand,
+                    after: limit,
+                    delivery: Delivery::Unknown,
+                    retry_safe: false,
+                })?,
             None => sent.await,
         };
         outcome.map_err(|err| self.error(err))
+    }
+}
+
+impl Server {
+    /// A timeout of this server while `waiting_for` it: an opening sent nothing; a request
+    /// may have been applied (the call loop says whether it is safe to repeat).
+    fn timeout(&self, waiting_for: Waiting) -> Error {
+        let (after, delivery) = match waiting_for {
+            Waiting::Connect => (self.connect_timeout, Delivery::NotSent),
+            _ => (self.response_timeout, Delivery::Unknown),
+        };
+        Error::Timeout {
+            server: self.location.clone(),
+            waiting_for,
+            after,
+            delivery,
+            retry_safe: delivery == Delivery::NotSent,
+        }
     }
 }
 
@@ -397,7 +464,7 @@ mod tests {
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
         {
-            Poll::Ready(Err(Error::Config(message))) => {
+            Poll::Ready(Err(Error::Config { reason: message })) => {
                 assert!(message.contains("outside a tokio runtime"), "{message}");
             }
             Poll::Ready(other) => panic!("expected a configuration error, got {other:?}"),

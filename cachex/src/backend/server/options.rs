@@ -1,8 +1,9 @@
 //! The options of a server backend, and the TLS roots it trusts.
 
-#[cfg(feature = "tls")]
 use std::fmt;
 use std::time::Duration;
+
+use redis::ProtocolVersion;
 
 #[cfg(feature = "tls")]
 use crate::{Error, Result};
@@ -38,6 +39,58 @@ pub(crate) struct ServerOptions {
     /// The CA certificates a TLS connection trusts instead of the system's roots.
     #[cfg(feature = "tls")]
     pub(crate) tls_roots: Option<TlsRoots>,
+    /// A Unix socket's database (`?db=`); `None` is 0. A TCP URL names its database in its
+    /// path.
+    pub(crate) db: Option<i64>,
+    /// A Unix socket's user (`?user=`); a TCP URL names it before its `@`.
+    pub(crate) user: Option<String>,
+    /// A Unix socket's password (`?pass=`); a TCP URL gives it before its `@`.
+    pub(crate) password: Option<Secret>,
+    /// RESP2 or RESP3 (`?protocol=`), for one server; `None` is RESP3 (see
+    /// [`effective_protocol`](Self::effective_protocol)).
+    pub(crate) protocol: Option<ProtocolVersion>,
+    /// Reads go to replicas (cluster and Sentinel, `?replica_reads=true`).
+    pub(crate) replica_reads: bool,
+    /// The sentinels' own user, when they have one (`?sentinel_username=`).
+    pub(crate) sentinel_user: Option<String>,
+    /// The sentinels' own password, when they have one (`?sentinel_password=`).
+    pub(crate) sentinel_password: Option<Secret>,
+}
+
+impl ServerOptions {
+    /// How long opening a connection may take.
+    pub(crate) fn effective_connect_timeout(&self) -> Duration {
+        self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// How long a request may wait for its answer.
+    pub(crate) fn effective_response_timeout(&self) -> Duration {
+        self.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT)
+    }
+
+    /// The protocol spoken with one server: RESP3 unless `?protocol=resp2` asks for RESP2.
+    /// Over RESP3 an async connection hears at once that its server closed it (an idle reap,
+    /// `CLIENT KILL`, a restart) and is replaced before the next request instead of failing
+    /// it; over RESP2 it finds out only when a request fails.
+    pub(crate) fn effective_protocol(&self) -> ProtocolVersion {
+        self.protocol.unwrap_or(ProtocolVersion::RESP3)
+    }
+}
+
+/// A password: its `Debug` shows `***`, never the text.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Secret(text)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// CA certificates (PEM) that TLS connections trust instead of the system's roots.
@@ -72,17 +125,17 @@ impl TlsRoots {
             TlsRoots::File(path) => {
                 let source = format!("the TLS CA file {} (tls_ca)", path.display());
                 let pem = std::fs::read(path)
-                    .map_err(|err| Error::Config(format!("cannot read {source}: {err}")))?;
+                    .map_err(|err| Error::config(format!("cannot read {source}: {err}")))?;
                 (pem, source)
             }
         };
         let mut certificates = 0;
         for certificate in CertificateDer::pem_slice_iter(&pem) {
-            certificate.map_err(|err| Error::Config(format!("invalid PEM in {source}: {err}")))?;
+            certificate.map_err(|err| Error::config(format!("invalid PEM in {source}: {err}")))?;
             certificates += 1;
         }
         if certificates == 0 {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "{source} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
             )));
         }

@@ -54,8 +54,9 @@ use redis::{
 use tokio::sync::OnceCell;
 
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
-use super::topology::{Connector, NodeList, Parsed, bracketed, flag, node_url, password_of};
+use super::topology::{Connector, NodeList, Parsed, bracketed, node_url};
 use crate::backend::command::Route;
+use crate::url_text::{UNRESERVED, percent_decode, percent_encode};
 use crate::{Error, Result};
 
 /// How often a link asks a sentinel whether the primary moved.
@@ -86,10 +87,10 @@ pub(crate) struct SentinelTopology {
 /// Parses a Sentinel URL (see the module documentation): `scheme` is lowercase, `rest` the
 /// URL after `scheme://`.
 pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result<Parsed> {
-    let invalid = |why: &str| Error::Config(format!("invalid {scheme}:// URL: {why}"));
+    let invalid = |why: &str| Error::config(format!("invalid {scheme}:// URL: {why}"));
     let tls = matches!(scheme, "rediss+sentinel" | "valkeys+sentinel");
     if tls && !cfg!(feature = "tls") {
-        return Err(Error::Config(format!(
+        return Err(Error::config(format!(
             "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
              `tls` feature of cachex"
         )));
@@ -105,43 +106,32 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
         .to_owned();
     let db = match path.next() {
         None | Some("") => 0,
-        Some(db) => db
-            .parse::<i64>()
-            .ok()
-            .filter(|db| *db >= 0)
-            .ok_or_else(|| invalid("the database after the service name is not a number"))?,
+        Some(db) => crate::url_text::database(db).map_err(|why| invalid(&why))?,
     };
     if path.next().is_some() {
         return Err(invalid(
             "too many path segments (redis+sentinel://host:port/service_name/db)",
         ));
     }
-    let (mut sentinel_user, mut sentinel_password, mut replica_reads) = (None, None, false);
-    for (name, value) in &list.query {
-        match name.as_str() {
-            "sentinel_username" | "sentinel_user" => sentinel_user = Some(value.clone()),
-            "sentinel_password" => sentinel_password = Some(value.clone()),
-            "replica_reads" => replica_reads = flag(name, value)?,
-            other => {
-                return Err(Error::Config(format!(
-                    "unknown option {other:?} for {scheme}:// (Sentinel options: \
-                     sentinel_username, sentinel_password, replica_reads)"
-                )));
-            }
-        }
-    }
-    let sentinel_userinfo = match (&sentinel_user, &sentinel_password) {
+    let service =
+        percent_decode(&service).map_err(|why| invalid(&format!("the service name {why}")))?;
+    let sentinel_password = options
+        .sentinel_password
+        .as_ref()
+        .map(|password| password.0.clone());
+    // The sentinels' credentials, written as a URL's userinfo for the redis crate.
+    let sentinel_userinfo = match (&options.sentinel_user, &sentinel_password) {
         (None, None) => None,
         (user, password) => Some(format!(
             "{}:{}",
-            user.as_deref().unwrap_or_default(),
-            password.as_deref().unwrap_or_default()
+            percent_encode(user.as_deref().unwrap_or_default(), UNRESERVED),
+            percent_encode(password.as_deref().unwrap_or_default(), UNRESERVED)
         )),
     };
     #[cfg(feature = "tls")]
     let tls_roots = match &options.tls_roots {
         Some(_) if !tls => {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "a TLS CA certificate was given for a {scheme}:// URL, which does not use TLS: \
                  use rediss+sentinel:// or valkeys+sentinel://"
             )));
@@ -156,13 +146,13 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
     let mut topology = SentinelTopology {
         sentinels: Vec::with_capacity(list.nodes.len()),
         sentinel_names: Vec::with_capacity(list.nodes.len()),
-        service: super::topology::percent_decode(&service),
+        service: service.clone(),
         userinfo: list.userinfo.clone(),
         db,
         tls,
         #[cfg(feature = "tls")]
         tls_roots,
-        replica_reads,
+        replica_reads: options.replica_reads,
         connect_timeout: options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
         connection_limit: options.connection_limit,
         preferred: AtomicUsize::new(0),
@@ -171,40 +161,19 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
         let url = node_url(tls, sentinel_userinfo.as_deref(), host, *port, 0);
         let client = topology
             .client(&url)
-            .map_err(|err| Error::Config(format!("invalid {scheme}:// URL: {err}")))?;
+            .map_err(|err| Error::config(format!("invalid {scheme}:// URL: {err}")))?;
         topology.sentinels.push(client);
         topology
             .sentinel_names
             .push(format!("{}:{port}", bracketed(host)));
     }
-    let mut query = Vec::new();
-    if sentinel_user.is_some() {
-        query.push("sentinel_username=...".to_owned());
-    }
-    if sentinel_password.is_some() {
-        query.push("sentinel_password=***".to_owned());
-    }
-    if replica_reads {
-        query.push("replica_reads=true".to_owned());
-    }
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{}", query.join("&"))
-    };
     let location = format!(
-        "{scheme}://{}{}/{service}/{db}{query}",
+        "{scheme}://{}{}/{}/{db}",
         list.shown_userinfo(),
         list.shown_nodes(),
+        percent_encode(&service, UNRESERVED),
     );
-    let secrets = password_of(list.userinfo.as_deref())
-        .into_iter()
-        .chain(
-            sentinel_password
-                .as_deref()
-                .map(super::topology::percent_decode),
-        )
-        .collect();
+    let secrets = list.password.into_iter().chain(sentinel_password).collect();
     Ok(Parsed {
         connector: Connector::Sentinel(Arc::new(topology)),
         location,
@@ -521,29 +490,46 @@ mod tests {
 
     #[test]
     fn urls() {
+        let options = ServerOptions {
+            sentinel_user: Some("s:u".to_owned()),
+            sentinel_password: Some("s3cret".to_owned().into()),
+            replica_reads: true,
+            ..ServerOptions::default()
+        };
         let parsed = parse(
             "redis+sentinel",
-            "u:p%40ss@h1:26380,h2/mymaster/2?sentinel_password=s3cret&replica_reads=true",
-            &ServerOptions::default(),
+            "u:p%40ss@h1:26380,h2/my%20master/2",
+            &options,
         )
         .expect("valid");
         assert_eq!(
             parsed.location,
-            "redis+sentinel://u:***@h1:26380,h2:26379/mymaster/2\
-             ?sentinel_password=***&replica_reads=true"
+            "redis+sentinel://u:***@h1:26380,h2:26379/my%20master/2"
         );
         assert_eq!(parsed.secrets, vec!["p@ss".to_owned(), "s3cret".to_owned()]);
-        for bad in [
-            "h1:26379",
-            "h1:26379/",
-            "h1/svc/x",
-            "h1/svc/1/2",
-            "h1/svc?unknown=1",
+        let Connector::Sentinel(topology) = parsed.connector else {
+            panic!("not a Sentinel connector");
+        };
+        assert_eq!(topology.service, "my master");
+        assert!(topology.replica_reads);
+        let sentinel = topology.sentinels[0].get_connection_info().redis_settings();
+        assert_eq!(sentinel.username(), Some("s:u"));
+        assert_eq!(sentinel.password(), Some("s3cret"));
+        for (bad, named) in [
+            ("h1:26379", "the service name is missing"),
+            ("h1:26379/", "the service name is missing"),
+            ("h1/svc/x", "the database \"x\""),
+            ("h1/svc/-1", "the database \"-1\""),
+            ("h1/svc/1/2", "too many path segments"),
+            ("h1/sv%c", "the service name has a broken %-escape"),
+            ("h1:263790/svc", "the port \"263790\""),
         ] {
-            assert!(
-                parse("redis+sentinel", bad, &ServerOptions::default()).is_err(),
-                "{bad}"
-            );
+            match parse("redis+sentinel", bad, &ServerOptions::default()) {
+                Err(Error::Config { reason: message }) => {
+                    assert!(message.contains(named), "{bad}: {message}");
+                }
+                _ => panic!("{bad}: accepted"),
+            }
         }
     }
 }

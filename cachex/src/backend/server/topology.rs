@@ -16,10 +16,14 @@
 //!
 //! Links open lazily: making one does no I/O, the first command connects.
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value};
+use redis::aio::ConnectionLike;
+use redis::{
+    AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisFuture, RedisResult, Value,
+};
 
+use super::Reached;
 use super::blocking::Packet;
+use super::standalone::StandaloneLink;
 use crate::backend::command::Route;
 
 /// Opens the links of one backend (one per tokio runtime). Its owner boxes it, so the size of
@@ -30,8 +34,10 @@ pub(crate) enum Connector {
     Standalone {
         /// The server's client (address, credentials, database, TLS).
         client: redis::Client,
-        /// Timeouts, retries and the concurrency limit of its connections.
-        config: ConnectionManagerConfig,
+        /// The concurrency limit of its connections.
+        config: AsyncConnectionConfig,
+        /// How long opening a connection may take, handshake included.
+        connect_timeout: std::time::Duration,
     },
     /// A Redis Cluster.
     #[cfg(feature = "cluster")]
@@ -42,13 +48,19 @@ pub(crate) enum Connector {
 }
 
 impl Connector {
-    /// A new link, for the current tokio runtime. No I/O: a standalone link only spawns its
-    /// manager's task, the others connect on their first command.
+    /// A new link, for the current tokio runtime. No I/O: links connect on their first
+    /// command.
     pub(crate) fn open(&self) -> RedisResult<Link> {
         match self {
-            Connector::Standalone { client, config } => Ok(Link::Standalone(
-                ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?,
-            )),
+            Connector::Standalone {
+                client,
+                config,
+                connect_timeout,
+            } => Ok(Link::Standalone(StandaloneLink::new(
+                client.clone(),
+                config.clone(),
+                *connect_timeout,
+            ))),
             #[cfg(feature = "cluster")]
             Connector::Cluster(topology) => Ok(Link::Cluster(super::cluster::ClusterLink::new(
                 topology.clone(),
@@ -86,7 +98,7 @@ impl Connector {
 #[derive(Clone)]
 pub(crate) enum Link {
     /// One server.
-    Standalone(ConnectionManager),
+    Standalone(StandaloneLink),
     /// A cluster.
     #[cfg(feature = "cluster")]
     Cluster(super::cluster::ClusterLink),
@@ -97,19 +109,32 @@ pub(crate) enum Link {
 
 impl Link {
     /// Sends `packet` on the connection that serves `route` (a Sentinel replica may serve
-    /// reads; everything else goes where the topology routes it).
+    /// reads; everything else goes where the topology routes it); whether a failed request
+    /// may have reached the server.
     pub(crate) async fn send<T: FromRedisValue>(
         &mut self,
         packet: Packet<'_>,
         #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))] route: Route,
-    ) -> RedisResult<T> {
+    ) -> (RedisResult<T>, Reached) {
         match (self, packet) {
+            (Link::Standalone(link), packet) => link.send(packet).await,
             #[cfg(feature = "sentinel")]
             (Link::Sentinel(link), Packet::One(_)) if route == Route::Reads => {
-                let mut connection = link.connection(route).await?;
-                packet.send(&mut connection).await
+                match link.connection(route).await {
+                    Ok(mut connection) => (packet.send(&mut connection).await, Reached::Maybe),
+                    Err(err) => (Err(err), Reached::No),
+                }
             }
-            (link, packet) => packet.send(link).await,
+            (link, packet) => (packet.send(link).await, Reached::Maybe),
+        }
+    }
+
+    /// Whether the link knows its connection is closed (it must be replaced before use).
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Link::Standalone(link) => link.is_closed(),
+            #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
+            _ => false,
         }
     }
 }
@@ -117,7 +142,7 @@ impl Link {
 impl ConnectionLike for Link {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Link::Standalone(manager) => manager.req_packed_command(cmd),
+            Link::Standalone(link) => link.req_packed_command(cmd),
             #[cfg(feature = "cluster")]
             Link::Cluster(link) => link.req_packed_command(cmd),
             #[cfg(feature = "sentinel")]
@@ -132,7 +157,7 @@ impl ConnectionLike for Link {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Link::Standalone(manager) => manager.req_packed_commands(pipeline, offset, count),
+            Link::Standalone(link) => link.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "cluster")]
             Link::Cluster(link) => link.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "sentinel")]
@@ -142,7 +167,7 @@ impl ConnectionLike for Link {
 
     fn get_db(&self) -> i64 {
         match self {
-            Link::Standalone(manager) => manager.get_db(),
+            Link::Standalone(link) => link.get_db(),
             #[cfg(feature = "cluster")]
             Link::Cluster(link) => link.get_db(),
             #[cfg(feature = "sentinel")]
@@ -161,80 +186,52 @@ pub(crate) struct Parsed {
     pub(crate) secrets: Vec<String>,
 }
 
-/// The parts of a URL that lists several nodes: `scheme://[userinfo@]h1:p1,h2:p2[/path][?query]`.
+/// The parts of a URL that lists several nodes: `scheme://[userinfo@]h1:p1,h2:p2[/path]` (its
+/// options were read by the cache layer).
 #[cfg(any(feature = "cluster", feature = "sentinel"))]
 pub(crate) struct NodeList {
     /// `user:password` or `:password` or `user`, as written (percent-encoded), without the `@`.
     pub(crate) userinfo: Option<String>,
+    /// The password of the userinfo, percent-decoded, to scrub it from messages.
+    pub(crate) password: Option<String>,
     /// Hosts (IPv6 without brackets) and ports.
     pub(crate) nodes: Vec<(String, u16)>,
     /// What follows the node list, without its leading `/`.
     pub(crate) path: String,
-    /// The query's `name=value` pairs, as written.
-    pub(crate) query: Vec<(String, String)>,
 }
 
 #[cfg(any(feature = "cluster", feature = "sentinel"))]
 impl NodeList {
     /// Splits `rest` (the URL after `scheme://`); `default_port` fills in a missing port.
-    /// Messages never quote the URL (it may hold a password).
+    /// Each host and port is checked, and named when it is wrong; messages never quote the
+    /// userinfo (it may hold a password).
     pub(crate) fn parse(scheme: &str, rest: &str, default_port: u16) -> crate::Result<NodeList> {
-        use crate::Error;
-        let invalid = |why: String| Error::Config(format!("invalid {scheme}:// URL: {why}"));
-        let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (authority, path) = before_query.split_once('/').unwrap_or((before_query, ""));
+        use super::url::{credentials, host_and_port, invalid};
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
         let (userinfo, hosts) = match authority.rsplit_once('@') {
             Some((userinfo, hosts)) => (Some(userinfo.to_owned()), hosts),
             None => (None, authority),
+        };
+        let userinfo = userinfo.filter(|userinfo| !userinfo.is_empty());
+        let password = match &userinfo {
+            Some(userinfo) => credentials(userinfo).map_err(|why| invalid(scheme, why))?.1,
+            None => None,
         };
         let mut nodes = Vec::new();
         for node in hosts.split(',').map(str::trim) {
             if node.is_empty() {
                 return Err(invalid(
+                    scheme,
                     "an empty node in the list (expected host:port,host:port)".to_owned(),
                 ));
             }
-            let (host, port) = if let Some(bracketed) = node.strip_prefix('[') {
-                let (host, after) = bracketed
-                    .split_once(']')
-                    .ok_or_else(|| invalid("an IPv6 address without its `]`".to_owned()))?;
-                match after.strip_prefix(':') {
-                    Some(port) => (host, Some(port)),
-                    None if after.is_empty() => (host, None),
-                    None => return Err(invalid("garbage after an IPv6 address".to_owned())),
-                }
-            } else {
-                match node.rsplit_once(':') {
-                    Some((host, port)) => (host, Some(port)),
-                    None => (node, None),
-                }
-            };
-            if host.is_empty() {
-                return Err(invalid("a node without a host".to_owned()));
-            }
-            let port = match port {
-                Some(port) => port
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|port| *port != 0)
-                    .ok_or_else(|| invalid(format!("{port:?} is not a port")))?,
-                None => default_port,
-            };
-            nodes.push((host.to_owned(), port));
+            nodes.push(host_and_port(node, default_port).map_err(|why| invalid(scheme, why))?);
         }
-        let query = query
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (name.to_owned(), value.to_owned())
-            })
-            .collect();
         Ok(NodeList {
-            userinfo: userinfo.filter(|userinfo| !userinfo.is_empty()),
+            userinfo,
+            password,
             nodes,
             path: path.to_owned(),
-            query,
         })
     }
 
@@ -283,63 +280,14 @@ pub(crate) fn bracketed(host: &str) -> String {
     }
 }
 
-/// A URL query flag: `true`/`false` and the usual spellings.
-#[cfg(any(feature = "cluster", feature = "sentinel"))]
-pub(crate) fn flag(name: &str, value: &str) -> crate::Result<bool> {
-    match value {
-        "" | "1" | "true" | "yes" => Ok(true),
-        "0" | "false" | "no" => Ok(false),
-        _ => Err(crate::Error::Config(format!(
-            "invalid value {value:?} for the option {name}"
-        ))),
-    }
-}
-
-/// The password of a `user:password` userinfo, percent-decoded, to scrub it from messages.
-#[cfg(any(feature = "cluster", feature = "sentinel"))]
-pub(crate) fn password_of(userinfo: Option<&str>) -> Option<String> {
-    let (_, password) = userinfo?.split_once(':')?;
-    (!password.is_empty()).then(|| percent_decode(password))
-}
-
-/// `%XX` escapes decoded (invalid ones kept as written).
-#[cfg(any(feature = "cluster", feature = "sentinel"))]
-pub(crate) fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = (bytes[index] == b'%')
-            .then(|| bytes.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                index += 3;
-            }
-            None => {
-                out.push(bytes[index]);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(all(test, any(feature = "cluster", feature = "sentinel")))]
 mod tests {
     use super::*;
 
     #[test]
     fn node_lists() {
-        let list = NodeList::parse(
-            "redis+cluster",
-            "u:p%40ss@h1:7000,[::1]:7001, h3/x/1?a=1&b",
-            6379,
-        )
-        .expect("valid");
+        let list = NodeList::parse("redis+cluster", "u:p%40ss@h1:7000,[::1]:7001, h3/x/1", 6379)
+            .expect("valid");
         assert_eq!(list.userinfo.as_deref(), Some("u:p%40ss"));
         assert_eq!(
             list.nodes,
@@ -350,25 +298,29 @@ mod tests {
             ]
         );
         assert_eq!(list.path, "x/1");
-        assert_eq!(
-            list.query,
-            vec![
-                ("a".to_owned(), "1".to_owned()),
-                ("b".to_owned(), String::new())
-            ]
-        );
         assert_eq!(list.shown_nodes(), "h1:7000,[::1]:7001,h3:6379");
         assert_eq!(list.shown_userinfo(), "u:***@");
         assert_eq!(
             node_url(true, list.userinfo.as_deref(), "::1", 7001, 0),
             "rediss://u:p%40ss@[::1]:7001/0"
         );
-        assert_eq!(password_of(Some("u:p%40ss")).as_deref(), Some("p@ss"));
-        for bad in ["h1:7000,,h2", "h1:notaport", "[::1", "h:0", ":7000"] {
-            assert!(
-                NodeList::parse("redis+cluster", bad, 6379).is_err(),
-                "{bad}"
-            );
+        assert_eq!(list.password.as_deref(), Some("p@ss"));
+        for (bad, named) in [
+            ("h1:7000,,h2", "an empty node"),
+            ("h1:notaport", "the port \"notaport\""),
+            ("h1:7000,h2:70001", "the port \"70001\""),
+            ("[::1", "the host \"[::1\""),
+            ("h:0", "the port \"0\""),
+            (":7000", "the host is missing"),
+            ("a b:7000", "the host \"a b\""),
+            ("u:pw%z@h1", "the password has a broken %-escape"),
+        ] {
+            match NodeList::parse("redis+cluster", bad, 6379) {
+                Err(crate::Error::Config { reason: message }) => {
+                    assert!(message.contains(named), "{bad}: {message}");
+                }
+                _ => panic!("{bad}: accepted"),
+            }
         }
     }
 }
