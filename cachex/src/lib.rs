@@ -143,6 +143,10 @@ pub use cachex_macros::auto_async;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bridge::{
-        BlockingCall, block_on, block_on_local, blocking, blocking_local, nonblocking,
+        BlockingCall, BoxFuture, LocalBoxFuture, block_on, block_on_local, blocking,
+        blocking_local, boxed, boxed_local, nonblocking,
     };
+    pub use std::boxed::Box;
+    pub use std::rc::Rc;
+    pub use std::sync::Arc;
 }
