@@ -1177,11 +1177,13 @@ mod trait_objects {
         }
     }
 
-    /// Injects a native blocking `get`: trait object calls reach it too.
+    /// Injects a native blocking `get`: trait object calls reach it too. Written with the
+    /// definition's names.
     pub struct Native;
 
+    #[auto_async]
     impl Store for Native {
-        async fn aget(&self, _: &str) -> Option<String> {
+        async fn get(&self, _: &str) -> Option<String> {
             Some("async".into())
         }
         fn get(&self, _: &str) -> Option<String> {
@@ -1191,7 +1193,7 @@ mod trait_objects {
         fn len(&self) -> usize {
             0
         }
-        async fn afirst_key(&self) -> Option<&str> {
+        async fn first_key(&self) -> Option<&str> {
             None
         }
     }
@@ -1291,6 +1293,187 @@ mod trait_objects {
             assert_eq!(boxed.aadd(2).await, 3);
             assert_eq!(boxed.a_mut().add(3).await, 6);
             assert_eq!((boxed.total(), boxed.a().total().await), (6, 6));
+        });
+    }
+}
+
+/// `#[auto_async]` on an impl block: the implementor writes the definition's names.
+mod impl_side {
+    use super::*;
+
+    #[auto_async]
+    pub trait Store: Send + Sync {
+        async fn get(&self, key: &str) -> Option<String>;
+        fn set(&self, key: &str, value: &str);
+        #[auto_async(skip)]
+        #[allow(async_fn_in_trait)]
+        async fn flush(&self) -> usize;
+    }
+
+    /// Records which side each call reached.
+    #[derive(Default)]
+    pub struct Mem {
+        map: Mutex<HashMap<String, String>>,
+        sides: Mutex<Vec<&'static str>>,
+    }
+
+    impl Mem {
+        fn reached(&self, side: &'static str) {
+            self.sides.lock().expect("not poisoned").push(side);
+        }
+    }
+
+    #[auto_async]
+    impl Store for Mem {
+        /// The native async side of `get`.
+        async fn get(&self, key: &str) -> Option<String> {
+            self.reached("async get");
+            self.map.lock().expect("not poisoned").get(key).cloned()
+        }
+        /// The native blocking side of `set`.
+        fn set(&self, key: &str, value: &str) {
+            self.reached("blocking set");
+            self.map
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value.into());
+        }
+        /// Injection by the definition's name: the async side of `set`, written natively.
+        async fn set(&self, key: &str, value: &str) {
+            self.reached("async set");
+            self.map
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value.into());
+        }
+        /// A method the trait skips keeps its name.
+        #[auto_async(skip)]
+        async fn flush(&self) -> usize {
+            std::mem::take(&mut *self.map.lock().expect("not poisoned")).len()
+        }
+    }
+
+    #[test]
+    fn an_impl_written_with_the_definitions_names() {
+        everywhere(|| async {
+            let mem = Mem::default();
+            mem.set("a", "1");
+            mem.aset("b", "2").await;
+            mem.a().set("c", "3").await;
+            assert_eq!(mem.get("a").as_deref(), Some("1"));
+            assert_eq!(mem.aget("b").await.as_deref(), Some("2"));
+            assert_eq!(mem.a().get("c").await.as_deref(), Some("3"));
+            assert_eq!(mem.flush().await, 3);
+            assert_eq!(
+                *mem.sides.lock().expect("not poisoned"),
+                [
+                    "blocking set",
+                    "async set",
+                    "async set",
+                    "async get",
+                    "async get",
+                    "async get"
+                ]
+            );
+        });
+    }
+}
+
+/// `forward(Type)`: a type that opts in to the handles (as `cachex::Cache` does) implements the
+/// trait by forwarding, so it can be passed where the trait is expected.
+mod forwarding {
+    use super::*;
+    use std::ops::Deref;
+
+    #[auto_async(forward(App))]
+    pub trait Store: Send + Sync {
+        type Value: Clone + Send;
+        const NAME: &'static str;
+        async fn get(&self, key: &str) -> Option<Self::Value>;
+        fn put(&self, key: &str, value: Self::Value);
+        /// Generic, with a default body.
+        async fn get_as<T: From<Self::Value> + Send>(&self, key: &str) -> Option<T> {
+            self.aget(key).await.map(T::from)
+        }
+        #[auto_async(skip)]
+        fn label(&self, prefix: &str) -> String;
+        /// `&mut self`, provided: the forwarding type keeps the default.
+        fn reset(&mut self) -> bool {
+            false
+        }
+    }
+
+    #[derive(Default)]
+    pub struct Mem {
+        map: Mutex<HashMap<String, u8>>,
+        blocking_gets: AtomicUsize,
+    }
+
+    impl Store for Mem {
+        type Value = u8;
+        const NAME: &'static str = "mem";
+        async fn aget(&self, key: &str) -> Option<u8> {
+            self.map.lock().expect("not poisoned").get(key).copied()
+        }
+        /// Injected: calls through the forwarding type reach it.
+        fn get(&self, key: &str) -> Option<u8> {
+            self.blocking_gets.fetch_add(1, Ordering::SeqCst);
+            self.map.lock().expect("not poisoned").get(key).copied()
+        }
+        fn put(&self, key: &str, value: u8) {
+            self.map
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value);
+        }
+        fn label(&self, prefix: &str) -> String {
+            format!("{prefix}{}", Self::NAME)
+        }
+    }
+
+    /// Mimics `cachex::Cache`: one `Arc` around handles built once.
+    #[derive(Clone, Default)]
+    pub struct App(Arc<StoreHandles<Arc<Mem>>>);
+
+    impl Default for StoreHandles<Arc<Mem>> {
+        fn default() -> Self {
+            StoreHandles::new(Arc::default())
+        }
+    }
+
+    impl Deref for App {
+        type Target = StoreHandles<Arc<Mem>>;
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    /// Generic code over the trait, given the forwarding type itself.
+    async fn total<S: Store<Value = u8>>(store: &S, keys: &[&str]) -> u32 {
+        let mut total = 0;
+        for key in keys {
+            total += u32::from(store.get(key).unwrap_or(0));
+            total += u32::from(store.aget(key).await.unwrap_or(0));
+            total += u32::from(store.a().get(key).await.unwrap_or(0));
+        }
+        total
+    }
+
+    #[test]
+    fn a_forwarding_type_is_an_implementor() {
+        everywhere(|| async {
+            let app = App::default();
+            app.put("a", 1);
+            app.aput("b", 2).await;
+            app.put.as_sync("c", 3);
+            assert_eq!(total(&app, &["a", "b", "c"]).await, 18);
+            assert_eq!(app.get_as::<u32>("a"), Some(1));
+            assert_eq!(app.a().get_as::<u64>("b").await, Some(2));
+            assert_eq!(app.get.as_async("c").await, Some(3));
+            assert_eq!((App::NAME, app.label("#")), ("mem", "#mem".into()));
+            assert_eq!(app.0.blocking_gets.load(Ordering::SeqCst), 3);
+            let mut owned = app.clone();
+            assert!(!owned.reset());
         });
     }
 }
