@@ -534,8 +534,9 @@ mod local {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    /// Futures that are not `Send`: an `Rc` lives across an await point.
-    #[auto_async(local)]
+    /// Futures that are not `Send`: an `Rc` lives across an await point. With `dyn` too: trait
+    /// objects behind `Rc`.
+    #[auto_async(local, dyn)]
     pub trait Local {
         async fn bump(&self) -> usize;
         fn count(&self) -> usize;
@@ -563,6 +564,31 @@ mod local {
         assert_eq!(ready(counter.a().bump()), 3);
         assert_eq!(ready(counter.acount()), 3);
         assert_eq!(LocalHandles::new(&counter).count.as_sync(), 3);
+    }
+
+    async fn every_spelling(counter: Rc<dyn Local>) -> usize {
+        let blocking = counter.bump();
+        let bumped = counter.abump().await + counter.a().bump().await;
+        assert_eq!((counter.acount().await, counter.a().count().await), (3, 3));
+        let borrowed: &dyn Local = &*counter;
+        assert_eq!((&borrowed).abump().await, 4);
+        blocking + bumped + borrowed.count()
+    }
+
+    /// On a `LocalSet`, where tokio refuses `block_in_place`, and outside any runtime.
+    #[test]
+    fn rc_dyn_on_a_local_set_and_outside_any_runtime() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let on_local_set = runtime.block_on(
+            tokio::task::LocalSet::new()
+                .run_until(async { every_spelling(Rc::new(Counter(Rc::default()))).await }),
+        );
+        let outside = ready(every_spelling(Rc::new(Counter(Rc::default()))));
+        assert_eq!((on_local_set, outside), (10, 10));
     }
 }
 
@@ -1475,57 +1501,5 @@ mod forwarding {
             let mut owned = app.clone();
             assert!(!owned.reset());
         });
-    }
-}
-
-/// `dyn` with `local`: futures that are not `Send`, trait objects behind `Rc`, on a `LocalSet`
-/// (where tokio refuses `block_in_place`) and outside any runtime.
-mod local_trait_objects {
-    use super::*;
-    use std::cell::Cell;
-    use std::rc::Rc;
-
-    #[auto_async(dyn, local)]
-    pub trait Counter {
-        async fn bump(&self) -> usize;
-        fn count(&self) -> usize;
-    }
-
-    pub struct Shared(Rc<Cell<usize>>);
-
-    impl Counter for Shared {
-        async fn abump(&self) -> usize {
-            let shared = self.0.clone();
-            futures::future::ready(()).await;
-            shared.set(shared.get() + 1);
-            shared.get()
-        }
-        fn count(&self) -> usize {
-            self.0.get()
-        }
-    }
-
-    async fn every_spelling(counter: Rc<dyn Counter>) -> usize {
-        let blocking = counter.bump();
-        let bumped = counter.abump().await + counter.a().bump().await;
-        assert_eq!((counter.acount().await, counter.a().count().await), (3, 3));
-        let borrowed: &dyn Counter = &*counter;
-        assert_eq!((&borrowed).abump().await, 4);
-        blocking + bumped + borrowed.count()
-    }
-
-    #[test]
-    fn rc_dyn_on_a_local_set_and_outside_any_runtime() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let on_local_set = runtime.block_on(
-            tokio::task::LocalSet::new()
-                .run_until(async { every_spelling(Rc::new(Shared(Rc::default()))).await }),
-        );
-        let outside = ready(every_spelling(Rc::new(Shared(Rc::default()))));
-        assert_eq!((on_local_set, outside), (10, 10));
     }
 }
