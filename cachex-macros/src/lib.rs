@@ -5,7 +5,8 @@
 //! with examples of every spelling, is documented on `cachex::auto_async`.
 //!
 //! The expansion runs in three steps, one module each: `parse` reads the options, `model`
-//! validates the trait and decides each method's twins, `expand` generates the code. On an impl
+//! validates the trait and decides each method's twins, `expand` generates the code (with
+//! `expand::forwarding` for the trait object support and the forwarding impls). On an impl
 //! block, `impl_block` renames the implementor's `async fn`s to the trait's async names.
 
 #![deny(missing_docs)]
