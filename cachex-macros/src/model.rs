@@ -352,6 +352,17 @@ impl Model {
             return;
         }
         let mut problems = Errors::default();
+        if !self
+            .methods()
+            .any(|method| method.receiver == ReceiverKind::Shared)
+        {
+            for ty in &self.options.forward {
+                problems.push(syn::Error::new_spanned(
+                    ty,
+                    "`forward`: the trait has no `&self` method, so no handles to forward to",
+                ));
+            }
+        }
         for entry in &self.entries {
             let (sig, receiver, required) = match entry {
                 Entry::Method(method) => (&method.sig, method.receiver, method.body.is_none()),
