@@ -1,19 +1,23 @@
 //! Code generation from the model: the trait with both twins of every method, the async view
-//! (`a()` / `a_mut()`) and the method handles.
+//! (`a()` / `a_mut()`), the method handles, and on request the trait object support (`dyn`)
+//! and the forwarding impls (`forward(Type)`).
 //!
 //! Generated code refers to the runtime only through `{crate}::__private`, contains no `unsafe`,
 //! and keeps user bodies as tokens (an async default body is wrapped, never rewritten).
 
-use proc_macro2::{Group, Literal, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
+use syn::visit::{self, Visit};
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    Attribute, FnArg, GenericParam, Ident, Lifetime, ReturnType, Signature, TraitItem, TraitItemFn,
-    Type, WherePredicate, parse_quote,
+    Attribute, Block, FnArg, GenericParam, Ident, Lifetime, ReturnType, Signature, TraitItem,
+    TraitItemFn, Type, WherePredicate, parse_quote,
 };
 
-use crate::model::{Entry, Method, Model, Native, ReceiverKind};
+use crate::model::{
+    Entry, Method, Model, Native, ReceiverKind, dispatchable, is_self, receiver_kind,
+};
 
 /// Which twin of a method is being generated.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -22,18 +26,69 @@ enum Side {
     Async,
 }
 
+/// Which inputs a twin's signature takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Inputs {
+    /// As the user wrote them, patterns included (the native side with the user's body).
+    Written,
+    /// Plain names only, so that a body can pass each argument on.
+    Passed,
+}
+
+mod forwarding;
+
 pub(crate) fn expand(model: &Model) -> TokenStream {
     let definition = definition(model);
     let view = view(model);
     let handles = handles(model);
-    quote! { #definition #view #handles }
+    let dyn_support = forwarding::dyn_support(model);
+    let forward = forwarding::forward_impls(model);
+    quote! { #definition #view #handles #dyn_support #forward }
+}
+
+impl Method {
+    fn native_side(&self) -> Side {
+        match self.native {
+            Native::Async => Side::Async,
+            Native::Blocking | Native::Nonblocking => Side::Sync,
+        }
+    }
+
+    /// Whether the form for `side` has a body in the trait (a derived twin or a default body).
+    fn has_body(&self, side: Side) -> bool {
+        side != self.native_side() || self.body.is_some()
+    }
+
+    fn name(&self, side: Side) -> &Ident {
+        match side {
+            Side::Sync => &self.sync_name,
+            Side::Async => &self.async_name,
+        }
+    }
+
+    /// Whether this form is one a trait object calls through its vtable (a `dyn` trait): the
+    /// blocking form directly, the async form boxed through the trait's `Dyn` supertrait.
+    fn in_vtable(&self, model: &Model) -> bool {
+        model.is_dyn() && self.dispatchable
+    }
 }
 
 /// The trait itself: both twins of every method, then `a()` (and `a_mut()`).
 fn definition(model: &Model) -> TokenStream {
     let mut item = model.item.clone();
+    if model.is_dyn() {
+        let entries = &model.dyn_entries;
+        item.supertraits.push(parse_quote!(#entries));
+    }
     for entry in &model.entries {
         match entry {
+            Entry::Verbatim(TraitItem::Fn(method)) if model.is_dyn() => {
+                let mut method = method.clone();
+                if !dispatchable(&method.sig, receiver_kind(&method.sig)) {
+                    sized(&mut method.sig);
+                }
+                item.items.push(TraitItem::Fn(method));
+            }
             Entry::Verbatim(verbatim) => item.items.push(verbatim.clone()),
             Entry::Method(method) => {
                 item.items
@@ -47,25 +102,31 @@ fn definition(model: &Model) -> TokenStream {
     let shared = args(&model.item.generics, quote!(&'_ Self));
     let exclusive = args(&model.item.generics, quote!(&'_ mut Self));
     let name = model.item.ident.unraw();
-    let doc = format!(
-        "Returns the async view of this [`{name}`]: the definition's method names, every call a \
-         future (`x.a().m(args).await` is `x.am(args).await`)."
-    );
-    item.items.push(parse_quote! {
-        #[doc = #doc]
-        #[inline]
-        fn a(&self) -> #view<#shared> {
-            #view { target: self, marker: ::core::marker::PhantomData }
-        }
-    });
-    if model.has_exclusive_methods() {
+    // In a `dyn` trait the view is for `Sized` implementors; a trait object's is its pointer's.
+    let bound = model
+        .is_dyn()
+        .then(|| quote!(where Self: ::core::marker::Sized));
+    if model.view_accessor {
+        let doc = format!(
+            "Returns the async view of this [`{name}`]: the definition's method names, every \
+             call a future (`x.a().m(args).await` is `x.am(args).await`)."
+        );
+        item.items.push(parse_quote! {
+            #[doc = #doc]
+            #[inline]
+            fn a(&self) -> #view<#shared> #bound {
+                #view { target: self, marker: ::core::marker::PhantomData }
+            }
+        });
+    }
+    if model.has_exclusive_methods() && model.view_mut_accessor {
         let doc = format!(
             "Returns the async view of this [`{name}`] that can also call its `&mut self` methods."
         );
         item.items.push(parse_quote! {
             #[doc = #doc]
             #[inline]
-            fn a_mut(&mut self) -> #view<#exclusive> {
+            fn a_mut(&mut self) -> #view<#exclusive> #bound {
                 #view { target: self, marker: ::core::marker::PhantomData }
             }
         });
@@ -73,46 +134,73 @@ fn definition(model: &Model) -> TokenStream {
     item.into_token_stream()
 }
 
+/// The signature of one form of a method as the trait declares it: its name, its inputs, a
+/// future as output for the async form, and the bounds its body or its callers need.
+fn form_sig(model: &Model, method: &Method, side: Side, inputs: Inputs) -> Signature {
+    let mut sig = method.sig.clone();
+    if inputs == Inputs::Passed {
+        sig.inputs = method.params.clone();
+    }
+    sig.ident = method.name(side).clone();
+    if side == Side::Async {
+        sig.output = future_of(&sig.output, model.options.local);
+    }
+    // The blocking form of a provided async method runs that method's body: same bounds.
+    if side == Side::Async || method.native == Native::Async && method.body.is_some() {
+        add_send_bounds(model, method, &mut sig);
+    }
+    let moves_self = method.receiver == ReceiverKind::Value && method.has_body(side);
+    let sized_for_dyn = model.is_dyn() && (side == Side::Async || !method.dispatchable);
+    if moves_self || returns_self(method) || sized_for_dyn {
+        sized(&mut sig);
+    }
+    if side == Side::Async && method.in_vtable(model) {
+        Lifetimes::unified(&mut sig, &future_lifetime());
+    }
+    sig
+}
+
 /// One twin of a method, as a trait item: required when it is the native side without a default
 /// body, provided otherwise.
 fn twin(model: &Model, method: &Method, side: Side) -> TraitItemFn {
-    let native_side = match method.native {
-        Native::Async => Side::Async,
-        Native::Blocking | Native::Nonblocking => Side::Sync,
-    };
-    let mut sig = method.sig.clone();
-    let mut attrs = method.attrs.clone();
-    attrs.extend(deprecation(method, side));
-    if side == Side::Async {
-        add_send_bounds(model, method, &mut sig);
-    }
-    add_sized_bound(method, &mut sig);
-    let default = if side == native_side {
-        match (&method.body, side) {
-            (None, _) => None,
-            (Some(body), Side::Sync) => Some(body.clone()),
-            (Some(body), Side::Async) => {
-                // As an `async fn` does, the future owns every argument until it completes:
-                // each is passed by name and bound to its pattern inside the block.
-                sig.inputs = method.params.clone();
-                let bindings = argument_bindings(method);
-                Some(parse_quote!({ async move { #(#bindings)* #body } }))
-            }
-        }
+    let native = side == method.native_side();
+    let mut sig = form_sig(
+        model,
+        method,
+        side,
+        if native && !(side == Side::Async && method.body.is_some()) {
+            Inputs::Written
+        } else {
+            Inputs::Passed
+        },
+    );
+    let mut attrs = if native {
+        method.attrs.clone()
     } else {
-        sig.inputs = method.params.clone();
+        let mut attrs = generated(&method.attrs);
         attrs.extend(derived_doc(method));
         attrs.push(parse_quote!(#[allow(deprecated)]));
-        let body = bridge_body(model, method);
-        Some(parse_quote!({ #body }))
+        attrs
     };
-    match side {
-        Side::Sync => sig.ident = method.sync_name.clone(),
-        Side::Async => {
-            sig.ident = method.async_name.clone();
-            sig.output = future_of(&sig.output, model.options.local);
+    attrs.extend(deprecation(method, side));
+    let default = match (&method.body, native, side) {
+        (_, false, _) => {
+            let body = bridge_body(model, method);
+            Some(parse_quote!({ #body }))
         }
-    }
+        (None, true, _) => None,
+        (Some(body), true, Side::Sync) => Some(body.clone()),
+        (Some(body), true, Side::Async) => {
+            // As an `async fn` does, the future owns every argument until it completes: each
+            // is passed by name and bound to its pattern inside the block; `mut self` stays.
+            if let (Some(FnArg::Receiver(written)), Some(FnArg::Receiver(passed))) =
+                (method.sig.inputs.first(), sig.inputs.first_mut())
+            {
+                passed.mutability = written.mutability;
+            }
+            Some(async_body(method, body))
+        }
+    };
     TraitItemFn {
         attrs,
         sig,
@@ -121,8 +209,57 @@ fn twin(model: &Model, method: &Method, side: Side) -> TraitItemFn {
     }
 }
 
-/// The body of the derived twin: a call of the native side through the bridge.
+/// `async move { .. }` around a default body of the async form. The declared return type is
+/// given to the value (and to early `return`s) so that it coerces as in an `async fn`
+/// (`Box<Iter>` to `Box<dyn Iterator>`); `impl Trait` parts are left to inference.
+fn async_body(method: &Method, body: &Block) -> Block {
+    let bindings = argument_bindings(method);
+    let ReturnType::Type(_, ty) = &method.sig.output else {
+        return parse_quote!({ async move { #(#bindings)* #body } });
+    };
+    let mut ty = (**ty).clone();
+    InferImplTrait.visit_type_mut(&mut ty);
+    parse_quote!({
+        async move {
+            if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<#ty> {
+                #[allow(unreachable_code)]
+                return __ret;
+            }
+            #(#bindings)*
+            let __ret: #ty = #body;
+            #[allow(unreachable_code)]
+            __ret
+        }
+    })
+}
+
+/// Replaces `impl Trait` with `_`, which a `let` or a turbofish may leave to inference.
+struct InferImplTrait;
+
+impl VisitMut for InferImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(_) = ty {
+            *ty = parse_quote!(_);
+        }
+        visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// The body of the derived twin: a call of the native side through the bridge. In a `dyn`
+/// trait, the blocking twin of a method in the vtable calls the bridge through the `Dyn`
+/// supertrait, which can run the native future for any implementor.
 fn bridge_body(model: &Model, method: &Method) -> TokenStream {
+    if method.native == Native::Async && method.in_vtable(model) {
+        let entries = &model.dyn_entries;
+        let entry = forwarding::dyn_name(method, Side::Sync);
+        let args = &method.args;
+        return quote!(<Self as #entries>::#entry(self #(, #args)*));
+    }
+    bridge_call(model, method, &quote!(Self))
+}
+
+/// The bridge from one side to the other, for the implementor `implementor`.
+fn bridge_call(model: &Model, method: &Method, implementor: &TokenStream) -> TokenStream {
     let krate = &model.options.krate;
     let trait_name = model.item.ident.unraw().to_string();
     let method_name = method.sig.ident.unraw().to_string();
@@ -130,7 +267,7 @@ fn bridge_body(model: &Model, method: &Method) -> TokenStream {
     let native = method.native_name();
     let turbofish = turbofish(&method.sig);
     let args = &method.args;
-    let call = quote!(<Self as #trait_ref>::#native #turbofish(self #(, #args)*));
+    let call = quote!(<#implementor as #trait_ref>::#native #turbofish(self #(, #args)*));
     let (block_on, blocking) = if model.options.local {
         (quote!(block_on_local), quote!(blocking_local))
     } else {
@@ -163,42 +300,38 @@ fn argument_bindings(method: &Method) -> Vec<TokenStream> {
         .collect()
 }
 
-/// A method that returns `Self` by value needs `Self: Sized` for its future's `Output`, for
-/// the bridge, and for the view and handle methods that return it.
-fn add_sized_bound(method: &Method, sig: &mut Signature) {
-    if let ReturnType::Type(_, ty) = &method.sig.output {
-        if mentions_self_by_value(ty.to_token_stream()) {
-            let bound: WherePredicate = parse_quote!(Self: ::core::marker::Sized);
-            sig.generics.make_where_clause().predicates.push(bound);
-        }
-    }
+/// `where Self: Sized`.
+fn sized(sig: &mut Signature) {
+    let bound: WherePredicate = parse_quote!(Self: ::core::marker::Sized);
+    sig.generics.make_where_clause().predicates.push(bound);
 }
 
-/// Whether `Self` appears in a type other than behind a reference or pointer (`&Self`,
-/// `&'a mut Self`, `*const Self`) or as a path prefix (`Self::Item`).
-fn mentions_self_by_value(tokens: TokenStream) -> bool {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    tokens.iter().enumerate().any(|(index, token)| match token {
-        TokenTree::Ident(ident) if ident == "Self" => {
-            let is_path = matches!(tokens.get(index + 1), Some(TokenTree::Punct(p)) if p.as_char() == ':');
-            let mut before = tokens[..index].iter().rev();
-            let behind_pointer = loop {
-                match before.next() {
-                    Some(TokenTree::Ident(word)) if word == "mut" || word == "const" => continue,
-                    // `&'a`: the lifetime's name, then its quote
-                    Some(TokenTree::Ident(_)) => {
-                        break matches!(before.next(), Some(TokenTree::Punct(p)) if p.as_char() == '\'')
-                            && matches!(before.next(), Some(TokenTree::Punct(p)) if p.as_char() == '&');
-                    }
-                    Some(TokenTree::Punct(p)) => break p.as_char() == '&' || p.as_char() == '*',
-                    _ => break false,
-                }
-            };
-            !is_path && !behind_pointer
+/// Whether a method returns `Self` by value, which needs `Self: Sized` for its future's
+/// `Output`, for the bridge, and for the view and handle methods that return it.
+fn returns_self(method: &Method) -> bool {
+    let ReturnType::Type(_, ty) = &method.sig.output else {
+        return false;
+    };
+    let mut visitor = SelfByValue::default();
+    visitor.visit_type(ty);
+    visitor.found
+}
+
+/// Finds `Self` used as a type other than behind a reference or pointer (`&Self`, `*const
+/// Self`) or as a path prefix (`Self::Item`).
+#[derive(Default)]
+struct SelfByValue {
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for SelfByValue {
+    fn visit_type(&mut self, ty: &'ast Type) {
+        match ty {
+            Type::Reference(_) | Type::Ptr(_) => {}
+            ty if is_self(ty) => self.found = true,
+            ty => visit::visit_type(self, ty),
         }
-        TokenTree::Group(group) => mentions_self_by_value(group.stream()),
-        _ => false,
-    })
+    }
 }
 
 /// `#[deprecated]` for the side the options deprecate.
@@ -243,9 +376,10 @@ fn derived_doc(method: &Method) -> Vec<Attribute> {
 }
 
 /// In `Send` mode, a provided async body holds the receiver across its lifetime, so the receiver
-/// must be sendable: `Self: Sync` for `&self`, `Self: Send` for `&mut self` and `self`. The
-/// same bound goes on every signature that calls that body (view and handle methods).
-/// A required async method has no such bound: its implementor's future must be `Send` itself.
+/// must be sendable: `Self: Sync` for `&self`, `Self: Send` for `&mut self` and `self`, and
+/// `Receiver: Send` for `self: Box<Self>` and the like. The same bound goes on every signature
+/// that calls that body (the blocking twin, view and handle methods). A required async method
+/// has no such bound: its implementor's future must be `Send` itself.
 fn add_send_bounds(model: &Model, method: &Method, sig: &mut Signature) {
     let provided = method.native != Native::Async || method.body.is_some();
     if model.options.local || !provided {
@@ -253,22 +387,29 @@ fn add_send_bounds(model: &Model, method: &Method, sig: &mut Signature) {
     }
     let bound: WherePredicate = match method.receiver {
         ReceiverKind::Shared => parse_quote!(Self: ::core::marker::Sync),
-        ReceiverKind::Exclusive => parse_quote!(Self: ::core::marker::Send),
-        ReceiverKind::Other => parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync),
+        ReceiverKind::Exclusive | ReceiverKind::Value => parse_quote!(Self: ::core::marker::Send),
+        ReceiverKind::Other => {
+            let receiver = method.sig.receiver().map(|receiver| &receiver.ty);
+            parse_quote!(#receiver: ::core::marker::Send)
+        }
     };
     sig.generics.make_where_clause().predicates.push(bound);
 }
 
 /// `-> R` becomes `-> impl Future<Output = R> + Send` (without `Send` in local mode).
 fn future_of(output: &ReturnType, local: bool) -> ReturnType {
-    let ty: Type = match output {
-        ReturnType::Default => parse_quote!(()),
-        ReturnType::Type(_, ty) => (**ty).clone(),
-    };
+    let ty = output_type(output);
     if local {
         parse_quote!(-> impl ::core::future::Future<Output = #ty>)
     } else {
         parse_quote!(-> impl ::core::future::Future<Output = #ty> + ::core::marker::Send)
+    }
+}
+
+fn output_type(output: &ReturnType) -> Type {
+    match output {
+        ReturnType::Default => parse_quote!(()),
+        ReturnType::Type(_, ty) => (**ty).clone(),
     }
 }
 
@@ -362,8 +503,8 @@ fn phantom(generics: &syn::Generics) -> TokenStream {
     }
 }
 
-/// The trait's `where` predicates, for impls on the generated structs (`Self` becomes `__T`).
-fn where_predicates(model: &Model) -> TokenStream {
+/// The trait's `where` predicates, for impls of and on generated items, `Self` replaced.
+fn where_predicates(model: &Model, implementor: &TokenStream) -> TokenStream {
     let predicates = model
         .item
         .generics
@@ -371,15 +512,20 @@ fn where_predicates(model: &Model) -> TokenStream {
         .as_ref()
         .map(|clause| clause.predicates.to_token_stream())
         .unwrap_or_default();
-    replace_self(predicates)
+    replace_self(predicates, implementor)
 }
 
-/// Attributes carried to the view methods: docs, `cfg` and the user's `deprecated`.
-fn doc_and_cfg(method: &Method) -> impl Iterator<Item = &Attribute> {
-    method.attrs.iter().filter(|attr| {
-        let path = attr.path();
-        path.is_ident("doc") || path.is_ident("cfg") || path.is_ident("deprecated")
-    })
+/// Attributes carried to the view methods: docs, `cfg`, the user's `deprecated` and lints.
+fn doc_and_cfg(method: &Method) -> impl Iterator<Item = Attribute> + '_ {
+    method
+        .attrs
+        .iter()
+        .filter(|attr| {
+            let path = attr.path();
+            path.is_ident("doc") || path.is_ident("cfg") || path.is_ident("deprecated")
+        })
+        .cloned()
+        .chain(lints(&method.attrs))
 }
 
 /// The user's own `#[deprecated]`, carried to the handle methods.
@@ -390,11 +536,45 @@ fn user_deprecated(method: &Method) -> impl Iterator<Item = &Attribute> {
         .filter(|attr| attr.path().is_ident("deprecated"))
 }
 
-fn cfgs(method: &Method) -> impl Iterator<Item = &Attribute> {
-    method
-        .attrs
+fn cfgs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
+    attrs.iter().filter(|attr| attr.path().is_ident("cfg"))
+}
+
+/// The `cfg`s and lint levels of an item, for every generated item that stands for it.
+fn cfgs_and_lints(attrs: &[Attribute]) -> Vec<Attribute> {
+    cfgs(attrs).cloned().chain(lints(attrs)).collect()
+}
+
+const LINT_LEVELS: [&str; 5] = ["allow", "warn", "deny", "forbid", "expect"];
+
+/// The lint levels among `attrs` (`allow`, `warn`, `deny`, `forbid`, `expect`), for generated
+/// items: an `expect` becomes an `allow` there, since the lint it expects may fire on the
+/// user's item and not on each generated one.
+fn lints(attrs: &[Attribute]) -> impl Iterator<Item = Attribute> + '_ {
+    attrs
         .iter()
-        .filter(|attr| attr.path().is_ident("cfg"))
+        .filter(|attr| LINT_LEVELS.iter().any(|level| attr.path().is_ident(level)))
+        .map(expect_as_allow)
+}
+
+/// The user's attributes for a generated form of their method (`expect` as `allow`).
+fn generated(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs.iter().map(expect_as_allow).collect()
+}
+
+fn expect_as_allow(attr: &Attribute) -> Attribute {
+    let mut attr = attr.clone();
+    if attr.path().is_ident("expect") {
+        if let syn::Meta::List(list) = &mut attr.meta {
+            list.path = parse_quote!(allow);
+        }
+    }
+    attr
+}
+
+/// The lifetime of a boxed future in a `dyn` trait, which every borrowed input outlives.
+fn future_lifetime() -> Lifetime {
+    parse_quote!('__f)
 }
 
 /// The async view: `x.a().m(args)` is `x.am(args)`, `x.a_mut().m(args)` the same for
@@ -414,13 +594,19 @@ fn view(model: &Model) -> TokenStream {
         &[quote!(__T: ?::core::marker::Sized)],
         false,
     );
-    let impl_params = replace_self(params(
-        generics,
-        &lifetime,
-        &[quote!(__T: ?::core::marker::Sized + #trait_ref)],
-        true,
-    ));
-    let predicates = where_predicates(model);
+    // In a `dyn` trait the async twins are for `Sized` implementors only.
+    let unsized_ = (!model.is_dyn()).then(|| quote!(?::core::marker::Sized+));
+    let implementor = quote!(__T);
+    let impl_params = replace_self(
+        params(
+            generics,
+            &lifetime,
+            &[quote!(__T: #unsized_ #trait_ref)],
+            true,
+        ),
+        &implementor,
+    );
+    let predicates = where_predicates(model, &implementor);
     let shared = args(generics, quote!(&'__a __T));
     let exclusive = args(generics, quote!(&'__a mut __T));
     let shared_methods = model
@@ -456,7 +642,12 @@ fn view(model: &Model) -> TokenStream {
     if model.has_exclusive_methods() {
         let methods = model
             .methods()
-            .filter(|method| method.receiver != ReceiverKind::Other)
+            .filter(|method| {
+                matches!(
+                    method.receiver,
+                    ReceiverKind::Shared | ReceiverKind::Exclusive
+                )
+            })
             .map(|method| view_method(model, method));
         tokens.extend(quote! {
             #[allow(deprecated)]
@@ -472,35 +663,20 @@ fn view(model: &Model) -> TokenStream {
 fn view_method(model: &Model, method: &Method) -> TokenStream {
     let vis = &model.item.vis;
     let trait_ref = trait_ref(model);
-    let view_lifetime: Lifetime = parse_quote!('__a);
-    let mut sig = method.sig.clone();
+    let mut sig = form_sig(model, method, Side::Async, Inputs::Passed);
     sig.ident = method.sync_name.clone();
-    sig.inputs = method.params.clone();
+    let view_lifetime: Lifetime = parse_quote!('__a);
+    if method.in_vtable(model) {
+        // The twin's future borrows everything for one lifetime, which the view's outlives.
+        let lifetime = future_lifetime();
+        let bound: WherePredicate = parse_quote!(#view_lifetime: #lifetime);
+        sig.generics.make_where_clause().predicates.push(bound);
+    } else {
+        borrow_from_target(&mut sig, method, &view_lifetime);
+    }
     if let Some(first) = sig.inputs.first_mut() {
         *first = parse_quote!(self);
     }
-    if let Some(receiver) = &method.receiver_lifetime {
-        let own = |param: &GenericParam| matches!(param, GenericParam::Lifetime(p) if p.lifetime == *receiver);
-        if sig.generics.params.iter().any(own) {
-            // The method's own lifetime for `self` becomes the view's borrow.
-            sig.generics.params = std::mem::take(&mut sig.generics.params)
-                .into_iter()
-                .filter(|param| !own(param))
-                .collect();
-            SelfLifetimes::renamed(receiver.clone(), view_lifetime.clone())
-                .visit_signature_mut(&mut sig);
-        } else {
-            // `self` is borrowed for a lifetime of the trait's: the view's borrow must cover it.
-            let bound: WherePredicate = parse_quote!(#view_lifetime: #receiver);
-            sig.generics.make_where_clause().predicates.push(bound);
-        }
-    }
-    if let ReturnType::Type(_, ty) = &mut sig.output {
-        SelfLifetimes::elided(view_lifetime).visit_type_mut(ty);
-    }
-    sig.output = future_of(&sig.output, model.options.local);
-    add_send_bounds(model, method, &mut sig);
-    add_sized_bound(method, &mut sig);
     let attrs = doc_and_cfg(method);
     let deprecated = deprecation(method, Side::Async);
     let twin = &method.async_name;
@@ -516,16 +692,42 @@ fn view_method(model: &Model, method: &Method) -> TokenStream {
         .then(|| quote!(#[doc = ""]));
     let turbofish = turbofish(&method.sig);
     let args = &method.args;
-    replace_self(quote! {
-        #(#attrs)*
-        #separator
-        #[doc = #spelling]
-        #deprecated
-        #[inline]
-        #vis #sig {
-            <__T as #trait_ref>::#twin #turbofish(self.target #(, #args)*)
+    replace_self(
+        quote! {
+            #(#attrs)*
+            #separator
+            #[doc = #spelling]
+            #deprecated
+            #[inline]
+            #vis #sig {
+                <__T as #trait_ref>::#twin #turbofish(self.target #(, #args)*)
+            }
+        },
+        &quote!(__T),
+    )
+}
+
+/// Gives what borrowed `self` in the definition the lifetime `borrow` of the generated method's
+/// own borrow of the implementor (the view's, or a handle's): a receiver lifetime of the
+/// method's own is renamed; one of the trait's must be outlived by `borrow`; elided lifetimes of
+/// the result are filled in.
+fn borrow_from_target(sig: &mut Signature, method: &Method, borrow: &Lifetime) {
+    if let Some(receiver) = &method.receiver_lifetime {
+        let own = |param: &GenericParam| matches!(param, GenericParam::Lifetime(p) if p.lifetime == *receiver);
+        if sig.generics.params.iter().any(own) {
+            sig.generics.params = std::mem::take(&mut sig.generics.params)
+                .into_iter()
+                .filter(|param| !own(param))
+                .collect();
+            Lifetimes::renamed(receiver.clone(), borrow.clone()).visit_signature_mut(sig);
+        } else {
+            let bound: WherePredicate = parse_quote!(#borrow: #receiver);
+            sig.generics.make_where_clause().predicates.push(bound);
         }
-    })
+    }
+    if let ReturnType::Type(_, ty) = &mut sig.output {
+        Lifetimes::elided(borrow.clone()).visit_type_mut(ty);
+    }
 }
 
 /// Method handles: `x.m.as_sync(args)` and `x.m.as_async(args).await`, for `&self` methods.
@@ -547,13 +749,17 @@ fn handles(model: &Model) -> TokenStream {
     let phantom = phantom(generics);
     let index = (0..shared.len()).map(Literal::usize_unsuffixed);
     let fields = shared.iter().zip(index.clone()).map(|(method, index)| {
-        let cfgs = cfgs(method);
+        let attrs = cfgs_and_lints(&method.attrs);
         let field = &method.sync_name;
-        let doc = format!("The handle of [`{name}::{}`].", field.unraw());
-        quote!(#(#cfgs)* #[doc = #doc] #vis #field: #handle<#target_args #index>)
+        let doc = format!(
+            "The handle of [`{name}::{0}`]: `x.{0}.as_sync(..)`, `x.{0}.as_async(..)`. To call \
+             the method itself (`x.{0}(..)`), bring [`{name}`] into scope.",
+            field.unraw()
+        );
+        quote!(#(#attrs)* #[doc = #doc] #vis #field: #handle<#target_args #index>)
     });
     let inits = shared.iter().map(|method| {
-        let cfgs = cfgs(method);
+        let cfgs = cfgs(&method.attrs);
         let field = &method.sync_name;
         quote! {
             #(#cfgs)*
@@ -574,14 +780,29 @@ fn handles(model: &Model) -> TokenStream {
          dereferences to this struct offers `x.m.as_sync(args)` and `x.m.as_async(args).await`.\n\n\
          Build it once with [`new`]({handles}::new) from a cloneable pointer to the implementor \
          (an `Arc`, or a `&` reference) and dereference to it; it dereferences in turn to that \
-         pointer, so `x.m(args)` and `x.a()` keep working. A call through a handle costs what \
-         the direct call costs."
+         pointer, so `x.m(args)` and `x.a()` keep working with the trait in scope, and \
+         `#[auto_async(forward(Type))]` on the trait makes the type implement it. A call \
+         through a handle costs what the direct call costs."
     );
     let handle_doc = format!(
         "One method handle of [`{name}`], a field of [`{handles}`]; `__M` says which method."
     );
+    // rustc reads some lints of fields (`non_snake_case`) at the struct: the methods' `allow`s
+    // go there too.
+    let mut allows: Vec<String> = shared
+        .iter()
+        .flat_map(|method| lints(&method.attrs))
+        .filter(|attr| attr.path().is_ident("allow"))
+        .map(|attr| attr.to_token_stream().to_string())
+        .collect();
+    allows.sort();
+    allows.dedup();
+    let allows = allows
+        .iter()
+        .filter_map(|attr| attr.parse::<TokenStream>().ok());
     quote! {
         #[doc = #handles_doc]
+        #(#allows)*
         #vis struct #handles<#struct_params> {
             #(#fields,)*
             __target: __P,
@@ -623,53 +844,52 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
     let generics = &model.item.generics;
     let trait_ref = trait_ref(model);
     let name = format!("{}::{}", model.item.ident.unraw(), method.sync_name.unraw());
-    let impl_params = replace_self(params(
-        generics,
-        &[],
-        &[
-            quote!(__P),
-            quote!(__T: ?::core::marker::Sized + #trait_ref),
-        ],
-        true,
-    ));
+    let implementor = quote!(__T);
+    let impl_params = replace_self(
+        params(
+            generics,
+            &[],
+            &[
+                quote!(__P),
+                quote!(__T: ?::core::marker::Sized + #trait_ref),
+            ],
+            true,
+        ),
+        &implementor,
+    );
     let target_args = args(generics, quote!(__P));
-    let predicates = where_predicates(model);
-    let cfgs = cfgs(method);
+    let predicates = where_predicates(model, &implementor);
+    let cfgs = cfgs(&method.attrs);
+    let lints: Vec<Attribute> = lints(&method.attrs).collect();
     let turbofish = turbofish(&method.sig);
     let args = &method.args;
     let spelling = |side: Side| {
-        let mut sig = method.sig.clone();
-        sig.inputs = method.params.clone();
+        let mut sig = form_sig(model, method, side, Inputs::Passed);
         // What the call returns may borrow the implementor through the handle, so `__T` must
         // outlive that borrow, which needs a name (also given to the elided output lifetimes).
-        let lifetime = method.receiver_lifetime.clone().unwrap_or_else(|| {
-            let lifetime: Lifetime = parse_quote!('__s);
-            sig.generics.params.insert(0, parse_quote!(#lifetime));
+        let lifetime = if side == Side::Async && method.in_vtable(model) {
+            future_lifetime()
+        } else {
+            let lifetime = method.receiver_lifetime.clone().unwrap_or_else(|| {
+                let lifetime: Lifetime = parse_quote!('__s);
+                sig.generics.params.insert(0, parse_quote!(#lifetime));
+                lifetime
+            });
+            if let ReturnType::Type(_, ty) = &mut sig.output {
+                Lifetimes::elided(lifetime.clone()).visit_type_mut(ty);
+            }
             lifetime
-        });
+        };
         let bound: WherePredicate = parse_quote!(__T: #lifetime);
         sig.generics.make_where_clause().predicates.push(bound);
-        let receiver: FnArg = parse_quote!(&#lifetime self);
-        add_sized_bound(method, &mut sig);
-        if let ReturnType::Type(_, ty) = &mut sig.output {
-            SelfLifetimes::elided(lifetime.clone()).visit_type_mut(ty);
-        }
-        let (ident, twin, doc) = match side {
-            Side::Sync => (
-                "as_sync",
-                &method.sync_name,
-                format!("Calls [`{name}`], blocking."),
-            ),
-            Side::Async => {
-                sig.output = future_of(&sig.output, model.options.local);
-                add_send_bounds(model, method, &mut sig);
-                let doc = format!("Calls the async twin of [`{name}`].");
-                ("as_async", &method.async_name, doc)
-            }
-        };
         if let Some(first) = sig.inputs.first_mut() {
-            *first = receiver;
+            *first = parse_quote!(&#lifetime self);
         }
+        let (ident, doc) = match side {
+            Side::Sync => ("as_sync", format!("Calls [`{name}`], blocking.")),
+            Side::Async => ("as_async", format!("Calls the async twin of [`{name}`].")),
+        };
+        let twin = &sig.ident.clone();
         sig.ident = Ident::new(ident, Span::call_site());
         let deprecated = deprecation(method, side);
         let user_deprecated = user_deprecated(method);
@@ -677,6 +897,7 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
             #[doc = #doc]
             #(#user_deprecated)*
             #deprecated
+            #(#lints)*
             #[inline]
             #vis #sig {
                 <__T as #trait_ref>::#twin #turbofish(
@@ -685,8 +906,8 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
             }
         }
     };
-    let as_sync = replace_self(spelling(Side::Sync));
-    let as_async = replace_self(spelling(Side::Async));
+    let as_sync = replace_self(spelling(Side::Sync), &implementor);
+    let as_async = replace_self(spelling(Side::Async), &implementor);
     quote! {
         #(#cfgs)*
         #[allow(deprecated)]
@@ -701,42 +922,85 @@ fn handle_impl(model: &Model, method: &Method, index: Literal) -> TokenStream {
     }
 }
 
-/// Gives what borrowed `self` in the definition the lifetime of the generated method's own
-/// borrow (`'__a` in a view, the receiver's in a handle): either a named receiver lifetime is
-/// renamed everywhere, or elided lifetimes (`&T`, `'_`) are filled in, in the return type only,
-/// and not inside `fn(..)` types or `Fn(..)` bounds, which elide on their own.
-struct SelfLifetimes {
-    /// The receiver's named lifetime, to rename; `None` to fill elided lifetimes instead.
-    renamed: Option<Lifetime>,
+/// Renames or fills in lifetimes of a signature for a generated method that borrows on its own
+/// terms. Elided lifetimes inside `fn(..)` types and `Fn(..)` bounds are left alone: they are
+/// higher-ranked.
+struct Lifetimes {
+    /// Lifetimes to rename to `to`.
+    renamed: Vec<Lifetime>,
+    /// Whether elided lifetimes (`&T`, `'_`) become `to`.
+    elided: bool,
     to: Lifetime,
 }
 
-impl SelfLifetimes {
+impl Lifetimes {
+    /// `from` becomes `to` everywhere.
     fn renamed(from: Lifetime, to: Lifetime) -> Self {
-        SelfLifetimes {
-            renamed: Some(from),
+        Lifetimes {
+            renamed: vec![from],
+            elided: false,
             to,
         }
     }
 
+    /// Elided lifetimes become `to`.
     fn elided(to: Lifetime) -> Self {
-        SelfLifetimes { renamed: None, to }
+        Lifetimes {
+            renamed: Vec::new(),
+            elided: true,
+            to,
+        }
+    }
+
+    /// Every lifetime of the method's own, and every elided one, becomes `to`, a new parameter
+    /// of the method: the inputs and the future borrow for one lifetime, the shortest of the
+    /// caller's (shared and exclusive references shrink to it). A boxed future, which has one
+    /// lifetime, can then stand for the method's future.
+    fn unified(sig: &mut Signature, to: &Lifetime) {
+        let own: Vec<Lifetime> = sig
+            .generics
+            .lifetimes()
+            .map(|param| param.lifetime.clone())
+            .collect();
+        sig.generics.params = std::mem::take(&mut sig.generics.params)
+            .into_iter()
+            .filter(|param| !matches!(param, GenericParam::Lifetime(_)))
+            .collect();
+        sig.generics.params.insert(0, parse_quote!(#to));
+        let mut lifetimes = Lifetimes {
+            renamed: own,
+            elided: true,
+            to: to.clone(),
+        };
+        sig.inputs
+            .iter_mut()
+            .for_each(|input| lifetimes.visit_fn_arg_mut(input));
+        lifetimes.visit_return_type_mut(&mut sig.output);
+        if let Some(clause) = &mut sig.generics.where_clause {
+            lifetimes.elided = false;
+            lifetimes.visit_where_clause_mut(clause);
+        }
     }
 }
 
-impl VisitMut for SelfLifetimes {
+impl VisitMut for Lifetimes {
     fn visit_lifetime_mut(&mut self, lifetime: &mut Lifetime) {
-        let hit = match &self.renamed {
-            Some(renamed) => lifetime == renamed,
-            None => lifetime.ident == "_",
-        };
-        if hit {
+        if self.renamed.contains(lifetime) || self.elided && lifetime.ident == "_" {
             *lifetime = self.to.clone();
         }
     }
 
+    fn visit_receiver_mut(&mut self, receiver: &mut syn::Receiver) {
+        if let Some((_, lifetime @ None)) = &mut receiver.reference {
+            if self.elided {
+                *lifetime = Some(self.to.clone());
+            }
+        }
+        visit_mut::visit_receiver_mut(self, receiver);
+    }
+
     fn visit_type_reference_mut(&mut self, reference: &mut syn::TypeReference) {
-        if self.renamed.is_none() && reference.lifetime.is_none() {
+        if self.elided && reference.lifetime.is_none() {
             reference.lifetime = Some(self.to.clone());
         }
         visit_mut::visit_type_reference_mut(self, reference);
@@ -751,16 +1015,32 @@ impl VisitMut for SelfLifetimes {
     }
 }
 
-/// Replaces `Self` with `__T`, the implementor's type parameter in the generated impls.
-fn replace_self(tokens: TokenStream) -> TokenStream {
+/// Replaces `Self` with `implementor` (`__T` in the generated impls, the pointer or the
+/// forwarding type in forwarding impls).
+fn replace_self(tokens: TokenStream, implementor: &TokenStream) -> TokenStream {
+    let single = match implementor
+        .clone()
+        .into_iter()
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [TokenTree::Ident(ident)] => Some(ident.clone()),
+        _ => None,
+    };
     tokens
         .into_iter()
         .map(|token| match token {
-            TokenTree::Ident(ident) if ident == "Self" => {
-                TokenTree::Ident(format_ident!("__T", span = ident.span()))
-            }
+            TokenTree::Ident(ident) if ident == "Self" => match &single {
+                Some(single) => TokenTree::Ident(format_ident!("{single}", span = ident.span())),
+                None => {
+                    let mut group = Group::new(Delimiter::None, implementor.clone());
+                    group.set_span(ident.span());
+                    TokenTree::Group(group)
+                }
+            },
             TokenTree::Group(group) => {
-                let mut replaced = Group::new(group.delimiter(), replace_self(group.stream()));
+                let mut replaced =
+                    Group::new(group.delimiter(), replace_self(group.stream(), implementor));
                 replaced.set_span(group.span());
                 TokenTree::Group(replaced)
             }

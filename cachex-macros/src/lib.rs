@@ -5,11 +5,14 @@
 //! with examples of every spelling, is documented on `cachex::auto_async`.
 //!
 //! The expansion runs in three steps, one module each: `parse` reads the options, `model`
-//! validates the trait and decides each method's twins, `expand` generates the code.
+//! validates the trait and decides each method's twins, `expand` generates the code (with
+//! `expand::forwarding` for the trait object support and the forwarding impls). On an impl
+//! block, `impl_block` renames the implementor's `async fn`s to the trait's async names.
 
 #![deny(missing_docs)]
 
 mod expand;
+mod impl_block;
 mod model;
 mod parse;
 #[cfg(test)]
@@ -18,7 +21,10 @@ mod tests;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 
-/// Derives a blocking and an async twin for every method of a trait.
+use crate::parse::Errors;
+
+/// Derives a blocking and an async twin for every method of a trait; on an impl block, lets the
+/// implementor write the definition's names.
 ///
 /// See `cachex::auto_async` for the documentation and examples.
 #[proc_macro_attribute]
@@ -31,34 +37,33 @@ pub fn auto_async(
 
 /// The attribute on `proc_macro2` tokens, so that tests can expand without a compiler.
 ///
-/// On any misuse, the trait is still emitted (without the attribute's helpers) next to the
-/// errors, so that the rest of the crate and IDEs keep seeing it.
+/// On a misuse the errors come after the expansion of what is valid: an invalid method is kept
+/// as written, a bad option left out, so that the rest of the crate and IDEs keep seeing the
+/// trait and a correct impl gets no follow-up error.
 fn auto_async_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Trait(item)) => item,
+    let mut errors = Errors::default();
+    let mut tokens = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Trait(item)) => {
+            let options = parse::TraitOptions::parse(attr, &mut errors);
+            let model = model::Model::build(options, item, &mut errors);
+            expand::expand(&model)
+        }
+        Ok(syn::Item::Impl(item)) => impl_block::expand(attr, item, &mut errors),
         Ok(other) => {
-            let err = syn::Error::new_spanned(
+            errors.push(syn::Error::new_spanned(
                 item_keyword(&other),
-                "`#[auto_async]` applies to traits: write it on a `trait` definition",
-            );
-            let err = err.to_compile_error();
-            return quote::quote!(#other #err);
+                "`#[auto_async]` applies to traits (and to their impls): write it on a `trait` \
+                 definition",
+            ));
+            other.into_token_stream()
         }
         Err(err) => {
-            let err = err.to_compile_error();
-            return quote::quote!(#item #err);
+            errors.push(err);
+            item
         }
     };
-    let built = parse::TraitOptions::parse(attr)
-        .and_then(|options| model::Model::build(options, item.clone()));
-    match built {
-        Ok(model) => expand::expand(&model),
-        Err(err) => {
-            let mut tokens = parse::strip_helper_attrs(item).into_token_stream();
-            tokens.extend(err.to_compile_error());
-            tokens
-        }
-    }
+    tokens.extend(errors.into_compile_errors());
+    tokens
 }
 
 /// The tokens to point at when the attribute is put on something that is not a trait: the
@@ -73,10 +78,6 @@ fn item_keyword(item: &syn::Item) -> TokenStream {
         syn::Item::Enum(item) => {
             let (keyword, ident) = (&item.enum_token, &item.ident);
             quote::quote!(#keyword #ident)
-        }
-        syn::Item::Impl(item) => {
-            let (keyword, ty) = (&item.impl_token, &item.self_ty);
-            quote::quote!(#keyword #ty)
         }
         other => other.to_token_stream(),
     }

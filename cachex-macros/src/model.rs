@@ -1,17 +1,22 @@
 //! The validated model of an annotated trait: which side of each method is native, what the
-//! twins are called, how arguments are passed on. Every misuse is reported here, with the
-//! user's own tokens as spans, so that expansion never has to fail.
+//! twins are called, how arguments are passed on, which methods a trait object can call.
+//!
+//! Every misuse is reported here, with the user's own tokens as spans, and degrades quietly: an
+//! invalid method is kept as written (without twins), a bad option is left out, an invalid
+//! `dyn` or `forward` is not generated. The valid rest still expands fully, so that an impl
+//! written against it gets no follow-up error, and expansion never has to fail.
 
 use proc_macro2::Span;
 use quote::{ToTokens, format_ident};
 use syn::ext::IdentExt;
 use syn::punctuated::Punctuated;
+use syn::visit::{self, Visit};
 use syn::{
-    Attribute, Block, FnArg, Ident, ItemTrait, Lifetime, Pat, PatIdent, Signature, Token,
-    TraitItem, Type,
+    Attribute, Block, FnArg, GenericParam, Ident, ItemTrait, Lifetime, Pat, PatIdent, Signature,
+    Token, TraitItem, TraitItemFn, Type, TypeParamBound, WherePredicate,
 };
 
-use crate::parse::{Deprecations, Errors, MethodOptions, TraitOptions};
+use crate::parse::{Deprecations, Errors, MethodOptions, TraitOptions, is_helper};
 
 /// An annotated trait, ready to expand.
 pub(crate) struct Model {
@@ -24,13 +29,21 @@ pub(crate) struct Model {
     /// Names of the method handle structs (`{Trait}Handles`, `{Trait}Handle`).
     pub(crate) handles: Ident,
     pub(crate) handle: Ident,
+    /// With `dyn`: the hidden supertrait holding the trait object's entries (`{Trait}Dyn`) and
+    /// the marker of the trait object types (`{Trait}Object`).
+    pub(crate) dyn_entries: Ident,
+    pub(crate) object: Ident,
+    /// Whether `a()` and `a_mut()` are generated (not when the trait declares them itself).
+    pub(crate) view_accessor: bool,
+    pub(crate) view_mut_accessor: bool,
 }
 
 /// One item of the trait, in its original order.
 pub(crate) enum Entry {
     /// A method that gets twins.
     Method(Method),
-    /// Anything emitted as written: associated types and consts, skipped methods, macros.
+    /// Anything emitted as written: associated types and consts, skipped or invalid methods,
+    /// macros.
     Verbatim(TraitItem),
 }
 
@@ -52,7 +65,9 @@ pub(crate) enum ReceiverKind {
     Shared,
     /// `&mut self`: on the view from `a_mut()`.
     Exclusive,
-    /// `self`, `self: Box<Self>`, ...: only as `m`/`am`.
+    /// `self` (by value): only as `m`/`am`, and only for `Sized` implementors.
+    Value,
+    /// `self: Box<Self>`, `self: Arc<Self>`, ...: only as `m`/`am`.
     Other,
 }
 
@@ -75,50 +90,66 @@ pub(crate) struct Method {
     pub(crate) sync_name: Ident,
     pub(crate) async_name: Ident,
     pub(crate) deprecations: Deprecations,
+    /// Whether a trait object can call this method (see [`dispatchable`]).
+    pub(crate) dispatchable: bool,
+    /// The method as written, to emit when a later check finds it invalid.
+    original: Box<TraitItemFn>,
 }
 
 impl Model {
-    /// Validates the trait against the macro's rules; every misuse found is reported at once.
-    pub(crate) fn build(options: TraitOptions, mut item: ItemTrait) -> syn::Result<Self> {
-        let mut errors = Errors::default();
+    /// Validates the trait against the macro's rules. Every misuse found is pushed to `errors`,
+    /// and the model keeps what is valid.
+    pub(crate) fn build(options: TraitOptions, mut item: ItemTrait, errors: &mut Errors) -> Self {
         let mut entries = Vec::with_capacity(item.items.len());
         for trait_item in std::mem::take(&mut item.items) {
-            match trait_item {
-                TraitItem::Fn(mut method) => match MethodOptions::take(&mut method.attrs) {
-                    Err(err) => errors.push(err),
-                    Ok(method_options) if method_options.skip.is_some() => {
-                        if let Some(nonblocking) = &method_options.nonblocking {
-                            errors.push(syn::Error::new_spanned(
-                                nonblocking,
-                                "`nonblocking` has no effect on a skipped method",
-                            ));
-                        }
-                        entries.push(Entry::Verbatim(TraitItem::Fn(method)));
-                    }
-                    Ok(method_options) => {
-                        let deprecations = method_options.deprecations.or(&options.deprecations);
-                        match Method::build(method, method_options, deprecations) {
-                            Ok(method) => entries.push(Entry::Method(method)),
-                            Err(err) => errors.push(err),
-                        }
-                    }
-                },
-                other => entries.push(Entry::Verbatim(other)),
+            let TraitItem::Fn(mut method) = trait_item else {
+                entries.push(Entry::Verbatim(trait_item));
+                continue;
+            };
+            let method_options = MethodOptions::take(&mut method.attrs, errors);
+            if method_options.skip.is_some() {
+                if let Some(nonblocking) = &method_options.nonblocking {
+                    errors.push(syn::Error::new_spanned(
+                        nonblocking,
+                        "`nonblocking` has no effect on a skipped method",
+                    ));
+                }
+                entries.push(Entry::Verbatim(TraitItem::Fn(method)));
+                continue;
+            }
+            let deprecations = method_options.deprecations.or(&options.deprecations);
+            match Method::build(method.clone(), method_options, deprecations, errors) {
+                Ok(method) => entries.push(Entry::Method(method)),
+                Err(err) => {
+                    errors.push(err);
+                    entries.push(verbatim(method));
+                }
             }
         }
-        let model = Model {
-            view: format_ident!("{}Async", item.ident.unraw()),
-            handles: format_ident!("{}Handles", item.ident.unraw()),
-            handle: format_ident!("{}Handle", item.ident.unraw()),
+        let name = item.ident.unraw();
+        let mut model = Model {
+            view: format_ident!("{name}Async"),
+            handles: format_ident!("{name}Handles"),
+            handle: format_ident!("{name}Handle"),
+            dyn_entries: format_ident!("{name}Dyn"),
+            object: format_ident!("{name}Object"),
+            view_accessor: true,
+            view_mut_accessor: true,
             options,
             item,
             entries,
         };
-        if let Err(err) = model.check_names() {
-            errors.push(err);
+        model.drop_duplicates(errors);
+        model.check_names(errors);
+        if errors.is_empty() {
+            // Checked only on an otherwise valid trait, so that a misuse gets one error.
+            model.check_dyn(errors);
+            model.check_forward(errors);
+        } else {
+            model.options.dyn_ = None;
+            model.options.forward.clear();
         }
-        errors.finish()?;
-        Ok(model)
+        model
     }
 
     pub(crate) fn methods(&self) -> impl Iterator<Item = &Method> {
@@ -134,14 +165,17 @@ impl Model {
             .any(|method| method.receiver == ReceiverKind::Exclusive)
     }
 
-    /// Generated names must not collide with anything declared in the trait, with each other,
-    /// nor with the names the expansion reserves. Two items under different `cfg`s may share
-    /// a name: they are alternatives, never compiled together.
-    fn check_names(&self) -> syn::Result<()> {
-        let declared: Vec<(String, &Ident, Vec<String>)> = self
-            .entries
+    /// Whether the trait can be a trait object (`dyn`, checked).
+    pub(crate) fn is_dyn(&self) -> bool {
+        self.options.dyn_.is_some()
+    }
+
+    /// The names the trait declares in the value namespace, each with its `cfg`s and index.
+    fn declared(&self) -> Vec<(String, Ident, Vec<String>, usize)> {
+        self.entries
             .iter()
-            .filter_map(|entry| {
+            .enumerate()
+            .filter_map(|(index, entry)| {
                 let (ident, attrs) = match entry {
                     Entry::Method(method) => (&method.sig.ident, &method.attrs),
                     Entry::Verbatim(TraitItem::Fn(method)) => (&method.sig.ident, &method.attrs),
@@ -150,60 +184,229 @@ impl Model {
                     }
                     Entry::Verbatim(_) => return None,
                 };
-                Some((ident.unraw().to_string(), ident, cfgs(attrs)))
+                Some((ident.unraw().to_string(), ident.clone(), cfgs(attrs), index))
             })
-            .collect();
+            .collect()
+    }
+
+    /// A name declared twice under the same `cfg`s: the later item is reported and left out,
+    /// so that neither rustc nor the twins' checks report it again.
+    fn drop_duplicates(&mut self, errors: &mut Errors) {
+        let declared = self.declared();
+        let mut dropped = Vec::new();
+        for (position, (name, ident, cfgs, index)) in declared.iter().enumerate() {
+            let earlier = declared[..position]
+                .iter()
+                .find(|(other, _, other_cfgs, _)| other == name && !exclusive(cfgs, other_cfgs));
+            if earlier.is_some() {
+                errors.push(syn::Error::new_spanned(
+                    ident,
+                    format!("`{name}` is declared twice in this trait; remove or rename one"),
+                ));
+                dropped.push(*index);
+            }
+        }
+        let mut index = 0;
+        self.entries.retain(|_| {
+            index += 1;
+            !dropped.contains(&(index - 1))
+        });
+    }
+
+    /// Generated names must not collide with anything declared in the trait, with each other,
+    /// nor with the names the expansion reserves. Two items under different `cfg`s may share
+    /// a name: they are alternatives, never compiled together. A method whose twin would clash
+    /// is kept as written, without twins; a method named like the view's accessor replaces it.
+    fn check_names(&mut self, errors: &mut Errors) {
+        let declared = self.declared();
+        let has_exclusive = self.has_exclusive_methods();
+        let has_shared = self
+            .methods()
+            .any(|method| method.receiver == ReceiverKind::Shared);
         let mut reserved = vec![("a", "the async view")];
-        if self.has_exclusive_methods() {
+        if has_exclusive {
             reserved.push(("a_mut", "the async view of `&mut self` methods"));
         }
-        if self
-            .methods()
-            .any(|method| method.receiver == ReceiverKind::Shared)
-        {
+        if has_shared {
             reserved.push(("__target", "a field of the method handles"));
         }
-        let mut errors = Errors::default();
-        for (name, ident, _) in &declared {
+        let mut degraded = Vec::new();
+        for (name, ident, _, index) in &declared {
             if let Some((_, what)) = reserved.iter().find(|(reserved, _)| reserved == name) {
                 errors.push(syn::Error::new_spanned(
                     ident,
-                    format!("`{name}` is the name of {what} that `#[auto_async]` generates; rename this method"),
+                    format!(
+                        "`{name}` is the name of {what} that `#[auto_async]` generates; \
+                         rename this method"
+                    ),
                 ));
+                match name.as_str() {
+                    "a" => self.view_accessor = false,
+                    "a_mut" => self.view_mut_accessor = false,
+                    _ => {}
+                }
+                degraded.push(*index);
             }
         }
-        let methods: Vec<&Method> = self.methods().collect();
-        for (index, method) in methods.iter().enumerate() {
+        for (index, entry) in self.entries.iter().enumerate() {
+            let Entry::Method(method) = entry else {
+                continue;
+            };
             let twin = method.async_name.unraw().to_string();
             let own = cfgs(&method.attrs);
-            let name = method.sig.ident.unraw();
             let clash = if let Some((_, what)) = reserved.iter().find(|(r, _)| *r == twin) {
                 Some(format!("{what} that `#[auto_async]` generates"))
-            } else if let Some((_, other, _)) = declared
-                .iter()
-                .find(|(other, _, cfgs)| *other == twin && !exclusive(&own, cfgs))
-            {
-                Some(format!("a method this trait already declares (`{other}`)"))
             } else {
-                methods[..index]
+                declared
                     .iter()
-                    .find(|other| {
-                        other.async_name.unraw() == twin && !exclusive(&own, &cfgs(&other.attrs))
-                    })
-                    .map(|other| format!("the async twin of `{}`", other.sig.ident.unraw()))
+                    .find(|(other, _, cfgs, _)| *other == twin && !exclusive(&own, cfgs))
+                    .map(|(other, ..)| format!("a method this trait already declares (`{other}`)"))
             };
             if let Some(clash) = clash {
                 errors.push(syn::Error::new_spanned(
                     &method.sig.ident,
                     format!(
-                        "the async twin of `{name}` is named `{twin}`, which is also {clash}; \
-                         rename one of them"
+                        "the async twin of `{}` is named `{twin}`, which is also {clash}; \
+                         rename one of them",
+                        method.sig.ident.unraw()
                     ),
+                ));
+                degraded.push(index);
+            }
+        }
+        for index in degraded {
+            if let Some(entry) = self.entries.get_mut(index) {
+                if let Entry::Method(method) = entry {
+                    *entry = verbatim((*method.original).clone());
+                }
+            }
+        }
+    }
+
+    /// `dyn`: the trait must be one a trait object can implement by forwarding every required
+    /// method to its vtable. Otherwise the error says why, and no trait object support is
+    /// generated.
+    fn check_dyn(&mut self, errors: &mut Errors) {
+        let Some(token) = self.options.dyn_.clone() else {
+            return;
+        };
+        let mut problems = Vec::new();
+        if let Some(param) = self.item.generics.params.first() {
+            problems.push(syn::Error::new_spanned(
+                param,
+                "`dyn` needs a trait without generic parameters: a boxed future cannot name \
+                 the lifetime of every parameter",
+            ));
+        }
+        let shareable = has_bound(&self.item, "Send") && has_bound(&self.item, "Sync");
+        if !self.options.local && !shareable {
+            problems.push(syn::Error::new_spanned(
+                &token,
+                "`dyn` needs `Send + Sync` supertraits, so that a trait object can be shared by \
+                 async tasks (or write `local` for futures that are not `Send`)",
+            ));
+        }
+        for entry in &self.entries {
+            let problem = match entry {
+                Entry::Verbatim(TraitItem::Const(constant)) => Some((
+                    constant.ident.to_token_stream(),
+                    "an associated const cannot be read through a trait object",
+                )),
+                Entry::Verbatim(TraitItem::Type(ty)) if !ty.generics.params.is_empty() => Some((
+                    ty.ident.to_token_stream(),
+                    "a generic associated type cannot be named by a trait object",
+                )),
+                Entry::Verbatim(TraitItem::Fn(method))
+                    if method.default.is_none()
+                        && !dispatchable(&method.sig, receiver_kind(&method.sig)) =>
+                {
+                    Some((
+                        method.sig.ident.to_token_stream(),
+                        "a trait object cannot call this method, so `Box<dyn ..>` cannot \
+                         implement it: give it a default body, or move it to another trait",
+                    ))
+                }
+                Entry::Method(method) if !method.dispatchable && method.body.is_none() => Some((
+                    method.sig.ident.to_token_stream(),
+                    "a generic method, or one that takes `self` by value or mentions `Self`, is \
+                     left out of the trait object's vtable, so `Box<dyn ..>` cannot implement \
+                     it: give it a default body, or move it to another trait",
+                )),
+                _ => None,
+            };
+            if let Some((tokens, message)) = problem {
+                problems.push(syn::Error::new_spanned(tokens, format!("`dyn`: {message}")));
+            }
+        }
+        if !problems.is_empty() {
+            problems
+                .into_iter()
+                .for_each(|problem| errors.push(problem));
+            self.options.dyn_ = None;
+        }
+    }
+
+    /// `forward(Type)`: every required item must be callable through `&self`.
+    fn check_forward(&mut self, errors: &mut Errors) {
+        if self.options.forward.is_empty() {
+            return;
+        }
+        let mut problems = Errors::default();
+        if !self
+            .methods()
+            .any(|method| method.receiver == ReceiverKind::Shared)
+        {
+            for ty in &self.options.forward {
+                problems.push(syn::Error::new_spanned(
+                    ty,
+                    "`forward`: the trait has no `&self` method, so no handles to forward to",
                 ));
             }
         }
-        errors.finish()
+        for entry in &self.entries {
+            let (sig, receiver, required) = match entry {
+                Entry::Method(method) => (&method.sig, method.receiver, method.body.is_none()),
+                Entry::Verbatim(TraitItem::Fn(method)) => (
+                    &method.sig,
+                    receiver_kind(&method.sig),
+                    method.default.is_none(),
+                ),
+                Entry::Verbatim(_) => continue,
+            };
+            if required && (receiver != ReceiverKind::Shared || mentions_self(sig)) {
+                problems.push(syn::Error::new_spanned(
+                    &sig.ident,
+                    "`forward`: a type forwards to its handles through `&self`, so it cannot \
+                     implement a required method that takes `&mut self`, `self` or no receiver, \
+                     or that mentions `Self` (which would be the forwarding type)",
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            errors.extend(problems);
+            self.options.forward.clear();
+        }
     }
+}
+
+/// A method emitted as written, without its twins (a misuse). An `async fn` stays one, with
+/// rustc's lint about `async fn` in public traits silenced: the error already says what to fix.
+fn verbatim(mut method: TraitItemFn) -> Entry {
+    method.attrs.retain(|attr| !is_helper(attr));
+    if method.sig.asyncness.is_some() {
+        method
+            .attrs
+            .push(syn::parse_quote!(#[allow(async_fn_in_trait)]));
+    }
+    Entry::Verbatim(TraitItem::Fn(method))
+}
+
+/// Whether the trait lists `name` (`Send`, `Sync`) among its supertraits.
+fn has_bound(item: &ItemTrait, name: &str) -> bool {
+    item.supertraits.iter().any(|bound| {
+        matches!(bound, TypeParamBound::Trait(bound)
+            if bound.path.segments.last().is_some_and(|segment| segment.ident == name))
+    })
 }
 
 /// The `cfg` attributes of an item, as text, to compare.
@@ -221,12 +424,16 @@ fn exclusive(first: &[String], second: &[String]) -> bool {
 }
 
 impl Method {
+    /// The method's model; an `Err` when it can have no twins (it is then kept as written).
+    /// `nonblocking` on an `async fn` is reported in `errors` and left out.
     fn build(
-        method: syn::TraitItemFn,
+        method: TraitItemFn,
         options: MethodOptions,
         deprecations: Deprecations,
+        errors: &mut Errors,
     ) -> syn::Result<Self> {
-        let syn::TraitItemFn {
+        let original = Box::new(method.clone());
+        let TraitItemFn {
             attrs,
             mut sig,
             default,
@@ -234,11 +441,12 @@ impl Method {
         } = method;
         let native = match (sig.asyncness.take(), options.nonblocking) {
             (Some(_), Some(nonblocking)) => {
-                return Err(syn::Error::new_spanned(
+                errors.push(syn::Error::new_spanned(
                     nonblocking,
                     "`nonblocking` is for blocking methods: an `async fn` is already native \
                      async, and its blocking twin is bridged",
                 ));
+                Native::Async
             }
             (Some(_), None) => Native::Async,
             (None, Some(_)) => Native::Nonblocking,
@@ -277,17 +485,11 @@ impl Method {
                 ),
             ));
         };
-        let (receiver_kind, receiver_lifetime) = match &*receiver.ty {
-            Type::Reference(reference) if is_self(&reference.elem) => (
-                if reference.mutability.is_some() {
-                    ReceiverKind::Exclusive
-                } else {
-                    ReceiverKind::Shared
-                },
-                reference.lifetime.clone(),
-            ),
-            _ => (ReceiverKind::Other, None),
+        let receiver_lifetime = match &*receiver.ty {
+            Type::Reference(reference) => reference.lifetime.clone(),
+            _ => None,
         };
+        let receiver = receiver_kind(&sig);
         let (params, args) = pass_on(&sig.inputs);
         let sync_name = sig.ident.clone();
         let async_name = prefixed(&sig.ident);
@@ -295,14 +497,16 @@ impl Method {
             attrs,
             native,
             body: default,
-            receiver: receiver_kind,
+            receiver,
             receiver_lifetime,
             params,
             args,
             sync_name,
             async_name,
             deprecations,
+            dispatchable: dispatchable(&sig, receiver),
             sig,
+            original,
         })
     }
 
@@ -315,8 +519,91 @@ impl Method {
     }
 }
 
+/// How a signature takes `self` (`Other` when it has no receiver: it is never called on one).
+pub(crate) fn receiver_kind(sig: &Signature) -> ReceiverKind {
+    let Some(receiver) = sig.receiver() else {
+        return ReceiverKind::Other;
+    };
+    match &*receiver.ty {
+        Type::Reference(reference) if is_self(&reference.elem) => {
+            if reference.mutability.is_some() {
+                ReceiverKind::Exclusive
+            } else {
+                ReceiverKind::Shared
+            }
+        }
+        ty if is_self(ty) => ReceiverKind::Value,
+        _ => ReceiverKind::Other,
+    }
+}
+
+/// Whether a trait object can call a method: it is no `async fn` as written, borrows `self` (`&self` or `&mut self`), has no
+/// type or const parameters (nor `impl Trait` arguments), mentions `Self` only as a path prefix
+/// (`Self::Item`), returns no `impl Trait` and puts no bound on `Self` but `Send`/`Sync`. Other
+/// methods get `where Self: Sized` in a `dyn` trait, as Rust requires.
+pub(crate) fn dispatchable(sig: &Signature, receiver: ReceiverKind) -> bool {
+    let borrows_self = matches!(receiver, ReceiverKind::Shared | ReceiverKind::Exclusive);
+    let generic = sig
+        .generics
+        .params
+        .iter()
+        .any(|param| !matches!(param, GenericParam::Lifetime(_)));
+    let mut visitor = SelfOrImplTrait {
+        impl_trait: true,
+        found: false,
+    };
+    for input in sig.inputs.iter().skip(1) {
+        visitor.visit_fn_arg(input);
+    }
+    visitor.visit_return_type(&sig.output);
+    let bounds_self = sig.generics.where_clause.as_ref().is_some_and(|clause| {
+        clause.predicates.iter().any(|predicate| match predicate {
+            WherePredicate::Type(predicate) if is_self(&predicate.bounded_ty) => {
+                predicate.bounds.iter().any(|bound| {
+                    !matches!(bound, TypeParamBound::Trait(bound)
+                    if bound.path.segments.last().is_some_and(|segment| {
+                        segment.ident == "Send" || segment.ident == "Sync"
+                    }))
+                })
+            }
+            _ => false,
+        })
+    });
+    sig.asyncness.is_none() && borrows_self && !generic && !visitor.found && !bounds_self
+}
+
+/// Whether `Self` appears as a type (not as a path prefix) in the inputs after the receiver or
+/// in the output: such a method cannot be forwarded to another type.
+pub(crate) fn mentions_self(sig: &Signature) -> bool {
+    let mut visitor = SelfOrImplTrait {
+        impl_trait: false,
+        found: false,
+    };
+    sig.inputs
+        .iter()
+        .skip(1)
+        .for_each(|input| visitor.visit_fn_arg(input));
+    visitor.visit_return_type(&sig.output);
+    visitor.found
+}
+
+/// Finds `Self` used as a type (not as a path prefix), and `impl Trait` types if asked.
+struct SelfOrImplTrait {
+    impl_trait: bool,
+    found: bool,
+}
+
+impl<'ast> Visit<'ast> for SelfOrImplTrait {
+    fn visit_type(&mut self, ty: &'ast Type) {
+        if is_self(ty) || self.impl_trait && matches!(ty, Type::ImplTrait(_)) {
+            self.found = true;
+        }
+        visit::visit_type(self, ty);
+    }
+}
+
 /// `am` for `m`; raw when that is a keyword (`sync` gives `r#async`, `wait` gives `r#await`).
-fn prefixed(ident: &Ident) -> Ident {
+pub(crate) fn prefixed(ident: &Ident) -> Ident {
     let name = format!("a{}", ident.unraw());
     if syn::parse_str::<Ident>(&name).is_ok() {
         Ident::new(&name, ident.span())
@@ -325,13 +612,15 @@ fn prefixed(ident: &Ident) -> Ident {
     }
 }
 
-fn is_self(ty: &Type) -> bool {
+pub(crate) fn is_self(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
 }
 
 /// Gives every argument a plain name so a twin can pass it on: `x` and `mut x` keep their
 /// name, any other pattern becomes `__argN`. The receiver keeps its type but loses `mut`.
-fn pass_on(inputs: &Punctuated<FnArg, Token![,]>) -> (Punctuated<FnArg, Token![,]>, Vec<Ident>) {
+pub(crate) fn pass_on(
+    inputs: &Punctuated<FnArg, Token![,]>,
+) -> (Punctuated<FnArg, Token![,]>, Vec<Ident>) {
     let mut args = Vec::new();
     let params = inputs
         .iter()

@@ -1,10 +1,14 @@
-//! Parsing of the attribute's options, on the trait and on its methods.
+//! Parsing of the attribute's options, on the trait, on its methods and on impl blocks.
 //!
 //! Nothing here looks at method signatures; that is the model's job. This module only reads
-//! `#[auto_async(...)]` option lists and strips the helper attributes from items.
+//! `#[auto_async(...)]` option lists and strips the helper attributes from items. Every option is
+//! read on its own: a bad one is reported and left out, and the others still apply, so that one
+//! expansion reports every misuse and the rest of the trait expands as intended.
 
+use proc_macro2::{TokenStream, TokenTree};
 use syn::meta::ParseNestedMeta;
-use syn::{Attribute, Ident, ItemTrait, LitStr, Path, TraitItem, parse_quote};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, LitStr, Path, Token, Type, parse_quote};
 
 /// Options written on the trait: `#[auto_async(local, crate = path, ...)]`.
 pub(crate) struct TraitOptions {
@@ -12,6 +16,10 @@ pub(crate) struct TraitOptions {
     pub(crate) krate: Path,
     /// `local`: async twins return futures without a `Send` bound.
     pub(crate) local: bool,
+    /// `dyn`: the trait can be a trait object; the token is kept for error spans.
+    pub(crate) dyn_: Option<Ident>,
+    /// `forward(Type, ..)`: types that implement the trait by forwarding to their handles.
+    pub(crate) forward: Vec<Type>,
     /// Deprecations applied to every method that has none of its own.
     pub(crate) deprecations: Deprecations,
 }
@@ -59,86 +67,147 @@ impl Deprecations {
     }
 }
 
+const NOT_SEND: &str = "unknown option; for futures that are not `Send`, write `local`";
+
 impl TraitOptions {
-    /// Parses the attribute's own arguments (the tokens inside `#[auto_async(...)]` on the trait).
-    pub(crate) fn parse(args: proc_macro2::TokenStream) -> syn::Result<Self> {
+    /// Parses the attribute's own arguments (the tokens inside `#[auto_async(...)]` on the
+    /// trait); a bad option is reported in `errors` and left out.
+    pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Self {
         let mut options = TraitOptions {
             krate: parse_quote!(::cachex),
             local: false,
+            dyn_: None,
+            forward: Vec::new(),
             deprecations: Deprecations::default(),
         };
-        if let Some(proc_macro2::TokenTree::Punct(question)) = args.clone().into_iter().next() {
-            if question.as_char() == '?' {
-                return Err(syn::Error::new(
-                    question.span(),
-                    "unknown option; for futures that are not `Send`, write `local`",
-                ));
+        let mut krate_seen = false;
+        for option in split_options(args) {
+            if let Some(TokenTree::Punct(question)) = option.clone().into_iter().next() {
+                if question.as_char() == '?' {
+                    errors.push(syn::Error::new(question.span(), NOT_SEND));
+                    continue;
+                }
+            }
+            let parser = syn::meta::parser(|meta| {
+                if options.deprecations.try_parse(&meta)? {
+                    Ok(())
+                } else if meta.path.is_ident("local") {
+                    flag(&meta, &mut options.local)
+                } else if meta.path.is_ident("dyn") {
+                    keyword(&meta, &mut options.dyn_)
+                } else if meta.path.is_ident("crate") {
+                    if std::mem::replace(&mut krate_seen, true) {
+                        return Err(meta.error("this option is given twice"));
+                    }
+                    options.krate = meta.value()?.call(Path::parse_mod_style)?;
+                    Ok(())
+                } else if meta.path.is_ident("forward") {
+                    let types;
+                    syn::parenthesized!(types in meta.input);
+                    let types = Punctuated::<Type, Token![,]>::parse_terminated(&types)?;
+                    options.forward.extend(types);
+                    Ok(())
+                } else if meta.path.is_ident("Send") {
+                    Err(meta.error(NOT_SEND))
+                } else {
+                    Err(meta.error(
+                        "unknown option; on a trait, expected `local`, `dyn`, `crate = path`, \
+                         `forward(Type, ..)`, `deprecated_sync = \"..\"` or \
+                         `deprecated_async = \"..\"`",
+                    ))
+                }
+            });
+            if let Err(err) = syn::parse::Parser::parse2(parser, option) {
+                errors.push(err);
             }
         }
-        let mut krate_seen = false;
-        let parser = syn::meta::parser(|meta| {
-            if options.deprecations.try_parse(&meta)? {
-                Ok(())
-            } else if meta.path.is_ident("local") {
-                flag(&meta, &mut options.local)
-            } else if meta.path.is_ident("crate") {
-                if std::mem::replace(&mut krate_seen, true) {
-                    return Err(meta.error("this option is given twice"));
-                }
-                options.krate = meta.value()?.call(Path::parse_mod_style)?;
-                Ok(())
-            } else if meta.path.is_ident("Send") {
-                Err(meta.error("unknown option; for futures that are not `Send`, write `local`"))
-            } else {
-                Err(meta.error(
-                    "unknown option; on a trait, expected `local`, `crate = path`, \
-                     `deprecated_sync = \"..\"` or `deprecated_async = \"..\"`",
-                ))
-            }
-        });
-        syn::parse::Parser::parse2(parser, args)?;
-        Ok(options)
+        options
     }
 }
 
 impl MethodOptions {
-    /// Reads and removes every `#[auto_async(...)]` among a method's attributes.
-    pub(crate) fn take(attrs: &mut Vec<Attribute>) -> syn::Result<Self> {
+    /// Reads and removes every `#[auto_async(...)]` among a method's attributes; a bad option is
+    /// reported in `errors` and left out.
+    pub(crate) fn take(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Self {
         let mut options = MethodOptions::default();
-        let mut errors = Errors::default();
         for attr in attrs.iter().filter(|attr| is_helper(attr)) {
-            if let Err(err) = attr.meta.require_list() {
-                errors.push(syn::Error::new_spanned(
-                    attr,
-                    format!(
-                        "{err}: on a method, write `#[auto_async(skip)]`, \
-                         `#[auto_async(nonblocking)]` or a deprecation option"
-                    ),
-                ));
-                continue;
-            }
-            let result = attr.parse_nested_meta(|meta| {
-                if options.deprecations.try_parse(&meta)? {
-                    Ok(())
-                } else if meta.path.is_ident("skip") {
-                    keyword(&meta, &mut options.skip)
-                } else if meta.path.is_ident("nonblocking") {
-                    keyword(&meta, &mut options.nonblocking)
-                } else {
-                    Err(meta.error(
-                        "unknown option; on a method, expected `skip`, `nonblocking`, \
-                         `deprecated_sync = \"..\"` or `deprecated_async = \"..\"`",
-                    ))
+            for option in helper_options(attr, METHOD_OPTIONS, errors) {
+                let parser = syn::meta::parser(|meta| {
+                    if options.deprecations.try_parse(&meta)? {
+                        Ok(())
+                    } else if meta.path.is_ident("skip") {
+                        keyword(&meta, &mut options.skip)
+                    } else if meta.path.is_ident("nonblocking") {
+                        keyword(&meta, &mut options.nonblocking)
+                    } else {
+                        Err(meta.error(format!("unknown option; {METHOD_OPTIONS}")))
+                    }
+                });
+                if let Err(err) = syn::parse::Parser::parse2(parser, option) {
+                    errors.push(err);
                 }
-            });
-            if let Err(err) = result {
-                errors.push(err);
             }
         }
         attrs.retain(|attr| !is_helper(attr));
-        errors.finish()?;
-        Ok(options)
+        options
     }
+
+    /// Reads and removes the helper attributes of a method in an annotated impl block, where
+    /// only `skip` applies; returns whether the method is skipped.
+    pub(crate) fn take_in_impl(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> bool {
+        let mut skip = None;
+        for attr in attrs.iter().filter(|attr| is_helper(attr)) {
+            for option in helper_options(attr, IMPL_METHOD_OPTIONS, errors) {
+                let parser = syn::meta::parser(|meta| {
+                    if meta.path.is_ident("skip") {
+                        keyword(&meta, &mut skip)
+                    } else {
+                        Err(meta.error(format!("unknown option; {IMPL_METHOD_OPTIONS}")))
+                    }
+                });
+                if let Err(err) = syn::parse::Parser::parse2(parser, option) {
+                    errors.push(err);
+                }
+            }
+        }
+        attrs.retain(|attr| !is_helper(attr));
+        skip.is_some()
+    }
+}
+
+const METHOD_OPTIONS: &str = "on a method, expected `skip`, `nonblocking`, \
+                              `deprecated_sync = \"..\"` or `deprecated_async = \"..\"`";
+
+const IMPL_METHOD_OPTIONS: &str = "in an impl block, a method takes only `#[auto_async(skip)]` \
+                                   (kept as written, not renamed)";
+
+/// The options of one helper attribute, one token stream each; an attribute without a list is
+/// reported and yields none.
+fn helper_options(attr: &Attribute, expected: &str, errors: &mut Errors) -> Vec<TokenStream> {
+    match attr.meta.require_list() {
+        Ok(list) => split_options(list.tokens.clone()),
+        Err(err) => {
+            errors.push(syn::Error::new_spanned(attr, format!("{err}: {expected}")));
+            Vec::new()
+        }
+    }
+}
+
+/// Splits an option list at its top-level commas, so that each option is parsed on its own.
+fn split_options(tokens: TokenStream) -> Vec<TokenStream> {
+    let mut options = Vec::new();
+    let mut option = TokenStream::new();
+    for token in tokens {
+        match &token {
+            TokenTree::Punct(punct) if punct.as_char() == ',' => {
+                options.push(std::mem::take(&mut option));
+            }
+            _ => option.extend([token]),
+        }
+    }
+    options.push(option);
+    options.retain(|option| !option.is_empty());
+    options
 }
 
 fn flag(meta: &ParseNestedMeta<'_>, slot: &mut bool) -> syn::Result<()> {
@@ -152,27 +221,20 @@ fn keyword(meta: &ParseNestedMeta<'_>, slot: &mut Option<Ident>) -> syn::Result<
     if slot.is_some() {
         return Err(meta.error("this option is given twice"));
     }
-    *slot = meta.path.get_ident().cloned();
+    *slot = meta
+        .path
+        .segments
+        .first()
+        .map(|segment| segment.ident.clone());
     Ok(())
 }
 
 /// Whether an attribute is one of ours (`#[auto_async(..)]` or `#[path::auto_async(..)]`).
-fn is_helper(attr: &Attribute) -> bool {
+pub(crate) fn is_helper(attr: &Attribute) -> bool {
     attr.path()
         .segments
         .last()
         .is_some_and(|segment| segment.ident == "auto_async")
-}
-
-/// Removes the helper attributes from every method, so that the trait can be emitted as written
-/// (used when the attribute reports an error: the trait still exists for IDEs and later code).
-pub(crate) fn strip_helper_attrs(mut item: ItemTrait) -> ItemTrait {
-    for entry in &mut item.items {
-        if let TraitItem::Fn(method) = entry {
-            method.attrs.retain(|attr| !is_helper(attr));
-        }
-    }
-    item
 }
 
 /// Collects several errors so that one expansion reports all of them.
@@ -187,7 +249,18 @@ impl Errors {
         }
     }
 
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
+    pub(crate) fn extend(&mut self, other: Errors) {
+        if let Some(err) = other.0 {
+            self.push(err);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The errors as `compile_error!` invocations (nothing when there are none).
+    pub(crate) fn into_compile_errors(self) -> TokenStream {
+        self.0.map(|err| err.to_compile_error()).unwrap_or_default()
     }
 }

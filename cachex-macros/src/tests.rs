@@ -87,3 +87,83 @@ fn misuse_keeps_the_trait_and_reports_every_error() {
         }
     ));
 }
+
+#[test]
+fn shapes_needing_bounds_coercions_and_lints() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            pub trait Shapes {
+                async fn boxed(&self, early: bool) -> Box<dyn Display + Send> {
+                    if early {
+                        return Box::new("early");
+                    }
+                    Box::new(1)
+                }
+                async fn name(&self) -> Result<impl AsRef<str> + Send, Error>;
+                async fn finish(mut self, mut extra: Vec<u8>) -> Vec<u8> {
+                    extra.push(0);
+                    extra
+                }
+                fn run(self) -> u32;
+                #[allow(non_snake_case)]
+                #[expect(clippy::too_many_arguments)]
+                fn Get(&self, a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) -> u8;
+            }
+        }
+    ));
+}
+
+#[test]
+fn trait_objects() {
+    insta::assert_snapshot!(expand(
+        quote!(dyn),
+        quote! {
+            pub trait Store: Send + Sync {
+                async fn get(&self, key: &str) -> Option<&str>;
+                fn put(&self, key: &str, value: &str);
+                async fn add(&mut self, n: u32) -> u32 {
+                    n
+                }
+                fn parse<T: FromStr>(&self, key: &str) -> Option<T> {
+                    None
+                }
+            }
+        }
+    ));
+}
+
+#[test]
+fn forwarding() {
+    insta::assert_snapshot!(expand(
+        quote!(forward(App)),
+        quote! {
+            pub trait Store: Send + Sync {
+                type Value;
+                async fn get<V: From<Self::Value>>(&self, key: &str) -> Option<V>;
+                fn put(&self, key: &str, value: Self::Value);
+                #[auto_async(skip)]
+                fn name(&self) -> &str;
+                fn reset(&mut self) {}
+            }
+        }
+    ));
+}
+
+#[test]
+fn impl_side() {
+    insta::assert_snapshot!(expand(
+        quote!(),
+        quote! {
+            impl Store for Mem {
+                async fn get(&self, key: &str) -> Option<String> {
+                    None
+                }
+                fn set(&self, key: &str, value: &str) {}
+                async fn set(&self, key: &str, value: &str) {}
+                #[auto_async(skip)]
+                async fn flush(&self) {}
+            }
+        }
+    ));
+}

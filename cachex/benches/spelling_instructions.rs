@@ -9,17 +9,13 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+mod counting;
 #[allow(dead_code)] // shared with the `auto_async` bench, which uses all of it
 mod support;
 use support::{App, Store, Table, ready};
 
 fn main() {
-    let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
-    let spelling = args.next().unwrap_or_else(|| "none".into());
-    let calls: u64 = args
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
+    let (spelling, calls) = counting::spelling_and_calls();
     let app = App::new(Arc::new(Table::new()));
     let call: fn(&App) -> Option<Option<u64>> = match spelling.as_str() {
         "none" => |_| None,

@@ -125,7 +125,7 @@ impl KeyType {
 /// assert!(!cache.add("answer", &0, Timeout::Never)?);
 /// # Ok::<(), cachex::Error>(())
 /// ```
-#[auto_async(crate = crate)]
+#[auto_async(crate = crate, forward(crate::Cache))]
 pub trait CacheApi: Send + Sync {
     /// The value of `key`, or `None` when it is missing or expired.
     async fn get<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>>;

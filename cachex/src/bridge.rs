@@ -389,6 +389,28 @@ pub fn blocking_local<F: FnOnce() -> R, R>(
     nonblocking(call)
 }
 
+/// A boxed future, as a trait object's vtable returns it (`#[auto_async(dyn)]`).
+#[doc(hidden)]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`BoxFuture`] for `local` traits: without `Send`.
+#[doc(hidden)]
+pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Boxes the future of a trait object's async call (called by generated code).
+#[doc(hidden)]
+#[inline]
+pub fn boxed<'a, F: Future + Send + 'a>(future: F) -> BoxFuture<'a, F::Output> {
+    Box::pin(future)
+}
+
+/// [`boxed`] for `local` traits.
+#[doc(hidden)]
+#[inline]
+pub fn boxed_local<'a, F: Future + 'a>(future: F) -> LocalBoxFuture<'a, F::Output> {
+    Box::pin(future)
+}
+
 /// The async twin of a `nonblocking` method (called by generated code).
 #[doc(hidden)]
 pub fn nonblocking<F: FnOnce() -> R, R>(call: F) -> BlockingCall<F> {

@@ -14,6 +14,41 @@ fn ready<F: std::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)
 }
 
+/// Runs `check` in each runtime situation that `bridge.rs` covers: under another executor (no
+/// tokio runtime), on a multi-thread runtime's worker, on a current-thread runtime, and in
+/// `spawn_blocking`. `check` makes blocking and async calls, so both bridges run in each.
+fn everywhere<F, Fut>(check: F)
+where
+    F: Fn() -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let runtime = |multi_thread: bool| {
+        let mut builder = if multi_thread {
+            tokio::runtime::Builder::new_multi_thread()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
+        };
+        builder
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    };
+    futures::executor::block_on(check());
+    let on_worker = check.clone();
+    runtime(true).block_on(async move {
+        tokio::spawn(on_worker())
+            .await
+            .expect("no panic on the worker");
+    });
+    runtime(false).block_on(check());
+    runtime(true).block_on(async move {
+        tokio::task::spawn_blocking(move || futures::executor::block_on(check()))
+            .await
+            .expect("no panic in spawn_blocking");
+    });
+}
+
 mod spellings {
     use super::*;
 
@@ -499,8 +534,9 @@ mod local {
     use std::cell::Cell;
     use std::rc::Rc;
 
-    /// Futures that are not `Send`: an `Rc` lives across an await point.
-    #[auto_async(local)]
+    /// Futures that are not `Send`: an `Rc` lives across an await point. With `dyn` too: trait
+    /// objects behind `Rc`.
+    #[auto_async(local, dyn)]
     pub trait Local {
         async fn bump(&self) -> usize;
         fn count(&self) -> usize;
@@ -528,6 +564,31 @@ mod local {
         assert_eq!(ready(counter.a().bump()), 3);
         assert_eq!(ready(counter.acount()), 3);
         assert_eq!(LocalHandles::new(&counter).count.as_sync(), 3);
+    }
+
+    async fn every_spelling(counter: Rc<dyn Local>) -> usize {
+        let blocking = counter.bump();
+        let bumped = counter.abump().await + counter.a().bump().await;
+        assert_eq!((counter.acount().await, counter.a().count().await), (3, 3));
+        let borrowed: &dyn Local = &*counter;
+        assert_eq!((&borrowed).abump().await, 4);
+        blocking + bumped + borrowed.count()
+    }
+
+    /// On a `LocalSet`, where tokio refuses `block_in_place`, and outside any runtime.
+    #[test]
+    fn rc_dyn_on_a_local_set_and_outside_any_runtime() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let on_local_set = runtime.block_on(
+            tokio::task::LocalSet::new()
+                .run_until(async { every_spelling(Rc::new(Counter(Rc::default()))).await }),
+        );
+        let outside = ready(every_spelling(Rc::new(Counter(Rc::default()))));
+        assert_eq!((on_local_set, outside), (10, 10));
     }
 }
 
@@ -766,5 +827,679 @@ mod async_default_arguments {
         let mut dropped = log.lock().expect("not poisoned").clone();
         dropped.sort_unstable();
         assert_eq!(dropped, ["ignored", "named"]);
+    }
+}
+
+/// An async default body in a trait without `Send + Sync` supertraits: the `Self: Sync` its
+/// future needs is a bound on the methods that run it, so a type that is not `Sync` still
+/// implements the trait and calls everything else.
+mod default_body_without_sync_supertraits {
+    use super::*;
+    use std::cell::Cell;
+
+    #[auto_async]
+    pub trait Greeter {
+        fn name(&self) -> String;
+        async fn greet(&self, greeting: &str) -> String {
+            format!("{greeting}, {}", self.name())
+        }
+    }
+
+    pub struct World;
+
+    impl Greeter for World {
+        fn name(&self) -> String {
+            "world".into()
+        }
+    }
+
+    /// Not `Sync`: implements the trait all the same.
+    pub struct Counted(Cell<u32>);
+
+    impl Greeter for Counted {
+        fn name(&self) -> String {
+            self.0.set(self.0.get() + 1);
+            format!("#{}", self.0.get())
+        }
+    }
+
+    #[test]
+    fn every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            assert_eq!(World.greet("hi"), "hi, world");
+            assert_eq!(World.agreet("hey").await, "hey, world");
+            assert_eq!(World.a().greet("yo").await, "yo, world");
+            let handles = GreeterHandles::new(&World);
+            assert_eq!(handles.greet.as_sync("hi"), "hi, world");
+            assert_eq!(handles.greet.as_async("hey").await, "hey, world");
+            assert_eq!(World.a().name().await, "world");
+        });
+        assert_eq!(Counted(Cell::new(0)).name(), "#1");
+    }
+}
+
+/// By-value `self` in a trait that is not `Sized`: the twins that move `self` get the bound.
+mod by_value_self_in_an_unsized_trait {
+    use super::*;
+
+    #[auto_async]
+    pub trait Consume: Send + Sync {
+        fn into_len(self) -> usize;
+        async fn into_upper(self) -> String;
+        /// Default bodies that move `self`, on both forms.
+        fn into_pair(self) -> (usize, usize) {
+            (0, 0)
+        }
+        async fn into_label(self) -> String {
+            String::from("label")
+        }
+    }
+
+    pub struct Word(String);
+
+    impl Consume for Word {
+        fn into_len(self) -> usize {
+            self.0.len()
+        }
+        async fn ainto_upper(self) -> String {
+            self.0.to_uppercase()
+        }
+    }
+
+    #[test]
+    fn every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            let word = || Word("abc".into());
+            assert_eq!(word().into_len(), 3);
+            assert_eq!(word().ainto_len().await, 3);
+            assert_eq!(word().into_upper(), "ABC");
+            assert_eq!(word().ainto_upper().await, "ABC");
+            assert_eq!(word().into_pair(), (0, 0));
+            assert_eq!(word().ainto_pair().await, (0, 0));
+            assert_eq!(word().into_label(), "label");
+            assert_eq!(word().ainto_label().await, "label");
+        });
+    }
+}
+
+/// `mut self` and `mut` arguments in default bodies of either form.
+mod mutable_bindings_in_default_bodies {
+    use super::*;
+
+    #[auto_async]
+    pub trait Tally: Send + Sync {
+        fn bump(&mut self) -> u32;
+        async fn finish(mut self, mut extra: Vec<u32>) -> Vec<u32> {
+            extra.push(self.bump());
+            extra
+        }
+        fn finish_now(mut self, mut base: u32) -> u32 {
+            base += self.bump();
+            base
+        }
+        async fn add_all(&mut self, mut items: Vec<u32>) -> u32 {
+            items.push(self.bump());
+            items.iter().sum()
+        }
+    }
+
+    #[derive(Default)]
+    pub struct Count(u32);
+
+    impl Tally for Count {
+        fn bump(&mut self) -> u32 {
+            self.0 += 1;
+            self.0
+        }
+    }
+
+    #[test]
+    fn every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            assert_eq!(Count(1).finish(vec![7]), [7, 2]);
+            assert_eq!(Count(2).afinish(vec![]).await, [3]);
+            assert_eq!(Count(0).finish_now(10), 11);
+            assert_eq!(Count(0).afinish_now(20).await, 21);
+            let mut count = Count::default();
+            assert_eq!(count.add_all(vec![5]), 6);
+            assert_eq!(count.aadd_all(vec![5]).await, 7);
+            assert_eq!(count.a_mut().add_all(vec![5]).await, 8);
+        });
+    }
+}
+
+/// Default bodies whose value coerces to the declared type, at the end or at a `return`.
+mod coercions_in_default_bodies {
+    use super::*;
+    use std::fmt::Display;
+
+    #[auto_async]
+    pub trait Numbers: Send + Sync {
+        fn values(&self) -> &[i32];
+        async fn boxed(&self) -> Box<dyn Iterator<Item = i32> + Send + '_> {
+            Box::new(self.values().iter().copied())
+        }
+        async fn first(&self) -> &(dyn Display + Sync) {
+            &self.values()[0]
+        }
+        async fn described(&self, early: bool) -> Box<dyn Display + Send> {
+            if early {
+                return Box::new("early");
+            }
+            Box::new(self.values().len())
+        }
+        fn blocking_boxed(&self) -> Box<dyn Iterator<Item = i32> + '_> {
+            Box::new(self.values().iter().rev().copied())
+        }
+    }
+
+    pub struct List(Vec<i32>);
+
+    impl Numbers for List {
+        fn values(&self) -> &[i32] {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            let list = List(vec![1, 2, 3]);
+            assert_eq!(list.boxed().sum::<i32>(), 6);
+            assert_eq!(list.aboxed().await.count(), 3);
+            assert_eq!(list.a().boxed().await.max(), Some(3));
+            assert_eq!(list.first().to_string(), "1");
+            assert_eq!(list.a().first().await.to_string(), "1");
+            assert_eq!(list.described(true).to_string(), "early");
+            assert_eq!(list.adescribed(false).await.to_string(), "3");
+            assert_eq!(list.ablocking_boxed().await.next(), Some(3));
+            let handles = NumbersHandles::new(&list);
+            assert_eq!(handles.boxed.as_sync().sum::<i32>(), 6);
+            assert_eq!(handles.described.as_async(true).await.to_string(), "early");
+        });
+    }
+}
+
+/// `impl Trait` nested in a result, and a blocking method returning `impl Iterator`.
+mod impl_trait_results {
+    use super::*;
+
+    #[auto_async]
+    pub trait Source: Send + Sync {
+        async fn name(&self) -> Result<impl AsRef<str> + Send, std::fmt::Error>;
+        fn numbers(&self) -> impl Iterator<Item = i32> + Send;
+    }
+
+    pub struct Static;
+
+    impl Source for Static {
+        async fn aname(&self) -> Result<impl AsRef<str> + Send, std::fmt::Error> {
+            Ok("static")
+        }
+        fn numbers(&self) -> impl Iterator<Item = i32> + Send {
+            1..4
+        }
+    }
+
+    #[test]
+    fn every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            assert_eq!(Static.name().expect("named").as_ref(), "static");
+            assert_eq!(Static.aname().await.expect("named").as_ref(), "static");
+            assert_eq!(Static.a().name().await.expect("named").as_ref(), "static");
+            assert_eq!(Static.numbers().sum::<i32>(), 6);
+            assert_eq!(Static.anumbers().await.sum::<i32>(), 6);
+            assert_eq!(Static.a().numbers().await.sum::<i32>(), 6);
+            let handles = SourceHandles::new(&Static);
+            assert_eq!(handles.name.as_sync().expect("named").as_ref(), "static");
+            assert_eq!(
+                handles.name.as_async().await.expect("named").as_ref(),
+                "static"
+            );
+            assert_eq!(handles.numbers.as_sync().count(), 3);
+            assert_eq!(handles.numbers.as_async().await.count(), 3);
+        });
+    }
+}
+
+/// A by-value method's future owns `self`: it needs `Self: Send`, not `Sync`.
+mod by_value_futures_need_only_send {
+    use super::*;
+    use std::cell::Cell;
+
+    #[auto_async]
+    pub trait Job {
+        fn run(self) -> u32;
+        async fn run_later(self) -> u32;
+    }
+
+    /// `Send` but not `Sync`.
+    pub struct Once(Cell<u32>);
+
+    impl Job for Once {
+        fn run(self) -> u32 {
+            self.0.get()
+        }
+        async fn arun_later(self) -> u32 {
+            self.0.get() + 1
+        }
+    }
+
+    #[test]
+    fn every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            assert_eq!(Once(Cell::new(1)).run(), 1);
+            assert_eq!(Once(Cell::new(2)).arun().await, 2);
+            assert_eq!(Once(Cell::new(3)).run_later(), 4);
+            assert_eq!(Once(Cell::new(4)).arun_later().await, 5);
+        });
+    }
+}
+
+/// Lint attributes reach every generated item: twins, view methods, handle fields.
+#[deny(
+    non_snake_case,
+    clippy::too_many_arguments,
+    unfulfilled_lint_expectations
+)]
+mod lint_attributes {
+    use super::*;
+
+    #[auto_async]
+    pub trait Legacy: Send + Sync {
+        #[allow(non_snake_case)]
+        fn GetValue(&self) -> u8;
+        #[allow(non_snake_case)]
+        async fn FetchValue(&self) -> u8;
+        #[allow(clippy::too_many_arguments)]
+        async fn sum(&self, a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) -> u8;
+        #[expect(unused_variables)]
+        fn ignore(&self, unused: u8) -> u8 {
+            0
+        }
+    }
+
+    pub struct Old;
+
+    impl Legacy for Old {
+        fn GetValue(&self) -> u8 {
+            1
+        }
+        async fn aFetchValue(&self) -> u8 {
+            2
+        }
+        async fn asum(&self, a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8) -> u8 {
+            a + b + c + d + e + f + g
+        }
+    }
+
+    #[test]
+    fn every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            assert_eq!(
+                Old.GetValue() + Old.aGetValue().await + Old.a().GetValue().await,
+                3
+            );
+            assert_eq!(Old.FetchValue() + Old.a().FetchValue().await, 4);
+            assert_eq!(
+                Old.sum(1, 1, 1, 1, 1, 1, 1) + Old.a().sum(1, 1, 1, 1, 1, 1, 1).await,
+                14
+            );
+            assert_eq!(Old.ignore(1) + Old.aignore(2).await, 0);
+            let handles = LegacyHandles::new(&Old);
+            assert_eq!(
+                handles.GetValue.as_sync() + handles.FetchValue.as_async().await,
+                3
+            );
+        });
+    }
+}
+
+/// Trait objects: `Arc<dyn Store>`, `Box<dyn Store>` and `&dyn Store` with every spelling. The
+/// blocking call goes through the vtable (to an injected side when there is one), the async
+/// twins through boxed futures; implementors and static calls are unchanged.
+mod trait_objects {
+    use super::*;
+
+    #[auto_async(dyn)]
+    pub trait Store: Send + Sync {
+        async fn get(&self, key: &str) -> Option<String>;
+        fn put(&self, key: &str, value: &str);
+        #[auto_async(nonblocking)]
+        fn len(&self) -> usize;
+        /// Borrows from `self`: the boxed future's lifetime covers it.
+        async fn first_key(&self) -> Option<&str>;
+        /// A default body, in the vtable.
+        async fn get_or(&self, key: &str, default: &str) -> String {
+            self.aget(key).await.unwrap_or_else(|| default.to_owned())
+        }
+        /// Generic: left out of the vtable, callable on `Sized` implementors only.
+        async fn get_parsed<T: std::str::FromStr + Send>(&self, key: &str) -> Option<T> {
+            self.aget(key).await?.parse().ok()
+        }
+    }
+
+    #[derive(Default)]
+    pub struct Mem {
+        map: Mutex<HashMap<String, String>>,
+        keys: Vec<String>,
+    }
+
+    impl Store for Mem {
+        async fn aget(&self, key: &str) -> Option<String> {
+            self.map.lock().expect("not poisoned").get(key).cloned()
+        }
+        fn put(&self, key: &str, value: &str) {
+            self.map
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value.into());
+        }
+        fn len(&self) -> usize {
+            self.map.lock().expect("not poisoned").len()
+        }
+        async fn afirst_key(&self) -> Option<&str> {
+            self.keys.first().map(String::as_str)
+        }
+    }
+
+    /// Injects a native blocking `get`: trait object calls reach it too. Written with the
+    /// definition's names.
+    pub struct Native;
+
+    #[auto_async]
+    impl Store for Native {
+        async fn get(&self, _: &str) -> Option<String> {
+            Some("async".into())
+        }
+        fn get(&self, _: &str) -> Option<String> {
+            Some("blocking".into())
+        }
+        fn put(&self, _: &str, _: &str) {}
+        fn len(&self) -> usize {
+            0
+        }
+        async fn first_key(&self) -> Option<&str> {
+            None
+        }
+    }
+
+    fn mem() -> Mem {
+        Mem {
+            keys: vec!["first".into()],
+            ..Mem::default()
+        }
+    }
+
+    /// Every spelling, on any implementor: a trait object's pointer is one.
+    async fn every_spelling(store: impl Store) {
+        let before = store.len();
+        store.put("a", "1");
+        store.aput("b", "2").await;
+        store.a().put("c", "3").await;
+        assert_eq!(store.get("a").as_deref(), Some("1"));
+        assert_eq!(store.aget("b").await.as_deref(), Some("2"));
+        assert_eq!(store.a().get("c").await.as_deref(), Some("3"));
+        let after = before + 3;
+        assert_eq!(
+            (store.len(), store.alen().await, store.a().len().await),
+            (after, after, after)
+        );
+        assert_eq!(store.afirst_key().await, Some("first"));
+        assert_eq!(store.a().first_key().await, Some("first"));
+        assert_eq!(store.get_or("z", "zz"), "zz");
+        assert_eq!(store.aget_or("z", "zz").await, "zz");
+        assert_eq!(store.a().get_or("a", "zz").await, "1");
+        let handles = StoreHandles::new(&store);
+        assert_eq!(handles.get.as_sync("a").as_deref(), Some("1"));
+        assert_eq!(handles.get.as_async("b").await.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn arc_box_and_ref_with_every_spelling_in_every_runtime_situation() {
+        everywhere(|| async {
+            let arc: Arc<dyn Store> = Arc::new(mem());
+            arc.put("k", "v");
+            assert_eq!(arc.get("k").as_deref(), Some("v"));
+            assert_eq!(arc.aget("k").await.as_deref(), Some("v"));
+            assert_eq!(arc.a().get("k").await.as_deref(), Some("v"));
+            every_spelling(arc).await;
+            let boxed: Box<dyn Store + Send + Sync> = Box::new(mem());
+            assert_eq!(boxed.aget("k").await, None);
+            assert_eq!(boxed.a().get_or("k", "none").await, "none");
+            every_spelling(boxed).await;
+            let owner = mem();
+            let borrowed: &dyn Store = &owner;
+            borrowed.put("k", "ref");
+            assert_eq!(borrowed.get("k").as_deref(), Some("ref"));
+            // `borrowed.aget(..)` names the object's own `aget`, which needs `Sized` so that
+            // static calls stay unboxed: call it on the reference, an implementor itself.
+            assert_eq!((&borrowed).aget("k").await.as_deref(), Some("ref"));
+            assert_eq!((&borrowed).a().get("k").await.as_deref(), Some("ref"));
+            let fresh = mem();
+            every_spelling(&fresh as &dyn Store).await;
+
+            let native: Arc<dyn Store> = Arc::new(Native);
+            assert_eq!(native.get("k").as_deref(), Some("blocking"));
+            assert_eq!(native.aget("k").await.as_deref(), Some("async"));
+            // Static calls are unchanged, generic methods included.
+            let mem = mem();
+            mem.put("n", "42");
+            assert_eq!(mem.aget_parsed::<u8>("n").await, Some(42));
+            assert_eq!(mem.get_parsed::<u8>("n"), Some(42));
+            every_spelling(mem).await;
+        });
+    }
+
+    /// `&mut self` methods: a `Box<dyn ..>` forwards them (an `Arc` cannot).
+    #[auto_async(dyn)]
+    pub trait Counter: Send + Sync {
+        async fn add(&mut self, n: u32) -> u32;
+        fn total(&self) -> u32;
+    }
+
+    #[derive(Default)]
+    pub struct Total(u32);
+
+    impl Counter for Total {
+        async fn aadd(&mut self, n: u32) -> u32 {
+            self.0 += n;
+            self.0
+        }
+        fn total(&self) -> u32 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn box_forwards_mut_self_methods() {
+        everywhere(|| async {
+            let mut boxed: Box<dyn Counter> = Box::<Total>::default();
+            assert_eq!(boxed.add(1), 1);
+            assert_eq!(boxed.aadd(2).await, 3);
+            assert_eq!(boxed.a_mut().add(3).await, 6);
+            assert_eq!((boxed.total(), boxed.a().total().await), (6, 6));
+        });
+    }
+}
+
+/// `#[auto_async]` on an impl block: the implementor writes the definition's names.
+mod impl_side {
+    use super::*;
+
+    #[auto_async]
+    pub trait Store: Send + Sync {
+        async fn get(&self, key: &str) -> Option<String>;
+        fn set(&self, key: &str, value: &str);
+        #[auto_async(skip)]
+        #[allow(async_fn_in_trait)]
+        async fn flush(&self) -> usize;
+    }
+
+    /// Records which side each call reached.
+    #[derive(Default)]
+    pub struct Mem {
+        map: Mutex<HashMap<String, String>>,
+        sides: Mutex<Vec<&'static str>>,
+    }
+
+    impl Mem {
+        fn reached(&self, side: &'static str) {
+            self.sides.lock().expect("not poisoned").push(side);
+        }
+    }
+
+    #[auto_async]
+    impl Store for Mem {
+        /// The native async side of `get`.
+        async fn get(&self, key: &str) -> Option<String> {
+            self.reached("async get");
+            self.map.lock().expect("not poisoned").get(key).cloned()
+        }
+        /// The native blocking side of `set`.
+        fn set(&self, key: &str, value: &str) {
+            self.reached("blocking set");
+            self.map
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value.into());
+        }
+        /// Injection by the definition's name: the async side of `set`, written natively.
+        async fn set(&self, key: &str, value: &str) {
+            self.reached("async set");
+            self.map
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value.into());
+        }
+        /// A method the trait skips keeps its name.
+        #[auto_async(skip)]
+        async fn flush(&self) -> usize {
+            std::mem::take(&mut *self.map.lock().expect("not poisoned")).len()
+        }
+    }
+
+    #[test]
+    fn an_impl_written_with_the_definitions_names() {
+        everywhere(|| async {
+            let mem = Mem::default();
+            mem.set("a", "1");
+            mem.aset("b", "2").await;
+            mem.a().set("c", "3").await;
+            assert_eq!(mem.get("a").as_deref(), Some("1"));
+            assert_eq!(mem.aget("b").await.as_deref(), Some("2"));
+            assert_eq!(mem.a().get("c").await.as_deref(), Some("3"));
+            assert_eq!(mem.flush().await, 3);
+            assert_eq!(
+                *mem.sides.lock().expect("not poisoned"),
+                [
+                    "blocking set",
+                    "async set",
+                    "async set",
+                    "async get",
+                    "async get",
+                    "async get"
+                ]
+            );
+        });
+    }
+}
+
+/// `forward(Type)`: a type that opts in to the handles (as `cachex::Cache` does) implements the
+/// trait by forwarding, so it can be passed where the trait is expected.
+mod forwarding {
+    use super::*;
+    use std::ops::Deref;
+
+    #[auto_async(forward(App))]
+    pub trait Store: Send + Sync {
+        type Value: Clone + Send;
+        const NAME: &'static str;
+        async fn get(&self, key: &str) -> Option<Self::Value>;
+        fn put(&self, key: &str, value: Self::Value);
+        /// Generic, with a default body.
+        async fn get_as<T: From<Self::Value> + Send>(&self, key: &str) -> Option<T> {
+            self.aget(key).await.map(T::from)
+        }
+        #[auto_async(skip)]
+        fn label(&self, prefix: &str) -> String;
+        /// `&mut self`, provided: the forwarding type keeps the default.
+        fn reset(&mut self) -> bool {
+            false
+        }
+    }
+
+    #[derive(Default)]
+    pub struct Mem {
+        map: Mutex<HashMap<String, u8>>,
+        blocking_gets: AtomicUsize,
+    }
+
+    impl Store for Mem {
+        type Value = u8;
+        const NAME: &'static str = "mem";
+        async fn aget(&self, key: &str) -> Option<u8> {
+            self.map.lock().expect("not poisoned").get(key).copied()
+        }
+        /// Injected: calls through the forwarding type reach it.
+        fn get(&self, key: &str) -> Option<u8> {
+            self.blocking_gets.fetch_add(1, Ordering::SeqCst);
+            self.map.lock().expect("not poisoned").get(key).copied()
+        }
+        fn put(&self, key: &str, value: u8) {
+            self.map
+                .lock()
+                .expect("not poisoned")
+                .insert(key.into(), value);
+        }
+        fn label(&self, prefix: &str) -> String {
+            format!("{prefix}{}", Self::NAME)
+        }
+    }
+
+    /// Mimics `cachex::Cache`: one `Arc` around handles built once.
+    #[derive(Clone, Default)]
+    pub struct App(Arc<StoreHandles<Arc<Mem>>>);
+
+    impl Default for StoreHandles<Arc<Mem>> {
+        fn default() -> Self {
+            StoreHandles::new(Arc::default())
+        }
+    }
+
+    impl Deref for App {
+        type Target = StoreHandles<Arc<Mem>>;
+        fn deref(&self) -> &Self::Target {
+            &self.0
+        }
+    }
+
+    /// Generic code over the trait, given the forwarding type itself.
+    async fn total<S: Store<Value = u8>>(store: &S, keys: &[&str]) -> u32 {
+        let mut total = 0;
+        for key in keys {
+            total += u32::from(store.get(key).unwrap_or(0));
+            total += u32::from(store.aget(key).await.unwrap_or(0));
+            total += u32::from(store.a().get(key).await.unwrap_or(0));
+        }
+        total
+    }
+
+    #[test]
+    fn a_forwarding_type_is_an_implementor() {
+        everywhere(|| async {
+            let app = App::default();
+            app.put("a", 1);
+            app.aput("b", 2).await;
+            app.put.as_sync("c", 3);
+            assert_eq!(total(&app, &["a", "b", "c"]).await, 18);
+            assert_eq!(app.get_as::<u32>("a"), Some(1));
+            assert_eq!(app.a().get_as::<u64>("b").await, Some(2));
+            assert_eq!(app.get.as_async("c").await, Some(3));
+            assert_eq!((App::NAME, app.label("#")), ("mem", "#mem".into()));
+            assert_eq!(app.0.blocking_gets.load(Ordering::SeqCst), 3);
+            let mut owned = app.clone();
+            assert!(!owned.reset());
+        });
     }
 }
