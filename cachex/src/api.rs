@@ -182,7 +182,9 @@ pub trait CacheApi: Send + Sync {
     /// The value of `key`; on a miss, `default()` is computed, added and returned. Concurrent
     /// misses of one key in this process compute it once (so a default must not itself call
     /// `get_or_set` on the same key: it would wait for itself). As in Django, the value is
-    /// added: if another process stored one first, that one is returned.
+    /// added: if another process stored one first, that one is returned. A default that can
+    /// fail belongs in [`try_get_or_set`](CacheApi::try_get_or_set): here a `Result` would be
+    /// the value, and an `Err` stored for the whole timeout.
     async fn get_or_set<V, F>(&self, key: &str, default: F, timeout: Timeout) -> Result<V>
     where
         V: Serialize + DeserializeOwned + Send + Sync,
