@@ -93,6 +93,21 @@ pub enum KeyType {
     Other(String),
 }
 
+impl KeyType {
+    /// The type of a Redis type name (`TYPE`'s answer); `None` for `none`, a missing key.
+    pub(crate) fn named(name: &str) -> Option<KeyType> {
+        Some(match name {
+            "none" => return None,
+            "string" => KeyType::String,
+            "hash" => KeyType::Hash,
+            "list" => KeyType::List,
+            "set" => KeyType::Set,
+            "zset" => KeyType::SortedSet,
+            other => KeyType::Other(other.to_owned()),
+        })
+    }
+}
+
 /// Django's cache API, with Django's names and semantics. Bring it in with
 /// `use cachex::prelude::*`.
 ///

@@ -153,8 +153,7 @@ impl CacheApi for CacheCore {
     }
 
     async fn aincr(&self, key: &str, delta: i64) -> Result<i64> {
-        let made = self.key(key)?;
-        self.run(key, IncrBy { key: made, delta })
+        self.on_key(key, |key| IncrBy { key, delta })
             .await?
             .ok_or_else(|| Error::NotFound {
                 key: key.to_owned(),
@@ -458,13 +457,13 @@ impl CacheApi for CacheCore {
     }
 
     async fn apersist(&self, key: &str) -> Result<bool> {
-        let made = self.key(key)?;
-        self.run(key, Persist { key: made }).await
+        self.on_key(key, |key| Persist { key }).await
     }
 
     async fn akey_type(&self, key: &str) -> Result<Option<KeyType>> {
-        let made = self.key(key)?;
-        Ok(self.run(key, Type { key: made }).await?.0)
+        Ok(KeyType::named(
+            &self.on_key(key, |key| Type { key }).await?.0,
+        ))
     }
 
     async fn akeys(&self, pattern: &str) -> Result<Vec<String>> {
@@ -562,21 +561,14 @@ impl CacheApi for CacheCore {
         field: &str,
         value: &V,
     ) -> Result<bool> {
-        let command = HsetNx {
-            key: self.key(key)?,
-            field: field.as_bytes().to_vec(),
-            value: self.codec.encode(value)?,
-        };
-        self.run(key, command).await
+        let value = self.codec.encode(value)?;
+        let field = field.as_bytes().to_vec();
+        self.on_key(key, |key| HsetNx { key, field, value }).await
     }
 
     async fn ahget<V: DeserializeOwned + Send>(&self, key: &str, field: &str) -> Result<Option<V>> {
-        let command = Hget {
-            key: self.key(key)?,
-            field: field.as_bytes().to_vec(),
-        };
-        let value = self.run(key, command).await?;
-        self.decode_optional(key, value)
+        let field = field.as_bytes().to_vec();
+        self.value(key, |key| Hget { key, field }).await
     }
 
     async fn ahmget<V: DeserializeOwned + Send>(
@@ -606,16 +598,12 @@ impl CacheApi for CacheCore {
     }
 
     async fn ahdel(&self, key: &str, fields: &[&str]) -> Result<u64> {
-        let command = Hdel {
-            key: self.key(key)?,
-            fields: field_bytes(fields),
-        };
-        self.run(key, command).await
+        let fields = field_bytes(fields);
+        self.on_key(key, |key| Hdel { key, fields }).await
     }
 
     async fn ahlen(&self, key: &str) -> Result<u64> {
-        let made = self.key(key)?;
-        self.run(key, Hlen { key: made }).await
+        self.on_key(key, |key| Hlen { key }).await
     }
 
     async fn ahkeys(&self, key: &str) -> Result<Vec<String>> {
@@ -628,63 +616,41 @@ impl CacheApi for CacheCore {
     }
 
     async fn ahvals<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Vec<V>> {
-        let made = self.key(key)?;
-        let values = self.run(key, Hvals { key: made }).await?;
-        self.decode_all(key, values)
+        self.values(key, |key| Hvals { key }).await
     }
 
     async fn ahexists(&self, key: &str, field: &str) -> Result<bool> {
-        let command = Hexists {
-            key: self.key(key)?,
-            field: field.as_bytes().to_vec(),
-        };
-        self.run(key, command).await
+        let field = field.as_bytes().to_vec();
+        self.on_key(key, |key| Hexists { key, field }).await
     }
 
     async fn ahincrby(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
-        let command = HincrBy {
-            key: self.key(key)?,
-            field: field.as_bytes().to_vec(),
-            delta,
-        };
-        self.run(key, command).await
+        let field = field.as_bytes().to_vec();
+        self.on_key(key, |key| HincrBy { key, field, delta }).await
     }
 
     async fn ahincrbyfloat(&self, key: &str, field: &str, delta: f64) -> Result<f64> {
-        let command = HincrByFloat {
-            key: self.key(key)?,
-            field: field.as_bytes().to_vec(),
-            delta,
-        };
-        self.run(key, command).await
+        let field = field.as_bytes().to_vec();
+        self.on_key(key, |key| HincrByFloat { key, field, delta })
+            .await
     }
 
     async fn alpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64> {
-        let command = Lpush {
-            key: self.key(key)?,
-            values: self.encode_all(values)?,
-        };
-        self.run(key, command).await
+        let values = self.encode_all(values)?;
+        self.on_key(key, |key| Lpush { key, values }).await
     }
 
     async fn arpush<V: Serialize + Sync>(&self, key: &str, values: &[V]) -> Result<u64> {
-        let command = Rpush {
-            key: self.key(key)?,
-            values: self.encode_all(values)?,
-        };
-        self.run(key, command).await
+        let values = self.encode_all(values)?;
+        self.on_key(key, |key| Rpush { key, values }).await
     }
 
     async fn alpop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
-        let made = self.key(key)?;
-        let value = self.run(key, Lpop { key: made }).await?;
-        self.decode_optional(key, value)
+        self.value(key, |key| Lpop { key }).await
     }
 
     async fn arpop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
-        let made = self.key(key)?;
-        let value = self.run(key, Rpop { key: made }).await?;
-        self.decode_optional(key, value)
+        self.value(key, |key| Rpop { key }).await
     }
 
     async fn alrange<V: DeserializeOwned + Send>(
@@ -693,18 +659,7 @@ impl CacheApi for CacheCore {
         start: i64,
         stop: i64,
     ) -> Result<Vec<V>> {
-        let made = self.key(key)?;
-        let values = self
-            .run(
-                key,
-                Lrange {
-                    key: made,
-                    start,
-                    stop,
-                },
-            )
-            .await?;
-        self.decode_all(key, values)
+        self.values(key, |key| Lrange { key, start, stop }).await
     }
 
     async fn alindex<V: DeserializeOwned + Send>(
@@ -712,14 +667,11 @@ impl CacheApi for CacheCore {
         key: &str,
         index: i64,
     ) -> Result<Option<V>> {
-        let made = self.key(key)?;
-        let value = self.run(key, Lindex { key: made, index }).await?;
-        self.decode_optional(key, value)
+        self.value(key, |key| Lindex { key, index }).await
     }
 
     async fn allen(&self, key: &str) -> Result<u64> {
-        let made = self.key(key)?;
-        self.run(key, Llen { key: made }).await
+        self.on_key(key, |key| Llen { key }).await
     }
 
     async fn alrem<V: Serialize + Sync + ?Sized>(
@@ -728,25 +680,12 @@ impl CacheApi for CacheCore {
         count: i64,
         value: &V,
     ) -> Result<u64> {
-        let command = Lrem {
-            key: self.key(key)?,
-            count,
-            value: self.codec.encode(value)?,
-        };
-        self.run(key, command).await
+        let value = self.codec.encode(value)?;
+        self.on_key(key, |key| Lrem { key, count, value }).await
     }
 
     async fn altrim(&self, key: &str, start: i64, stop: i64) -> Result<()> {
-        let made = self.key(key)?;
-        self.run(
-            key,
-            Ltrim {
-                key: made,
-                start,
-                stop,
-            },
-        )
-        .await
+        self.on_key(key, |key| Ltrim { key, start, stop }).await
     }
 
     async fn alset<V: Serialize + Sync + ?Sized>(
@@ -755,12 +694,8 @@ impl CacheApi for CacheCore {
         index: i64,
         value: &V,
     ) -> Result<()> {
-        let command = Lset {
-            key: self.key(key)?,
-            index,
-            value: self.codec.encode(value)?,
-        };
-        self.run(key, command).await
+        let value = self.codec.encode(value)?;
+        self.on_key(key, |key| Lset { key, index, value }).await
     }
 
     async fn ablpop<V: DeserializeOwned + Send>(
@@ -794,25 +729,17 @@ impl CacheApi for CacheCore {
     }
 
     async fn asadd<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64> {
-        let command = Sadd {
-            key: self.key(key)?,
-            members: self.encode_all(members)?,
-        };
-        self.run(key, command).await
+        let members = self.encode_all(members)?;
+        self.on_key(key, |key| Sadd { key, members }).await
     }
 
     async fn asrem<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64> {
-        let command = Srem {
-            key: self.key(key)?,
-            members: self.encode_all(members)?,
-        };
-        self.run(key, command).await
+        let members = self.encode_all(members)?;
+        self.on_key(key, |key| Srem { key, members }).await
     }
 
     async fn asmembers<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Vec<V>> {
-        let made = self.key(key)?;
-        let members = self.run(key, Smembers { key: made }).await?;
-        self.decode_all(key, members)
+        self.values(key, |key| Smembers { key }).await
     }
 
     async fn asismember<V: Serialize + Sync + ?Sized>(
@@ -820,22 +747,16 @@ impl CacheApi for CacheCore {
         key: &str,
         member: &V,
     ) -> Result<bool> {
-        let command = SisMember {
-            key: self.key(key)?,
-            member: self.codec.encode(member)?,
-        };
-        self.run(key, command).await
+        let member = self.codec.encode(member)?;
+        self.on_key(key, |key| SisMember { key, member }).await
     }
 
     async fn ascard(&self, key: &str) -> Result<u64> {
-        let made = self.key(key)?;
-        self.run(key, Scard { key: made }).await
+        self.on_key(key, |key| Scard { key }).await
     }
 
     async fn aspop<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
-        let made = self.key(key)?;
-        let value = self.run(key, Spop { key: made }).await?;
-        self.decode_optional(key, value)
+        self.value(key, |key| Spop { key }).await
     }
 
     async fn asrandmember<V: DeserializeOwned + Send>(
@@ -843,9 +764,7 @@ impl CacheApi for CacheCore {
         key: &str,
         count: i64,
     ) -> Result<Vec<V>> {
-        let made = self.key(key)?;
-        let members = self.run(key, SrandMember { key: made, count }).await?;
-        self.decode_all(key, members)
+        self.values(key, |key| SrandMember { key, count }).await
     }
 
     async fn asinter<V: DeserializeOwned + Send>(&self, keys: &[&str]) -> Result<Vec<V>> {
@@ -874,16 +793,12 @@ impl CacheApi for CacheCore {
             .iter()
             .map(|(member, value)| Ok((score(*value)?, self.codec.encode(member)?)))
             .collect::<Result<Vec<_>>>()?;
-        let made = self.key(key)?;
-        self.run(key, Zadd { key: made, members }).await
+        self.on_key(key, |key| Zadd { key, members }).await
     }
 
     async fn azrem<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64> {
-        let command = Zrem {
-            key: self.key(key)?,
-            members: self.encode_all(members)?,
-        };
-        self.run(key, command).await
+        let members = self.encode_all(members)?;
+        self.on_key(key, |key| Zrem { key, members }).await
     }
 
     async fn azscore<V: Serialize + Sync + ?Sized>(
@@ -891,11 +806,8 @@ impl CacheApi for CacheCore {
         key: &str,
         member: &V,
     ) -> Result<Option<f64>> {
-        let command = Zscore {
-            key: self.key(key)?,
-            member: self.codec.encode(member)?,
-        };
-        self.run(key, command).await
+        let member = self.codec.encode(member)?;
+        self.on_key(key, |key| Zscore { key, member }).await
     }
 
     async fn azrank<V: Serialize + Sync + ?Sized>(
@@ -903,11 +815,8 @@ impl CacheApi for CacheCore {
         key: &str,
         member: &V,
     ) -> Result<Option<u64>> {
-        let command = Zrank {
-            key: self.key(key)?,
-            member: self.codec.encode(member)?,
-        };
-        self.run(key, command).await
+        let member = self.codec.encode(member)?;
+        self.on_key(key, |key| Zrank { key, member }).await
     }
 
     async fn azrevrank<V: Serialize + Sync + ?Sized>(
@@ -915,11 +824,8 @@ impl CacheApi for CacheCore {
         key: &str,
         member: &V,
     ) -> Result<Option<u64>> {
-        let command = Zrevrank {
-            key: self.key(key)?,
-            member: self.codec.encode(member)?,
-        };
-        self.run(key, command).await
+        let member = self.codec.encode(member)?;
+        self.on_key(key, |key| Zrevrank { key, member }).await
     }
 
     async fn azrange<V: DeserializeOwned + Send>(
@@ -928,18 +834,7 @@ impl CacheApi for CacheCore {
         start: i64,
         stop: i64,
     ) -> Result<Vec<V>> {
-        let made = self.key(key)?;
-        let members = self
-            .run(
-                key,
-                Zrange {
-                    key: made,
-                    start,
-                    stop,
-                },
-            )
-            .await?;
-        self.decode_all(key, members)
+        self.values(key, |key| Zrange { key, start, stop }).await
     }
 
     async fn azrange_with_scores<V: DeserializeOwned + Send>(
@@ -948,18 +843,8 @@ impl CacheApi for CacheCore {
         start: i64,
         stop: i64,
     ) -> Result<Vec<(V, f64)>> {
-        let made = self.key(key)?;
-        let members = self
-            .run(
-                key,
-                ZrangeWithScores {
-                    key: made,
-                    start,
-                    stop,
-                },
-            )
-            .await?;
-        self.decode_scored(key, members)
+        self.scored(key, |key| ZrangeWithScores { key, start, stop })
+            .await
     }
 
     async fn azrevrange<V: DeserializeOwned + Send>(
@@ -968,18 +853,7 @@ impl CacheApi for CacheCore {
         start: i64,
         stop: i64,
     ) -> Result<Vec<V>> {
-        let made = self.key(key)?;
-        let members = self
-            .run(
-                key,
-                Zrevrange {
-                    key: made,
-                    start,
-                    stop,
-                },
-            )
-            .await?;
-        self.decode_all(key, members)
+        self.values(key, |key| Zrevrange { key, start, stop }).await
     }
 
     async fn azrevrange_with_scores<V: DeserializeOwned + Send>(
@@ -988,18 +862,8 @@ impl CacheApi for CacheCore {
         start: i64,
         stop: i64,
     ) -> Result<Vec<(V, f64)>> {
-        let made = self.key(key)?;
-        let members = self
-            .run(
-                key,
-                ZrevrangeWithScores {
-                    key: made,
-                    start,
-                    stop,
-                },
-            )
-            .await?;
-        self.decode_scored(key, members)
+        self.scored(key, |key| ZrevrangeWithScores { key, start, stop })
+            .await
     }
 
     async fn azrangebyscore<V: DeserializeOwned + Send>(
@@ -1008,18 +872,9 @@ impl CacheApi for CacheCore {
         min: f64,
         max: f64,
     ) -> Result<Vec<V>> {
-        let (min, max, made) = (score(min)?, score(max)?, self.key(key)?);
-        let members = self
-            .run(
-                key,
-                ZrangeByScore {
-                    key: made,
-                    min,
-                    max,
-                },
-            )
-            .await?;
-        self.decode_all(key, members)
+        let (min, max) = (score(min)?, score(max)?);
+        self.values(key, |key| ZrangeByScore { key, min, max })
+            .await
     }
 
     async fn azrangebyscore_with_scores<V: DeserializeOwned + Send>(
@@ -1028,14 +883,9 @@ impl CacheApi for CacheCore {
         min: f64,
         max: f64,
     ) -> Result<Vec<(V, f64)>> {
-        let (min, max, made) = (score(min)?, score(max)?, self.key(key)?);
-        let command = ZrangeByScoreWithScores {
-            key: made,
-            min,
-            max,
-        };
-        let members = self.run(key, command).await?;
-        self.decode_scored(key, members)
+        let (min, max) = (score(min)?, score(max)?);
+        self.scored(key, |key| ZrangeByScoreWithScores { key, min, max })
+            .await
     }
 
     async fn azincrby<V: Serialize + Sync + ?Sized>(
@@ -1044,31 +894,17 @@ impl CacheApi for CacheCore {
         member: &V,
         delta: f64,
     ) -> Result<f64> {
-        let command = ZincrBy {
-            key: self.key(key)?,
-            delta: score(delta)?,
-            member: self.codec.encode(member)?,
-        };
-        self.run(key, command).await
+        let (delta, member) = (score(delta)?, self.codec.encode(member)?);
+        self.on_key(key, |key| ZincrBy { key, delta, member }).await
     }
 
     async fn azcard(&self, key: &str) -> Result<u64> {
-        let made = self.key(key)?;
-        self.run(key, Zcard { key: made }).await
+        self.on_key(key, |key| Zcard { key }).await
     }
 
     async fn azcount(&self, key: &str, min: f64, max: f64) -> Result<u64> {
-        let made = self.key(key)?;
         let (min, max) = (score(min)?, score(max)?);
-        self.run(
-            key,
-            Zcount {
-                key: made,
-                min,
-                max,
-            },
-        )
-        .await
+        self.on_key(key, |key| Zcount { key, min, max }).await
     }
 
     async fn azpopmin<V: DeserializeOwned + Send>(
@@ -1076,9 +912,7 @@ impl CacheApi for CacheCore {
         key: &str,
         count: u64,
     ) -> Result<Vec<(V, f64)>> {
-        let made = self.key(key)?;
-        let members = self.run(key, Zpopmin { key: made, count }).await?;
-        self.decode_scored(key, members)
+        self.scored(key, |key| Zpopmin { key, count }).await
     }
 
     async fn azpopmax<V: DeserializeOwned + Send>(
@@ -1086,8 +920,6 @@ impl CacheApi for CacheCore {
         key: &str,
         count: u64,
     ) -> Result<Vec<(V, f64)>> {
-        let made = self.key(key)?;
-        let members = self.run(key, Zpopmax { key: made, count }).await?;
-        self.decode_scored(key, members)
+        self.scored(key, |key| Zpopmax { key, count }).await
     }
 }

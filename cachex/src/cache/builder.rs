@@ -148,7 +148,7 @@ impl CacheBuilder {
     }
 
     /// How long a server may take to answer a request (default 5 s); past it, the call fails
-    /// with [`Error::Timeout`]. A command that timed out may still have been applied by the
+    /// with [`Error::Timeout`](crate::Error::Timeout). A command that timed out may still have been applied by the
     /// server.
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -167,7 +167,7 @@ impl CacheBuilder {
     /// `SET NX`, `incr`/`decr`, the version moves' `RENAME`) only when the connection was
     /// refused, which proves they were never sent, so nothing is ever applied twice. A request
     /// lost with a broken connection may still have been applied: for those commands that
-    /// stays an [`Error::Connection`]. Timeouts (a hung server) and server errors are not
+    /// stays an [`Error::Connection`](crate::Error::Connection). Timeouts (a hung server) and server errors are not
     /// retried.
     ///
     /// Pauses between attempts start at 10 ms and double up to 500 ms, less up to half at
@@ -195,7 +195,7 @@ impl CacheBuilder {
     /// blocks) for `rediss://` and `valkeys://`, instead of the system's roots: for servers
     /// whose certificate a private CA signed. The URL option `tls_ca=/path/to/ca.pem` does the
     /// same from a file; whichever comes last wins. [`build`](Self::build) fails with
-    /// [`Error::Config`] when `pem` holds no certificate, or the URL does not use TLS.
+    /// [`Error::Config`](crate::Error::Config) when `pem` holds no certificate, or the URL does not use TLS.
     ///
     /// Needs the `tls` feature, which connects with rustls (its ring provider, installed as
     /// rustls's process default unless the application installed one first).

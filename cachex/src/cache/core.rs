@@ -110,6 +110,58 @@ impl CacheCore {
         self.store.run(key, command).await
     }
 
+    /// Runs the command `make` builds from the stored key of the caller's `key`.
+    pub(super) async fn on_key<C: Apply>(
+        &self,
+        key: &str,
+        make: impl FnOnce(String) -> C,
+    ) -> Result<C::Output> {
+        let command = make(self.key(key)?);
+        self.run(key, command).await
+    }
+
+    /// [`on_key`](Self::on_key) for a command answering one value, decoded.
+    pub(super) async fn value<C, V>(
+        &self,
+        key: &str,
+        make: impl FnOnce(String) -> C,
+    ) -> Result<Option<V>>
+    where
+        C: Apply<Output = Option<Bytes>>,
+        V: DeserializeOwned,
+    {
+        let value = self.on_key(key, make).await?;
+        self.decode_optional(key, value)
+    }
+
+    /// [`on_key`](Self::on_key) for a command answering values, decoded.
+    pub(super) async fn values<C, V>(
+        &self,
+        key: &str,
+        make: impl FnOnce(String) -> C,
+    ) -> Result<Vec<V>>
+    where
+        C: Apply<Output = Vec<Bytes>>,
+        V: DeserializeOwned,
+    {
+        let values = self.on_key(key, make).await?;
+        self.decode_all(key, values)
+    }
+
+    /// [`on_key`](Self::on_key) for a command answering members with scores, decoded.
+    pub(super) async fn scored<C, V>(
+        &self,
+        key: &str,
+        make: impl FnOnce(String) -> C,
+    ) -> Result<Vec<(V, f64)>>
+    where
+        C: Apply<Output = Scored>,
+        V: DeserializeOwned,
+    {
+        let members = self.on_key(key, make).await?;
+        self.decode_scored(key, members)
+    }
+
     /// In fail-open mode, a connection failure or timeout becomes `fallback`, with a warning.
     pub(super) fn or_fail_open<T>(
         &self,

@@ -31,7 +31,7 @@ use crate::keys::Keys;
 /// Django's `DEFAULT_TIMEOUT`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// A cache: Django's API ([`CacheApi`], brought in by `use cachex::prelude::*`) over the
+/// A cache: Django's API ([`CacheApi`](crate::CacheApi), brought in by `use cachex::prelude::*`) over the
 /// embedded in-memory backend or a server.
 ///
 /// Cloning is one reference count; every clone is the same cache. All spellings work:
@@ -169,7 +169,7 @@ impl Cache {
         ))
     }
 
-    /// The cache's implementation of [`CacheApi`], shared by every clone.
+    /// The cache's implementation of [`CacheApi`](crate::CacheApi), shared by every clone.
     pub fn core(&self) -> &CacheCore {
         &self.0
     }

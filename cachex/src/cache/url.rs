@@ -11,7 +11,7 @@ use crate::keys::KeyValidation;
 use crate::{Error, Result};
 
 impl CacheBuilder {
-    /// A builder configured by a URL (see [`Cache::from_url`]).
+    /// A builder configured by a URL (see [`Cache::from_url`](super::Cache::from_url)).
     pub fn from_url(url: &str) -> Result<Self> {
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             Error::Config("not a cache URL: it must start with a scheme and `://`".to_owned())

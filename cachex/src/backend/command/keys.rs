@@ -1,9 +1,10 @@
 //! Key commands: existence, deletion, expiry, type, renames, scans, and the lock scripts.
 
+use std::borrow::Cow;
+
 #[cfg(feature = "redis")]
 use super::Script;
 use super::{KeyCount, commands};
-use crate::KeyType;
 
 commands! {
     /// `EXISTS key`.
@@ -63,30 +64,16 @@ impl KeyCount for Vec<Vec<u8>> {
     }
 }
 
-/// `TYPE`'s answer: what the key holds, `None` when it is missing.
+/// `TYPE`'s answer: the Redis name of what the key holds (`none` when it is missing,
+/// `string`, `hash`, `list`, `set`, `zset`, or another type's name).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct TypeOf(pub(crate) Option<KeyType>);
-
-impl TypeOf {
-    /// The type of a Redis type name (`none`, `string`, `hash`, ...).
-    pub(crate) fn named(name: &str) -> TypeOf {
-        TypeOf(match name {
-            "none" => None,
-            "string" => Some(KeyType::String),
-            "hash" => Some(KeyType::Hash),
-            "list" => Some(KeyType::List),
-            "set" => Some(KeyType::Set),
-            "zset" => Some(KeyType::SortedSet),
-            other => Some(KeyType::Other(other.to_owned())),
-        })
-    }
-}
+pub(crate) struct TypeOf(pub(crate) Cow<'static, str>);
 
 #[cfg(feature = "redis")]
 impl redis::FromRedisValue for TypeOf {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
         let name: String = redis::FromRedisValue::from_redis_value(value)?;
-        Ok(TypeOf::named(&name))
+        Ok(TypeOf(Cow::Owned(name)))
     }
 }
 

@@ -98,8 +98,8 @@ impl Apply for PersistExisting {
 impl Apply for Type {
     fn apply(self, memory: &Memory) -> Result<TypeOf> {
         Ok(match memory.live(&self.key) {
-            Some(entry) => TypeOf::named(entry.data.type_name()),
-            None => TypeOf(None),
+            Some(entry) => TypeOf(entry.data.type_name().into()),
+            None => TypeOf("none".into()),
         })
     }
 }
