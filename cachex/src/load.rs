@@ -49,10 +49,11 @@ impl<E> From<Error> for LoadError<E> {
     }
 }
 
-impl From<LoadError<Infallible>> for Error {
+// Not `From`: a second `From` impl for `Error` would break the inference of `?` in callers.
+impl LoadError<Infallible> {
     /// The cache's error of a load whose loader cannot fail.
-    fn from(error: LoadError<Infallible>) -> Self {
-        match error {
+    pub(crate) fn into_cache(self) -> Error {
+        match self {
             LoadError::Cache(error) => error,
             LoadError::Loader(never) => match *never {},
         }

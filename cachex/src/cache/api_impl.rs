@@ -226,7 +226,9 @@ impl CacheApi for CacheCore {
         F: FnOnce() -> V + Send,
     {
         let loader = || Ok::<V, Infallible>(default());
-        Ok(self.atry_get_or_set(key, loader, timeout).await?)
+        self.atry_get_or_set(key, loader, timeout)
+            .await
+            .map_err(LoadError::into_cache)
     }
 
     async fn aget_or_set_with<V, F, Fut>(
@@ -241,7 +243,9 @@ impl CacheApi for CacheCore {
         Fut: Future<Output = V> + Send,
     {
         let loader = || async { Ok::<V, Infallible>(default().await) };
-        Ok(self.atry_get_or_set_with(key, loader, timeout).await?)
+        self.atry_get_or_set_with(key, loader, timeout)
+            .await
+            .map_err(LoadError::into_cache)
     }
 
     async fn atry_get_or_set<V, E, F>(
@@ -323,9 +327,9 @@ impl CacheApi for CacheCore {
         F: FnOnce() -> V + Send,
     {
         let loader = || Ok::<V, Infallible>(default());
-        Ok(self
-            .atry_get_or_set_early(key, loader, timeout, beta)
-            .await?)
+        self.atry_get_or_set_early(key, loader, timeout, beta)
+            .await
+            .map_err(LoadError::into_cache)
     }
 
     async fn atry_get_or_set_early<V, E, F>(
@@ -365,7 +369,10 @@ impl CacheApi for CacheCore {
         let started = Instant::now();
         // A failed recomputation keeps the current value, which has not expired.
         let Ok(fresh) = loader() else {
-            tracing::debug!(target: "cachex", "early recomputation of {key:?} failed, keeping its value");
+            tracing::debug!(
+                target: "cachex",
+                "early recomputation of {key:?} failed, keeping its value"
+            );
             return Ok(value);
         };
         self.compute_times.record(&made, started.elapsed());
