@@ -209,56 +209,6 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_load_is_shared_with_the_callers_waiting_on_it() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-
-        use crate::LoadError;
-
-        let cache = Cache::in_memory();
-        let core = cache.core();
-        let made = core.key("k").expect("a valid key");
-        let runs = AtomicUsize::new(0);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async {
-            let failing = async {
-                // Fails once the four callers (itself and the three below) are in the flight.
-                while core.flights.callers(&made) < 4 {
-                    tokio::task::yield_now().await;
-                }
-                runs.fetch_add(1, Ordering::SeqCst);
-                Err::<u32, String>("the database is down".to_owned())
-            };
-            let leader = core.atry_get_or_set_with("k", || failing, Timeout::Default);
-            let waiter = || {
-                let loader = || async {
-                    runs.fetch_add(1, Ordering::SeqCst);
-                    Ok::<u32, String>(1)
-                };
-                core.atry_get_or_set_with("k", loader, Timeout::Default)
-            };
-            // A caller whose loader cannot fail has no use for the error: it loads itself.
-            let infallible = core.aget_or_set("k", || 2u32, Timeout::Default);
-            let (leader, first, second, infallible) =
-                tokio::join!(leader, waiter(), waiter(), infallible);
-            let errors: Vec<_> = [leader, first, second]
-                .into_iter()
-                .map(|loaded| match loaded {
-                    Err(LoadError::Loader(error)) => error,
-                    other => panic!("expected the loader's error, got {other:?}"),
-                })
-                .collect();
-            assert!(errors.iter().all(|error| Arc::ptr_eq(error, &errors[0])));
-            assert_eq!(runs.load(Ordering::SeqCst), 1, "the waiters did not load");
-            assert_eq!(infallible.expect("loaded"), 2);
-        });
-        let flights = core.flights.len();
-        assert_eq!(flights, 0, "{flights} flights left");
-    }
-
-    #[test]
     #[cfg(feature = "redis")]
     fn passwords_are_redacted() {
         use super::url::redact;

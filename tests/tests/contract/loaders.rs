@@ -235,6 +235,6 @@ pub(crate) async fn try_get_or_set_early(s: &Subject) {
             s,
             try_get_or_set_early / atry_get_or_set_early("k", failing(&runs), minute, -1.0)
         ),
-        Err(LoadError::Cache(Error::InvalidArgument(_)))
+        Err(LoadError::Cache(Error::InvalidArgument { .. }))
     ));
 }
