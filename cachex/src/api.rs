@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::load::LoadError;
 use crate::lock::Lock;
 use crate::scan::KeyScan;
 use crate::{Result, auto_async};
@@ -196,7 +197,9 @@ pub trait CacheApi: Send + Sync {
     /// The value of `key`; on a miss, `default()` is computed, added and returned. Concurrent
     /// misses of one key in this process compute it once (so a default must not itself call
     /// `get_or_set` on the same key: it would wait for itself). As in Django, the value is
-    /// added: if another process stored one first, that one is returned.
+    /// added: if another process stored one first, that one is returned. A default that can
+    /// fail belongs in [`try_get_or_set`](CacheApi::try_get_or_set): here a `Result` would be
+    /// the value, and an `Err` stored for the whole timeout.
     async fn get_or_set<V, F>(&self, key: &str, default: F, timeout: Timeout) -> Result<V>
     where
         V: Serialize + DeserializeOwned + Send + Sync,
@@ -214,6 +217,53 @@ pub trait CacheApi: Send + Sync {
         V: Serialize + DeserializeOwned + Send + Sync,
         F: FnOnce() -> Fut + Send,
         Fut: Future<Output = V> + Send;
+
+    /// [`get_or_set`](CacheApi::get_or_set) with a loader that can fail: its `Err` is returned
+    /// as [`LoadError::Loader`] and nothing is stored, so the next call runs a loader again;
+    /// the cache's own errors are [`LoadError::Cache`]. Concurrent misses of one key in this
+    /// process run one loader; when it fails, the callers waiting on it get its error (the
+    /// same `Arc`) without running theirs. (A waiting caller whose loader has another error
+    /// type, or cannot fail, runs its own instead.)
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    /// use cachex::LoadError;
+    ///
+    /// fn load_user(id: u32) -> Result<String, std::io::Error> {
+    ///     Ok(format!("user {id}")) // a database query
+    /// }
+    ///
+    /// let cache = Cache::in_memory();
+    /// match cache.try_get_or_set("user:1", || load_user(1), Timeout::Default) {
+    ///     Ok(user) => assert_eq!(user, "user 1"),
+    ///     Err(LoadError::Loader(error)) => panic!("the database failed: {error}"),
+    ///     Err(LoadError::Cache(error)) => panic!("the cache failed: {error}"),
+    /// }
+    /// ```
+    async fn try_get_or_set<V, E, F>(
+        &self,
+        key: &str,
+        loader: F,
+        timeout: Timeout,
+    ) -> Result<V, LoadError<E>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<V, E> + Send;
+
+    /// [`try_get_or_set`](CacheApi::try_get_or_set) with an async loader, for async code.
+    #[auto_async(skip)]
+    fn atry_get_or_set_with<V, E, F, Fut>(
+        &self,
+        key: &str,
+        loader: F,
+        timeout: Timeout,
+    ) -> impl Future<Output = Result<V, LoadError<E>>> + Send
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<V, E>> + Send;
 
     /// Moves the value of `key` to version + `delta`, keeping its timeout, and returns the new
     /// version. A missing key is [`Error::NotFound`](crate::Error::NotFound).
@@ -242,6 +292,22 @@ pub trait CacheApi: Send + Sync {
     where
         V: Serialize + DeserializeOwned + Send + Sync,
         F: FnOnce() -> V + Send;
+
+    /// [`get_or_set_early`](CacheApi::get_or_set_early) with a loader that can fail, as
+    /// [`try_get_or_set`](CacheApi::try_get_or_set): on a miss its error is returned and
+    /// nothing is stored. An early recomputation that fails keeps the current value, which has
+    /// not expired: the call returns it, and a later call tries again.
+    async fn try_get_or_set_early<V, E, F>(
+        &self,
+        key: &str,
+        loader: F,
+        timeout: Timeout,
+        beta: f64,
+    ) -> Result<V, LoadError<E>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<V, E> + Send;
 
     /// Stores `value` only if `key` exists (Redis `SET XX`); says whether it stored.
     async fn replace<V: Serialize + Sync + ?Sized>(

@@ -40,6 +40,8 @@ pub mod guide;
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod keys;
 #[cfg(feature = "cache")]
+mod load;
+#[cfg(feature = "cache")]
 mod lock;
 #[cfg(feature = "cache")]
 mod scan;
@@ -55,6 +57,9 @@ pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use error::{Cause, Delivery, Error, Result, Waiting};
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use load::LoadError;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use lock::{Lock, LockApi, LockApiAsync};

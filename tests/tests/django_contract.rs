@@ -1,7 +1,7 @@
-//! Django's cache contract and the extended operations (in `contract/extended.rs`), written
-//! once and run over every backend (memory, Redis, Valkey, Redis Cluster, Redis Sentinel) and
-//! every spelling (`m`, `am`, `a().m`, `m.as_sync`, `m.as_async`): the cases are the
-//! ones of Django's own cache tests that apply (prefix and version isolation, key functions,
+//! Django's cache contract, the extended operations (in `contract/extended.rs`) and fallible
+//! loaders (`contract/loaders.rs`), written once and run over every backend (memory, Redis,
+//! Valkey, Redis Cluster, Redis Sentinel) and every spelling (`m`, `am`, `a().m`, `m.as_sync`,
+//! `m.as_async`): the cases are the ones of Django's own cache tests that apply (prefix and version isolation, key functions,
 //! expiry, unicode and binary data, large values, zero and negative timeouts, get_or_set with
 //! callables, incr/decr edge cases, touch, close).
 //!
@@ -140,10 +140,13 @@ const SHORT: Duration = Duration::from_millis(50);
 
 #[path = "contract/extended.rs"]
 mod extended;
+#[path = "contract/loaders.rs"]
+mod loaders;
 
 mod cases {
     use super::*;
     pub(super) use crate::extended::*;
+    pub(super) use crate::loaders::*;
 
     pub(super) async fn simple(s: &Subject) {
         assert_eq!(
@@ -743,4 +746,7 @@ matrix!(
     sorted_sets,
     locks,
     get_or_set_early,
+    try_get_or_set,
+    try_get_or_set_single_flight,
+    try_get_or_set_early,
 );

@@ -2,8 +2,10 @@
 //! commands of the table through [`CacheCore::run`] and decodes the replies.
 
 use std::collections::{HashMap, HashSet};
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
@@ -15,6 +17,7 @@ use super::flight::recompute_early;
 use crate::api::{CacheApi, KeyType, Timeout, Ttl};
 use crate::backend::Expiry;
 use crate::backend::command::*;
+use crate::load::LoadError;
 use crate::lock::Lock;
 use crate::scan::KeyScan;
 use crate::{Error, Result};
@@ -222,8 +225,10 @@ impl CacheApi for CacheCore {
         V: Serialize + DeserializeOwned + Send + Sync,
         F: FnOnce() -> V + Send,
     {
-        self.aget_or_set_with(key, || std::future::ready(default()), timeout)
+        let loader = || Ok::<V, Infallible>(default());
+        self.atry_get_or_set(key, loader, timeout)
             .await
+            .map_err(LoadError::into_cache)
     }
 
     async fn aget_or_set_with<V, F, Fut>(
@@ -237,16 +242,56 @@ impl CacheApi for CacheCore {
         F: FnOnce() -> Fut + Send,
         Fut: Future<Output = V> + Send,
     {
+        let loader = || async { Ok::<V, Infallible>(default().await) };
+        self.atry_get_or_set_with(key, loader, timeout)
+            .await
+            .map_err(LoadError::into_cache)
+    }
+
+    async fn atry_get_or_set<V, E, F>(
+        &self,
+        key: &str,
+        loader: F,
+        timeout: Timeout,
+    ) -> Result<V, LoadError<E>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<V, E> + Send,
+    {
+        self.atry_get_or_set_with(key, || std::future::ready(loader()), timeout)
+            .await
+    }
+
+    async fn atry_get_or_set_with<V, E, F, Fut>(
+        &self,
+        key: &str,
+        loader: F,
+        timeout: Timeout,
+    ) -> Result<V, LoadError<E>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<V, E>> + Send,
+    {
         if let Some(value) = self.aget(key).await? {
             return Ok(value);
         }
         let flight = self.flights.join(&self.key(key)?);
-        let _computing = flight.lock.lock().await;
+        let turn = flight.turn::<E>().await.map_err(LoadError::Loader)?;
         if let Some(value) = self.aget(key).await? {
             return Ok(value); // another caller of this process computed it meanwhile
         }
         let started = Instant::now();
-        let value = default().await;
+        let value = match loader().await {
+            Ok(value) => value,
+            Err(error) => {
+                let error = Arc::new(error);
+                turn.fail(error.clone());
+                return Err(LoadError::Loader(error));
+            }
+        };
         self.compute_times.record(&flight.key, started.elapsed());
         // As Django: add, so that a value another process stored first wins.
         if self.aadd(key, &value, timeout).await? {
@@ -281,15 +326,34 @@ impl CacheApi for CacheCore {
         V: Serialize + DeserializeOwned + Send + Sync,
         F: FnOnce() -> V + Send,
     {
+        let loader = || Ok::<V, Infallible>(default());
+        self.atry_get_or_set_early(key, loader, timeout, beta)
+            .await
+            .map_err(LoadError::into_cache)
+    }
+
+    async fn atry_get_or_set_early<V, E, F>(
+        &self,
+        key: &str,
+        loader: F,
+        timeout: Timeout,
+        beta: f64,
+    ) -> Result<V, LoadError<E>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Result<V, E> + Send,
+    {
         if !(beta.is_finite() && beta >= 0.0) {
             return Err(Error::invalid_argument(format!(
                 "beta must be a finite number >= 0, not {beta}"
-            )));
+            ))
+            .into());
         }
         let made = self.key(key)?;
         let (value, left_millis) = self.run(key, GetPttl { key: made.clone() }).await?;
         let Some(value) = self.decode_optional::<V>(key, value)? else {
-            return self.aget_or_set(key, default, timeout).await;
+            return self.atry_get_or_set(key, loader, timeout).await;
         };
         let Some(delta) = self.compute_times.of(&made).filter(|_| left_millis > 0) else {
             return Ok(value);
@@ -299,11 +363,18 @@ impl CacheApi for CacheCore {
         }
         // One early recomputation per process at a time; the others keep the current value.
         let flight = self.flights.join(&made);
-        let Ok(_computing) = flight.lock.try_lock() else {
+        let Some(_computing) = flight.try_turn() else {
             return Ok(value);
         };
         let started = Instant::now();
-        let fresh = default();
+        // A failed recomputation keeps the current value, which has not expired.
+        let Ok(fresh) = loader() else {
+            tracing::debug!(
+                target: "cachex",
+                "early recomputation of {key:?} failed, keeping its value"
+            );
+            return Ok(value);
+        };
         self.compute_times.record(&made, started.elapsed());
         self.aset(key, &fresh, timeout).await?;
         Ok(fresh)
