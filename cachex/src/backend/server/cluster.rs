@@ -30,7 +30,8 @@
 //! the keys, or in the cache's prefix, so that they hash to one slot.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use redis::aio::ConnectionLike;
@@ -40,8 +41,8 @@ use redis::cluster_read_routing::RandomReplicaStrategy;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::io::tcp::TcpSettings;
 use redis::{Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
-use tokio::sync::OnceCell;
 
+use super::error::is_topology_change;
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
 use super::topology::{Connector, NodeList, Parsed, flag, node_url, password_of};
 use crate::{Error, Result};
@@ -60,6 +61,18 @@ const NODE_CURSOR_BITS: u32 = u64::BITS - SLOT_BITS;
 const RETRIES: u32 = 16;
 const MIN_RETRY_WAIT_MS: u64 = 10;
 const MAX_RETRY_WAIT_MS: u64 = 500;
+
+/// How often a link asks a node for the slot map, to learn of replicas added since it connected
+/// (and of any other change that no request met).
+pub(crate) const CHECK_PERIOD: Duration = Duration::from_secs(5);
+
+/// After a request met a topology error, a check of the slot map made less than this ago
+/// stands (a failover fails many requests at once).
+const CHECK_SPACING: Duration = Duration::from_millis(250);
+
+/// A link replaces its connection at most this often (nodes may disagree for a moment while
+/// the cluster settles).
+const REOPEN_SPACING: Duration = Duration::from_secs(1);
 
 /// What opening a cluster connection needs.
 pub(crate) struct ClusterTopology {
@@ -164,11 +177,32 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
 }
 
 /// The cluster connection of one tokio runtime, opened on its first command (again on the next
-/// command if opening failed).
+/// command if opening failed), and replaced when the slot map changed (see the module
+/// documentation).
 #[derive(Clone)]
 pub(crate) struct ClusterLink {
     topology: Arc<ClusterTopology>,
-    connection: Arc<OnceCell<ClusterConnection>>,
+    state: Arc<LinkState>,
+}
+
+/// What the clones of a link share.
+struct LinkState {
+    /// The connection in use, once opened.
+    current: RwLock<Option<Current>>,
+    /// Held while opening or checking, so that concurrent requests do it once.
+    checking: tokio::sync::Mutex<()>,
+}
+
+/// A cluster connection, with the slot map it was opened on.
+#[derive(Clone)]
+struct Current {
+    connection: ClusterConnection,
+    /// The slot map when it was last checked (`None` if asking for it failed).
+    slots: Option<SlotMap>,
+    /// When it was opened.
+    opened: Instant,
+    /// When its slot map was last checked.
+    checked: Instant,
 }
 
 impl ClusterLink {
@@ -176,21 +210,183 @@ impl ClusterLink {
     pub(crate) fn new(topology: Arc<ClusterTopology>) -> ClusterLink {
         ClusterLink {
             topology,
-            connection: Arc::new(OnceCell::new()),
+            state: Arc::new(LinkState {
+                current: RwLock::new(None),
+                checking: tokio::sync::Mutex::new(()),
+            }),
         }
     }
 
+    fn current(&self) -> Option<Current> {
+        self.state
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The cluster connection, opened if it is not yet: one that reaches a seed node and
-    /// learns the slot map.
+    /// learns the slot map. The first one starts the watch of the slot map.
     async fn connection(&self) -> RedisResult<ClusterConnection> {
-        self.connection
-            .get_or_try_init(|| {
-                self.topology
-                    .client
-                    .get_async_connection_with_config(self.topology.config.clone())
-            })
-            .await
-            .cloned()
+        if let Some(current) = self.current() {
+            return Ok(current.connection);
+        }
+        let _checking = self.state.checking.lock().await;
+        if let Some(current) = self.current() {
+            return Ok(current.connection);
+        }
+        let current = self.open().await?;
+        let connection = current.connection.clone();
+        *self
+            .state
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(current);
+        tokio::spawn(watch(Arc::downgrade(&self.state), self.topology.clone()));
+        Ok(connection)
+    }
+
+    /// A new cluster connection, and the slot map as a node gives it now.
+    async fn open(&self) -> RedisResult<Current> {
+        let mut connection = self
+            .topology
+            .client
+            .get_async_connection_with_config(self.topology.config.clone())
+            .await?;
+        let slots = slot_map(&mut connection).await.ok();
+        let now = Instant::now();
+        Ok(Current {
+            connection,
+            slots,
+            opened: now,
+            checked: now,
+        })
+    }
+
+    /// Asks a node for the slot map, and opens a new connection (which learns it afresh) when
+    /// it changed since the current one was opened: replicas listed since, a failover, slots
+    /// moved. After a request met a topology error (`after_error`), a check made less than
+    /// [`CHECK_SPACING`] ago stands. A connection is replaced at most once per
+    /// [`REOPEN_SPACING`].
+    async fn check(&self, after_error: bool) {
+        let _checking = self.state.checking.lock().await;
+        let Some(current) = self.current() else {
+            return;
+        };
+        if after_error && current.checked.elapsed() < CHECK_SPACING {
+            return;
+        }
+        let slots = slot_map(&mut current.connection.clone()).await.ok();
+        let changed = slots.is_some() && slots != current.slots;
+        let next = if changed && current.opened.elapsed() >= REOPEN_SPACING {
+            self.open().await.ok()
+        } else {
+            None
+        };
+        let next = next.unwrap_or(Current {
+            checked: Instant::now(),
+            ..current
+        });
+        *self
+            .state
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(next);
+    }
+
+    /// The outcome of a request, after which the slot map is checked if the request met a
+    /// change of topology; an error that names no node of the cluster is a connection error.
+    async fn checked<T>(&self, outcome: RedisResult<T>) -> RedisResult<T> {
+        let err = match outcome {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        if is_topology_change(&err) || err.is_io_error() || no_connection(&err) {
+            self.check(true).await;
+        }
+        if no_connection(&err) {
+            return Err(RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::NotConnected,
+                format!("no node of the cluster could be reached ({err})"),
+            )));
+        }
+        Err(err)
+    }
+}
+
+/// Whether an error of the cluster connection says it has no connection to send a request on.
+fn no_connection(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::ClusterConnectionNotFound
+}
+
+/// Checks the slot map of a link every [`CHECK_PERIOD`], until the link is dropped.
+async fn watch(state: Weak<LinkState>, topology: Arc<ClusterTopology>) {
+    loop {
+        tokio::time::sleep(CHECK_PERIOD).await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        ClusterLink {
+            topology: topology.clone(),
+            state,
+        }
+        .check(false)
+        .await;
+    }
+}
+
+/// The slot map as a node gives it (`CLUSTER SLOTS`): each range of slots with the addresses
+/// of its primary and (sorted) replicas, in the order of the slots.
+type SlotMap = Vec<(i64, i64, Vec<String>)>;
+
+/// Asks a node for the slot map.
+async fn slot_map(connection: &mut ClusterConnection) -> RedisResult<SlotMap> {
+    let mut slots = redis::cmd("CLUSTER");
+    slots.arg("SLOTS");
+    let reply = connection
+        .route_command(
+            slots,
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        )
+        .await?;
+    let Value::Array(ranges) = reply else {
+        return Err(scan_error(format!(
+            "unexpected CLUSTER SLOTS reply {reply:?}"
+        )));
+    };
+    let mut map: SlotMap = ranges
+        .into_iter()
+        .filter_map(|range| {
+            let Value::Array(parts) = range else {
+                return None;
+            };
+            let mut parts = parts.into_iter();
+            let (Some(Value::Int(start)), Some(Value::Int(end))) = (parts.next(), parts.next())
+            else {
+                return None;
+            };
+            let nodes: Vec<String> = parts.map(|node| node_address(&node)).collect();
+            let (primary, replicas) = nodes.split_first()?;
+            let mut sorted = replicas.to_vec();
+            sorted.sort_unstable();
+            sorted.insert(0, primary.clone());
+            Some((start, end, sorted))
+        })
+        .collect();
+    map.sort_unstable();
+    Ok(map)
+}
+
+/// `host:port` of a node in a `CLUSTER SLOTS` reply (`[host, port, id, ...]`).
+fn node_address(node: &Value) -> String {
+    match node {
+        Value::Array(fields) => match (fields.first(), fields.get(1)) {
+            (Some(Value::BulkString(host)), Some(Value::Int(port))) => {
+                format!("{}:{port}", String::from_utf8_lossy(host))
+            }
+            _ => format!("{node:?}"),
+        },
+        _ => format!("{node:?}"),
     }
 }
 
@@ -198,10 +394,12 @@ impl ConnectionLike for ClusterLink {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            if is_scan(cmd) {
-                return scan(&mut connection, cmd).await;
-            }
-            connection.req_packed_command(cmd).await
+            let outcome = if is_scan(cmd) {
+                scan(&mut connection, cmd).await
+            } else {
+                connection.req_packed_command(cmd).await
+            };
+            self.checked(outcome).await
         })
     }
 
@@ -213,12 +411,14 @@ impl ConnectionLike for ClusterLink {
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            if pipeline.is_transaction() || offset != 0 || count != pipeline.len() {
-                return connection
+            let outcome = if pipeline.is_transaction() || offset != 0 || count != pipeline.len() {
+                connection
                     .req_packed_commands(pipeline, offset, count)
-                    .await;
-            }
-            split_pipeline(&connection, pipeline).await
+                    .await
+            } else {
+                split_pipeline(&connection, pipeline).await
+            };
+            self.checked(outcome).await
         })
     }
 

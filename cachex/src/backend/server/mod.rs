@@ -81,7 +81,7 @@ use tokio::time::Instant;
 
 use self::blocking::{BlockingPool, Packet};
 use self::connections::Connections;
-use self::error::{breaks_connection, is_loading, is_unknown_script};
+use self::error::{breaks_connection, is_loading, is_topology_change, is_unknown_script};
 pub(crate) use self::options::ServerOptions;
 #[cfg(feature = "tls")]
 pub(crate) use self::options::TlsRoots;
@@ -272,8 +272,15 @@ impl Server {
             // loading its data set refuses every command, and a demoted primary every write.
             let never_applied =
                 err.is_connection_refusal() || is_loading(&err) || (failover && read_only);
+            // A cluster settling after a failover or a slot migration refuses requests
+            // (`MOVED`, `TRYAGAIN`, `CLUSTERDOWN`, ...) once its own retries are spent.
             let repeatable = match resend {
-                Resend::Safe => err.is_connection_dropped() || failover || never_applied,
+                Resend::Safe => {
+                    err.is_connection_dropped()
+                        || failover
+                        || never_applied
+                        || is_topology_change(&err)
+                }
                 Resend::Never => never_applied,
             };
             if !repeatable {
