@@ -40,7 +40,9 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_read_routing::RandomReplicaStrategy;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::io::tcp::TcpSettings;
-use redis::{Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use redis::{
+    Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, ServerErrorKind, Value,
+};
 
 use super::error::is_topology_change;
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
@@ -74,10 +76,15 @@ const CHECK_SPACING: Duration = Duration::from_millis(250);
 /// the cluster settles).
 const REOPEN_SPACING: Duration = Duration::from_secs(1);
 
+/// How many redirections of one request a link follows after the cluster connection gave up.
+const MAX_REDIRECTS: usize = 5;
+
 /// What opening a cluster connection needs.
 pub(crate) struct ClusterTopology {
     client: ClusterClient,
     config: ClusterConfig,
+    /// Bounds each step of a check of the slot map (asking for it, opening a connection).
+    connect_timeout: Duration,
 }
 
 /// Parses a cluster URL (see the module documentation): `scheme` is lowercase, `rest` the URL
@@ -166,7 +173,11 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
         ""
     };
     Ok(Parsed {
-        connector: Connector::Cluster(Arc::new(ClusterTopology { client, config })),
+        connector: Connector::Cluster(Arc::new(ClusterTopology {
+            client,
+            config,
+            connect_timeout,
+        })),
         location: format!(
             "{scheme}://{}{}{replicas}",
             list.shown_userinfo(),
@@ -265,21 +276,35 @@ impl ClusterLink {
 
     /// Asks a node for the slot map, and opens a new connection (which learns it afresh) when
     /// it changed since the current one was opened: replicas listed since, a failover, slots
-    /// moved. After a request met a topology error (`after_error`), a check made less than
-    /// [`CHECK_SPACING`] ago stands. A connection is replaced at most once per
-    /// [`REOPEN_SPACING`].
+    /// moved. After a request met a topology error (`after_error`), a check under way or made
+    /// less than [`CHECK_SPACING`] ago stands. A connection is replaced at most once per
+    /// [`REOPEN_SPACING`]. Each step is bounded by the connect timeout.
     async fn check(&self, after_error: bool) {
-        let _checking = self.state.checking.lock().await;
+        let _checking = if after_error {
+            match self.state.checking.try_lock() {
+                Ok(checking) => checking,
+                Err(_) => return,
+            }
+        } else {
+            self.state.checking.lock().await
+        };
         let Some(current) = self.current() else {
             return;
         };
         if after_error && current.checked.elapsed() < CHECK_SPACING {
             return;
         }
-        let slots = slot_map(&mut current.connection.clone()).await.ok();
+        let within = self.topology.connect_timeout;
+        let slots = tokio::time::timeout(within, slot_map(&mut current.connection.clone()))
+            .await
+            .ok()
+            .and_then(Result::ok);
         let changed = slots.is_some() && slots != current.slots;
         let next = if changed && current.opened.elapsed() >= REOPEN_SPACING {
-            self.open().await.ok()
+            tokio::time::timeout(within, self.open())
+                .await
+                .ok()
+                .and_then(Result::ok)
         } else {
             None
         };
@@ -295,22 +320,26 @@ impl ClusterLink {
     }
 
     /// The outcome of a request, after which the slot map is checked if the request met a
-    /// change of topology; an error that names no node of the cluster is a connection error.
-    async fn checked<T>(&self, outcome: RedisResult<T>) -> RedisResult<T> {
-        let err = match outcome {
-            Ok(value) => return Ok(value),
-            Err(err) => err,
-        };
-        if is_topology_change(&err) || err.is_io_error() || no_connection(&err) {
+    /// change of topology (`changed`: an error, or an error reply of it); an error that names no
+    /// node of the cluster is a connection error.
+    async fn checked<T>(&self, outcome: RedisResult<T>, changed: bool) -> RedisResult<T> {
+        let changed = changed
+            || outcome.as_ref().is_err_and(|err| {
+                is_topology_change(err) || err.is_io_error() || no_connection(err)
+            });
+        if changed {
             self.check(true).await;
         }
-        if no_connection(&err) {
-            return Err(RedisError::from(std::io::Error::new(
-                std::io::ErrorKind::NotConnected,
-                format!("no node of the cluster could be reached ({err})"),
-            )));
-        }
-        Err(err)
+        outcome.map_err(|err| {
+            if no_connection(&err) {
+                RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    format!("no node of the cluster could be reached ({err})"),
+                ))
+            } else {
+                err
+            }
+        })
     }
 }
 
@@ -397,9 +426,15 @@ impl ConnectionLike for ClusterLink {
             let outcome = if is_scan(cmd) {
                 scan(&mut connection, cmd).await
             } else {
-                connection.req_packed_command(cmd).await
+                match connection.req_packed_command(cmd).await {
+                    Err(err) if err.redirect_node().is_some() && on_one_slot(cmd) => {
+                        follow(&mut connection, cmd, err).await
+                    }
+                    outcome => outcome,
+                }
             };
-            self.checked(outcome).await
+            let changed = outcome.as_ref().is_ok_and(is_topology_reply);
+            self.checked(outcome, changed).await
         })
     }
 
@@ -418,13 +453,87 @@ impl ConnectionLike for ClusterLink {
             } else {
                 split_pipeline(&connection, pipeline).await
             };
-            self.checked(outcome).await
+            let changed = outcome
+                .as_ref()
+                .is_ok_and(|replies| replies.iter().any(is_topology_reply));
+            self.checked(outcome, changed).await
         })
     }
 
     fn get_db(&self) -> i64 {
         0
     }
+}
+
+/// Whether a reply is an error reply of a topology change (`READONLY` from a replica the
+/// cluster connection sent a script to, say).
+fn is_topology_reply(reply: &Value) -> bool {
+    matches!(reply, Value::ServerError(err) if is_topology_change(&err.clone().into()))
+}
+
+/// Whether the keys of a command are all on one slot, so that a redirection of it may be
+/// followed as it is: always, except for the commands that the cluster connection splits by
+/// slot (`MGET`, `DEL`, `MSET`, ...), when their keys are on several.
+fn on_one_slot(cmd: &Cmd) -> bool {
+    let mut args = cmd.args_iter().filter_map(|arg| match arg {
+        Arg::Simple(arg) => Some(arg),
+        _ => None,
+    });
+    let Some(name) = args.next() else {
+        return true;
+    };
+    let keys: Vec<&[u8]> = match name.to_ascii_uppercase().as_slice() {
+        b"MGET" | b"DEL" | b"EXISTS" | b"UNLINK" | b"TOUCH" | b"WATCH" => args.collect(),
+        b"MSET" => args.step_by(2).collect(),
+        _ => return true,
+    };
+    keys.windows(2)
+        .all(|pair| Slot::for_key(pair[0]) == Slot::for_key(pair[1]))
+}
+
+/// Follows the redirection `err` (`MOVED` or `ASK`) of `cmd`, and those that follow, at most
+/// [`MAX_REDIRECTS`] times. The cluster connection follows them itself, but gives up after its
+/// retries, and follows an `ASK` with `ASKING` and the command sent one after the other, which
+/// a concurrent request on the same connection may come between (the target then answers
+/// `ASK` again): here the two go as one pipeline. A redirection to a node it has no connection
+/// to (a failed primary) stays the error.
+async fn follow(
+    connection: &mut ClusterConnection,
+    cmd: &Cmd,
+    mut err: RedisError,
+) -> RedisResult<Value> {
+    for _ in 0..MAX_REDIRECTS {
+        let Some((host, port)) = err
+            .redirect_node()
+            .and_then(|(address, _)| address.rsplit_once(':'))
+            .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
+        else {
+            return Err(err);
+        };
+        let route = SingleNodeRoutingInfo::ByAddress { host, port };
+        let outcome = if err.kind() == ErrorKind::Server(ServerErrorKind::Ask) {
+            let mut asking = redis::pipe();
+            asking.cmd("ASKING").add_command(cmd.clone());
+            connection
+                .route_pipeline(asking, 0, 2, route)
+                .await
+                .map(|replies| replies.into_iter().nth(1).unwrap_or(Value::Nil))
+        } else {
+            connection
+                .route_command(cmd.clone(), RoutingInfo::SingleNode(route))
+                .await
+        };
+        err = match outcome {
+            Ok(Value::ServerError(reply)) if RedisError::from(reply.clone()).redirect_node().is_some() => {
+                reply.into()
+            }
+            Err(next) if next.redirect_node().is_some() => next,
+            // No connection to the node named.
+            Err(next) if next.kind() == ErrorKind::Client => return Err(err),
+            outcome => return outcome,
+        };
+    }
+    Err(err)
 }
 
 /// The slot of a command's first key (its first argument after the name), if it has one.
