@@ -457,7 +457,11 @@ impl Cluster {
             .collect();
         let source = primaries
             .iter()
-            .find(|node| node.slots.iter().any(|(from, to)| (*from..=*to).contains(&slot)))
+            .find(|node| {
+                node.slots
+                    .iter()
+                    .any(|(from, to)| (*from..=*to).contains(&slot))
+            })
             .unwrap_or_else(|| panic!("no healthy primary serves slot {slot}"));
         let target = primaries
             .iter()
@@ -465,7 +469,10 @@ impl Cluster {
             .unwrap_or_else(|| panic!("{to} is not a healthy primary"));
         let (slot, to_port, count) = (slot.to_string(), to.to_string(), batch.to_string());
         let expect_ok = |reply: String, what: &str| {
-            assert!(reply.starts_with("+OK") || reply.starts_with("+NOKEY"), "{what}: {reply}");
+            assert!(
+                reply.starts_with("+OK") || reply.starts_with("+NOKEY"),
+                "{what}: {reply}"
+            );
         };
         let from = self.node(source.port);
         expect_ok(

@@ -11,10 +11,13 @@
 //! # What the cluster connection does, and what this module adds
 //!
 //! The redis crate routes every command by its key's slot, follows `MOVED` and `ASK`, refreshes
-//! its slot map when a node fails (a replica promoted in its place included) and retries, and
-//! splits `MGET`, `DEL`, `EXISTS`, `UNLINK` and `TOUCH` over their keys' slots itself, putting
-//! the answers back together in order. It does not split pipelines (it sends a pipeline to the
-//! node of its first key), and sends `SCAN` to one random node. So a [`ClusterLink`]:
+//! its slot map when a request meets `MOVED` or a node it cannot reach, and retries (`TRYAGAIN`,
+//! `CLUSTERDOWN`, a broken connection) up to [`RETRIES`] times; it splits `MGET`, `DEL`,
+//! `EXISTS`, `UNLINK` and `TOUCH` over their keys' slots itself, putting the answers back
+//! together in order. It does not split pipelines (it sends a pipeline to the node of its first
+//! key), sends `SCAN` to one random node, never refreshes its slot map unless a request fails
+//! (replicas that join later are never read from), and once its retries are spent hands back
+//! the last redirection or refusal as it is. So a [`ClusterLink`]:
 //!
 //! - splits a pipeline (not a transaction) by the slot of each command's first key, sends the
 //!   parts concurrently and puts the answers back in order: `set_many` of keys on many nodes
@@ -22,7 +25,19 @@
 //! - runs `SCAN` over every primary in turn: the cursor it returns carries, in its top
 //!   [`SLOT_BITS`] bits, the first slot of the primary being scanned (so the scan follows that
 //!   shard to its new primary after a failover) and the node's own cursor in the rest. A caller
-//!   that loops on `SCAN` until the cursor is 0, as on one server, visits every primary.
+//!   that loops on `SCAN` until the cursor is 0, as on one server, visits every primary;
+//! - follows an `ASK` the connection gave up on (a slot being migrated, under concurrent
+//!   requests: see [`follow_ask`]), for commands on one slot;
+//! - asks a node for the slot map every [`CHECK_PERIOD`], and after a request met a change of
+//!   topology (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`, `READONLY`, `MASTERDOWN`, a node that
+//!   cannot be reached), and opens a new connection when the map changed (new replicas, a
+//!   failover, slots moved): requests in flight finish on the old one.
+//!
+//! A refusal that still reaches the backend (during a failover, until the cluster has promoted
+//! a replica) is an [`Error::Connection`](crate::Error::Connection) for the caller, never a
+//! server error, and the backend sends the request once more where that cannot apply it
+//! twice. The cluster connection itself sends a request again after its connection broke,
+//! whatever the command: an increment whose answer was lost that way may be applied twice.
 //!
 //! A command on several keys that must share a slot (`RENAME`, a Lua script, `SINTER`, ...)
 //! gets the server's `CROSSSLOT` reply when they do not, which the backend turns into
@@ -76,7 +91,8 @@ const CHECK_SPACING: Duration = Duration::from_millis(250);
 /// the cluster settles).
 const REOPEN_SPACING: Duration = Duration::from_secs(1);
 
-/// How many redirections of one request a link follows after the cluster connection gave up.
+/// How many `ASK` redirections of one request a link follows after the cluster connection gave
+/// up.
 const MAX_REDIRECTS: usize = 5;
 
 /// What opening a cluster connection needs.
@@ -199,7 +215,7 @@ pub(crate) struct ClusterLink {
 /// What the clones of a link share.
 struct LinkState {
     /// The connection in use, once opened.
-    current: RwLock<Option<Current>>,
+    current: RwLock<Option<Arc<Current>>>,
     /// Held while opening or checking, so that concurrent requests do it once.
     checking: tokio::sync::Mutex<()>,
 }
@@ -228,7 +244,7 @@ impl ClusterLink {
         }
     }
 
-    fn current(&self) -> Option<Current> {
+    fn current(&self) -> Option<Arc<Current>> {
         self.state
             .current
             .read()
@@ -240,11 +256,11 @@ impl ClusterLink {
     /// learns the slot map. The first one starts the watch of the slot map.
     async fn connection(&self) -> RedisResult<ClusterConnection> {
         if let Some(current) = self.current() {
-            return Ok(current.connection);
+            return Ok(current.connection.clone());
         }
         let _checking = self.state.checking.lock().await;
         if let Some(current) = self.current() {
-            return Ok(current.connection);
+            return Ok(current.connection.clone());
         }
         let current = self.open().await?;
         let connection = current.connection.clone();
@@ -252,7 +268,7 @@ impl ClusterLink {
             .state
             .current
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(current);
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(current));
         tokio::spawn(watch(Arc::downgrade(&self.state), self.topology.clone()));
         Ok(connection)
     }
@@ -308,15 +324,15 @@ impl ClusterLink {
         } else {
             None
         };
-        let next = next.unwrap_or(Current {
+        let next = next.unwrap_or_else(|| Current {
             checked: Instant::now(),
-            ..current
+            ..Current::clone(&current)
         });
         *self
             .state
             .current
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(next);
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(next));
     }
 
     /// The outcome of a request, after which the slot map is checked if the request met a
@@ -378,6 +394,11 @@ async fn slot_map(connection: &mut ClusterConnection) -> RedisResult<SlotMap> {
             RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
         )
         .await?;
+    slot_map_of(reply)
+}
+
+/// The slot map of a `CLUSTER SLOTS` reply.
+fn slot_map_of(reply: Value) -> RedisResult<SlotMap> {
     let Value::Array(ranges) = reply else {
         return Err(scan_error(format!(
             "unexpected CLUSTER SLOTS reply {reply:?}"
@@ -427,8 +448,8 @@ impl ConnectionLike for ClusterLink {
                 scan(&mut connection, cmd).await
             } else {
                 match connection.req_packed_command(cmd).await {
-                    Err(err) if err.redirect_node().is_some() && on_one_slot(cmd) => {
-                        follow(&mut connection, cmd, err).await
+                    Err(err) if ask_target(&err).is_some() && on_one_slot(cmd) => {
+                        follow_ask(&mut connection, cmd, err).await
                     }
                     outcome => outcome,
                 }
@@ -491,49 +512,49 @@ fn on_one_slot(cmd: &Cmd) -> bool {
         .all(|pair| Slot::for_key(pair[0]) == Slot::for_key(pair[1]))
 }
 
-/// Follows the redirection `err` (`MOVED` or `ASK`) of `cmd`, and those that follow, at most
-/// [`MAX_REDIRECTS`] times. The cluster connection follows them itself, but gives up after its
-/// retries, and follows an `ASK` with `ASKING` and the command sent one after the other, which
-/// a concurrent request on the same connection may come between (the target then answers
-/// `ASK` again): here the two go as one pipeline. A redirection to a node it has no connection
-/// to (a failed primary) stays the error.
-async fn follow(
+/// Follows the `ASK` redirection `err` of `cmd`, and the ones after it, at most
+/// [`MAX_REDIRECTS`] times. The cluster connection follows an `ASK` itself, but with `ASKING`
+/// and the command sent one after the other, between which a concurrent request on the same
+/// connection may come (the target then answers `ASK` again, and after enough of those the
+/// connection gives up): here the two go as one pipeline. A `MOVED` the connection gave up on
+/// is not followed: it names a node that could not be reached (a failed primary, during a
+/// failover), and the error stands.
+async fn follow_ask(
     connection: &mut ClusterConnection,
     cmd: &Cmd,
     mut err: RedisError,
 ) -> RedisResult<Value> {
     for _ in 0..MAX_REDIRECTS {
-        let Some((host, port)) = err
-            .redirect_node()
-            .and_then(|(address, _)| address.rsplit_once(':'))
-            .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
-        else {
+        let Some(route) = ask_target(&err) else {
             return Err(err);
         };
-        let route = SingleNodeRoutingInfo::ByAddress { host, port };
-        let outcome = if err.kind() == ErrorKind::Server(ServerErrorKind::Ask) {
-            let mut asking = redis::pipe();
-            asking.cmd("ASKING").add_command(cmd.clone());
-            connection
-                .route_pipeline(asking, 0, 2, route)
-                .await
-                .map(|replies| replies.into_iter().nth(1).unwrap_or(Value::Nil))
-        } else {
-            connection
-                .route_command(cmd.clone(), RoutingInfo::SingleNode(route))
-                .await
-        };
-        err = match outcome {
-            Ok(Value::ServerError(reply)) if RedisError::from(reply.clone()).redirect_node().is_some() => {
-                reply.into()
-            }
-            Err(next) if next.redirect_node().is_some() => next,
-            // No connection to the node named.
-            Err(next) if next.kind() == ErrorKind::Client => return Err(err),
-            outcome => return outcome,
+        let mut asking = redis::pipe();
+        asking.cmd("ASKING").add_command(cmd.clone());
+        let reply = connection
+            .route_pipeline(asking, 0, 2, route)
+            .await?
+            .into_iter()
+            .nth(1)
+            .unwrap_or(Value::Nil);
+        err = match reply {
+            Value::ServerError(reply) if reply.code() == "ASK" => reply.into(),
+            reply => return Ok(reply),
         };
     }
     Err(err)
+}
+
+/// The node an `ASK` error sends to.
+fn ask_target(err: &RedisError) -> Option<SingleNodeRoutingInfo> {
+    if err.kind() != ErrorKind::Server(ServerErrorKind::Ask) {
+        return None;
+    }
+    let (address, _) = err.redirect_node()?;
+    let (host, port) = address.rsplit_once(':')?;
+    Some(SingleNodeRoutingInfo::ByAddress {
+        host: host.to_owned(),
+        port: port.parse().ok()?,
+    })
 }
 
 /// The slot of a command's first key (its first argument after the name), if it has one.
@@ -710,4 +731,60 @@ async fn shards(connection: &mut ClusterConnection) -> RedisResult<Vec<u16>> {
     let mut shards: Vec<u16> = lowest.into_values().collect();
     shards.sort_unstable();
     Ok(shards)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirections_are_followed_for_commands_on_one_slot() {
+        let command = |args: &[&str]| {
+            let mut cmd = redis::cmd(args[0]);
+            for arg in &args[1..] {
+                cmd.arg(*arg);
+            }
+            cmd
+        };
+        assert!(on_one_slot(&command(&["SET", "a", "1"])));
+        assert!(on_one_slot(&command(&["MGET", "{t}a", "{t}b"])));
+        assert!(!on_one_slot(&command(&["MGET", "a", "b", "c"])));
+        assert!(on_one_slot(&command(&["MSET", "{t}a", "x", "{t}b", "y"])));
+        assert!(!on_one_slot(&command(&["DEL", "{t}a", "{u}b"])));
+    }
+
+    #[test]
+    fn slot_maps_ignore_the_order_of_replicas() {
+        let node = |port: i64| {
+            Value::Array(vec![
+                Value::BulkString(b"10.0.0.1".to_vec()),
+                Value::Int(port),
+                Value::BulkString(format!("id{port}").into_bytes()),
+            ])
+        };
+        let range = |start: i64, nodes: Vec<Value>| {
+            let mut parts = vec![Value::Int(start), Value::Int(start + 99)];
+            parts.extend(nodes);
+            Value::Array(parts)
+        };
+        let one = slot_map_of(Value::Array(vec![
+            range(100, vec![node(7001), node(7004), node(7005)]),
+            range(0, vec![node(7000), node(7003)]),
+        ]))
+        .expect("a map");
+        let other = slot_map_of(Value::Array(vec![
+            range(0, vec![node(7000), node(7003)]),
+            range(100, vec![node(7001), node(7005), node(7004)]),
+        ]))
+        .expect("a map");
+        assert_eq!(one, other);
+        assert_eq!(
+            one[1].2,
+            vec!["10.0.0.1:7001", "10.0.0.1:7004", "10.0.0.1:7005"]
+        );
+        let without_replicas =
+            slot_map_of(Value::Array(vec![range(0, vec![node(7000)])])).expect("a map");
+        assert_ne!(without_replicas[0], one[0]);
+        assert!(slot_map_of(Value::Nil).is_err());
+    }
 }

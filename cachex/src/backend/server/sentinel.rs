@@ -199,7 +199,10 @@ impl Watch {
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
         }
-        let mut failovers = self.failovers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut failovers = self
+            .failovers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         failovers.iter_mut().for_each(|failover| *failover = None);
         self.holding.store(false, Ordering::Release);
         drop(failovers);
@@ -208,7 +211,10 @@ impl Watch {
 
     /// Sentinel `index` runs a failover (`true`) or not (`false`).
     fn failing_over(&self, index: usize, running: bool) {
-        let mut failovers = self.failovers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut failovers = self
+            .failovers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let Some(failover) = failovers.get_mut(index) else {
             return;
         };
@@ -230,7 +236,10 @@ impl Watch {
         if !self.holding.load(Ordering::Acquire) {
             return false;
         }
-        let mut failovers = self.failovers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut failovers = self
+            .failovers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         for failover in failovers.iter_mut() {
             if failover.is_some_and(|since| since.elapsed() >= FAILOVER_HOLD) {
                 *failover = None;
@@ -243,6 +252,9 @@ impl Watch {
 
     /// Waits while a failover is under way (at most [`FAILOVER_HOLD`]).
     async fn failover_over(&self) {
+        if !self.holding() {
+            return;
+        }
         let deadline = tokio::time::Instant::now() + FAILOVER_HOLD;
         loop {
             let changed = self.changed.notified();
@@ -530,7 +542,10 @@ impl SentinelTopology {
     }
 
     /// Asks sentinel `index` where the primary is; why not, on failure.
-    async fn ask(&self, index: usize) -> std::result::Result<(MultiplexedConnection, Master), String> {
+    async fn ask(
+        &self,
+        index: usize,
+    ) -> std::result::Result<(MultiplexedConnection, Master), String> {
         let mut sentinel = self
             .sentinel_connection(index)
             .await
@@ -540,16 +555,20 @@ impl SentinelTopology {
     }
 
     /// `SENTINEL MASTER service` on a sentinel's connection.
-    async fn master(&self, sentinel: &mut MultiplexedConnection) -> std::result::Result<Master, String> {
+    async fn master(
+        &self,
+        sentinel: &mut MultiplexedConnection,
+    ) -> std::result::Result<Master, String> {
         let mut master = redis::cmd("SENTINEL");
         master.arg("MASTER").arg(&self.service);
-        let fields: HashMap<String, String> = master.query_async(sentinel).await.map_err(|err| {
-            if err.to_string().contains("No such master") {
-                format!("does not monitor a service named {:?}", self.service)
-            } else {
-                format!("refused SENTINEL MASTER ({err})")
-            }
-        })?;
+        let fields: HashMap<String, String> =
+            master.query_async(sentinel).await.map_err(|err| {
+                if err.to_string().contains("No such master") {
+                    format!("does not monitor a service named {:?}", self.service)
+                } else {
+                    format!("refused SENTINEL MASTER ({err})")
+                }
+            })?;
         Master::from_fields(&fields)
             .ok_or_else(|| format!("gave an unexpected SENTINEL MASTER reply {fields:?}"))
     }
@@ -614,9 +633,12 @@ impl SentinelTopology {
 
     /// Subscribes to sentinel `index`'s announcements.
     async fn subscribe(&self, index: usize) -> RedisResult<(redis::aio::PubSubSink, PubSubStream)> {
-        let pubsub = tokio::time::timeout(self.connect_timeout, self.sentinels[index].get_async_pubsub())
-            .await
-            .map_err(|_| timed_out("subscribing to a sentinel"))??;
+        let pubsub = tokio::time::timeout(
+            self.connect_timeout,
+            self.sentinels[index].get_async_pubsub(),
+        )
+        .await
+        .map_err(|_| timed_out("subscribing to a sentinel"))??;
         let (mut sink, stream) = pubsub.split();
         tokio::time::timeout(self.connect_timeout, sink.subscribe(ANNOUNCEMENTS))
             .await
@@ -847,7 +869,10 @@ impl SentinelLink {
             return Ok(resolved);
         }
         let resolved = Arc::new(self.topology.resolve().await?);
-        *self.resolved.write().unwrap_or_else(PoisonError::into_inner) = Some(resolved.clone());
+        *self
+            .resolved
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(resolved.clone());
         Ok(resolved)
     }
 
@@ -926,5 +951,102 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// The topology of a URL with three sentinels monitoring `svc` (no I/O).
+    fn topology() -> Arc<SentinelTopology> {
+        let parsed =
+            parse("redis+sentinel", "h1,h2,h3/svc", &ServerOptions::default()).expect("valid");
+        match parsed.connector {
+            Connector::Sentinel(topology) => topology,
+            _ => panic!("a Sentinel connector"),
+        }
+    }
+
+    fn address(port: u16) -> (String, u16) {
+        ("10.0.0.1".to_owned(), port)
+    }
+
+    #[test]
+    fn a_primary_named_with_an_older_epoch_is_not_believed() {
+        let watch = Watch::new(3);
+        let named = |port, epoch| Named {
+            address: address(port),
+            epoch,
+        };
+        assert!(watch.named(named(6379, 3)));
+        let generation = watch.generation.load(Ordering::Acquire);
+        // A sentinel that has not heard of the failover yet.
+        assert!(!watch.named(named(6380, 2)));
+        assert_eq!(watch.primary(), Some(named(6379, 3)));
+        // The failover's answer moves the links.
+        assert!(watch.named(named(6380, 4)));
+        assert_eq!(watch.generation.load(Ordering::Acquire), generation + 1);
+        // Announced without an epoch: taken as the next one, which a later answer about the
+        // same failover matches.
+        watch.switched(address(6381));
+        assert_eq!(watch.primary(), Some(named(6381, 5)));
+        assert!(watch.named(named(6381, 5)));
+        assert_eq!(watch.generation.load(Ordering::Acquire), generation + 2);
+    }
+
+    #[test]
+    fn announcements_hold_and_release_writes() {
+        let topology = topology();
+        let watch = &topology.watch;
+        assert!(!watch.holding());
+        topology.announced(1, "+try-failover", "master other 10.0.0.1 6379");
+        assert!(!watch.holding(), "another service's failover");
+        topology.announced(1, "+try-failover", "master svc 10.0.0.1 6379");
+        topology.announced(
+            2,
+            "+selected-slave",
+            "slave 10.0.0.1:6380 10.0.0.1 6380 @ svc 10.0.0.1 6379",
+        );
+        assert!(watch.holding());
+        // A sentinel that lost the election gives up; the other one goes on.
+        topology.announced(1, "-failover-abort-not-elected", "master svc 10.0.0.1 6379");
+        assert!(watch.holding());
+        topology.announced(2, "+switch-master", "svc 10.0.0.1 6379 10.0.0.1 6380");
+        assert!(!watch.holding());
+        assert_eq!(
+            watch.primary().map(|named| named.address),
+            Some(address(6380))
+        );
+        topology.announced(0, "+switch-master", "other 10.0.0.1 6380 10.0.0.1 6399");
+        assert_eq!(
+            watch.primary().map(|named| named.address),
+            Some(address(6380))
+        );
+    }
+
+    #[test]
+    fn sentinel_master_replies() {
+        let fields = |flags: &str| -> HashMap<String, String> {
+            [
+                ("name", "svc"),
+                ("ip", "10.0.0.1"),
+                ("port", "6379"),
+                ("flags", flags),
+                ("config-epoch", "7"),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect()
+        };
+        let master = Master::from_fields(&fields("master")).expect("a reply");
+        assert_eq!(
+            master.named,
+            Named {
+                address: address(6379),
+                epoch: 7
+            }
+        );
+        assert!(!master.failing_over);
+        let master = Master::from_fields(&fields("master,failover_in_progress")).expect("a reply");
+        assert!(master.failing_over);
+        let mut partial = fields("master");
+        partial.remove("config-epoch");
+        assert!(Master::from_fields(&partial).is_none());
     }
 }
