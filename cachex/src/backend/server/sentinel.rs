@@ -87,7 +87,8 @@ pub(crate) const WATCH_PERIOD: Duration = Duration::from_millis(500);
 pub(crate) const FAILOVER_HOLD: Duration = Duration::from_secs(5);
 
 /// How long a sentinel subscription may stay silent before the watcher checks it with `PING`
-/// (a sentinel that no longer answers is subscribed to again).
+/// (a sentinel that no longer answers is subscribed to again), and the pause before
+/// subscribing again.
 const SUBSCRIPTION_CHECK: Duration = Duration::from_secs(2);
 
 /// What the sentinels announce that the watcher follows (their pub/sub channels).
@@ -813,7 +814,7 @@ async fn follow_announcements(
                 }
             }
         }
-        tokio::time::sleep(WATCH_PERIOD).await;
+        tokio::time::sleep(SUBSCRIPTION_CHECK).await;
     }
 }
 
