@@ -6,7 +6,9 @@
 //!   then `redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes`), returned once
 //!   every node reports `cluster_state:ok`, knows all six nodes with no failure flag, every
 //!   replica's link to its primary is up and every node lists every replica in `CLUSTER SLOTS`
-//!   (as clients that read from replicas need).
+//!   (as clients that read from replicas need). [`Cluster::start_without_replicas`] starts the
+//!   primaries only, [`Cluster::add_replicas`] adds the replicas later, and
+//!   [`Cluster::move_slot`] reshards one slot.
 //! - [`SentinelGroup::start`]: a primary, a replica and 3 sentinels (`redis-server --sentinel`),
 //!   returned once the replica is in sync and every sentinel knows the replica and the two
 //!   other sentinels (`SENTINEL CKQUORUM`).
@@ -111,6 +113,18 @@ pub fn bulk_text(reply: &str) -> &str {
     }
 }
 
+/// The items of an array reply of bulk strings that hold no line break (`*2\r\n$1\r\na\r\n...`).
+fn bulk_items(reply: &str) -> Vec<&str> {
+    let mut lines = reply.split("\r\n");
+    let mut items = Vec::new();
+    while let Some(line) = lines.next() {
+        if line.starts_with('$') {
+            items.extend(lines.next());
+        }
+    }
+    items
+}
+
 /// The `field:value` lines of an `INFO`-style reply.
 fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
     info.lines()
@@ -179,13 +193,61 @@ fn parse_nodes(text: &str) -> Vec<ClusterNode> {
         .collect()
 }
 
-/// A Redis Cluster of 3 primaries with one replica each; every process is killed on drop.
+/// A Redis Cluster of 3 primaries with 1 replica each (or none, see
+/// [`Cluster::start_without_replicas`]); every process is killed on drop.
 #[derive(Debug)]
 pub struct Cluster {
-    /// The six nodes; `None` once killed.
+    /// The nodes; `None` once killed.
     nodes: Vec<Option<Server>>,
-    /// The ports of the six nodes, in order.
+    /// The ports of the nodes, in order.
     ports: Vec<u16>,
+    /// The `cluster-node-timeout` of its nodes (ms), for nodes added later.
+    node_timeout: String,
+}
+
+/// Starts a cluster-enabled node whose `cluster-node-timeout` is `node_timeout` (ms).
+fn cluster_node(node_timeout: &str) -> Server {
+    // The bus port would be port + 10000, which may not exist: give one.
+    let bus_port = free_port().to_string();
+    Server::start_with(
+        ServerKind::Redis,
+        &[
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            node_timeout,
+            "--cluster-port",
+            &bus_port,
+            "--cluster-require-full-coverage",
+            "no",
+            "--cluster-allow-replica-migration",
+            "no",
+            "--repl-diskless-sync",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+        ],
+    )
+}
+
+/// Runs a `redis-cli --cluster` command.
+///
+/// # Panics
+///
+/// When it cannot run or fails, with its output.
+fn run_cli(command: &mut Command) {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 impl Cluster {
@@ -214,74 +276,93 @@ impl Cluster {
     ///
     /// As [`Cluster::start`].
     pub fn start_with_node_timeout(node_timeout_ms: u64) -> Cluster {
-        let cli = redis_cli();
+        Cluster::create(node_timeout_ms, 1)
+    }
+
+    /// A cluster of 3 primaries without replicas ([`STEADY_TIMEOUT_MS`]): clients that connect
+    /// to it learn a slot map without replicas; [`Cluster::add_replicas`] gives it some later.
+    ///
+    /// # Panics
+    ///
+    /// As [`Cluster::start`].
+    pub fn start_without_replicas() -> Cluster {
+        Cluster::create(STEADY_TIMEOUT_MS, 0)
+    }
+
+    /// Starts 3 primaries with `replicas` replicas each and makes them a cluster.
+    fn create(node_timeout_ms: u64, replicas: usize) -> Cluster {
         let node_timeout = node_timeout_ms.to_string();
-        let nodes: Vec<Server> = (0..6)
-            .map(|_| {
-                // The bus port would be port + 10000, which may not exist: give one.
-                let bus_port = free_port().to_string();
-                Server::start_with(
-                    ServerKind::Redis,
-                    &[
-                        "--cluster-enabled",
-                        "yes",
-                        "--cluster-config-file",
-                        "nodes.conf",
-                        "--cluster-node-timeout",
-                        &node_timeout,
-                        "--cluster-port",
-                        &bus_port,
-                        "--cluster-require-full-coverage",
-                        "no",
-                        "--cluster-allow-replica-migration",
-                        "no",
-                        "--repl-diskless-sync",
-                        "yes",
-                        "--repl-diskless-sync-delay",
-                        "0",
-                    ],
-                )
-            })
+        let nodes: Vec<Server> = (0..3 * (1 + replicas))
+            .map(|_| cluster_node(&node_timeout))
             .collect();
         let ports: Vec<u16> = nodes.iter().map(Server::port).collect();
-        let output = Command::new(&cli)
-            .arg("--cluster")
-            .arg("create")
-            .args(ports.iter().map(|port| format!("127.0.0.1:{port}")))
-            .args(["--cluster-replicas", "1", "--cluster-yes"])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|err| panic!("cannot run {cli}: {err}"));
-        assert!(
-            output.status.success(),
-            "redis-cli --cluster create failed: {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        run_cli(
+            Command::new(redis_cli())
+                .arg("--cluster")
+                .arg("create")
+                .args(ports.iter().map(|port| format!("127.0.0.1:{port}")))
+                .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"]),
         );
         let cluster = Cluster {
             nodes: nodes.into_iter().map(Some).collect(),
             ports,
+            node_timeout,
         };
+        cluster.settle();
+        cluster
+    }
+
+    /// Gives each primary one replica, new nodes joined to the cluster (`redis-cli --cluster
+    /// add-node --cluster-slave`), and returns once every node lists them in `CLUSTER SLOTS`.
+    ///
+    /// # Panics
+    ///
+    /// When a node cannot join, or the cluster does not list the replicas within
+    /// [`READY_TIMEOUT`].
+    pub fn add_replicas(&mut self) {
+        let seed = format!("127.0.0.1:{}", self.any_node().port());
+        let primaries: Vec<ClusterNode> = self
+            .cluster_nodes()
+            .into_iter()
+            .filter(|node| node.primary && !node.failing)
+            .collect();
+        for primary in primaries {
+            let replica = cluster_node(&self.node_timeout);
+            run_cli(
+                Command::new(redis_cli())
+                    .args(["--cluster", "add-node"])
+                    .arg(format!("127.0.0.1:{}", replica.port()))
+                    .arg(&seed)
+                    .args(["--cluster-slave", "--cluster-master-id", &primary.id]),
+            );
+            self.ports.push(replica.port());
+            self.nodes.push(Some(replica));
+        }
+        self.settle();
+    }
+
+    /// Waits until the cluster is healthy and every node lists every node in `CLUSTER SLOTS`.
+    fn settle(&self) {
         // A node lists a replica in CLUSTER SLOTS (where clients learn of replicas) only once it
         // has heard, by gossip, that the replica has a replication offset: replicate something
         // now, while the nodes finish joining.
-        for node in cluster.nodes() {
+        for node in self.nodes() {
             if node.command(&["ROLE"]).contains("master") {
                 node.command(&["FLUSHALL"]);
             }
         }
-        cluster.wait_healthy(READY_TIMEOUT);
+        self.wait_healthy(READY_TIMEOUT);
+        let count = self.nodes().count();
         wait_for("replicas in CLUSTER SLOTS", READY_TIMEOUT, || {
-            for node in cluster.nodes() {
+            for node in self.nodes() {
                 let slots = node.command(&["CLUSTER", "SLOTS"]);
                 let listed = slots.matches("127.0.0.1").count();
-                if listed != 6 {
-                    return Err(format!("{} lists {listed} of 6 nodes", node.port()));
+                if listed != count {
+                    return Err(format!("{} lists {listed} of {count} nodes", node.port()));
                 }
             }
             Ok(())
         });
-        cluster
     }
 
     /// The cluster's URL: `redis+cluster://127.0.0.1:p1,...` with every node as a seed.
@@ -346,6 +427,90 @@ impl Cluster {
             })
             .map(|node| node.port)
             .unwrap_or_else(|| panic!("no healthy primary serves slot {slot} ({key})"))
+    }
+
+    /// The running node listening on `port`.
+    ///
+    /// # Panics
+    ///
+    /// When there is none.
+    pub fn node(&self, port: u16) -> &Server {
+        self.nodes()
+            .find(|node| node.port() == port)
+            .unwrap_or_else(|| panic!("no running node on port {port}"))
+    }
+
+    /// Moves `slot` to the primary listening on `to`, as `redis-cli --cluster reshard` does:
+    /// the target imports the slot, the source migrates it, its keys move `batch` at a time
+    /// with `pause` between batches (so that requests meet the slot half moved and are
+    /// redirected with `ASK`), then every primary learns the new owner (`MOVED` from then on).
+    /// Returns the port of the primary it came from.
+    ///
+    /// # Panics
+    ///
+    /// When no healthy primary serves the slot, `to` is not a primary, or a step is refused.
+    pub fn move_slot(&self, slot: u16, to: u16, batch: usize, pause: Duration) -> u16 {
+        let nodes = self.cluster_nodes();
+        let primaries: Vec<&ClusterNode> = nodes
+            .iter()
+            .filter(|node| node.primary && !node.failing)
+            .collect();
+        let source = primaries
+            .iter()
+            .find(|node| {
+                node.slots
+                    .iter()
+                    .any(|(from, to)| (*from..=*to).contains(&slot))
+            })
+            .unwrap_or_else(|| panic!("no healthy primary serves slot {slot}"));
+        let target = primaries
+            .iter()
+            .find(|node| node.port == to)
+            .unwrap_or_else(|| panic!("{to} is not a healthy primary"));
+        let (slot, to_port, count) = (slot.to_string(), to.to_string(), batch.to_string());
+        let expect_ok = |reply: String, what: &str| {
+            assert!(
+                reply.starts_with("+OK") || reply.starts_with("+NOKEY"),
+                "{what}: {reply}"
+            );
+        };
+        let from = self.node(source.port);
+        expect_ok(
+            self.node(to)
+                .command(&["CLUSTER", "SETSLOT", &slot, "IMPORTING", &source.id]),
+            "SETSLOT IMPORTING",
+        );
+        expect_ok(
+            from.command(&["CLUSTER", "SETSLOT", &slot, "MIGRATING", &target.id]),
+            "SETSLOT MIGRATING",
+        );
+        loop {
+            let reply = from.command(&["CLUSTER", "GETKEYSINSLOT", &slot, &count]);
+            let keys = bulk_items(&reply);
+            if keys.is_empty() {
+                break;
+            }
+            let mut migrate = vec!["MIGRATE", "127.0.0.1", &to_port, "", "0", "5000", "KEYS"];
+            migrate.extend(keys);
+            expect_ok(from.command(&migrate), "MIGRATE");
+            thread::sleep(pause);
+        }
+        // The target first, then the source, as redis-cli does.
+        let mut owners = vec![target.port, source.port];
+        owners.extend(
+            primaries
+                .iter()
+                .map(|node| node.port)
+                .filter(|port| *port != target.port && *port != source.port),
+        );
+        for port in owners {
+            expect_ok(
+                self.node(port)
+                    .command(&["CLUSTER", "SETSLOT", &slot, "NODE", &target.id]),
+                "SETSLOT NODE",
+            );
+        }
+        source.port
     }
 
     /// Kills (`SIGKILL`) the primary serving `key`; returns its port.

@@ -11,10 +11,13 @@
 //! # What the cluster connection does, and what this module adds
 //!
 //! The redis crate routes every command by its key's slot, follows `MOVED` and `ASK`, refreshes
-//! its slot map when a node fails (a replica promoted in its place included) and retries, and
-//! splits `MGET`, `DEL`, `EXISTS`, `UNLINK` and `TOUCH` over their keys' slots itself, putting
-//! the answers back together in order. It does not split pipelines (it sends a pipeline to the
-//! node of its first key), and sends `SCAN` to one random node. So a [`ClusterLink`]:
+//! its slot map when a request meets `MOVED` or a node it cannot reach, and retries (`TRYAGAIN`,
+//! `CLUSTERDOWN`, a broken connection) up to [`RETRIES`] times; it splits `MGET`, `DEL`,
+//! `EXISTS`, `UNLINK` and `TOUCH` over their keys' slots itself, putting the answers back
+//! together in order. It does not split pipelines (it sends a pipeline to the node of its first
+//! key), sends `SCAN` to one random node, never refreshes its slot map unless a request fails
+//! (replicas that join later are never read from), and once its retries are spent hands back
+//! the last redirection or refusal as it is. So a [`ClusterLink`]:
 //!
 //! - splits a pipeline (not a transaction) by the slot of each command's first key, sends the
 //!   parts concurrently and puts the answers back in order: `set_many` of keys on many nodes
@@ -22,7 +25,19 @@
 //! - runs `SCAN` over every primary in turn: the cursor it returns carries, in its top
 //!   [`SLOT_BITS`] bits, the first slot of the primary being scanned (so the scan follows that
 //!   shard to its new primary after a failover) and the node's own cursor in the rest. A caller
-//!   that loops on `SCAN` until the cursor is 0, as on one server, visits every primary.
+//!   that loops on `SCAN` until the cursor is 0, as on one server, visits every primary;
+//! - follows an `ASK` the connection gave up on (a slot being migrated, under concurrent
+//!   requests: see [`follow_ask`]), for commands on one slot;
+//! - asks a node for the slot map every [`CHECK_PERIOD`], and after a request met a change of
+//!   topology (`MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`, `READONLY`, `MASTERDOWN`, a node that
+//!   cannot be reached), and opens a new connection when the map changed (new replicas, a
+//!   failover, slots moved): requests in flight finish on the old one.
+//!
+//! A refusal that still reaches the backend (during a failover, until the cluster has promoted
+//! a replica) is an [`Error::Connection`](crate::Error::Connection) for the caller, never a
+//! server error, and the backend sends the request once more where that cannot apply it
+//! twice. The cluster connection itself sends a request again after its connection broke,
+//! whatever the command: an increment whose answer was lost that way may be applied twice.
 //!
 //! A command on several keys that must share a slot (`RENAME`, a Lua script, `SINTER`, ...)
 //! gets the server's `CROSSSLOT` reply when they do not, which the backend turns into
@@ -30,7 +45,8 @@
 //! the keys, or in the cache's prefix, so that they hash to one slot.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use redis::aio::ConnectionLike;
@@ -39,9 +55,11 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_read_routing::RandomReplicaStrategy;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo, Slot, SlotAddr};
 use redis::io::tcp::TcpSettings;
-use redis::{Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, Value};
-use tokio::sync::OnceCell;
+use redis::{
+    Arg, Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, RedisResult, ServerErrorKind, Value,
+};
 
+use super::error::is_topology_change;
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
 use super::topology::{Connector, NodeList, Parsed, node_url};
 use crate::{Error, Result};
@@ -61,10 +79,28 @@ const RETRIES: u32 = 16;
 const MIN_RETRY_WAIT_MS: u64 = 10;
 const MAX_RETRY_WAIT_MS: u64 = 500;
 
+/// How often a link asks a node for the slot map, to learn of replicas added since it connected
+/// (and of any other change that no request met).
+pub(crate) const CHECK_PERIOD: Duration = Duration::from_secs(5);
+
+/// After a request met a topology error, a check of the slot map made less than this ago
+/// stands (a failover fails many requests at once).
+const CHECK_SPACING: Duration = Duration::from_millis(250);
+
+/// A link replaces its connection at most this often (nodes may disagree for a moment while
+/// the cluster settles).
+const REOPEN_SPACING: Duration = Duration::from_secs(1);
+
+/// How many `ASK` redirections of one request a link follows after the cluster connection gave
+/// up.
+const MAX_REDIRECTS: usize = 5;
+
 /// What opening a cluster connection needs.
 pub(crate) struct ClusterTopology {
     client: ClusterClient,
     config: ClusterConfig,
+    /// Bounds each step of a check of the slot map (asking for it, opening a connection).
+    connect_timeout: Duration,
 }
 
 /// Parses a cluster URL (see the module documentation): `scheme` is lowercase, `rest` the URL
@@ -139,18 +175,43 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
         .map_err(|err| Error::config(format!("invalid {scheme}:// URL: {err}")))?;
     let config = ClusterConfig::new().set_connection_timeout(connect_timeout);
     Ok(Parsed {
-        connector: Connector::Cluster(Arc::new(ClusterTopology { client, config })),
+        connector: Connector::Cluster(Arc::new(ClusterTopology {
+            client,
+            config,
+            connect_timeout,
+        })),
         location: format!("{scheme}://{}{}", list.shown_userinfo(), list.shown_nodes()),
         secrets: list.password.into_iter().collect(),
     })
 }
 
 /// The cluster connection of one tokio runtime, opened on its first command (again on the next
-/// command if opening failed).
+/// command if opening failed), and replaced when the slot map changed (see the module
+/// documentation).
 #[derive(Clone)]
 pub(crate) struct ClusterLink {
     topology: Arc<ClusterTopology>,
-    connection: Arc<OnceCell<ClusterConnection>>,
+    state: Arc<LinkState>,
+}
+
+/// What the clones of a link share.
+struct LinkState {
+    /// The connection in use, once opened.
+    current: RwLock<Option<Arc<Current>>>,
+    /// Held while opening or checking, so that concurrent requests do it once.
+    checking: tokio::sync::Mutex<()>,
+}
+
+/// A cluster connection, with the slot map it was opened on.
+#[derive(Clone)]
+struct Current {
+    connection: ClusterConnection,
+    /// The slot map when it was last checked (`None` if asking for it failed).
+    slots: Option<SlotMap>,
+    /// When it was opened.
+    opened: Instant,
+    /// When its slot map was last checked.
+    checked: Instant,
 }
 
 impl ClusterLink {
@@ -158,21 +219,206 @@ impl ClusterLink {
     pub(crate) fn new(topology: Arc<ClusterTopology>) -> ClusterLink {
         ClusterLink {
             topology,
-            connection: Arc::new(OnceCell::new()),
+            state: Arc::new(LinkState {
+                current: RwLock::new(None),
+                checking: tokio::sync::Mutex::new(()),
+            }),
         }
     }
 
+    fn current(&self) -> Option<Arc<Current>> {
+        self.state
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The cluster connection, opened if it is not yet: one that reaches a seed node and
-    /// learns the slot map.
+    /// learns the slot map. The first one starts the watch of the slot map.
     async fn connection(&self) -> RedisResult<ClusterConnection> {
-        self.connection
-            .get_or_try_init(|| {
-                self.topology
-                    .client
-                    .get_async_connection_with_config(self.topology.config.clone())
-            })
+        if let Some(current) = self.current() {
+            return Ok(current.connection.clone());
+        }
+        let _checking = self.state.checking.lock().await;
+        if let Some(current) = self.current() {
+            return Ok(current.connection.clone());
+        }
+        let current = self.open().await?;
+        let connection = current.connection.clone();
+        *self
+            .state
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(current));
+        tokio::spawn(watch(Arc::downgrade(&self.state), self.topology.clone()));
+        Ok(connection)
+    }
+
+    /// A new cluster connection, and the slot map as a node gives it now.
+    async fn open(&self) -> RedisResult<Current> {
+        let mut connection = self
+            .topology
+            .client
+            .get_async_connection_with_config(self.topology.config.clone())
+            .await?;
+        let slots = slot_map(&mut connection).await.ok();
+        let now = Instant::now();
+        Ok(Current {
+            connection,
+            slots,
+            opened: now,
+            checked: now,
+        })
+    }
+
+    /// Asks a node for the slot map, and opens a new connection (which learns it afresh) when
+    /// it changed since the current one was opened: replicas listed since, a failover, slots
+    /// moved. After a request met a topology error (`after_error`), a check under way or made
+    /// less than [`CHECK_SPACING`] ago stands. A connection is replaced at most once per
+    /// [`REOPEN_SPACING`]. Each step is bounded by the connect timeout.
+    async fn check(&self, after_error: bool) {
+        let _checking = if after_error {
+            match self.state.checking.try_lock() {
+                Ok(checking) => checking,
+                Err(_) => return,
+            }
+        } else {
+            self.state.checking.lock().await
+        };
+        let Some(current) = self.current() else {
+            return;
+        };
+        if after_error && current.checked.elapsed() < CHECK_SPACING {
+            return;
+        }
+        let within = self.topology.connect_timeout;
+        let slots = tokio::time::timeout(within, slot_map(&mut current.connection.clone()))
             .await
-            .cloned()
+            .ok()
+            .and_then(Result::ok);
+        let changed = slots.is_some() && slots != current.slots;
+        let next = if changed && current.opened.elapsed() >= REOPEN_SPACING {
+            tokio::time::timeout(within, self.open())
+                .await
+                .ok()
+                .and_then(Result::ok)
+        } else {
+            None
+        };
+        let next = next.unwrap_or_else(|| Current {
+            checked: Instant::now(),
+            ..Current::clone(&current)
+        });
+        *self
+            .state
+            .current
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(next));
+    }
+
+    /// The outcome of a request, after which the slot map is checked if the request met a
+    /// change of topology (`changed`: an error, or an error reply of it); an error that names no
+    /// node of the cluster is a connection error.
+    async fn checked<T>(&self, outcome: RedisResult<T>, changed: bool) -> RedisResult<T> {
+        let changed = changed
+            || outcome.as_ref().is_err_and(|err| {
+                is_topology_change(err) || err.is_io_error() || no_connection(err)
+            });
+        if changed {
+            self.check(true).await;
+        }
+        outcome.map_err(|err| {
+            if no_connection(&err) {
+                RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    format!("no node of the cluster could be reached ({err})"),
+                ))
+            } else {
+                err
+            }
+        })
+    }
+}
+
+/// Whether an error of the cluster connection says it has no connection to send a request on.
+fn no_connection(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::ClusterConnectionNotFound
+}
+
+/// Checks the slot map of a link every [`CHECK_PERIOD`], until the link is dropped.
+async fn watch(state: Weak<LinkState>, topology: Arc<ClusterTopology>) {
+    loop {
+        tokio::time::sleep(CHECK_PERIOD).await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        ClusterLink {
+            topology: topology.clone(),
+            state,
+        }
+        .check(false)
+        .await;
+    }
+}
+
+/// The slot map as a node gives it (`CLUSTER SLOTS`): each range of slots with the addresses
+/// of its primary and (sorted) replicas, in the order of the slots.
+type SlotMap = Vec<(i64, i64, Vec<String>)>;
+
+/// Asks a node for the slot map.
+async fn slot_map(connection: &mut ClusterConnection) -> RedisResult<SlotMap> {
+    let mut slots = redis::cmd("CLUSTER");
+    slots.arg("SLOTS");
+    let reply = connection
+        .route_command(
+            slots,
+            RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+        )
+        .await?;
+    slot_map_of(reply)
+}
+
+/// The slot map of a `CLUSTER SLOTS` reply.
+fn slot_map_of(reply: Value) -> RedisResult<SlotMap> {
+    let Value::Array(ranges) = reply else {
+        return Err(scan_error(format!(
+            "unexpected CLUSTER SLOTS reply {reply:?}"
+        )));
+    };
+    let mut map: SlotMap = ranges
+        .into_iter()
+        .filter_map(|range| {
+            let Value::Array(parts) = range else {
+                return None;
+            };
+            let mut parts = parts.into_iter();
+            let (Some(Value::Int(start)), Some(Value::Int(end))) = (parts.next(), parts.next())
+            else {
+                return None;
+            };
+            let nodes: Vec<String> = parts.map(|node| node_address(&node)).collect();
+            let (primary, replicas) = nodes.split_first()?;
+            let mut sorted = replicas.to_vec();
+            sorted.sort_unstable();
+            sorted.insert(0, primary.clone());
+            Some((start, end, sorted))
+        })
+        .collect();
+    map.sort_unstable();
+    Ok(map)
+}
+
+/// `host:port` of a node in a `CLUSTER SLOTS` reply (`[host, port, id, ...]`).
+fn node_address(node: &Value) -> String {
+    match node {
+        Value::Array(fields) => match (fields.first(), fields.get(1)) {
+            (Some(Value::BulkString(host)), Some(Value::Int(port))) => {
+                format!("{}:{port}", String::from_utf8_lossy(host))
+            }
+            _ => format!("{node:?}"),
+        },
+        _ => format!("{node:?}"),
     }
 }
 
@@ -180,10 +426,18 @@ impl ConnectionLike for ClusterLink {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            if is_scan(cmd) {
-                return scan(&mut connection, cmd).await;
-            }
-            connection.req_packed_command(cmd).await
+            let outcome = if is_scan(cmd) {
+                scan(&mut connection, cmd).await
+            } else {
+                match connection.req_packed_command(cmd).await {
+                    Err(err) if ask_target(&err).is_some() && on_one_slot(cmd) => {
+                        follow_ask(&mut connection, cmd, err).await
+                    }
+                    outcome => outcome,
+                }
+            };
+            let changed = outcome.as_ref().is_ok_and(is_topology_reply);
+            self.checked(outcome, changed).await
         })
     }
 
@@ -195,18 +449,94 @@ impl ConnectionLike for ClusterLink {
     ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
-            if pipeline.is_transaction() || offset != 0 || count != pipeline.len() {
-                return connection
+            let outcome = if pipeline.is_transaction() || offset != 0 || count != pipeline.len() {
+                connection
                     .req_packed_commands(pipeline, offset, count)
-                    .await;
-            }
-            split_pipeline(&connection, pipeline).await
+                    .await
+            } else {
+                split_pipeline(&connection, pipeline).await
+            };
+            let changed = outcome
+                .as_ref()
+                .is_ok_and(|replies| replies.iter().any(is_topology_reply));
+            self.checked(outcome, changed).await
         })
     }
 
     fn get_db(&self) -> i64 {
         0
     }
+}
+
+/// Whether a reply is an error reply of a topology change (`READONLY` from a replica the
+/// cluster connection sent a script to, say).
+fn is_topology_reply(reply: &Value) -> bool {
+    matches!(reply, Value::ServerError(err) if is_topology_change(&err.clone().into()))
+}
+
+/// Whether the keys of a command are all on one slot, so that a redirection of it may be
+/// followed as it is: always, except for the commands that the cluster connection splits by
+/// slot (`MGET`, `DEL`, `MSET`, ...), when their keys are on several.
+fn on_one_slot(cmd: &Cmd) -> bool {
+    let mut args = cmd.args_iter().filter_map(|arg| match arg {
+        Arg::Simple(arg) => Some(arg),
+        _ => None,
+    });
+    let Some(name) = args.next() else {
+        return true;
+    };
+    let keys: Vec<&[u8]> = match name.to_ascii_uppercase().as_slice() {
+        b"MGET" | b"DEL" | b"EXISTS" | b"UNLINK" | b"TOUCH" | b"WATCH" => args.collect(),
+        b"MSET" => args.step_by(2).collect(),
+        _ => return true,
+    };
+    keys.windows(2)
+        .all(|pair| Slot::for_key(pair[0]) == Slot::for_key(pair[1]))
+}
+
+/// Follows the `ASK` redirection `err` of `cmd`, and the ones after it, at most
+/// [`MAX_REDIRECTS`] times. The cluster connection follows an `ASK` itself, but with `ASKING`
+/// and the command sent one after the other, between which a concurrent request on the same
+/// connection may come (the target then answers `ASK` again, and after enough of those the
+/// connection gives up): here the two go as one pipeline. A `MOVED` the connection gave up on
+/// is not followed: it names a node that could not be reached (a failed primary, during a
+/// failover), and the error stands.
+async fn follow_ask(
+    connection: &mut ClusterConnection,
+    cmd: &Cmd,
+    mut err: RedisError,
+) -> RedisResult<Value> {
+    for _ in 0..MAX_REDIRECTS {
+        let Some(route) = ask_target(&err) else {
+            return Err(err);
+        };
+        let mut asking = redis::pipe();
+        asking.cmd("ASKING").add_command(cmd.clone());
+        let reply = connection
+            .route_pipeline(asking, 0, 2, route)
+            .await?
+            .into_iter()
+            .nth(1)
+            .unwrap_or(Value::Nil);
+        err = match reply {
+            Value::ServerError(reply) if reply.code() == "ASK" => reply.into(),
+            reply => return Ok(reply),
+        };
+    }
+    Err(err)
+}
+
+/// The node an `ASK` error sends to.
+fn ask_target(err: &RedisError) -> Option<SingleNodeRoutingInfo> {
+    if err.kind() != ErrorKind::Server(ServerErrorKind::Ask) {
+        return None;
+    }
+    let (address, _) = err.redirect_node()?;
+    let (host, port) = address.rsplit_once(':')?;
+    Some(SingleNodeRoutingInfo::ByAddress {
+        host: host.to_owned(),
+        port: port.parse().ok()?,
+    })
 }
 
 /// The slot of a command's first key (its first argument after the name), if it has one.
@@ -383,4 +713,60 @@ async fn shards(connection: &mut ClusterConnection) -> RedisResult<Vec<u16>> {
     let mut shards: Vec<u16> = lowest.into_values().collect();
     shards.sort_unstable();
     Ok(shards)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirections_are_followed_for_commands_on_one_slot() {
+        let command = |args: &[&str]| {
+            let mut cmd = redis::cmd(args[0]);
+            for arg in &args[1..] {
+                cmd.arg(*arg);
+            }
+            cmd
+        };
+        assert!(on_one_slot(&command(&["SET", "a", "1"])));
+        assert!(on_one_slot(&command(&["MGET", "{t}a", "{t}b"])));
+        assert!(!on_one_slot(&command(&["MGET", "a", "b", "c"])));
+        assert!(on_one_slot(&command(&["MSET", "{t}a", "x", "{t}b", "y"])));
+        assert!(!on_one_slot(&command(&["DEL", "{t}a", "{u}b"])));
+    }
+
+    #[test]
+    fn slot_maps_ignore_the_order_of_replicas() {
+        let node = |port: i64| {
+            Value::Array(vec![
+                Value::BulkString(b"10.0.0.1".to_vec()),
+                Value::Int(port),
+                Value::BulkString(format!("id{port}").into_bytes()),
+            ])
+        };
+        let range = |start: i64, nodes: Vec<Value>| {
+            let mut parts = vec![Value::Int(start), Value::Int(start + 99)];
+            parts.extend(nodes);
+            Value::Array(parts)
+        };
+        let one = slot_map_of(Value::Array(vec![
+            range(100, vec![node(7001), node(7004), node(7005)]),
+            range(0, vec![node(7000), node(7003)]),
+        ]))
+        .expect("a map");
+        let other = slot_map_of(Value::Array(vec![
+            range(0, vec![node(7000), node(7003)]),
+            range(100, vec![node(7001), node(7005), node(7004)]),
+        ]))
+        .expect("a map");
+        assert_eq!(one, other);
+        assert_eq!(
+            one[1].2,
+            vec!["10.0.0.1:7001", "10.0.0.1:7004", "10.0.0.1:7005"]
+        );
+        let without_replicas =
+            slot_map_of(Value::Array(vec![range(0, vec![node(7000)])])).expect("a map");
+        assert_ne!(without_replicas[0], one[0]);
+        assert!(slot_map_of(Value::Nil).is_err());
+    }
 }

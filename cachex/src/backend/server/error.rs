@@ -26,6 +26,9 @@ enum Meaning {
     NoAuth,
     /// The server refused the user or password.
     WrongPassword,
+    /// A cluster or a Sentinel service is changing its topology (a failover, a slot
+    /// migration): the node refused the request, which may succeed once it settles.
+    Topology,
 }
 
 /// How a server's error reply is recognised: its code (the first word) or a text in it.
@@ -45,6 +48,12 @@ const SERVER_ERRORS: &[(Pattern, Meaning)] = {
         (Code("WRONGPASS"), WrongPassword),
         (Code("NOPERM"), NoPermission),
         (Code("NOAUTH"), NoAuth),
+        (Code("MOVED"), Topology),
+        (Code("ASK"), Topology),
+        (Code("TRYAGAIN"), Topology),
+        (Code("CLUSTERDOWN"), Topology),
+        (Code("MASTERDOWN"), Topology),
+        (Code("READONLY"), Topology),
         (Text("no such key"), NotFound),
         (Text("index out of range"), InvalidArgument),
         (Text("not a number"), InvalidArgument),
@@ -167,6 +176,10 @@ impl Meaning {
                 "authentication failed: the server refused the user or password of the URL \
                  ({message})"
             )),
+            Meaning::Topology => connection(format!(
+                "the node refused the request while the topology changes (a failover or a \
+                 slot migration under way, or a replica named as the primary): {message}"
+            )),
         }
     }
 }
@@ -182,6 +195,15 @@ pub(super) fn breaks_connection(err: &RedisError) -> bool {
     ) || matches!(code, "NOAUTH" | "WRONGPASS")
         || is_loading(err)
         || err.to_string().contains("refused to switch database")
+}
+
+/// Whether a node refused the request because the topology is changing (`MOVED`, `ASK`,
+/// `TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `READONLY`; see [`Meaning::Topology`]).
+pub(super) fn is_topology_change(err: &RedisError) -> bool {
+    let code = err.code().unwrap_or_default();
+    SERVER_ERRORS.iter().any(|(pattern, meaning)| {
+        matches!((pattern, meaning), (Pattern::Code(wanted), Meaning::Topology) if *wanted == code)
+    })
 }
 
 /// Whether the server answered `LOADING`: it restarted and is reading its data set back, and

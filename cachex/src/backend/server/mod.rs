@@ -82,7 +82,7 @@ use tokio::time::Instant;
 
 use self::blocking::{BlockingPool, Packet};
 use self::connections::Connections;
-use self::error::{breaks_connection, is_loading, is_unknown_script};
+use self::error::{breaks_connection, is_loading, is_topology_change, is_unknown_script};
 pub(crate) use self::options::ServerOptions;
 #[cfg(feature = "tls")]
 pub(crate) use self::options::TlsRoots;
@@ -300,10 +300,17 @@ impl Server {
                 || is_loading(&err)
                 || (failover && read_only);
             // An opening that timed out is not tried again at once: the server is not
-            // answering, and the caller has waited its connect timeout.
+            // answering, and the caller has waited its connect timeout. A cluster settling
+            // after a failover or a slot migration refuses requests (`MOVED`, `TRYAGAIN`,
+            // `CLUSTERDOWN`, ...) once its own retries are spent.
             let repeatable = !err.is_timeout()
                 && match resend {
-                    Resend::Safe => err.is_connection_dropped() || failover || never_applied,
+                    Resend::Safe => {
+                        err.is_connection_dropped()
+                            || failover
+                            || never_applied
+                            || is_topology_change(&err)
+                    }
                     Resend::Never => never_applied,
                 };
             let delivery = if never_applied {
