@@ -184,9 +184,9 @@ impl Meaning {
     }
 }
 
-/// Whether an error leaves the connection manager unable to recover by itself: it reconnects
-/// after I/O errors only, so a connection whose opening was refused by the server would fail
-/// every later call with the same error.
+/// Whether an error leaves a connection unusable although no I/O failed: a connection whose
+/// opening was refused by the server (credentials, database, protocol) would fail every later
+/// call with the same error, so it is replaced.
 pub(super) fn breaks_connection(err: &RedisError) -> bool {
     let code = err.code().unwrap_or_default();
     matches!(

@@ -22,15 +22,16 @@
 //! start on a runtime worker, and those to a cluster or Sentinel, run in cachex's own bridge
 //! runtime (see [`crate::bridge`]) and share its connection.
 //!
-//! Each connection is a [`ConnectionManager`]: one multiplexed connection (every concurrent
-//! call of the runtime shares one socket, commands pipelined) that opens lazily on first use
-//! and reconnects on its own when the connection breaks. A call made while the server is down
-//! fails with [`Error::Connection`]; the next calls open a new connection, and succeed as soon
-//! as the server is back, without any action from the user. Commands whose repetition is
-//! harmless (reads, plain `SET`, `PEXPIRE`, ...) are sent once more, on the new connection,
-//! when the old one turns out to be closed, so that the first call after a server restart
-//! usually succeeds too; `SET NX`, `INCRBY` and `RENAME` are repeated only when the
-//! connection was refused, which proves that they were never sent.
+//! A standalone server's connection is a [`standalone::StandaloneLink`]: one multiplexed
+//! connection (every concurrent call of the runtime shares one socket, commands pipelined)
+//! that opens on first use and is replaced as soon as the server closes it (RESP3's disconnect
+//! notice) or a request fails with an I/O error. A call made while the server is down fails
+//! with [`Error::Connection`]; the next calls open a new connection, and succeed as soon as
+//! the server is back, without any action from the user. A request that provably never
+//! reached the server (its connection could not be opened, or it was not written whole) is
+//! sent again whatever the command ([`Reached::No`]); one whose fate is unknown only when the
+//! command is harmless twice ([`Resend::Safe`]: reads, plain `SET`, `PEXPIRE`, ...). Two
+//! requests in a row that time out give the connection up (see [`connections`]).
 //!
 //! # Retries
 //!

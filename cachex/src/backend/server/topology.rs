@@ -6,7 +6,8 @@
 //! [`redis::aio::ConnectionLike`], so a command written once in the backend runs unchanged on
 //! every topology:
 //!
-//! - standalone: a [`ConnectionManager`] (one multiplexed connection, reconnecting by itself);
+//! - standalone: a [`StandaloneLink`] (one multiplexed connection, replaced when the server
+//!   closes it; see [`super::standalone`]);
 //! - cluster (feature `cluster`): the redis crate's async cluster connection, which routes each
 //!   command by its key's slot, splits `MGET`/`DEL`/`EXISTS`/`UNLINK` by slot and follows
 //!   `MOVED`/`ASK` and failovers; the link adds what it lacks: pipelines split by slot, and
