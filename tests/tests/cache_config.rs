@@ -54,7 +54,7 @@ fn one_url_configures_the_whole_cache() {
         "ftp://host",
         "memory://?colour=blue",
         "memory://?timeout=soon",
-        "memory://?serializer=pickle",
+        "memory://?serializer=orjson",
         "memory://?compressor=brotli",
         "memory://?compressor=lz4&compression_level=3",
         "redis://127.0.0.1:6379?connect_timeout=-1",

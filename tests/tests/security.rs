@@ -1,7 +1,8 @@
 //! Security: a password (`requirepass`) and ACL users authenticate on both surfaces, wrong or
 //! missing credentials are a clear authentication error, an ACL's key limits hold, credentials
 //! never appear in any `Display` or `Debug` or in what cachex logs, and stored values are only
-//! ever read by serde: a Python pickle (whose loading can run code) is a decode error.
+//! ever read as data: a Python pickle that would run code is a decode error, also with the
+//! pickle reader.
 //!
 //! TLS is tested in `tls.rs`.
 
@@ -296,10 +297,30 @@ fn a_stored_python_pickle_is_a_decode_error_and_never_runs() {
             );
         }
     }
+    // With the pickle reader (Django's default serializer): the plain dict is read, the
+    // os.system pickles are refused as decoding errors naming the key, and nothing runs.
+    let cache = Cache::from_url(&format!(
+        "{}?prefix={prefix}&serializer=pickle",
+        server.url()
+    ))
+    .expect("a cache");
+    for n in 0..2 {
+        let outcome = cache.get::<serde_json::Value>(&format!("pickle{n}"));
+        assert!(
+            matches!(&outcome, Err(Error::Decode { key, reason })
+                if key == &format!("pickle{n}") && reason.contains("GLOBAL")),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(
+        cache
+            .get::<serde_json::Value>("pickle2")
+            .expect("plain data"),
+        Some(serde_json::json!({"a": 1}))
+    );
     assert!(
         !std::path::Path::new(marker).exists(),
         "a pickle was executed"
     );
-    let cache = Cache::from_url(&format!("{}?prefix={prefix}", server.url())).expect("a cache");
     assert_eq!(cache.clear().expect("clear"), 3);
 }

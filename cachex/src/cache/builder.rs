@@ -8,7 +8,7 @@ use super::url::Kind;
 use super::{Cache, CacheCore, DEFAULT_TIMEOUT};
 use crate::Result;
 use crate::backend::Store;
-use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
+use crate::backend::memory::{Bound, Memory};
 #[cfg(feature = "tls")]
 use crate::backend::server::TlsRoots;
 #[cfg(feature = "redis")]
@@ -44,7 +44,7 @@ pub struct CacheBuilder {
 #[derive(Clone, PartialEq, Eq)]
 pub(super) enum Location {
     Memory {
-        max_entries: u64,
+        bound: Bound,
     },
     /// A server URL, without its query (the options are the builder's).
     #[cfg(feature = "redis")]
@@ -69,10 +69,7 @@ impl Location {
 impl fmt::Debug for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::Memory { max_entries } => f
-                .debug_struct("Memory")
-                .field("max_entries", max_entries)
-                .finish(),
+            Location::Memory { bound } => f.debug_struct("Memory").field("bound", bound).finish(),
             #[cfg(feature = "redis")]
             Location::Server { url, .. } => f
                 .debug_tuple("Server")
@@ -95,10 +92,10 @@ pub(super) struct Origin {
 
 impl Origin {
     /// The embedded in-memory backend's.
-    pub(super) fn memory(max_entries: u64) -> Origin {
+    pub(super) fn memory(bound: Bound) -> Origin {
         Origin {
             address: "memory://".to_owned(),
-            location: Location::Memory { max_entries },
+            location: Location::Memory { bound },
             #[cfg(feature = "redis")]
             server: ServerOptions::default(),
         }
@@ -109,7 +106,7 @@ impl Default for CacheBuilder {
     fn default() -> Self {
         CacheBuilder {
             location: Location::Memory {
-                max_entries: DEFAULT_MAX_ENTRIES,
+                bound: Bound::default(),
             },
             keys: Keys::new(),
             codec: Codec::builder(),
@@ -169,9 +166,26 @@ impl CacheBuilder {
         self
     }
 
-    /// The bound on the number of entries of the in-memory backend.
+    /// The bound on the number of entries of the in-memory backend (default 10,000).
+    /// The backend is bounded by one measure: this replaces [`max_bytes`](Self::max_bytes).
     pub fn max_entries(mut self, max_entries: u64) -> Self {
-        self.location = Location::Memory { max_entries };
+        self.location = Location::Memory {
+            bound: Bound::Entries(max_entries),
+        };
+        self
+    }
+
+    /// Bounds the in-memory backend by the bytes it stores instead of its number of entries:
+    /// each entry weighs its made key plus its encoded value (for a hash, list, set or sorted
+    /// set, its fields, values and members, a score as 8 bytes), and the least recently used
+    /// entries are evicted past `max_bytes`. The bound counts stored data, not the process's
+    /// whole memory (moka's and the map's own overhead come on top, tens of bytes an entry).
+    /// Replaces [`max_entries`](Self::max_entries). With it, a write to a collection weighs
+    /// the whole collection again.
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.location = Location::Memory {
+            bound: Bound::Bytes(max_bytes),
+        };
         self
     }
 
@@ -251,10 +265,9 @@ impl CacheBuilder {
     /// port, database or credentials, the codec, or TLS settings.
     pub fn build(self) -> Result<Cache> {
         let (store, origin) = match self.location {
-            Location::Memory { max_entries } => (
-                Store::Memory(Memory::new(max_entries)),
-                Origin::memory(max_entries),
-            ),
+            Location::Memory { bound } => {
+                (Store::Memory(Memory::new(bound)), Origin::memory(bound))
+            }
             #[cfg(feature = "redis")]
             Location::Server { url, kind } => {
                 let server = Server::new(&url, self.server.clone())?;

@@ -24,7 +24,7 @@ pub use self::core::CacheCore;
 use crate::Result;
 use crate::api::CacheApiHandles;
 use crate::backend::Store;
-use crate::backend::memory::{DEFAULT_MAX_ENTRIES, Memory};
+use crate::backend::memory::{Bound, Memory};
 use crate::codec::Codec;
 use crate::keys::Keys;
 
@@ -101,8 +101,8 @@ impl Cache {
     /// The embedded in-memory cache, with Django's defaults (no prefix, version 1, 300 s).
     pub fn in_memory() -> Self {
         let core = CacheCore::new(
-            Arc::new(Store::Memory(Memory::new(DEFAULT_MAX_ENTRIES))),
-            Arc::new(Origin::memory(DEFAULT_MAX_ENTRIES)),
+            Arc::new(Store::Memory(Memory::new(Bound::default()))),
+            Arc::new(Origin::memory(Bound::default())),
             Keys::new(),
             Codec::default(),
             Some(DEFAULT_TIMEOUT),
@@ -113,7 +113,7 @@ impl Cache {
 
     /// A cache configured by one URL, so that a deployment is one environment variable:
     ///
-    /// - `memory://` for the embedded cache (option `max_entries`);
+    /// - `memory://` for the embedded cache (options `max_entries` or `max_bytes`);
     /// - `redis://[user:password@]host[:port][/db]`, `rediss://` (TLS), `valkey://`,
     ///   `valkeys://` (TLS), `redis+unix:///path/to.sock?db=0` for a Redis or Valkey server.
     ///   TLS needs the `tls` feature (rustls): the server's certificate is checked against
@@ -133,7 +133,7 @@ impl Cache {
     /// [configuration guide](crate::guide::configuration) has the table): everywhere `prefix`,
     /// `version`, `timeout` (seconds, or `none` for never), `strict_keys`, `fail_open`,
     /// `serializer` (`json`, `msgpack`), `compressor` (`zlib`, `gzip`, `zstd`, `lz4`),
-    /// `compression_level`, `min_length`; `max_entries` for `memory://`; for servers
+    /// `compression_level`, `min_length`; `max_entries` or `max_bytes` for `memory://`; for servers
     /// `connect_timeout`, `response_timeout` and `retry_budget` (seconds, fractions allowed;
     /// see `CacheBuilder::retry_budget`), `connection_limit` (requests in flight per
     /// connection) and `tls_ca` (the path of a PEM file of CA certificates to trust instead of

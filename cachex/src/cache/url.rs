@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::builder::Location;
 use super::{CacheBuilder, CacheCore};
-use crate::backend::memory::DEFAULT_MAX_ENTRIES;
+use crate::backend::memory::Bound;
 #[cfg(feature = "tls")]
 use crate::backend::server::TlsRoots;
 use crate::keys::KeyValidation;
@@ -60,6 +60,12 @@ impl CacheBuilder {
                 .map_err(|why| Error::config(format!("the value of the option {name} {why}")))?;
             (option.apply)(&mut builder, option.name, &value)?;
         }
+        if given.contains(&"max_entries") && given.contains(&"max_bytes") {
+            return Err(Error::config(
+                "max_entries and max_bytes are both given: the in-memory cache is bounded by one \
+                 of them",
+            ));
+        }
         Ok(builder)
     }
 }
@@ -70,7 +76,7 @@ fn location(scheme: &str, kind: Kind, address: &str, fragment: Option<&str>) -> 
     if kind == Kind::Memory {
         return match (address, fragment) {
             ("" | "/", None) => Ok(Location::Memory {
-                max_entries: DEFAULT_MAX_ENTRIES,
+                bound: Bound::default(),
             }),
             _ => Err(Error::config(
                 "memory:// has no address: memory://?option=value".to_owned(),
@@ -334,16 +340,23 @@ const OPTIONS: &[UrlOption] = &[
     UrlOption {
         name: "max_entries",
         takes: MEMORY,
-        apply: |builder, name, value| {
-            builder.location = Location::Memory {
-                max_entries: number(name, value)?,
-            };
-            Ok(())
-        },
+        apply: |builder, name, value| set_bound(builder, Bound::Entries(number(name, value)?)),
         show: |core| match core.origin.location {
-            Location::Memory { max_entries } => Some(max_entries.to_string()),
-            #[cfg(feature = "redis")]
-            Location::Server { .. } => None,
+            Location::Memory {
+                bound: Bound::Entries(max_entries),
+            } => Some(max_entries.to_string()),
+            _ => None,
+        },
+    },
+    UrlOption {
+        name: "max_bytes",
+        takes: MEMORY,
+        apply: |builder, name, value| set_bound(builder, Bound::Bytes(number(name, value)?)),
+        show: |core| match core.origin.location {
+            Location::Memory {
+                bound: Bound::Bytes(max_bytes),
+            } => Some(max_bytes.to_string()),
+            _ => None,
         },
     },
     #[cfg(feature = "redis")]
@@ -583,6 +596,12 @@ fn invalid(name: &str, value: &str) -> Error {
     Error::config(format!("invalid value {value:?} for the option {name}"))
 }
 
+/// Sets the in-memory backend's bound (`max_entries`, `max_bytes`).
+fn set_bound(builder: &mut CacheBuilder, bound: Bound) -> Result<()> {
+    builder.location = Location::Memory { bound };
+    Ok(())
+}
+
 /// A number.
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T> {
     value.parse().map_err(|_| invalid(name, value))
@@ -686,6 +705,20 @@ mod tests {
         ] {
             assert!(seconds("t", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_memory_cache_is_bounded_by_entries_or_bytes() -> Result<()> {
+        let cache = crate::Cache::from_url("memory://?max_bytes=1000000")?;
+        assert!(cache.to_string().contains("max_bytes=1000000"), "{cache}");
+        assert!(!cache.to_string().contains("max_entries"), "{cache}");
+        let cache = crate::Cache::from_url("memory://?max_entries=5")?;
+        assert!(cache.to_string().contains("max_entries=5"), "{cache}");
+        let built = crate::Cache::builder().max_bytes(10).build()?.to_string();
+        assert!(built.ends_with("&max_bytes=10"), "{built}");
+        let both = crate::Cache::from_url("memory://?max_bytes=10&max_entries=5");
+        assert!(matches!(both, Err(Error::Config { .. })), "{both:?}");
+        Ok(())
     }
 
     #[test]

@@ -18,13 +18,17 @@
 //! [`Codec`] does the same, byte for byte where the algorithms allow it: see [`Codec`] for what
 //! differs. Checked against vectors made by django-cachex itself (`tests/fixtures/django/`).
 //!
-//! django-cachex's default serializer is pickle, which cachex does not read: the Django side
-//! must set `"serializer": "django_cachex.serializers.json.JsonSerializer"` (or the
-//! MessagePack one; django-cachex 0.3 spelled them `JSONSerializer` and
-//! `MessagePackSerializer`) in its cache `OPTIONS`.
+//! django-cachex's default serializer is pickle. With the `pickle` feature cachex reads and
+//! writes pickled plain data ([`Serializer::Pickle`]), and refuses any pickle that names a
+//! class or a callable; without it, the Django side must set
+//! `"serializer": "django_cachex.serializers.json.JsonSerializer"` (or the MessagePack one;
+//! django-cachex 0.3 spelled them `JSONSerializer` and `MessagePackSerializer`) in its cache
+//! `OPTIONS`.
 
 mod compress;
 mod integer;
+#[cfg(feature = "pickle")]
+mod pickle;
 mod pyjson;
 
 use std::borrow::Cow;
@@ -56,11 +60,11 @@ pub const DEFAULT_MAX_DECOMPRESSED_LEN: usize = 64 * 1024 * 1024;
 
 /// How values other than plain integers are turned into bytes.
 ///
-/// The names accepted by [`FromStr`] are the short ones (`json`, `msgpack`) and
+/// The names accepted by [`FromStr`] are the short ones (`json`, `msgpack`, `pickle`) and
 /// django-cachex's class paths, as 0.14.1 spells them
-/// (`django_cachex.serializers.json.JsonSerializer`, `...msgpack.MsgpackSerializer`) and as 0.3
-/// did (`...json.JSONSerializer`, `...msgpack.MessagePackSerializer`), so a service can reuse
-/// its Django `OPTIONS`.
+/// (`django_cachex.serializers.json.JsonSerializer`, `...msgpack.MsgpackSerializer`,
+/// `...pickle.PickleSerializer`) and as 0.3 did (`...json.JSONSerializer`,
+/// `...msgpack.MessagePackSerializer`), so a service can reuse its Django `OPTIONS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Serializer {
@@ -75,24 +79,36 @@ pub enum Serializer {
     /// Rust structs as maps keyed by field name. Read as `msgpack.loads` does: bytes left
     /// after the value are refused (so that a fallback serializer gets its turn).
     MessagePack,
+    /// Python's pickle, django-cachex's default `PickleSerializer`, for plain data only (the
+    /// `pickle` feature). Reads protocols 0 to 5 (Python 3.14 writes 5, older Pythons 4) when
+    /// the pickle holds only None, bools, numbers, str, bytes, lists, tuples, dicts, sets and
+    /// frozensets; a pickle that names a global, calls one or builds an object (a class
+    /// instance, `os.system`, a `datetime`) is refused before anything is decoded, and nothing
+    /// is ever executed or instantiated. Nesting deeper than 128 levels is refused, as in the
+    /// other readers. Writes protocol 3 (serde-pickle), which every Python 3 reads: structs and
+    /// maps as dicts, sequences as lists, tuples as tuples, byte buffers (`serde_bytes`) as
+    /// bytes.
+    Pickle,
 }
 
 impl Serializer {
-    /// The short name: `json` or `msgpack`.
+    /// The short name: `json`, `msgpack` or `pickle`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Json => "json",
             Self::MessagePack => "msgpack",
+            Self::Pickle => "pickle",
         }
     }
 
     /// Whether this build of cachex includes this serializer (MessagePack needs the `msgpack`
-    /// feature). A [`CodecBuilder`] naming one that is not included fails to build with
-    /// [`Error::Config`].
+    /// feature, pickle the `pickle` feature). A [`CodecBuilder`] naming one that is not
+    /// included fails to build with [`Error::Config`].
     pub const fn is_available(self) -> bool {
         match self {
             Self::Json => true,
             Self::MessagePack => cfg!(feature = "msgpack"),
+            Self::Pickle => cfg!(feature = "pickle"),
         }
     }
 
@@ -101,6 +117,7 @@ impl Serializer {
         match self {
             Self::Json => None,
             Self::MessagePack => Some("msgpack"),
+            Self::Pickle => Some("pickle"),
         }
     }
 
@@ -119,6 +136,10 @@ impl Serializer {
                     .map_err(|e| encode(format!("msgpack: {e}")))?;
                 Ok(out)
             }
+            #[cfg(not(feature = "pickle"))]
+            Self::Pickle => Err(encode(not_included(self.name(), "pickle"))),
+            #[cfg(feature = "pickle")]
+            Self::Pickle => pickle::to_vec(value).map_err(|e| encode(format!("pickle: {e}"))),
         }
     }
 
@@ -145,6 +166,10 @@ impl Serializer {
                 }
                 Ok(value)
             }
+            #[cfg(not(feature = "pickle"))]
+            Self::Pickle => Err(not_included(self.name(), "pickle")),
+            #[cfg(feature = "pickle")]
+            Self::Pickle => pickle::from_slice(payload),
         }
     }
 }
@@ -157,11 +182,16 @@ impl fmt::Display for Serializer {
 
 /// The names [`Serializer`]'s [`FromStr`] accepts: the short ones, and django-cachex's classes
 /// as 0.3 spelled them (`JSONSerializer`, `MessagePackSerializer`) and as 0.14.1 does
-/// (`JsonSerializer`, `MsgpackSerializer`).
+/// (`JsonSerializer`, `MsgpackSerializer`); `PickleSerializer` is spelled the same in both.
 const SERIALIZER_NAMES: &[(&str, Serializer)] = &[
     ("json", Serializer::Json),
     ("msgpack", Serializer::MessagePack),
     ("messagepack", Serializer::MessagePack),
+    ("pickle", Serializer::Pickle),
+    (
+        "django_cachex.serializers.pickle.PickleSerializer",
+        Serializer::Pickle,
+    ),
     (
         "django_cachex.serializers.json.JsonSerializer",
         Serializer::Json,
@@ -183,10 +213,16 @@ const SERIALIZER_NAMES: &[(&str, Serializer)] = &[
 impl FromStr for Serializer {
     type Err = Error;
 
-    /// A short name (`json`, `msgpack`) or django-cachex's class (0.3's or 0.14.1's). Anything
-    /// else is [`Error::Config`] naming it, with the closest known name when one is close.
+    /// A short name (`json`, `msgpack`, `pickle`) or django-cachex's class (0.3's or 0.14.1's).
+    /// Anything else is [`Error::Config`] naming it, with the closest known name when one is
+    /// close.
     fn from_str(name: &str) -> Result<Self> {
-        from_name("serializer", SERIALIZER_NAMES, "json or msgpack", name)
+        from_name(
+            "serializer",
+            SERIALIZER_NAMES,
+            "json, msgpack or pickle",
+            name,
+        )
     }
 }
 

@@ -248,8 +248,14 @@ fn names_parse_including_django_class_paths() {
             .ok(),
         Some(Compressor::Zstd)
     );
+    for pickle in [
+        "pickle",
+        "django_cachex.serializers.pickle.PickleSerializer",
+    ] {
+        assert_eq!(pickle.parse::<Serializer>().ok(), Some(Serializer::Pickle));
+    }
     assert!(matches!(
-        "pickle".parse::<Serializer>(),
+        "django_cachex.serializers.orjson.OrjsonSerializer".parse::<Serializer>(),
         Err(Error::Config { .. })
     ));
     assert!(matches!(

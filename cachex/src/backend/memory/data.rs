@@ -30,6 +30,25 @@ pub(super) enum Data {
 }
 
 impl Data {
+    /// The bytes it stores: a string's value; a collection's members, fields and values (a
+    /// sorted set's scores as 8 bytes each).
+    pub(super) fn size(&self) -> usize {
+        match self {
+            Data::Bytes(bytes) => bytes.len(),
+            Data::Hash(hash) => lock(hash)
+                .iter()
+                .map(|(field, value)| field.len() + value.len())
+                .sum(),
+            Data::List(list) => lock(list).iter().map(Bytes::len).sum(),
+            Data::Set(set) => lock(set).iter().map(Bytes::len).sum(),
+            Data::Zset(zset) => lock(zset)
+                .scores
+                .keys()
+                .map(|member| member.len() + size_of::<f64>())
+                .sum(),
+        }
+    }
+
     /// `TYPE`'s name of it.
     pub(super) fn type_name(&self) -> &'static str {
         match self {

@@ -57,6 +57,22 @@ use crate::{Error, Result};
 /// The default bound on the number of entries.
 pub(crate) const DEFAULT_MAX_ENTRIES: u64 = 10_000;
 
+/// What bounds the in-memory store: one measure, as moka keeps one capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// At most about this many entries.
+    Entries(u64),
+    /// At most about this many bytes: each entry weighs its key plus its stored bytes (a
+    /// string's encoded value, the members, fields and values of a collection).
+    Bytes(u64),
+}
+
+impl Default for Bound {
+    fn default() -> Self {
+        Bound::Entries(DEFAULT_MAX_ENTRIES)
+    }
+}
+
 /// A command of the table with its Redis semantics on the in-memory store.
 pub(crate) trait Apply: Command {
     /// Runs it now, atomically for each key it touches.
@@ -136,6 +152,11 @@ fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
+/// An entry's weight when the store is bounded by bytes: its key and its stored bytes.
+fn weight(key: &str, entry: &Entry) -> u32 {
+    u32::try_from(key.len().saturating_add(entry.data.size())).unwrap_or(u32::MAX)
+}
+
 /// Tells moka each entry's own expiry.
 struct ExpiresAt;
 
@@ -196,20 +217,31 @@ pub(crate) struct Memory {
     renames: Arc<Mutex<()>>,
     /// Woken whenever a list gets new items, for blocking pops.
     pushes: Arc<Notify>,
+    /// Bounded by bytes: a collection changed in place is put again, so that moka weighs it
+    /// anew.
+    weighed: bool,
 }
 
 impl Memory {
-    /// A store holding at most about `max_entries` entries, evicting the least recently used
-    /// (as Django's in-memory cache does: a value just written is always kept).
-    pub(crate) fn new(max_entries: u64) -> Self {
-        Memory {
-            entries: Map::builder()
-                .max_capacity(max_entries)
-                .eviction_policy(EvictionPolicy::lru())
-                .expire_after(ExpiresAt)
+    /// A store holding at most about `bound` entries or bytes, evicting the least recently
+    /// used (as Django's in-memory cache does: a value just written is always kept, unless it
+    /// alone weighs more than the bound).
+    pub(crate) fn new(bound: Bound) -> Self {
+        let builder = Map::builder()
+            .eviction_policy(EvictionPolicy::lru())
+            .expire_after(ExpiresAt);
+        let entries = match bound {
+            Bound::Entries(max_entries) => builder.max_capacity(max_entries).build(),
+            Bound::Bytes(max_bytes) => builder
+                .max_capacity(max_bytes)
+                .weigher(|key: &String, entry: &Entry| weight(key, entry))
                 .build(),
+        };
+        Memory {
+            entries,
             renames: Arc::default(),
             pushes: Arc::default(),
+            weighed: matches!(bound, Bound::Bytes(_)),
         }
     }
 
@@ -325,9 +357,12 @@ impl Memory {
                     let outcome = change(&mut collection);
                     let op = if collection.is_empty() {
                         Op::Remove
+                    } else if self.weighed {
+                        Op::Put(entry.clone())
                     } else {
                         Op::Nop
                     };
+                    drop(collection);
                     (op, outcome.map(Some))
                 }
             },
@@ -417,7 +452,7 @@ mod tests {
 
     #[test]
     fn the_number_of_entries_is_bounded() {
-        let memory = Memory::new(100);
+        let memory = Memory::new(Bound::Entries(100));
         for i in 0..5_000 {
             set(&memory, &format!("k{i}"), &[0; 8]);
         }
@@ -428,9 +463,50 @@ mod tests {
     }
 
     #[test]
+    fn the_stored_bytes_are_bounded() {
+        const BOUND: u64 = 100_000;
+        let memory = Memory::new(Bound::Bytes(BOUND));
+        // 5,000 values of 1,000 bytes (5 MB) written into 100 kB.
+        for i in 0..5_000 {
+            set(&memory, &format!("k{i}"), &[0; 1_000]);
+        }
+        memory.entries.run_pending_tasks();
+        let (weight, count) = (memory.entries.weighted_size(), memory.entries.entry_count());
+        println!("bounded by {BOUND} bytes: {weight} bytes in {count} entries kept");
+        assert!(
+            weight <= BOUND,
+            "{weight} bytes kept for a bound of {BOUND}"
+        );
+        assert!(weight > BOUND / 2, "only {weight} bytes kept");
+        assert!(exists(&memory, "k4999"), "the value just written is kept");
+
+        // A list growing in place is weighed anew at each push.
+        for _ in 0..50 {
+            let push = crate::backend::command::Rpush {
+                key: "list".to_owned(),
+                values: vec![vec![0; 1_000]],
+            };
+            push.apply(&memory).expect("rpush");
+        }
+        memory.entries.run_pending_tasks();
+        let weight = memory.entries.weighted_size();
+        println!("after a list of 50 kB was pushed: {weight} bytes kept");
+        assert!(
+            weight <= BOUND,
+            "{weight} bytes kept for a bound of {BOUND}"
+        );
+        let list = memory
+            .entries
+            .get("list")
+            .map(|entry| entry.data.size())
+            .expect("the list just written is kept");
+        assert_eq!(list, 50_000);
+    }
+
+    #[test]
     fn writes_of_one_key_are_ordered() {
         // `set` racing `incr`: the result is one of the two serial orders, never a lost write.
-        let memory = Arc::new(Memory::new(100_000));
+        let memory = Arc::new(Memory::new(Bound::Entries(100_000)));
         let mut lost = 0;
         for round in 0..20_000 {
             let key = format!("n{round}");
@@ -459,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_rename_never_shows_the_value_at_neither_key() {
-        let memory = Arc::new(Memory::new(1_000));
+        let memory = Arc::new(Memory::new(Bound::Entries(1_000)));
         set(&memory, "v1", b"x");
         let reader = {
             let memory = memory.clone();
@@ -488,7 +564,7 @@ mod tests {
 
     #[test]
     fn a_full_cache_keeps_what_was_just_written() {
-        let memory = Memory::new(50);
+        let memory = Memory::new(Bound::Entries(50));
         let read_old = || {
             for i in 0..50 {
                 let key = format!("old{i}");
