@@ -233,6 +233,7 @@ impl Error {
 
     /// The same failure of delivery, saying whether the request may have reached the server
     /// and whether trying again is safe (other errors are returned as they are).
+    #[cfg(feature = "redis")]
     pub(crate) fn delivered(mut self, reached: Delivery, safe_to_repeat: bool) -> Self {
         if let Error::Connection {
             delivery,

@@ -126,6 +126,7 @@ impl Link {
                     Err(err) => (Err(err), Reached::No),
                 }
             }
+            #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
             (link, packet) => (packet.send(link).await, Reached::Maybe),
         }
     }
