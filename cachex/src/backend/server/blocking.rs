@@ -309,17 +309,27 @@ struct Connection {
 
 impl Connection {
     /// Whether the peer has neither closed nor reset it, nor sent anything unasked: a
-    /// non-blocking peek finds nothing to read.
+    /// non-blocking peek (one `recv` with `MSG_PEEK | MSG_DONTWAIT`) finds nothing to read.
+    #[cfg(unix)]
+    fn is_live(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::new(0u8)];
+        let peeked = self
+            .stream
+            .socket()
+            .recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT);
+        matches!(peeked, Err(err) if err.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// The same where `MSG_DONTWAIT` is missing: the socket made non-blocking for the peek.
+    #[cfg(not(unix))]
     fn is_live(&self) -> bool {
         let socket = self.stream.socket();
         if socket.set_nonblocking(true).is_err() {
             return false;
         }
         let mut byte = [std::mem::MaybeUninit::new(0u8)];
-        let nothing_to_read = matches!(
-            socket.peek(&mut byte),
-            Err(err) if err.kind() == io::ErrorKind::WouldBlock
-        );
+        let nothing_to_read =
+            matches!(socket.peek(&mut byte), Err(err) if err.kind() == io::ErrorKind::WouldBlock);
         socket.set_nonblocking(false).is_ok() && nothing_to_read
     }
 
