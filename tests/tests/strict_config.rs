@@ -229,7 +229,7 @@ fn a_bad_host_port_or_database_names_the_bad_part() {
 
 /// django-cachex's serializer classes, in 0.3 and in 0.14.1 (read in the sources of both
 /// releases: `django_cachex/serializers/{json,msgpack}.py`).
-const SERIALIZER_CLASSES: [(&str, Serializer); 4] = [
+const SERIALIZER_CLASSES: [(&str, Serializer); 5] = [
     (
         "django_cachex.serializers.json.JSONSerializer",
         Serializer::Json,
@@ -245,6 +245,11 @@ const SERIALIZER_CLASSES: [(&str, Serializer); 4] = [
     (
         "django_cachex.serializers.msgpack.MsgpackSerializer",
         Serializer::MessagePack,
+    ),
+    // Django's default, spelled the same in 0.3 and 0.14.1 (feature `pickle`).
+    (
+        "django_cachex.serializers.pickle.PickleSerializer",
+        Serializer::Pickle,
     ),
 ];
 
@@ -275,8 +280,9 @@ const COMPRESSOR_CLASSES: [(&str, Compressor); 5] = [
 ];
 
 /// Every class of django-cachex 0.14.1 that cachex can stand in for.
-const CLASSES_OF_0_14_1: [&str; 6] = [
+const CLASSES_OF_0_14_1: [&str; 7] = [
     "django_cachex.serializers.json.JsonSerializer",
+    "django_cachex.serializers.pickle.PickleSerializer",
     "django_cachex.serializers.msgpack.MsgpackSerializer",
     "django_cachex.compressors.zlib.ZlibCompressor",
     "django_cachex.compressors.gzip.GzipCompressor",
@@ -327,7 +333,7 @@ fn both_django_cachex_spellings_of_the_codec_classes_are_accepted() {
     // A misspelled class, or one cachex cannot stand in for, is named.
     for url in [
         "memory://?serializer=django_cachex.serializers.json.JSONSerialiser",
-        "memory://?serializer=django_cachex.serializers.pickle.PickleSerializer",
+        "memory://?serializer=django_cachex.serializers.orjson.OrjsonSerializer",
         "memory://?compressor=django_cachex.compressors.lzma.LzmaCompressor",
     ] {
         let class = url.split_once('=').map_or(url, |(_, class)| class);
