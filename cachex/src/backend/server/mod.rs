@@ -198,7 +198,10 @@ impl Server {
                 self.call(C::ROUTE, C::RESEND, Packet::One(&eval), Some(script))
                     .await
             }
-            Request::Blocking { command, wait } => self.blocking_command(&command, wait).await,
+            // Boxed, as rare and large: the common requests' futures stay small.
+            Request::Blocking { command, wait } => {
+                Box::pin(self.blocking_command(&command, wait)).await
+            }
         }
     }
 

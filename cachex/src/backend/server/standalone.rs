@@ -69,7 +69,13 @@ impl StandaloneLink {
         &self,
         packet: Packet<'_>,
     ) -> (RedisResult<T>, Reached) {
-        match self.connection().await {
+        // The open connection is taken without awaiting; opening, rare and with a large
+        // future, is boxed so that every request's future stays small.
+        let opened = match self.0.connection.get() {
+            Some(connection) => Ok(connection.clone()),
+            None => Box::pin(self.connection()).await,
+        };
+        match opened {
             Ok(mut connection) => (packet.send(&mut connection).await, Reached::Maybe),
             Err(err) => (Err(err), Reached::No),
         }

@@ -121,7 +121,7 @@ impl Link {
             (Link::Standalone(link), packet) => link.send(packet).await,
             #[cfg(feature = "sentinel")]
             (Link::Sentinel(link), Packet::One(_)) if route == Route::Reads => {
-                match link.connection(route).await {
+                match Box::pin(link.connection(route)).await {
                     Ok(mut connection) => (packet.send(&mut connection).await, Reached::Maybe),
                     Err(err) => (Err(err), Reached::No),
                 }
