@@ -31,8 +31,21 @@ mod web;
 
 type TestResult = Result<(), Box<dyn Error>>;
 
+/// The examples' tests run one at a time: `migrate` turns on the process-wide report of
+/// bridged calls and counts what its own subscriber captures, which the bridged calls of a
+/// test running beside it (the web service's worker, say) can disturb.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Waits for this test's turn (a test that failed before does not stop the others).
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn quickstart_runs_and_clears_its_keys() -> TestResult {
+    let _turn = one_at_a_time();
     let cache = Cache::in_memory().with_prefix("quickstart");
     quickstart::run(&cache)?;
     assert_eq!(cache.keys("*")?, Vec::<String>::new());
@@ -41,6 +54,7 @@ fn quickstart_runs_and_clears_its_keys() -> TestResult {
 
 #[test]
 fn own_trait_every_spelling_and_the_injected_side() -> TestResult {
+    let _turn = one_at_a_time();
     let seen = own_trait::run()?;
     let expected = [
         ("get", "Some(\"hello\")"),
@@ -59,6 +73,7 @@ fn own_trait_every_spelling_and_the_injected_side() -> TestResult {
 
 #[test]
 fn migrate_bridged_calls_go_down_step_by_step() -> TestResult {
+    let _turn = one_at_a_time();
     let steps = migrate::run()?;
     let titles: Vec<&str> = steps.iter().map(|step| step.title).collect();
     assert_eq!(titles, ["wrap", "native aget", "flip the default", "done"]);
@@ -167,7 +182,10 @@ fn dechunk(mut rest: &str) -> Result<String, Box<dyn Error>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// The guard only orders this binary's tests; nothing else in this runtime takes it.
+#[allow(clippy::await_holding_lock)]
 async fn web_service_over_http_with_a_blocking_worker() -> TestResult {
+    let _turn = one_at_a_time();
     let cache = Cache::in_memory();
     let worker = web::Worker::spawn(cache.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await?;
