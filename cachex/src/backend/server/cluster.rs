@@ -107,12 +107,7 @@ pub(crate) struct ClusterTopology {
 /// after `scheme://`.
 pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result<Parsed> {
     let tls = matches!(scheme, "rediss+cluster" | "valkeys+cluster");
-    if tls && !cfg!(feature = "tls") {
-        return Err(Error::config(format!(
-            "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
-             `tls` feature of cachex"
-        )));
-    }
+    super::options::check_tls_is_built(scheme, tls)?;
     let list = NodeList::parse(scheme, rest, 6379)?;
     if !matches!(list.path.as_str(), "" | "0") {
         return Err(Error::config(format!(

@@ -143,6 +143,17 @@ impl TlsRoots {
     }
 }
 
+/// Refuses a TLS URL (`tls`) when this build has no TLS, naming the feature to enable.
+pub(crate) fn check_tls_is_built(scheme: &str, tls: bool) -> crate::Result<()> {
+    if tls && !cfg!(feature = "tls") {
+        return Err(crate::Error::config(format!(
+            "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
+             `tls` feature of cachex"
+        )));
+    }
+    Ok(())
+}
+
 /// Makes sure rustls has a process-wide crypto provider, which the redis crate's TLS
 /// connections use: ring, unless the application installed one first. rustls would pick ring
 /// by itself from its crate features, but panics (in a connection task) when another crate of

@@ -284,12 +284,7 @@ impl Watch {
 pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result<Parsed> {
     let invalid = |why: &str| Error::config(format!("invalid {scheme}:// URL: {why}"));
     let tls = matches!(scheme, "rediss+sentinel" | "valkeys+sentinel");
-    if tls && !cfg!(feature = "tls") {
-        return Err(Error::config(format!(
-            "{scheme}:// needs TLS, which this build of cachex does not include: enable the \
-             `tls` feature of cachex"
-        )));
-    }
+    super::options::check_tls_is_built(scheme, tls)?;
     let list = NodeList::parse(scheme, rest, 26379)?;
     let mut path = list.path.split('/');
     let service = path

@@ -72,12 +72,7 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
              valkeys://, redis+unix://, unix://, redis+cluster:// or redis+sentinel://"
         )));
     }
-    if tls && !cfg!(feature = "tls") {
-        return Err(Error::config(format!(
-            "{scheme}:// needs TLS, which this build of cachex does not include: enable \
-             the `tls` feature of cachex"
-        )));
-    }
+    super::options::check_tls_is_built(&scheme, tls)?;
     let info = if matches!(scheme.as_str(), "redis+unix" | "unix") {
         unix_connection_info(&scheme, rest, options)?
     } else {
