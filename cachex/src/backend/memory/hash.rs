@@ -189,22 +189,11 @@ fn expire_fields(
                     Some(ExpireCondition::Later) => later(current, new),
                     Some(ExpireCondition::Sooner) => later(new, current),
                 };
-                match deadline {
-                    _ if !allowed => 0,
-                    None => {
-                        hash.remove(field);
-                        hash.deadlines.remove(field);
-                        2
-                    }
-                    Some(None) => {
-                        hash.deadlines.remove(field);
-                        1
-                    }
-                    Some(Some(at)) => {
-                        hash.deadlines.insert(field.clone(), at);
-                        1
-                    }
+                if !allowed {
+                    return 0;
                 }
+                set_deadline(hash, field, deadline);
+                if deadline.is_none() { 2 } else { 1 }
             })
             .collect())
     })?;
@@ -291,7 +280,13 @@ fn expire_field(hash: &mut Hash, field: &[u8], ttl: FieldTtl) {
         FieldTtl::After(millis) => i64::try_from(millis).unwrap_or(i64::MAX),
         FieldTtl::At(unix_millis) => unix_millis.saturating_sub(unix_millis_now()),
     };
-    match deadline_in(millis) {
+    set_deadline(hash, field, deadline_in(millis));
+}
+
+/// Gives `field` a deadline as [`deadline_in`] answers it: `None` (now or past) deletes the
+/// field, `Some(None)` (too far to represent) leaves it without one.
+fn set_deadline(hash: &mut Hash, field: &[u8], deadline: Option<Option<Instant>>) {
+    match deadline {
         None => {
             hash.remove(field);
             hash.deadlines.remove(field);
