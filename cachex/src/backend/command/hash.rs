@@ -46,13 +46,13 @@ commands! {
     /// [`FieldExpiry`](crate::FieldExpiry)).
     Hpexpire { key: String, millis: i64, condition: Option<ExpireCondition>, fields: Vec<Vec<u8>> } -> Vec<i64>,
         "HPEXPIRE" cmd(key, millis, condition.map(expire_condition), "FIELDS", fields.len(), fields),
-        keys [key], Writes, Safe;
+        keys [key], Writes, Never;
     /// `HPEXPIREAT key unix-ms [NX|XX|GT|LT] FIELDS n field ...`: as `HPEXPIRE`.
     HpexpireAt {
         key: String, unix_millis: i64, condition: Option<ExpireCondition>, fields: Vec<Vec<u8>>,
     } -> Vec<i64>,
         "HPEXPIREAT" cmd(key, unix_millis, condition.map(expire_condition), "FIELDS", fields.len(), fields),
-        keys [key], Writes, Safe;
+        keys [key], Writes, Never;
     /// `HPTTL key FIELDS n field ...`: per field -2 missing, -1 persistent, else milliseconds.
     Hpttl { key: String, fields: Vec<Vec<u8>> } -> Vec<i64>,
         "HPTTL" cmd(key, "FIELDS", fields.len(), fields), keys [key], Reads, Safe;
@@ -61,7 +61,7 @@ commands! {
         "HPEXPIRETIME" cmd(key, "FIELDS", fields.len(), fields), keys [key], Reads, Safe;
     /// `HPERSIST key FIELDS n field ...`: per field -2 missing, -1 no expiry, 1 removed.
     Hpersist { key: String, fields: Vec<Vec<u8>> } -> Vec<i64>,
-        "HPERSIST" cmd(key, "FIELDS", fields.len(), fields), keys [key], Writes, Safe;
+        "HPERSIST" cmd(key, "FIELDS", fields.len(), fields), keys [key], Writes, Never;
     /// `HSETEX key [FNX|FXX] [PX ms|PXAT t|KEEPTTL] FIELDS n field value ...`: whether set.
     Hsetex {
         key: String, condition: Option<FieldsCondition>, ttl: FieldTtl,
@@ -71,7 +71,7 @@ commands! {
         keys [key], Writes, Never;
     /// `HGETEX key [PX ms|PXAT t|PERSIST] FIELDS n field ...`: the values, in order.
     Hgetex { key: String, ttl: FieldTtl, fields: Vec<Vec<u8>> } -> Vec<Option<Bytes>>,
-        "HGETEX" cmd(key, ttl.args(), "FIELDS", fields.len(), fields), keys [key], Writes, Safe;
+        "HGETEX" cmd(key, ttl.args(), "FIELDS", fields.len(), fields), keys [key], Writes, Never;
 }
 
 /// The expiry `HSETEX` and `HGETEX` give the fields they touch.

@@ -3,7 +3,9 @@
 use bytes::Bytes;
 
 use super::commands;
-use crate::ops::{Compare, ZaddOptions};
+#[cfg(feature = "redis")]
+use crate::ops::Compare;
+use crate::ops::ZaddOptions;
 
 /// Members with their scores, in order.
 pub(crate) type Scored = Vec<(Bytes, f64)>;
