@@ -241,6 +241,22 @@ fn main() {
     let mut args = std::env::args().skip(1).filter(|arg| arg != "--bench");
     let path = args.next().unwrap_or_else(|| "mem_get".into());
     let calls: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    if path == "sizes" {
+        let cache = Cache::in_memory();
+        println!(
+            "aget future: {} bytes",
+            std::mem::size_of_val(&cache.aget::<String>("k"))
+        );
+        println!(
+            "aset future: {} bytes",
+            std::mem::size_of_val(&cache.aset("k", "v", Timeout::Default))
+        );
+        println!(
+            "aget_many future: {} bytes",
+            std::mem::size_of_val(&cache.aget_many::<String>(&["k"]))
+        );
+        return;
+    }
     if path.starts_with("mem_") || path.starts_with("moka_") || path.starts_with("quick_") {
         memory(&path, calls);
     } else {

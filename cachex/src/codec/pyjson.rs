@@ -65,6 +65,11 @@ impl Formatter for PythonFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // The usual fragment is printable ASCII: written as it is, after one pass over its
+        // bytes (no per-character decoding).
+        if fragment.bytes().all(|byte| (b' '..=b'~').contains(&byte)) {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (index, c) in fragment.char_indices() {
             if (' '..='~').contains(&c) {
