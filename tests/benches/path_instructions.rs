@@ -5,7 +5,8 @@
 //! with N and 2N calls, and reports (count(2N) - count(N)) / N: the cost of one call, with the
 //! setup (server start, connections, filling) cancelled out. Only this process is counted: the
 //! `redis-server` it starts (the tests' harness) runs outside valgrind.
-//! Run directly: `cargo bench -p cachex-tests --bench path_instructions -- PATH [CALLS]`.
+//! Run directly: `cargo bench -p cachex-tests --bench path_instructions -- PATH [CALLS]`;
+//! `-- sizes` prints the sizes of the cache's futures (each move of one copies that much).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -75,6 +76,10 @@ fn memory(path: &str, calls: u64) {
             "quick_get_decode" => drop(black_box(decode(
                 &quick.get(made[i].as_str()).expect("hit"),
             ))),
+            "quick_insert_encode" => quick.insert(
+                made[i].clone(),
+                Arc::from(serde_json::to_vec(&value).expect("encodes")),
+            ),
             "moka_insert_encode" => moka.insert(
                 made[i].clone(),
                 Arc::from(serde_json::to_vec(&value).expect("encodes")),

@@ -65,9 +65,9 @@ impl Formatter for PythonFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        // The usual fragment is printable ASCII: written as it is, after one pass over its
-        // bytes (no per-character decoding).
-        if fragment.bytes().all(|byte| (b' '..=b'~').contains(&byte)) {
+        // The usual fragment is printable ASCII (serde_json escaped the controls): written as
+        // it is, after two word-at-a-time scans (no per-character decoding).
+        if fragment.is_ascii() && !fragment.contains('\x7f') {
             return writer.write_all(fragment.as_bytes());
         }
         let mut start = 0;
