@@ -331,6 +331,15 @@ async fn raw_aset(conn: &mut MultiplexedConnection, key: &str, bytes: &[u8]) {
         .expect("SET");
 }
 
+/// The key the cache stores `key` under.
+fn made_key(cache: &Cache, key: &str) -> String {
+    cache
+        .core()
+        .key_settings()
+        .make(key, None)
+        .expect("a valid key")
+}
+
 /// A value whose encoding (JSON text, quotes included) is 100 bytes.
 fn value_100() -> String {
     "v".repeat(98)
@@ -353,11 +362,7 @@ fn single_key(
     peers: &Peers,
 ) {
     let value = value_100();
-    let made = cache
-        .core()
-        .key_settings()
-        .make(KEY, None)
-        .expect("a valid key");
+    let made = made_key(cache, KEY);
     let bytes = cache.core().codec().encode(&value).expect("encodes");
     assert_eq!(bytes.len(), 100, "the value's encoding is 100 bytes");
     cache.set(KEY, &value, Timeout::Default).expect("set");
@@ -477,26 +482,19 @@ fn single_key(
         Unit::PerOp,
         ops,
         aset_loop,
-        vec![
-            peer("`MultiplexedConnection` SET PX (raw)", None, || {
-                mux_set(false)
-            }),
-            peer(
-                "`MultiplexedConnection` SET PX + encode",
-                Some(Target::AtMost(1.05)),
-                || mux_set(true),
-            ),
-            peer(
-                "fred client SET PX + encode",
-                Some(Target::AtMost(1.05)),
-                || fred_set_loop!(peers.fred),
-            ),
-            peer(
-                format!("fred pool of {POOL} SET PX + encode"),
-                Some(Target::AtMost(1.05)),
-                || fred_set_loop!(peers.pool),
-            ),
-        ],
+        async_peers(
+            "SET PX",
+            "encode",
+            Some(Target::AtMost(1.05)),
+            &mux_set,
+            &|pool| {
+                if pool {
+                    fred_set_loop!(peers.pool)
+                } else {
+                    fred_set_loop!(peers.fred)
+                }
+            },
+        ),
     );
 
     eprintln!("spellings vs aget / get");
@@ -582,6 +580,40 @@ fn peer<'a>(
         target,
         run: Box::new(run),
     }
+}
+
+/// The async peers of a server case: redis-rs's `MultiplexedConnection` raw and with `extra`
+/// (the decode or encode cachex does), and fred's client and pool with it. `mux(with_extra)`
+/// and `fred(pool)` time one side each.
+fn async_peers<'a>(
+    command: &str,
+    extra: &str,
+    target: Option<Target>,
+    mux: &'a dyn Fn(bool) -> Duration,
+    fred: &'a dyn Fn(bool) -> Duration,
+) -> Vec<Peer<'a>> {
+    vec![
+        peer(
+            format!("`MultiplexedConnection` {command} (raw)"),
+            None,
+            move || mux(false),
+        ),
+        peer(
+            format!("`MultiplexedConnection` {command} + {extra}"),
+            target,
+            move || mux(true),
+        ),
+        peer(
+            format!("fred client {command} + {extra}"),
+            target,
+            move || fred(false),
+        ),
+        peer(
+            format!("fred pool of {POOL} {command} + {extra}"),
+            target,
+            move || fred(true),
+        ),
+    ]
 }
 
 /// Measures `ours` next to each peer in turn, each pair in its own interleaved rounds, and
@@ -701,16 +733,7 @@ const POOL: usize = 8;
 
 fn many_keys(cache: &Cache, n: usize) -> (Vec<String>, Vec<String>) {
     let keys: Vec<String> = (0..n).map(|i| format!("many:{i}")).collect();
-    let made = keys
-        .iter()
-        .map(|key| {
-            cache
-                .core()
-                .key_settings()
-                .make(key, None)
-                .expect("a valid key")
-        })
-        .collect();
+    let made = keys.iter().map(|key| made_key(cache, key)).collect();
     (keys, made)
 }
 
@@ -860,26 +883,19 @@ fn many(
         Unit::PerOp,
         ops,
         aget_many,
-        vec![
-            peer("`MultiplexedConnection` MGET (raw)", None, || {
-                mux_mget(false)
-            }),
-            peer(
-                "`MultiplexedConnection` MGET + decode",
-                Some(Target::AtMost(1.05)),
-                || mux_mget(true),
-            ),
-            peer(
-                "fred client MGET + decode",
-                Some(Target::AtMost(1.05)),
-                || fred_mget!(peers.fred),
-            ),
-            peer(
-                format!("fred pool of {POOL} MGET + decode"),
-                Some(Target::AtMost(1.05)),
-                || fred_mget!(peers.pool),
-            ),
-        ],
+        async_peers(
+            "MGET",
+            "decode",
+            Some(Target::AtMost(1.05)),
+            &mux_mget,
+            &|pool| {
+                if pool {
+                    fred_mget!(peers.pool)
+                } else {
+                    fred_mget!(peers.fred)
+                }
+            },
+        ),
     );
 
     compare(
@@ -922,11 +938,7 @@ fn concurrency(
     cache: &Cache,
     peers: &Peers,
 ) {
-    let made = cache
-        .core()
-        .key_settings()
-        .make(KEY, None)
-        .expect("a valid key");
+    let made = made_key(cache, KEY);
     cache.set(KEY, &value_100(), Timeout::Default).expect("set");
 
     eprintln!("concurrent tasks: aget on one cache vs GET on one connection or a pool");
@@ -974,26 +986,21 @@ fn concurrency(
         }
         let target = (tasks > 1).then_some(Target::AtLeast(1.00));
         let case = format!("{tasks} task{} × `aget`", if tasks == 1 { "" } else { "s" });
-        let mut list = vec![
-            peer("one `MultiplexedConnection` (raw)", None, || {
-                mux_side(false)
-            }),
-            peer("one `MultiplexedConnection` + decode", target, || {
-                mux_side(true)
-            }),
-        ];
-        if tasks > 1 {
-            list.push(peer("fred client (raw)", None, || {
+        let fred_decoded = |pool: bool| {
+            if pool {
+                fred_side!(peers.pool, true)
+            } else {
+                fred_side!(peers.fred, true)
+            }
+        };
+        let mut list = async_peers("GET", "decode", target, &mux_side, &fred_decoded);
+        if tasks == 1 {
+            // One task: redis-rs only, as before.
+            list.truncate(2);
+        } else {
+            list.push(peer("fred client GET (raw)", None, || {
                 fred_side!(peers.fred, false)
             }));
-            list.push(peer("fred client + decode", target, || {
-                fred_side!(peers.fred, true)
-            }));
-            list.push(peer(
-                format!("fred pool of {POOL} + decode"),
-                target,
-                || fred_side!(peers.pool, true),
-            ));
         }
         compare(plan, rows, &case, Unit::Throughput, ops, cachex_side, list);
     }
@@ -1073,16 +1080,7 @@ fn memory(plan: &Plan, rows: &mut Vec<Row>) {
     let value = value_100();
     let bytes = cache.core().codec().encode(&value).expect("encodes");
     let keys: Vec<String> = (0..KEYS).map(|i| format!("mem:{i}")).collect();
-    let made: Vec<String> = keys
-        .iter()
-        .map(|key| {
-            cache
-                .core()
-                .key_settings()
-                .make(key, None)
-                .expect("a valid key")
-        })
-        .collect();
+    let made: Vec<String> = keys.iter().map(|key| made_key(&cache, key)).collect();
     for (key, made) in keys.iter().zip(&made) {
         cache.set(key, &value, Timeout::Default).expect("set");
         moka.insert(made.clone(), Arc::from(bytes.as_slice()));
@@ -1189,11 +1187,7 @@ fn scale(
         let key = format!("scale:{size}");
         let value = "v".repeat(size - 2);
         cache.set(&key, &value, Timeout::Default).expect("set");
-        let made = cache
-            .core()
-            .key_settings()
-            .make(&key, None)
-            .expect("a valid key");
+        let made = made_key(cache, &key);
         compare(
             plan,
             rows,
