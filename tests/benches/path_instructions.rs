@@ -13,6 +13,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use cachex::prelude::*;
+use cachex_tests::made_key as made;
 use cachex_tests::{Server, ServerKind};
 use redis::IntoConnectionInfo;
 
@@ -27,14 +28,6 @@ fn decode(bytes: &[u8]) -> String {
 
 fn value_100() -> String {
     "v".repeat(98)
-}
-
-fn made(cache: &Cache, key: &str) -> String {
-    cache
-        .core()
-        .key_settings()
-        .make(key, None)
-        .expect("a valid key")
 }
 
 /// A current-thread runtime: one thread, so the count is one deterministic schedule.

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use cachex::codec::{Codec, Compressor, Serializer};
 use cachex::prelude::*;
-use cachex_tests::{Server, ServerKind};
+use cachex_tests::{Server, ServerKind, made_key};
 use fred::prelude::{ClientLike, Expiration, KeysInterface};
 use redis::io::tcp::TcpSettings;
 use redis::{IntoConnectionInfo, aio::MultiplexedConnection};
@@ -329,15 +329,6 @@ async fn raw_aset(conn: &mut MultiplexedConnection, key: &str, bytes: &[u8]) {
         .exec_async(conn)
         .await
         .expect("SET");
-}
-
-/// The key the cache stores `key` under.
-fn made_key(cache: &Cache, key: &str) -> String {
-    cache
-        .core()
-        .key_settings()
-        .make(key, None)
-        .expect("a valid key")
 }
 
 /// A value whose encoding (JSON text, quotes included) is 100 bytes.
