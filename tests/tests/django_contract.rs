@@ -29,6 +29,8 @@ enum Backend {
     Valkey,
     Cluster,
     Sentinel,
+    /// A Valkey 9, for the commands only it has here (hash-field expiry).
+    Valkey9,
 }
 
 impl Backend {
@@ -40,6 +42,7 @@ impl Backend {
             Backend::Valkey => shared(ServerKind::Valkey).url(),
             Backend::Cluster => shared_cluster().url(),
             Backend::Sentinel => shared_sentinel().url(),
+            Backend::Valkey9 => shared(ServerKind::Valkey9).url(),
         }
     }
 }
@@ -138,6 +141,8 @@ async fn sleep(duration: Duration) {
 const PAST_EXPIRY: Duration = Duration::from_millis(300);
 const SHORT: Duration = Duration::from_millis(50);
 
+#[path = "contract/breadth.rs"]
+mod breadth_cases;
 #[path = "contract/extended.rs"]
 mod extended;
 #[path = "contract/loaders.rs"]
@@ -145,6 +150,7 @@ mod loaders;
 
 mod cases {
     use super::*;
+    pub(super) use crate::breadth_cases::*;
     pub(super) use crate::extended::*;
     pub(super) use crate::loaders::*;
 
@@ -761,3 +767,35 @@ matrix!(
     try_get_or_set_single_flight,
     try_get_or_set_early,
 );
+
+/// django-cachex 0.14.1's further operations (`contract/breadth.rs`), over the same matrix.
+mod breadth {
+    matrix!(
+        breadth_keys,
+        breadth_clear_all_versions,
+        breadth_set_with,
+        breadth_hset_many,
+        breadth_lists,
+        breadth_blmove,
+        breadth_sets,
+        breadth_sorted_sets,
+    );
+
+    /// Hash-field expiry needs Redis 7.4+ or Valkey 9: its behaviour on memory and a Valkey 9,
+    /// the typed refusal on Redis 7.0 and Valkey 8 (Cluster and Sentinel run Redis 7.0 too, and
+    /// the refusal takes the same path there).
+    mod field_expiry {
+        mod memory {
+            spellings!(Backend::Memory; hash_field_expiry);
+        }
+        mod valkey9 {
+            surfaces!(Backend::Valkey9; hash_field_expiry);
+        }
+        mod redis {
+            surfaces!(Backend::Redis; hash_field_expiry);
+        }
+        mod valkey {
+            surfaces!(Backend::Valkey; hash_field_expiry);
+        }
+    }
+}

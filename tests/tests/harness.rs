@@ -99,9 +99,19 @@ fn both_kinds_start_and_answer_ping() {
         let name = match kind {
             ServerKind::Redis => "redis_version:",
             ServerKind::Valkey => "valkey_version:",
+            ServerKind::Valkey9 => "valkey_version:9.",
         };
         assert!(info.contains(name), "{kind} is not what it claims: {info}");
     }
+}
+
+#[test]
+fn the_valkey_9_kind_is_a_valkey_9() {
+    let server = Server::start(ServerKind::Valkey9);
+    assert_eq!(server.command(&["PING"]), "+PONG\r\n");
+    let info = server.command(&["INFO", "server"]);
+    assert!(info.contains("valkey_version:9."), "not a Valkey 9: {info}");
+    assert_eq!(ServerKind::Valkey9.to_string(), "valkey-server (Valkey 9)");
 }
 
 #[test]

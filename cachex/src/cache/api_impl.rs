@@ -6,20 +6,27 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_core::Stream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::core::{CacheCore, field_bytes, field_name, score};
+use super::core::{
+    CacheCore, expire_time, field_bytes, field_expiries, field_name, score, ttl_of_millis,
+    unix_millis,
+};
 use super::flight::recompute_early;
 use crate::api::{CacheApi, KeyType, Timeout, Ttl};
-use crate::backend::Expiry;
 use crate::backend::command::*;
+use crate::backend::{Expiry, SCAN_BATCH};
 use crate::load::LoadError;
 use crate::lock::Lock;
-use crate::scan::KeyScan;
+use crate::ops::{
+    Condition, ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info, InsertAt, ListEnd,
+    SetOptions, SetOutcome, ZaddOptions,
+};
+use crate::scan::{KeyScan, MemberScan};
 use crate::{Error, Result};
 
 impl CacheApi for CacheCore {
@@ -189,16 +196,7 @@ impl CacheApi for CacheCore {
     }
 
     async fn atouch(&self, key: &str, timeout: Timeout) -> Result<bool> {
-        let made = self.key(key)?;
-        let result = match self.expiry(timeout).map(expiry_millis) {
-            Some(Some(millis)) => {
-                let millis = i64::try_from(millis).unwrap_or(i64::MAX);
-                self.run(key, Pexpire { key: made, millis }).await
-            }
-            // No expiry, or one too far away to set: the key stays, without expiry.
-            Some(None) => self.run(key, PersistExisting { key: made }).await,
-            None => self.run(key, Del { keys: vec![made] }).await.map(|n| n > 0),
-        };
+        let result = self.expire_in(key, timeout).await;
         self.or_fail_open(result, || false)
     }
 
@@ -429,38 +427,28 @@ impl CacheApi for CacheCore {
     }
 
     async fn attl(&self, key: &str) -> Result<Ttl> {
-        Ok(match self.ttl_of(key).await? {
-            None => Ttl::Missing,
-            Some(Duration::MAX) => Ttl::Persistent,
-            // Redis's TTL rounds to the nearest second.
-            Some(left) => Ttl::Expires(Duration::from_secs(
-                (left.as_millis() as u64).saturating_add(500) / 1000,
-            )),
-        })
+        Ok(self.apttl(key).await?.to_seconds())
     }
 
     async fn apttl(&self, key: &str) -> Result<Ttl> {
-        Ok(match self.ttl_of(key).await? {
-            None => Ttl::Missing,
-            Some(Duration::MAX) => Ttl::Persistent,
-            Some(left) => Ttl::Expires(left),
-        })
+        Ok(ttl_of_millis(self.on_key(key, |key| Pttl { key }).await?))
     }
 
-    async fn aexpire(&self, key: &str, seconds: i64) -> Result<bool> {
-        self.expire_command(key, seconds, 1000, false).await
+    async fn aexpire(&self, key: &str, timeout: impl Into<Timeout> + Send) -> Result<bool> {
+        self.expire_in(key, timeout.into()).await
     }
 
-    async fn apexpire(&self, key: &str, millis: i64) -> Result<bool> {
-        self.expire_command(key, millis, 1, false).await
+    async fn apexpire(&self, key: &str, timeout: impl Into<Timeout> + Send) -> Result<bool> {
+        self.expire_in(key, timeout.into()).await
     }
 
-    async fn aexpire_at(&self, key: &str, unix_seconds: i64) -> Result<bool> {
-        self.expire_command(key, unix_seconds, 1000, true).await
+    async fn aexpire_at(&self, key: &str, when: SystemTime) -> Result<bool> {
+        let unix_millis = unix_millis(when)?;
+        self.on_key(key, |key| PexpireAt { key, unix_millis }).await
     }
 
-    async fn apexpire_at(&self, key: &str, unix_millis: i64) -> Result<bool> {
-        self.expire_command(key, unix_millis, 1, true).await
+    async fn apexpire_at(&self, key: &str, when: SystemTime) -> Result<bool> {
+        self.aexpire_at(key, when).await
     }
 
     async fn apersist(&self, key: &str) -> Result<bool> {
@@ -796,11 +784,7 @@ impl CacheApi for CacheCore {
     }
 
     async fn azadd<V: Serialize + Sync>(&self, key: &str, members: &[(V, f64)]) -> Result<u64> {
-        let members = members
-            .iter()
-            .map(|(member, value)| Ok((score(*value)?, self.codec.encode(member)?)))
-            .collect::<Result<Vec<_>>>()?;
-        self.on_key(key, |key| Zadd { key, members }).await
+        self.azadd_with(key, members, ZaddOptions::new()).await
     }
 
     async fn azrem<V: Serialize + Sync>(&self, key: &str, members: &[V]) -> Result<u64> {
@@ -929,4 +913,487 @@ impl CacheApi for CacheCore {
     ) -> Result<Vec<(V, f64)>> {
         self.scored(key, |key| Zpopmax { key, count }).await
     }
+
+    // --- breadth: django-cachex 0.14.1's further operations ---
+
+    async fn aexpiretime(&self, key: &str) -> Result<ExpireTime> {
+        Ok(expire_time(
+            self.on_key(key, |key| PexpireTime { key }).await?,
+        ))
+    }
+
+    async fn ascan(
+        &self,
+        cursor: u64,
+        pattern: &str,
+        count: Option<usize>,
+    ) -> Result<(u64, Vec<String>)> {
+        let scan = Scan {
+            cursor,
+            pattern: self.keys.pattern(pattern, None),
+            count: count.unwrap_or(SCAN_BATCH),
+        };
+        let (next, made) = self.run("", scan).await?;
+        let keys = made
+            .into_iter()
+            .map(|made| {
+                String::from_utf8(made)
+                    .map(|made| self.keys.user_key(&made).to_owned())
+                    .map_err(|err| Error::Decode {
+                        key: String::from_utf8_lossy(err.as_bytes()).into_owned(),
+                        reason: "a stored key is not UTF-8".to_owned(),
+                    })
+            })
+            .collect::<Result<_>>()?;
+        Ok((next, keys))
+    }
+
+    async fn amemory_usage(&self, key: &str, samples: Option<u64>) -> Result<Option<u64>> {
+        self.on_key(key, |key| MemoryUsage { key, samples }).await
+    }
+
+    async fn aclear_all_versions(&self) -> Result<u64> {
+        match self.keys.every_version_pattern() {
+            Some(pattern) => self.store.delete_pattern(&pattern).await,
+            None => self.aclear().await,
+        }
+    }
+
+    async fn ainfo(&self, section: Option<&str>) -> Result<Info> {
+        let section = section.map(str::to_owned);
+        let nodes = self.run("", ServerInfo { section }).await?.0;
+        Ok(Info {
+            nodes: nodes
+                .into_iter()
+                .map(|(address, text)| (address, Info::parse(&text)))
+                .collect(),
+        })
+    }
+
+    async fn aset_with<V>(
+        &self,
+        key: &str,
+        value: &V,
+        timeout: Timeout,
+        options: SetOptions,
+    ) -> Result<SetOutcome<V>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+    {
+        let made = self.key(key)?;
+        let value = self.codec.encode(value)?;
+        let SetOptions {
+            condition,
+            get,
+            keep_ttl,
+        } = options;
+        let expiry = match (keep_ttl, self.expiry(timeout)) {
+            (true, _) => None,
+            (false, Some(expiry)) => Some(expiry),
+            (false, None) => return self.set_expired_at_once(key, made, options).await,
+        };
+        let command = SetWith {
+            key: made,
+            value,
+            expiry,
+            condition,
+            get,
+        };
+        let (stored, previous) = match self.run(key, command).await? {
+            SetReply::Ok => (true, None),
+            SetReply::Nil if !get => (false, None),
+            SetReply::Nil => (condition != Some(Condition::Present), None),
+            SetReply::Value(previous) => (condition != Some(Condition::Absent), Some(previous)),
+        };
+        Ok(SetOutcome {
+            stored,
+            previous: self.decode_optional(key, previous)?,
+        })
+    }
+
+    async fn ahset_many<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        fields: &[(&str, V)],
+    ) -> Result<u64> {
+        if fields.is_empty() {
+            return Ok(0);
+        }
+        let pairs = self.encode_fields(fields)?;
+        self.on_key(key, |key| Hset { key, pairs }).await
+    }
+
+    async fn ahexpire(
+        &self,
+        key: &str,
+        ttl: Duration,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>> {
+        let millis = i64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX);
+        let fields = field_bytes(fields);
+        let codes = self.on_key(key, |key| Hpexpire {
+            key,
+            millis,
+            condition,
+            fields,
+        });
+        field_expiries(self.with_server_version(codes.await).await?)
+    }
+
+    async fn ahpexpire(
+        &self,
+        key: &str,
+        ttl: Duration,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>> {
+        self.ahexpire(key, ttl, fields, condition).await
+    }
+
+    async fn ahexpire_at(
+        &self,
+        key: &str,
+        when: SystemTime,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>> {
+        let unix_millis = unix_millis(when)?;
+        let fields = field_bytes(fields);
+        let codes = self.on_key(key, |key| HpexpireAt {
+            key,
+            unix_millis,
+            condition,
+            fields,
+        });
+        field_expiries(self.with_server_version(codes.await).await?)
+    }
+
+    async fn ahpexpire_at(
+        &self,
+        key: &str,
+        when: SystemTime,
+        fields: &[&str],
+        condition: Option<ExpireCondition>,
+    ) -> Result<Vec<FieldExpiry>> {
+        self.ahexpire_at(key, when, fields, condition).await
+    }
+
+    async fn ahttl(&self, key: &str, fields: &[&str]) -> Result<Vec<Ttl>> {
+        let ttls = self.ahpttl(key, fields).await?;
+        Ok(ttls.into_iter().map(Ttl::to_seconds).collect())
+    }
+
+    async fn ahpttl(&self, key: &str, fields: &[&str]) -> Result<Vec<Ttl>> {
+        let fields = field_bytes(fields);
+        let codes = self.on_key(key, |key| Hpttl { key, fields });
+        let codes = self.with_server_version(codes.await).await?;
+        Ok(codes.into_iter().map(ttl_of_millis).collect())
+    }
+
+    async fn ahexpiretime(&self, key: &str, fields: &[&str]) -> Result<Vec<ExpireTime>> {
+        let fields = field_bytes(fields);
+        let codes = self.on_key(key, |key| HpexpireTime { key, fields });
+        let codes = self.with_server_version(codes.await).await?;
+        Ok(codes.into_iter().map(expire_time).collect())
+    }
+
+    async fn ahpersist(&self, key: &str, fields: &[&str]) -> Result<Vec<FieldExpiry>> {
+        let fields = field_bytes(fields);
+        let codes = self.on_key(key, |key| Hpersist { key, fields });
+        field_expiries(self.with_server_version(codes.await).await?)
+    }
+
+    async fn ahsetex<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        fields: &[(&str, V)],
+        timeout: Option<Timeout>,
+        condition: Option<FieldsCondition>,
+    ) -> Result<bool> {
+        let pairs = self.encode_fields(fields)?;
+        let ttl = match timeout {
+            None => FieldTtl::Keep,
+            Some(timeout) => self.field_ttl(timeout, FieldTtl::Unchanged),
+        };
+        let set = self.on_key(key, |key| Hsetex {
+            key,
+            condition,
+            ttl,
+            pairs,
+        });
+        self.with_server_version(set.await).await
+    }
+
+    async fn ahgetex<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        fields: &[&str],
+        timeout: Option<Timeout>,
+    ) -> Result<Vec<Option<V>>> {
+        let ttl = match timeout {
+            None => FieldTtl::Unchanged,
+            Some(timeout) => self.field_ttl(timeout, FieldTtl::Persist),
+        };
+        let fields = field_bytes(fields);
+        let values = self.on_key(key, |key| Hgetex { key, ttl, fields });
+        let values = self.with_server_version(values.await).await?;
+        values
+            .into_iter()
+            .map(|value| self.decode_optional(key, value))
+            .collect()
+    }
+
+    async fn alpop_count<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: u64,
+    ) -> Result<Vec<V>> {
+        let popped = self.on_key(key, |key| LpopCount { key, count }).await?;
+        self.decode_all(key, popped.unwrap_or_default())
+    }
+
+    async fn arpop_count<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        count: u64,
+    ) -> Result<Vec<V>> {
+        let popped = self.on_key(key, |key| RpopCount { key, count }).await?;
+        self.decode_all(key, popped.unwrap_or_default())
+    }
+
+    async fn alpos<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        rank: Option<i64>,
+        maxlen: Option<u64>,
+    ) -> Result<Option<u64>> {
+        let (value, rank) = (self.codec.encode(value)?, list_rank(rank)?);
+        self.on_key(key, |key| Lpos {
+            key,
+            value,
+            rank,
+            maxlen,
+        })
+        .await
+    }
+
+    async fn alpos_count<V: Serialize + Sync + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        count: u64,
+        rank: Option<i64>,
+        maxlen: Option<u64>,
+    ) -> Result<Vec<u64>> {
+        let (value, rank) = (self.codec.encode(value)?, list_rank(rank)?);
+        self.on_key(key, |key| LposCount {
+            key,
+            value,
+            count,
+            rank,
+            maxlen,
+        })
+        .await
+    }
+
+    async fn almove<V: DeserializeOwned + Send>(
+        &self,
+        source: &str,
+        destination: &str,
+        from: ListEnd,
+        to: ListEnd,
+    ) -> Result<Option<V>> {
+        let command = Lmove {
+            source: self.key(source)?,
+            destination: self.key(destination)?,
+            from,
+            to,
+        };
+        let moved = self.run(source, command).await?;
+        self.decode_optional(source, moved)
+    }
+
+    async fn ablmove<V: DeserializeOwned + Send>(
+        &self,
+        source: &str,
+        destination: &str,
+        from: ListEnd,
+        to: ListEnd,
+        timeout: Option<Duration>,
+    ) -> Result<Option<V>> {
+        let command = Blmove {
+            source: self.key(source)?,
+            destination: self.key(destination)?,
+            from,
+            to,
+            timeout,
+        };
+        let moved = self.run(source, command).await?;
+        self.decode_optional(source, moved)
+    }
+
+    async fn alinsert<P, V>(
+        &self,
+        key: &str,
+        at: InsertAt,
+        pivot: &P,
+        value: &V,
+    ) -> Result<Option<u64>>
+    where
+        P: Serialize + Sync + ?Sized,
+        V: Serialize + Sync + ?Sized,
+    {
+        let (pivot, value) = (self.codec.encode(pivot)?, self.codec.encode(value)?);
+        let length = self
+            .on_key(key, |key| Linsert {
+                key,
+                at,
+                pivot,
+                value,
+            })
+            .await?;
+        Ok(u64::try_from(length).ok())
+    }
+
+    async fn asmove<V: Serialize + Sync + ?Sized>(
+        &self,
+        source: &str,
+        destination: &str,
+        member: &V,
+    ) -> Result<bool> {
+        let command = Smove {
+            source: self.key(source)?,
+            destination: self.key(destination)?,
+            member: self.codec.encode(member)?,
+        };
+        self.run(source, command).await
+    }
+
+    async fn asmismember<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        members: &[V],
+    ) -> Result<Vec<bool>> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members = self.encode_all(members)?;
+        self.on_key(key, |key| SmisMember { key, members }).await
+    }
+
+    async fn asscan<V: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<MemberScan<V>> {
+        let made = self.key(key)?;
+        Ok(MemberScan::members(
+            self.store.clone(),
+            self.codec.clone(),
+            key,
+            made,
+        ))
+    }
+
+    async fn asdiffstore(&self, destination: &str, keys: &[&str]) -> Result<u64> {
+        let (destination_made, keys) = (self.key(destination)?, self.made_keys(keys)?);
+        let command = SdiffStore {
+            destination: destination_made,
+            keys,
+        };
+        self.run(destination, command).await
+    }
+
+    async fn asinterstore(&self, destination: &str, keys: &[&str]) -> Result<u64> {
+        let (destination_made, keys) = (self.key(destination)?, self.made_keys(keys)?);
+        let command = SinterStore {
+            destination: destination_made,
+            keys,
+        };
+        self.run(destination, command).await
+    }
+
+    async fn asunionstore(&self, destination: &str, keys: &[&str]) -> Result<u64> {
+        let (destination_made, keys) = (self.key(destination)?, self.made_keys(keys)?);
+        let command = SunionStore {
+            destination: destination_made,
+            keys,
+        };
+        self.run(destination, command).await
+    }
+
+    async fn azadd_with<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        members: &[(V, f64)],
+        options: ZaddOptions,
+    ) -> Result<u64> {
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let members = self.scored_members(members)?;
+        self.on_key(key, |key| Zadd {
+            key,
+            options,
+            members,
+        })
+        .await
+    }
+
+    async fn azremrangebyscore(&self, key: &str, min: f64, max: f64) -> Result<u64> {
+        let (min, max) = (score(min)?, score(max)?);
+        self.on_key(key, |key| ZremRangeByScore { key, min, max })
+            .await
+    }
+
+    async fn azremrangebyrank(&self, key: &str, start: i64, stop: i64) -> Result<u64> {
+        self.on_key(key, |key| ZremRangeByRank { key, start, stop })
+            .await
+    }
+
+    async fn azrevrangebyscore<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        max: f64,
+        min: f64,
+    ) -> Result<Vec<V>> {
+        let (max, min) = (score(max)?, score(min)?);
+        self.values(key, |key| ZrevrangeByScore { key, max, min })
+            .await
+    }
+
+    async fn azrevrangebyscore_with_scores<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        max: f64,
+        min: f64,
+    ) -> Result<Vec<(V, f64)>> {
+        let (max, min) = (score(max)?, score(min)?);
+        self.scored(key, |key| ZrevrangeByScoreWithScores { key, max, min })
+            .await
+    }
+
+    async fn azmscore<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        members: &[V],
+    ) -> Result<Vec<Option<f64>>> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let members = self.encode_all(members)?;
+        self.on_key(key, |key| Zmscore { key, members }).await
+    }
+}
+
+/// `LPOS`'s rank: 0 is refused, as Redis refuses it.
+fn list_rank(rank: Option<i64>) -> Result<Option<i64>> {
+    if rank == Some(0) {
+        return Err(Error::invalid_argument(
+            "an LPOS rank counts matches from 1 (negative: from the tail), it cannot be 0"
+                .to_owned(),
+        ));
+    }
+    Ok(rank)
 }

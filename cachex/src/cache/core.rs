@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -12,16 +12,19 @@ use serde::de::DeserializeOwned;
 
 use super::builder::Origin;
 use super::flight::{ComputeTimes, Flights};
-use crate::api::Timeout;
-use crate::backend::command::{Pexpire, PexpireAt, Pttl, Rename, Scored};
+use crate::api::{Timeout, Ttl};
+use crate::backend::command::{
+    Del, Exists, FieldTtl, Get, GetDel, PersistExisting, Pexpire, Rename, Scored, expiry_millis,
+};
 use crate::backend::memory::Apply;
 use crate::backend::{Expiry, Store};
 use crate::codec::Codec;
 use crate::keys::Keys;
+use crate::ops::{Condition, ExpireTime, FieldExpiry, SetOptions, SetOutcome};
 use crate::scan::KeyScan;
 use crate::{Error, Result};
 
-/// The longest expiry `expire`, `pexpire` and their absolute forms accept, in milliseconds
+/// The furthest time `expire_at` and the hash-field forms accept, in Unix milliseconds
 /// (about 285,000 years): further is refused as a server would refuse an overflowing one.
 const MAX_EXPIRE_MILLIS: u64 = 1 << 53;
 
@@ -238,38 +241,111 @@ impl CacheCore {
         Ok(Some((key.to_owned(), self.codec.decode(key, &value)?)))
     }
 
-    /// How long `key` has left: `None` when missing, `Duration::MAX` when persistent.
-    pub(super) async fn ttl_of(&self, key: &str) -> Result<Option<Duration>> {
+    /// Gives `key` a new timeout (`touch`, `expire`): `PEXPIRE`, `PERSIST` for none (or one
+    /// too far away to set), a delete for "expired at once". Whether the key existed.
+    pub(super) async fn expire_in(&self, key: &str, timeout: Timeout) -> Result<bool> {
         let made = self.key(key)?;
-        match self.run(key, Pttl { key: made }).await? {
-            -2 => Ok(None),
-            -1 => Ok(Some(Duration::MAX)),
-            millis => Ok(Some(Duration::from_millis(millis.max(0).unsigned_abs()))),
+        match self.expiry(timeout).map(expiry_millis) {
+            Some(Some(millis)) => {
+                let millis = i64::try_from(millis).unwrap_or(i64::MAX);
+                self.run(key, Pexpire { key: made, millis }).await
+            }
+            Some(None) => self.run(key, PersistExisting { key: made }).await,
+            None => self.run(key, Del { keys: vec![made] }).await.map(|n| n > 0),
         }
     }
 
-    /// `PEXPIREAT`/`PEXPIRE` in milliseconds of `value` × `scale`.
-    pub(super) async fn expire_command(
+    /// [`set_with`](crate::CacheApi::set_with) with a timeout that means "expired at once":
+    /// nothing is kept, the key is deleted where the write would have happened.
+    pub(super) async fn set_expired_at_once<V: DeserializeOwned>(
         &self,
         key: &str,
-        value: i64,
-        scale: i64,
-        absolute: bool,
-    ) -> Result<bool> {
-        let millis = value
-            .checked_mul(scale)
-            .filter(|millis| millis.unsigned_abs() <= MAX_EXPIRE_MILLIS)
-            .ok_or_else(|| Error::invalid_argument(format!("expiry {value} is out of range")))?;
-        let made = self.key(key)?;
-        if absolute {
-            let command = PexpireAt {
-                key: made,
-                unix_millis: millis,
-            };
-            self.run(key, command).await
-        } else {
-            self.run(key, Pexpire { key: made, millis }).await
+        made: String,
+        options: SetOptions,
+    ) -> Result<SetOutcome<V>> {
+        let exists = match (options.condition, options.get) {
+            (None, false) => None,
+            (_, true) => None,
+            (Some(_), false) => Some(self.run(key, Exists { key: made.clone() }).await?),
+        };
+        let previous = match (options.condition, options.get) {
+            // NX on a present key changes nothing: it is only read.
+            (Some(Condition::Absent), true) => self.run(key, Get { key: made }).await?,
+            (Some(Condition::Absent), false) => None,
+            (_, true) => self.run(key, GetDel { key: made }).await?,
+            (_, false) => {
+                self.run(key, Del { keys: vec![made] }).await?;
+                None
+            }
+        };
+        let present = exists.unwrap_or(previous.is_some());
+        let stored = match options.condition {
+            None => true,
+            Some(Condition::Absent) => !present,
+            Some(Condition::Present) => present,
+        };
+        Ok(SetOutcome {
+            stored,
+            previous: if options.get {
+                self.decode_optional(key, previous)?
+            } else {
+                None
+            },
+        })
+    }
+
+    /// A hash-field command's result: a server without the command (older than Redis 7.4 or
+    /// Valkey 9) is named, with its version, in the [`Error::Unsupported`].
+    pub(super) async fn with_server_version<T>(&self, result: Result<T>) -> Result<T> {
+        match result {
+            Err(Error::Unsupported { reason, .. }) if reason.contains("unknown command") => {
+                let info = crate::CacheApi::ainfo(self, Some("server")).await;
+                let version = info
+                    .ok()
+                    .and_then(|info| info.server_version())
+                    .unwrap_or_else(|| "this server".to_owned());
+                Err(Error::Unsupported {
+                    operation: "hash-field expiry",
+                    reason: format!(
+                        "{version} does not have it: it needs Redis 7.4 or later (HSETEX and \
+                         HGETEX: Redis 8) or Valkey 9 or later ({reason})"
+                    ),
+                })
+            }
+            other => other,
         }
+    }
+
+    /// The `HSETEX`/`HGETEX` expiry of a timeout; `never` for [`Timeout::Never`] (no
+    /// argument for `HSETEX`, `PERSIST` for `HGETEX`). "Expired at once" is a past time.
+    pub(super) fn field_ttl(&self, timeout: Timeout, never: FieldTtl) -> FieldTtl {
+        match self.expiry(timeout).map(expiry_millis) {
+            Some(Some(millis)) => FieldTtl::After(millis),
+            Some(None) => never,
+            None => FieldTtl::At(1),
+        }
+    }
+
+    /// Field names and encoded values.
+    pub(super) fn encode_fields<V: Serialize>(
+        &self,
+        fields: &[(&str, V)],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        fields
+            .iter()
+            .map(|(field, value)| Ok((field.as_bytes().to_vec(), self.codec.encode(value)?)))
+            .collect()
+    }
+
+    /// Scores and encoded members, as `ZADD` takes them.
+    pub(super) fn scored_members<V: Serialize>(
+        &self,
+        members: &[(V, f64)],
+    ) -> Result<Vec<(f64, Vec<u8>)>> {
+        members
+            .iter()
+            .map(|(member, value)| Ok((score(*value)?, self.codec.encode(member)?)))
+            .collect()
     }
 
     /// A scan of the caller's keys matching `pattern`.
@@ -300,6 +376,53 @@ pub(super) fn score(score: f64) -> Result<f64> {
         return Err(Error::invalid_argument("a score cannot be NaN".to_owned()));
     }
     Ok(score + 0.0)
+}
+
+/// A time as Unix milliseconds (negative before 1970), within what a server accepts.
+pub(super) fn unix_millis(when: SystemTime) -> Result<i64> {
+    let millis = match when.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).ok(),
+        Err(before) => i64::try_from(before.duration().as_millis())
+            .ok()
+            .map(|millis| -millis),
+    };
+    millis
+        .filter(|millis| millis.unsigned_abs() <= MAX_EXPIRE_MILLIS)
+        .ok_or_else(|| Error::invalid_argument(format!("expiry time {when:?} is out of range")))
+}
+
+/// A time to live of `PTTL`-like codes: -2 missing, -1 persistent, else milliseconds.
+pub(super) fn ttl_of_millis(millis: i64) -> Ttl {
+    match millis {
+        -2 => Ttl::Missing,
+        -1 => Ttl::Persistent,
+        millis => Ttl::Expires(Duration::from_millis(millis.max(0).unsigned_abs())),
+    }
+}
+
+/// An expiry time of `PEXPIRETIME`-like codes: -2 missing, -1 persistent, else Unix ms.
+pub(super) fn expire_time(code: i64) -> ExpireTime {
+    match code {
+        -2 => ExpireTime::Missing,
+        -1 => ExpireTime::Persistent,
+        millis => ExpireTime::At(UNIX_EPOCH + Duration::from_millis(millis.max(0).unsigned_abs())),
+    }
+}
+
+/// The hash-field expiry commands' codes per field (`HPEXPIRE`, `HPERSIST`).
+pub(super) fn field_expiries(codes: Vec<i64>) -> Result<Vec<FieldExpiry>> {
+    codes
+        .into_iter()
+        .map(|code| match code {
+            -2 => Ok(FieldExpiry::NoField),
+            -1 | 0 => Ok(FieldExpiry::Unchanged),
+            1 => Ok(FieldExpiry::Changed),
+            2 => Ok(FieldExpiry::Deleted),
+            other => Err(Error::unexpected_reply(format!(
+                "a hash-field expiry code {other}"
+            ))),
+        })
+        .collect()
 }
 
 /// A hash field name of a reply.

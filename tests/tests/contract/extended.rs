@@ -19,12 +19,6 @@ fn sorted<T: Ord>(mut items: Vec<T>) -> Vec<T> {
     items
 }
 
-fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-}
-
 fn expires_within(ttl: Ttl, low: Duration, high: Duration) -> bool {
     matches!(ttl, Ttl::Expires(left) if low <= left && left <= high)
 }
@@ -52,12 +46,12 @@ pub(crate) async fn ttl_and_expire(s: &Subject) {
         expires_within(pttl, Duration::from_secs(90), Duration::from_secs(100)),
         "{pttl:?}"
     );
-    assert!(call!(s, expire / aexpire("k", 50)).expect("expire"));
+    assert!(call!(s, expire / aexpire("k", Timeout::seconds(50))).expect("expire"));
     assert_eq!(
         call!(s, ttl / attl("k")).expect("ttl"),
         Ttl::Expires(Duration::from_secs(50))
     );
-    assert!(call!(s, pexpire / apexpire("k", 20_000)).expect("pexpire"));
+    assert!(call!(s, pexpire / apexpire("k", Timeout::millis(20_000))).expect("pexpire"));
     let pttl = call!(s, pttl / apttl("k")).expect("pttl");
     assert!(
         expires_within(pttl, Duration::from_secs(15), Duration::from_secs(20)),
@@ -67,16 +61,16 @@ pub(crate) async fn ttl_and_expire(s: &Subject) {
     assert_eq!(call!(s, ttl / attl("k")).expect("ttl"), Ttl::Persistent);
     assert!(!call!(s, persist / apersist("k")).expect("nothing to remove"));
     assert!(!call!(s, persist / apersist("missing")).expect("persist"));
-    assert!(!call!(s, expire / aexpire("missing", 10)).expect("expire"));
+    assert!(!call!(s, expire / aexpire("missing", Duration::from_secs(10))).expect("expire"));
 
-    let in_100s = i64::try_from((unix_now() + Duration::from_secs(100)).as_secs()).expect("i64");
+    let in_100s = SystemTime::now() + Duration::from_secs(100);
     assert!(call!(s, expire_at / aexpire_at("k", in_100s)).expect("expire_at"));
     let ttl = call!(s, ttl / attl("k")).expect("ttl");
     assert!(
         expires_within(ttl, Duration::from_secs(98), Duration::from_secs(100)),
         "{ttl:?}"
     );
-    let in_50s = i64::try_from((unix_now() + Duration::from_secs(50)).as_millis()).expect("i64");
+    let in_50s = SystemTime::now() + Duration::from_secs(50);
     assert!(call!(s, pexpire_at / apexpire_at("k", in_50s)).expect("pexpire_at"));
     let pttl = call!(s, pttl / apttl("k")).expect("pttl");
     assert!(
@@ -87,20 +81,28 @@ pub(crate) async fn ttl_and_expire(s: &Subject) {
     // A time in the past, zero or negative deletes the key, which existed.
     for (key, seconds) in [("zero", 0), ("negative", -5)] {
         call!(s, set / aset(key, &1, Timeout::Never)).expect("set");
-        assert!(call!(s, expire / aexpire(key, seconds)).expect("expire"));
+        assert!(call!(s, expire / aexpire(key, Timeout::seconds(seconds))).expect("expire"));
         assert!(!call!(s, has_key / ahas_key(key)).expect("deleted"));
     }
     call!(s, set / aset("past", &1, Timeout::Never)).expect("set");
-    assert!(call!(s, expire_at / aexpire_at("past", 1_000)).expect("expire_at"));
+    let past = UNIX_EPOCH + Duration::from_secs(1_000);
+    assert!(call!(s, expire_at / aexpire_at("past", past)).expect("expire_at"));
     assert!(!call!(s, has_key / ahas_key("past")).expect("deleted"));
 
+    // A time no server can hold is refused; a timeout too long to set keeps the key, without
+    // expiry, as `touch` does.
+    let far = UNIX_EPOCH + Duration::from_secs(1 << 60);
     assert!(matches!(
-        call!(s, expire / aexpire("k", i64::MAX)),
+        call!(s, expire_at / aexpire_at("k", far)),
         Err(Error::InvalidArgument { .. })
     ));
     assert!(call!(s, has_key / ahas_key("k")).expect("left alone"));
+    assert!(call!(s, expire / aexpire("k", Timeout::seconds(i64::MAX))).expect("expire"));
+    assert_eq!(call!(s, ttl / attl("k")).expect("ttl"), Ttl::Persistent);
+    assert!(call!(s, expire / aexpire("k", Timeout::Never)).expect("expire"));
+    assert_eq!(call!(s, ttl / attl("k")).expect("ttl"), Ttl::Persistent);
 
-    assert!(call!(s, pexpire / apexpire("k", 50)).expect("pexpire"));
+    assert!(call!(s, pexpire / apexpire("k", Duration::from_millis(50))).expect("pexpire"));
     sleep(PAST_EXPIRY).await;
     assert_eq!(call!(s, ttl / attl("k")).expect("ttl"), Ttl::Missing);
 }

@@ -44,6 +44,15 @@ commands! {
     /// Read on the primary: what it finds may be deleted next.
     Scan { cursor: u64, pattern: String, count: usize } -> (u64, Vec<Vec<u8>>),
         "SCAN" cmd(cursor, "MATCH", pattern, "COUNT", count), keys [], Primary, Safe;
+    /// `PEXPIRETIME key`: -2 missing, -1 persistent, else the Unix time in milliseconds.
+    PexpireTime { key: String } -> i64,
+        "PEXPIRETIME" cmd(key), keys [key], Reads, Safe;
+    /// `MEMORY USAGE key [SAMPLES n]`: the bytes the key takes, `None` when missing.
+    MemoryUsage { key: String, samples: Option<u64> } -> Option<u64>,
+        "MEMORY" cmd("USAGE", key, samples.map(|n| ("SAMPLES", n))), keys [key], Reads, Safe;
+    /// `INFO [section]`: the server's sections (every primary's on a cluster).
+    ServerInfo { section: Option<String> } -> InfoReply,
+        "INFO" cmd(section), keys [], Primary, Safe;
     /// `FLUSHDB`: every key of the database.
     FlushDb {} -> (),
         "FLUSHDB" cmd(), keys [], Writes, Safe;
@@ -74,6 +83,33 @@ impl redis::FromRedisValue for TypeOf {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
         let name: String = redis::FromRedisValue::from_redis_value(value)?;
         Ok(TypeOf(Cow::Owned(name)))
+    }
+}
+
+/// `INFO`'s answer: each node's address (`None` for a single server) and its text.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub(crate) struct InfoReply(pub(crate) Vec<(Option<String>, String)>);
+
+#[cfg(feature = "redis")]
+impl redis::FromRedisValue for InfoReply {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        match value {
+            // A cluster answers with each node's text, by address.
+            redis::Value::Map(nodes) => nodes
+                .into_iter()
+                .map(|(address, text)| {
+                    Ok((
+                        Some(redis::FromRedisValue::from_redis_value(address)?),
+                        redis::FromRedisValue::from_redis_value(text)?,
+                    ))
+                })
+                .collect::<Result<_, _>>()
+                .map(InfoReply),
+            text => Ok(InfoReply(vec![(
+                None,
+                redis::FromRedisValue::from_redis_value(text)?,
+            )])),
+        }
     }
 }
 

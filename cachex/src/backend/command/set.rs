@@ -35,4 +35,22 @@ commands! {
     /// `SDIFF key ...`.
     Sdiff { keys: Vec<String> } -> Vec<Bytes>,
         "SDIFF" cmd(keys), keys [keys], Reads, Safe;
+    /// `SMOVE source destination member`: whether it moved.
+    Smove { source: String, destination: String, member: Vec<u8> } -> bool,
+        "SMOVE" cmd(source, destination, member), keys [source, destination], Writes, Never;
+    /// `SMISMEMBER key member ...`: for each, whether it is a member.
+    SmisMember { key: String, members: Vec<Vec<u8>> } -> Vec<bool>,
+        "SMISMEMBER" cmd(key, members), keys [key], Reads, Safe;
+    /// `SSCAN key cursor COUNT count`: the next cursor (0 at the end) and some members.
+    Sscan { key: String, cursor: u64, count: usize } -> (u64, Vec<Vec<u8>>),
+        "SSCAN" cmd(key, cursor, "COUNT", count), keys [key], Reads, Safe;
+    /// `SDIFFSTORE destination key ...`: the size of the stored set.
+    SdiffStore { destination: String, keys: Vec<String> } -> u64,
+        "SDIFFSTORE" cmd(destination, keys), keys [destination, keys], Writes, Safe;
+    /// `SINTERSTORE destination key ...`.
+    SinterStore { destination: String, keys: Vec<String> } -> u64,
+        "SINTERSTORE" cmd(destination, keys), keys [destination, keys], Writes, Safe;
+    /// `SUNIONSTORE destination key ...`.
+    SunionStore { destination: String, keys: Vec<String> } -> u64,
+        "SUNIONSTORE" cmd(destination, keys), keys [destination, keys], Writes, Safe;
 }

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::{Expiry, commands};
 #[cfg(feature = "redis")]
 use super::{Script, expiry_millis, px};
+use crate::ops::Condition;
 
 commands! {
     /// `GET key`.
@@ -25,6 +26,12 @@ commands! {
     /// `SET key value [PX ms] GET`: the previous value.
     SetGet { key: String, value: Vec<u8>, expiry: Expiry } -> Option<Bytes>,
         "SET" cmd(key, value, px(expiry), "GET"), keys [key], Writes, Never;
+    /// `SET key value [PX ms|KEEPTTL] [NX|XX] [GET]`: `expiry` `None` keeps the key's expiry.
+    SetWith {
+        key: String, value: Vec<u8>, expiry: Option<Expiry>, condition: Option<Condition>,
+        get: bool,
+    } -> SetReply,
+        "SET" cmd(key, value, set_flags(expiry, condition, *get)), keys [key], Writes, Never;
     /// `GETDEL key`: the value, deleted.
     GetDel { key: String } -> Option<Bytes>,
         "GETDEL" cmd(key), keys [key], Writes, Never;
@@ -40,6 +47,55 @@ commands! {
             delta, expiry_millis(*expiry).map(|millis| millis.to_string()).unwrap_or_default()
         ),
         keys [key], Writes, Never;
+}
+
+/// What `SET` with flags answers: `OK` (stored), nil (not stored, or no previous value with
+/// `GET`), or the previous value (`GET`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SetReply {
+    Ok,
+    Nil,
+    Value(Bytes),
+}
+
+#[cfg(feature = "redis")]
+impl redis::FromRedisValue for SetReply {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        Ok(match value {
+            redis::Value::Okay => SetReply::Ok,
+            redis::Value::Nil => SetReply::Nil,
+            value => SetReply::Value(redis::FromRedisValue::from_redis_value(value)?),
+        })
+    }
+}
+
+/// `SET`'s flags after the value: the expiry (`PX ms`, none, or `KEEPTTL`), `NX`/`XX`, `GET`.
+#[cfg(feature = "redis")]
+fn set_flags(expiry: &Option<Expiry>, condition: &Option<Condition>, get: bool) -> Vec<String> {
+    let mut flags = Vec::new();
+    match expiry {
+        None => flags.push("KEEPTTL".to_owned()),
+        Some(expiry) => flags.extend(
+            px(expiry)
+                .map(|(px, ms)| [px.to_owned(), ms.to_string()])
+                .into_iter()
+                .flatten(),
+        ),
+    }
+    flags.extend(condition.map(|condition| condition_flag(condition).to_owned()));
+    if get {
+        flags.push("GET".to_owned());
+    }
+    flags
+}
+
+/// `NX` or `XX`.
+#[cfg(feature = "redis")]
+pub(super) fn condition_flag(condition: Condition) -> &'static str {
+    match condition {
+        Condition::Absent => "NX",
+        Condition::Present => "XX",
+    }
 }
 
 /// See [`IncrBy`]. The result is read back with `GET` because Lua numbers are doubles and

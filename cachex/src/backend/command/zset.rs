@@ -3,14 +3,17 @@
 use bytes::Bytes;
 
 use super::commands;
+#[cfg(feature = "redis")]
+use crate::ops::Compare;
+use crate::ops::ZaddOptions;
 
 /// Members with their scores, in order.
 pub(crate) type Scored = Vec<(Bytes, f64)>;
 
 commands! {
-    /// `ZADD key score member ...`: how many are new.
-    Zadd { key: String, members: Vec<(f64, Vec<u8>)> } -> u64,
-        "ZADD" cmd(key, members), keys [key], Writes, Never;
+    /// `ZADD key [NX|XX] [GT|LT] [CH] score member ...`: how many are new (or changed, `CH`).
+    Zadd { key: String, options: ZaddOptions, members: Vec<(f64, Vec<u8>)> } -> u64,
+        "ZADD" cmd(key, zadd_flags(options), members), keys [key], Writes, Never;
     /// `ZREM key member ...`: how many were removed.
     Zrem { key: String, members: Vec<Vec<u8>> } -> u64,
         "ZREM" cmd(key, members), keys [key], Writes, Never;
@@ -56,4 +59,37 @@ commands! {
     /// `ZPOPMAX key count`.
     Zpopmax { key: String, count: u64 } -> Scored,
         "ZPOPMAX" cmd(key, count), keys [key], Writes, Never;
+    /// `ZREMRANGEBYSCORE key min max`: how many were removed.
+    ZremRangeByScore { key: String, min: f64, max: f64 } -> u64,
+        "ZREMRANGEBYSCORE" cmd(key, min, max), keys [key], Writes, Safe;
+    /// `ZREMRANGEBYRANK key start stop`: how many were removed.
+    ZremRangeByRank { key: String, start: i64, stop: i64 } -> u64,
+        "ZREMRANGEBYRANK" cmd(key, start, stop), keys [key], Writes, Never;
+    /// `ZREVRANGEBYSCORE key max min`, highest first.
+    ZrevrangeByScore { key: String, max: f64, min: f64 } -> Vec<Bytes>,
+        "ZREVRANGEBYSCORE" cmd(key, max, min), keys [key], Reads, Safe;
+    /// `ZREVRANGEBYSCORE key max min WITHSCORES`.
+    ZrevrangeByScoreWithScores { key: String, max: f64, min: f64 } -> Scored,
+        "ZREVRANGEBYSCORE" cmd(key, max, min, "WITHSCORES"), keys [key], Reads, Safe;
+    /// `ZMSCORE key member ...`: each member's score.
+    Zmscore { key: String, members: Vec<Vec<u8>> } -> Vec<Option<f64>>,
+        "ZMSCORE" cmd(key, members), keys [key], Reads, Safe;
+}
+
+/// `ZADD`'s flags before the members.
+#[cfg(feature = "redis")]
+fn zadd_flags(options: &ZaddOptions) -> Vec<&'static str> {
+    let mut flags: Vec<&'static str> = options
+        .condition
+        .map(super::strings::condition_flag)
+        .into_iter()
+        .collect();
+    flags.extend(options.compare.map(|compare| match compare {
+        Compare::Greater => "GT",
+        Compare::Less => "LT",
+    }));
+    if options.changed {
+        flags.push("CH");
+    }
+    flags
 }

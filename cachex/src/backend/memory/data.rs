@@ -2,15 +2,48 @@
 //! compute.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use bytes::Bytes;
 
 /// A collection, changed in place under its key's compute.
 pub(super) type Shared<T> = Arc<Mutex<T>>;
 
-/// A hash: field names to values.
-pub(super) type Hash = HashMap<Vec<u8>, Bytes>;
+/// A hash: field names to values (it dereferences to that map), and the deadlines of the
+/// fields that expire (hash-field expiry, `HPEXPIRE`). Expired fields are removed before
+/// every command sees the hash ([`Collection::tidy`]).
+#[derive(Default)]
+pub(super) struct Hash {
+    fields: HashMap<Vec<u8>, Bytes>,
+    pub(super) deadlines: HashMap<Vec<u8>, Instant>,
+}
+
+impl Deref for Hash {
+    type Target = HashMap<Vec<u8>, Bytes>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.fields
+    }
+}
+
+impl DerefMut for Hash {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.fields
+    }
+}
+
+impl Hash {
+    /// Whether every field has expired at `now` (the key is then gone, as on a server).
+    pub(super) fn all_expired(&self, now: Instant) -> bool {
+        !self.deadlines.is_empty()
+            && self
+                .fields
+                .keys()
+                .all(|field| self.deadlines.get(field).is_some_and(|at| *at <= now))
+    }
+}
 
 /// A list of values.
 pub(super) type List = VecDeque<Bytes>;
@@ -126,11 +159,13 @@ pub(super) trait Collection: Default + Send + 'static {
     fn of(data: &Data) -> Option<&Shared<Self>>;
     /// Whether it is empty (Redis then removes the key).
     fn is_empty(&self) -> bool;
+    /// Drops what has expired inside it (a hash's fields), before a command sees it.
+    fn tidy(&mut self) {}
 }
 
 /// Implements [`Collection`] for the type held by one variant of [`Data`].
 macro_rules! collection {
-    ($type:ty, $variant:ident, $empty:expr) => {
+    ($type:ty, $variant:ident, $empty:expr $(, $tidy:expr)?) => {
         impl Collection for $type {
             fn wrap(shared: Shared<Self>) -> Data {
                 Data::$variant(shared)
@@ -145,11 +180,29 @@ macro_rules! collection {
                 let empty: fn(&Self) -> bool = $empty;
                 empty(self)
             }
+            $(fn tidy(&mut self) {
+                let tidy: fn(&mut Self) = $tidy;
+                tidy(self)
+            })?
         }
     };
 }
 
-collection!(Hash, Hash, HashMap::is_empty);
+collection!(Hash, Hash, |hash| hash.fields.is_empty(), |hash| {
+    if hash.deadlines.is_empty() {
+        return;
+    }
+    let now = Instant::now();
+    let Hash { fields, deadlines } = hash;
+    // A deadline outlives its field only until here (`HDEL` removes fields, not deadlines).
+    deadlines.retain(|field, at| {
+        let keep = *at > now && fields.contains_key(field);
+        if !keep {
+            fields.remove(field);
+        }
+        keep
+    });
+});
 collection!(List, List, VecDeque::is_empty);
 collection!(Set, Set, HashSet::is_empty);
 collection!(SortedSet, Zset, |set| set.scores.is_empty());

@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use moka::ops::compute::Op;
 
 use super::data::{Data, lock};
-use super::{Apply, Entry, Memory, count, unix_millis_now};
+use super::{Apply, Entry, Memory, count, millis_left, unix_millis_at, unix_millis_now, weight};
 use crate::backend::command::{
-    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, Persist, PersistExisting,
-    Pexpire, PexpireAt, Pttl, Rename, RenameNx, Scan, Type, TypeOf, Unlink,
+    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, InfoReply, MemoryUsage, Persist,
+    PersistExisting, Pexpire, PexpireAt, PexpireTime, Pttl, Rename, RenameNx, Scan, ServerInfo,
+    Type, TypeOf, Unlink,
 };
 use crate::backend::glob;
 use crate::{Error, Result};
@@ -51,10 +52,61 @@ fn pttl(memory: &Memory, key: &str) -> i64 {
         Some(Entry {
             expires_at: Some(at),
             ..
-        }) => {
-            let left = at.saturating_duration_since(Instant::now());
-            i64::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX)
-        }
+        }) => millis_left(at),
+    }
+}
+
+impl Apply for PexpireTime {
+    fn apply(self, memory: &Memory) -> Result<i64> {
+        Ok(match memory.live(&self.key) {
+            None => -2,
+            Some(entry) => entry.expires_at.map_or(-1, unix_millis_at),
+        })
+    }
+}
+
+impl Apply for MemoryUsage {
+    /// The key's and its stored bytes (a server adds its own overhead).
+    fn apply(self, memory: &Memory) -> Result<Option<u64>> {
+        Ok(memory
+            .live(&self.key)
+            .map(|entry| u64::from(weight(&self.key, &entry))))
+    }
+}
+
+impl Apply for ServerInfo {
+    /// The in-memory store described as a server's `INFO` (`server`, `memory`, `keyspace`).
+    fn apply(self, memory: &Memory) -> Result<InfoReply> {
+        memory.entries.run_pending_tasks();
+        let sections = [
+            (
+                "Server",
+                format!(
+                    "server_name:cachex-memory\r\ncachex_version:{}\r\n",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ),
+            (
+                "Memory",
+                format!("used_memory:{}\r\n", memory.entries.weighted_size()),
+            ),
+            (
+                "Keyspace",
+                format!("db0:keys={}\r\n", memory.entries.entry_count()),
+            ),
+        ];
+        let wanted = self.section.map(|section| section.to_lowercase());
+        let text: String = sections
+            .iter()
+            .filter(|(name, _)| {
+                wanted.as_deref().is_none_or(|wanted| {
+                    matches!(wanted, "all" | "everything" | "default")
+                        || wanted == name.to_lowercase()
+                })
+            })
+            .map(|(name, fields)| format!("# {name}\r\n{fields}\r\n"))
+            .collect();
+        Ok(InfoReply(vec![(None, text)]))
     }
 }
 

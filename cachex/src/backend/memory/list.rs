@@ -7,16 +7,11 @@ use bytes::Bytes;
 use super::data::List;
 use super::{Apply, Memory, count, index, index_range};
 use crate::backend::command::{
-    Blpop, Brpop, Lindex, Llen, Lpop, Lpush, Lrange, Lrem, Lset, Ltrim, Rpop, Rpush,
+    Blmove, Blpop, Brpop, Lindex, Linsert, Llen, Lmove, Lpop, LpopCount, Lpos, LposCount, Lpush,
+    Lrange, Lrem, Lset, Ltrim, Rpop, RpopCount, Rpush,
 };
+use crate::ops::{InsertAt, ListEnd as End};
 use crate::{Error, Result};
-
-/// Which end of a list.
-#[derive(Clone, Copy)]
-enum End {
-    Left,
-    Right,
-}
 
 /// `LPUSH`/`RPUSH`: the new length. Wakes the blocking pops.
 fn push(memory: &Memory, key: String, values: Vec<Vec<u8>>, end: End) -> Result<u64> {
@@ -60,22 +55,22 @@ fn pop_first(memory: &Memory, keys: &[String], end: End) -> Result<Option<(Vec<u
     Ok(None)
 }
 
-/// `BLPOP`/`BRPOP`: waits for an item on the bridge runtime (which always has a timer), woken
-/// by every push; `None` when `timeout` runs out first (`None`: never).
-async fn blocking_pop(
+/// Waits for `attempt` to find something (a blocking pop or move) on the bridge runtime (which
+/// always has a timer), trying again at every push; `None` when `timeout` runs out first
+/// (`None`: never).
+async fn wait_for<T: Send + 'static>(
     memory: Memory,
-    keys: Vec<String>,
-    end: End,
     timeout: Option<Duration>,
-) -> Result<Option<(Vec<u8>, Bytes)>> {
+    mut attempt: impl FnMut(&Memory) -> Result<Option<T>> + Send + 'static,
+) -> Result<Option<T>> {
     let deadline = timeout.and_then(|timeout| tokio::time::Instant::now().checked_add(timeout));
     let wait = async move {
         loop {
             let pushed = memory.pushes.notified();
             let mut pushed = std::pin::pin!(pushed);
             pushed.as_mut().enable();
-            if let Some(popped) = pop_first(&memory, &keys, end)? {
-                return Ok(Some(popped));
+            if let Some(found) = attempt(&memory)? {
+                return Ok(Some(found));
             }
             match deadline {
                 Some(deadline) => {
@@ -89,10 +84,10 @@ async fn blocking_pop(
     };
     match crate::bridge::spawn(wait) {
         Some(waiting) => waiting.await.map_err(|err| {
-            Error::server(format!("the blocking pop's waiting task failed: {err}"))
+            Error::server(format!("the blocking command's waiting task failed: {err}"))
         })?,
         None => Err(Error::Unsupported {
-            operation: "blocking pop",
+            operation: "blocking list command",
             reason: "cachex's bridge runtime could not be started".to_owned(),
         }),
     }
@@ -125,7 +120,10 @@ macro_rules! blocking_pop {
                 self,
                 memory: &Memory,
             ) -> impl Future<Output = Result<Self::Output>> + Send {
-                blocking_pop(memory.clone(), self.keys, $end, self.timeout)
+                let keys = self.keys;
+                wait_for(memory.clone(), self.timeout, move |memory| {
+                    pop_first(memory, &keys, $end)
+                })
             }
         }
     )+};
@@ -224,5 +222,143 @@ impl Apply for Lset {
             }
         })?;
         set.ok_or(Error::NotFound { key })
+    }
+}
+
+/// `LPOP`/`RPOP key count`: up to `count` items from one end; `None` for a missing key.
+fn pop_count(memory: &Memory, key: String, count: u64, end: End) -> Result<Option<Vec<Bytes>>> {
+    memory.modify(&key, false, |list: &mut List| {
+        let count = usize::try_from(count).unwrap_or(usize::MAX).min(list.len());
+        Ok(match end {
+            End::Left => list.drain(..count).collect(),
+            End::Right => list.drain(list.len() - count..).rev().collect(),
+        })
+    })
+}
+
+variants! {
+    pop_count(key, count) {
+        LpopCount => (End::Left),
+        RpopCount => (End::Right),
+    }
+}
+
+/// `LPOS key value [COUNT c] [RANK r] [MAXLEN m]`: the indexes of up to `count` matches (0:
+/// all), from the `rank`-th one (negative: counting from the tail), looking at the first
+/// `maxlen` items only (0: all) from that end. A zero rank is refused by the cache layer.
+fn positions(
+    list: &List,
+    value: &[u8],
+    rank: Option<i64>,
+    count: u64,
+    maxlen: Option<u64>,
+) -> Vec<u64> {
+    let rank = rank.unwrap_or(1);
+    let skip = usize::try_from(rank.unsigned_abs().saturating_sub(1)).unwrap_or(usize::MAX);
+    let maxlen = match maxlen {
+        None | Some(0) => usize::MAX,
+        Some(maxlen) => usize::try_from(maxlen).unwrap_or(usize::MAX),
+    };
+    let count = match count {
+        0 => usize::MAX,
+        count => usize::try_from(count).unwrap_or(usize::MAX),
+    };
+    let indexes: Box<dyn Iterator<Item = usize>> = if rank < 0 {
+        Box::new((0..list.len()).rev())
+    } else {
+        Box::new(0..list.len())
+    };
+    indexes
+        .take(maxlen)
+        .filter(|at| list[*at].as_ref() == value)
+        .skip(skip)
+        .take(count)
+        .map(super::count)
+        .collect()
+}
+
+impl Apply for Lpos {
+    fn apply(self, memory: &Memory) -> Result<Option<u64>> {
+        memory.read(&self.key, |list: &List| {
+            positions(list, &self.value, self.rank, 1, self.maxlen)
+                .first()
+                .copied()
+        })
+    }
+}
+
+impl Apply for LposCount {
+    fn apply(self, memory: &Memory) -> Result<Vec<u64>> {
+        memory.read(&self.key, |list: &List| {
+            positions(list, &self.value, self.rank, self.count, self.maxlen)
+        })
+    }
+}
+
+/// `LMOVE source destination from to`: pops at one end of `source` and pushes at one end of
+/// `destination` (a destination of another type is an error before anything moves). Wakes
+/// the blocking pops.
+fn move_item(
+    memory: &Memory,
+    source: &str,
+    destination: &str,
+    from: End,
+    to: End,
+) -> Result<Option<Bytes>> {
+    memory.read(destination, |_: &List| ())?;
+    let Some(item) = pop_at(memory, source, from)? else {
+        return Ok(None);
+    };
+    push(memory, destination.to_owned(), vec![item.to_vec()], to)?;
+    Ok(Some(item))
+}
+
+impl Apply for Lmove {
+    fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
+        move_item(memory, &self.source, &self.destination, self.from, self.to)
+    }
+}
+
+impl Apply for Blmove {
+    /// Moves now; `None` when the source is empty.
+    fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
+        move_item(memory, &self.source, &self.destination, self.from, self.to)
+    }
+
+    fn apply_waiting(self, memory: &Memory) -> impl Future<Output = Result<Self::Output>> + Send {
+        let Self {
+            source,
+            destination,
+            from,
+            to,
+            timeout,
+        } = self;
+        wait_for(memory.clone(), timeout, move |memory| {
+            move_item(memory, &source, &destination, from, to)
+        })
+    }
+}
+
+impl Apply for Linsert {
+    fn apply(self, memory: &Memory) -> Result<i64> {
+        let Self {
+            key,
+            at,
+            pivot,
+            value,
+        } = self;
+        let inserted = memory.modify(&key, false, |list: &mut List| {
+            let Some(found) = list.iter().position(|item| item.as_ref() == pivot) else {
+                return Ok(-1);
+            };
+            let at = match at {
+                InsertAt::Before => found,
+                InsertAt::After => found + 1,
+            };
+            list.insert(at, Bytes::from(value));
+            Ok(i64::try_from(list.len()).unwrap_or(i64::MAX))
+        })?;
+        memory.pushes.notify_waiters();
+        Ok(inserted.unwrap_or(0))
     }
 }

@@ -100,9 +100,10 @@ impl Entry {
         }
     }
 
-    /// Whether it has not expired at `now`.
+    /// Whether it has not expired at `now` (nor, for a hash, every one of its fields).
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at.is_none_or(|at| at > now)
+            && !matches!(&self.data, Data::Hash(hash) if lock(hash).all_expired(now))
     }
 
     /// The bytes of a string key; `WRONGTYPE` for the other types.
@@ -145,6 +146,23 @@ fn unix_millis_now() -> i64 {
         .map_or(0, |since| {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+/// A deadline `millis` from now: `None` when it is now or past; `Some(None)` when too far to
+/// represent (never reached).
+fn deadline_in(millis: i64) -> Option<Option<Instant>> {
+    (millis > 0).then(|| Instant::now().checked_add(Duration::from_millis(millis.unsigned_abs())))
+}
+
+/// A deadline as a Unix time in milliseconds, rounded up.
+fn unix_millis_at(at: Instant) -> i64 {
+    unix_millis_now().saturating_add(millis_left(at))
+}
+
+/// The milliseconds left until a deadline, rounded up.
+fn millis_left(at: Instant) -> i64 {
+    let left = at.saturating_duration_since(Instant::now());
+    i64::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX)
 }
 
 /// A length or a number of items, as a count reply.
@@ -329,7 +347,9 @@ impl Memory {
             return Ok(R::default());
         };
         let shared = C::of(&entry.data).ok_or_else(|| wrong_type(key))?;
-        Ok(read(&lock(shared)))
+        let mut collection = lock(shared);
+        collection.tidy();
+        Ok(read(&collection))
     }
 
     /// Changes the collection of `key` in place, atomically for that key: a missing key
@@ -361,6 +381,7 @@ impl Memory {
                 None => (Op::Nop, Err(wrong_type(key))),
                 Some(shared) => {
                     let mut collection = lock(shared);
+                    collection.tidy();
                     let outcome = change(&mut collection);
                     let op = if collection.is_empty() {
                         Op::Remove

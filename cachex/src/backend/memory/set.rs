@@ -1,12 +1,15 @@
 //! Set commands on the in-memory store.
 
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 
-use super::data::Set;
-use super::{Apply, Memory, count};
+use super::data::{Data, Set};
+use super::{Apply, Entry, Memory, count};
 use crate::Result;
 use crate::backend::command::{
-    Sadd, Scard, Sdiff, Sinter, SisMember, Smembers, Spop, SrandMember, Srem, Sunion,
+    Sadd, Scard, Sdiff, SdiffStore, Sinter, SinterStore, SisMember, Smembers, SmisMember, Smove,
+    Spop, SrandMember, Srem, Sscan, Sunion, SunionStore,
 };
 
 impl Apply for Sadd {
@@ -83,23 +86,119 @@ impl Apply for SrandMember {
     }
 }
 
-/// `SINTER`/`SUNION`/`SDIFF`: the first key's set combined with each of the others' in turn
-/// (a missing key is an empty set).
-fn combine(memory: &Memory, keys: Vec<String>, with: fn(&Set, &Set) -> Set) -> Result<Vec<Bytes>> {
+/// The first key's set combined with each of the others' in turn (a missing key is an empty
+/// set).
+fn combined(memory: &Memory, keys: &[String], with: fn(&Set, &Set) -> Set) -> Result<Set> {
     let mut sets = Vec::with_capacity(keys.len());
-    for key in &keys {
+    for key in keys {
         sets.push(memory.read(key, Set::clone)?);
     }
     let mut sets = sets.into_iter();
     let first = sets.next().unwrap_or_default();
-    let combined = sets.fold(first, |acc, set| with(&acc, &set));
-    Ok(combined.into_iter().collect())
+    Ok(sets.fold(first, |acc, set| with(&acc, &set)))
+}
+
+fn intersection(acc: &Set, set: &Set) -> Set {
+    acc.intersection(set).cloned().collect()
+}
+
+fn union(acc: &Set, set: &Set) -> Set {
+    acc.union(set).cloned().collect()
+}
+
+fn difference(acc: &Set, set: &Set) -> Set {
+    acc.difference(set).cloned().collect()
+}
+
+/// `SINTER`/`SUNION`/`SDIFF`.
+fn combine(memory: &Memory, keys: Vec<String>, with: fn(&Set, &Set) -> Set) -> Result<Vec<Bytes>> {
+    Ok(combined(memory, &keys, with)?.into_iter().collect())
 }
 
 variants! {
     combine(keys) {
-        Sinter => (|acc, set| acc.intersection(set).cloned().collect()),
-        Sunion => (|acc, set| acc.union(set).cloned().collect()),
-        Sdiff => (|acc, set| acc.difference(set).cloned().collect()),
+        Sinter => (intersection),
+        Sunion => (union),
+        Sdiff => (difference),
+    }
+}
+
+/// `SINTERSTORE`/`SUNIONSTORE`/`SDIFFSTORE`: the combination stored at `destination`
+/// (whatever it held; an empty one deletes it), and its size.
+fn combine_into(
+    memory: &Memory,
+    destination: String,
+    keys: Vec<String>,
+    with: fn(&Set, &Set) -> Set,
+) -> Result<u64> {
+    let set = combined(memory, &keys, with)?;
+    let size = count(set.len());
+    if set.is_empty() {
+        memory.remove(&destination);
+    } else {
+        let entry = Entry {
+            data: Data::Set(Arc::new(Mutex::new(set))),
+            expires_at: None,
+        };
+        memory.put(&destination, entry);
+    }
+    Ok(size)
+}
+
+variants! {
+    combine_into(destination, keys) {
+        SinterStore => (intersection),
+        SunionStore => (union),
+        SdiffStore => (difference),
+    }
+}
+
+impl Apply for Smove {
+    /// Removes the member from `source` and adds it to `destination` (of another type: an
+    /// error before anything moves); whether it was in `source`.
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        let Self {
+            source,
+            destination,
+            member,
+        } = self;
+        memory.read(&destination, |_: &Set| ())?;
+        if source == destination {
+            return memory.read(&source, |set: &Set| set.contains(member.as_slice()));
+        }
+        let moved = memory.modify(&source, false, |set: &mut Set| {
+            Ok(set.remove(member.as_slice()))
+        })?;
+        if moved != Some(true) {
+            return Ok(false);
+        }
+        memory.modify(&destination, true, |set: &mut Set| {
+            Ok(set.insert(Bytes::from(member)))
+        })?;
+        Ok(true)
+    }
+}
+
+impl Apply for SmisMember {
+    fn apply(self, memory: &Memory) -> Result<Vec<bool>> {
+        let found = memory.read(&self.key, |set: &Set| {
+            Some(
+                self.members
+                    .iter()
+                    .map(|member| set.contains(member.as_slice()))
+                    .collect(),
+            )
+        })?;
+        Ok(found.unwrap_or_else(|| vec![false; self.members.len()]))
+    }
+}
+
+impl Apply for Sscan {
+    /// One page: every member (a snapshot of the set), and the end.
+    fn apply(self, memory: &Memory) -> Result<(u64, Vec<Vec<u8>>)> {
+        let members = memory.read(&self.key, |set: &Set| {
+            set.iter().map(|member| member.to_vec()).collect()
+        })?;
+        Ok((0, members))
     }
 }

@@ -4,10 +4,13 @@ use bytes::Bytes;
 use moka::ops::compute::Op;
 
 use super::data::Data;
-use super::{Apply, Entry, Memory};
+use super::{Apply, Entry, Memory, deadline};
 use crate::backend::Expiry;
-use crate::backend::command::{Get, GetDel, IncrBy, IncrOrCreate, Mget, Set, SetGet, SetNx, SetXx};
+use crate::backend::command::{
+    Get, GetDel, IncrBy, IncrOrCreate, Mget, Set, SetGet, SetNx, SetReply, SetWith, SetXx,
+};
 use crate::codec::counter_value;
+use crate::ops::Condition;
 use crate::{Error, Result};
 
 impl Apply for Get {
@@ -83,6 +86,49 @@ impl Apply for SetGet {
     fn apply(self, memory: &Memory) -> Result<Option<Bytes>> {
         let entry = Entry::new(self.value, self.expiry);
         replace(memory, &self.key, Some(entry))
+    }
+}
+
+impl Apply for SetWith {
+    /// `SET` with flags: `NX`/`XX`, `GET` (an error on another type, nothing changed),
+    /// `KEEPTTL` (`expiry` `None`).
+    fn apply(self, memory: &Memory) -> Result<SetReply> {
+        let Self {
+            key,
+            value,
+            expiry,
+            condition,
+            get,
+        } = self;
+        memory.update(&key, Ok(SetReply::Nil), |current| {
+            let previous = match current.filter(|_| get).map(|old| old.bytes(&key)) {
+                Some(Err(err)) => return (Op::Nop, Err(err)),
+                Some(Ok(previous)) => Some(previous.clone()),
+                None => None,
+            };
+            let allowed = match condition {
+                None => true,
+                Some(Condition::Absent) => current.is_none(),
+                Some(Condition::Present) => current.is_some(),
+            };
+            let reply = match previous {
+                Some(previous) => SetReply::Value(previous),
+                None if get || !allowed => SetReply::Nil,
+                None => SetReply::Ok,
+            };
+            if !allowed {
+                return (Op::Nop, Ok(reply));
+            }
+            let expires_at = match expiry {
+                Some(expiry) => deadline(expiry),
+                None => current.and_then(|entry| entry.expires_at),
+            };
+            let entry = Entry {
+                data: Data::Bytes(value.into()),
+                expires_at,
+            };
+            (Op::Put(entry), Ok(reply))
+        })
     }
 }
 

@@ -5,10 +5,11 @@ use bytes::Bytes;
 use super::data::{Score, SortedSet};
 use super::{Apply, Memory, count, index_range};
 use crate::backend::command::{
-    Scored, Zadd, Zcard, Zcount, ZincrBy, Zpopmax, Zpopmin, Zrange, ZrangeByScore,
-    ZrangeByScoreWithScores, ZrangeWithScores, Zrank, Zrem, Zrevrange, ZrevrangeWithScores,
-    Zrevrank, Zscore,
+    Scored, Zadd, Zcard, Zcount, ZincrBy, Zmscore, Zpopmax, Zpopmin, Zrange, ZrangeByScore,
+    ZrangeByScoreWithScores, ZrangeWithScores, Zrank, Zrem, ZremRangeByRank, ZremRangeByScore,
+    Zrevrange, ZrevrangeByScore, ZrevrangeByScoreWithScores, ZrevrangeWithScores, Zrevrank, Zscore,
 };
+use crate::ops::{Compare, Condition};
 use crate::{Error, Result};
 
 /// A member of a sorted set, as the plain range replies give it.
@@ -22,13 +23,49 @@ fn with_score((score, member): &(Score, Bytes)) -> (Bytes, f64) {
 }
 
 impl Apply for Zadd {
+    /// `ZADD` with its flags: `NX`/`XX` choose new or existing members, `GT`/`LT` let only a
+    /// greater or lower score update one (new members are added), `CH` counts changed scores
+    /// too. `NX` with `GT` or `LT` is refused, as Redis refuses it.
     fn apply(self, memory: &Memory) -> Result<u64> {
-        memory.count_changes(
-            &self.key,
-            true,
-            self.members,
-            |zset: &mut SortedSet, (score, member)| zset.insert(score, Bytes::from(member)),
-        )
+        let Self {
+            key,
+            options,
+            members,
+        } = self;
+        if options.condition == Some(Condition::Absent) && options.compare.is_some() {
+            return Err(Error::invalid_argument(
+                "GT, LT, and/or NX options at the same time are not compatible".to_owned(),
+            ));
+        }
+        let counted = memory.modify(&key, true, |zset: &mut SortedSet| {
+            let (mut added, mut changed) = (0, 0);
+            for (score, member) in members {
+                let old = zset.scores.get(member.as_slice()).copied();
+                let allowed = match (old, options.condition, options.compare) {
+                    (Some(_), Some(Condition::Absent), _) | (None, Some(Condition::Present), _) => {
+                        false
+                    }
+                    (Some(old), _, Some(Compare::Greater)) => score > old,
+                    (Some(old), _, Some(Compare::Less)) => score < old,
+                    _ => true,
+                };
+                if !allowed {
+                    continue;
+                }
+                match old {
+                    None => added += 1,
+                    Some(old) if old != score => changed += 1,
+                    Some(_) => {}
+                }
+                zset.insert(score, Bytes::from(member));
+            }
+            Ok(if options.changed {
+                added + changed
+            } else {
+                added
+            })
+        })?;
+        Ok(count(counted.unwrap_or(0)))
     }
 }
 
@@ -104,18 +141,18 @@ fn within(score: Score, min: f64, max: f64) -> bool {
     min <= score.0 && score.0 <= max
 }
 
-/// `ZRANGEBYSCORE key min max`: the items scored from `min` to `max`, lowest first, each as
-/// `item` gives it.
+/// `ZRANGEBYSCORE key min max` (`ZREVRANGEBYSCORE key max min`): the items scored from `min`
+/// to `max`, lowest first (or, `reverse`, highest first), each as `item` gives it.
 fn by_score<T>(
     memory: &Memory,
     key: String,
     min: f64,
     max: f64,
+    reverse: bool,
     item: fn(&(Score, Bytes)) -> T,
 ) -> Result<Vec<T>> {
     memory.read(&key, |zset: &SortedSet| {
-        zset.order
-            .iter()
+        zset.ordered(reverse)
             .filter(|(score, _)| within(*score, min, max))
             .map(item)
             .collect()
@@ -124,8 +161,69 @@ fn by_score<T>(
 
 variants! {
     by_score(key, min, max) {
-        ZrangeByScore => (member),
-        ZrangeByScoreWithScores => (with_score),
+        ZrangeByScore => (false, member),
+        ZrangeByScoreWithScores => (false, with_score),
+        ZrevrangeByScore => (true, member),
+        ZrevrangeByScoreWithScores => (true, with_score),
+    }
+}
+
+/// Removes the members `pick` chooses among the ordered ones; how many.
+fn remove_where(
+    memory: &Memory,
+    key: &str,
+    pick: impl FnOnce(&SortedSet) -> Vec<Bytes>,
+) -> Result<u64> {
+    let removed = memory.modify(key, false, |zset: &mut SortedSet| {
+        let chosen = pick(zset);
+        for member in &chosen {
+            zset.remove(member);
+        }
+        Ok(chosen.len())
+    })?;
+    Ok(count(removed.unwrap_or(0)))
+}
+
+impl Apply for ZremRangeByScore {
+    fn apply(self, memory: &Memory) -> Result<u64> {
+        remove_where(memory, &self.key, |zset| {
+            zset.order
+                .iter()
+                .filter(|(score, _)| within(*score, self.min, self.max))
+                .map(member)
+                .collect()
+        })
+    }
+}
+
+impl Apply for ZremRangeByRank {
+    fn apply(self, memory: &Memory) -> Result<u64> {
+        remove_where(memory, &self.key, |zset| {
+            match index_range(zset.order.len(), self.start, self.stop) {
+                Some((first, last)) => zset
+                    .order
+                    .iter()
+                    .skip(first)
+                    .take(last + 1 - first)
+                    .map(member)
+                    .collect(),
+                None => Vec::new(),
+            }
+        })
+    }
+}
+
+impl Apply for Zmscore {
+    fn apply(self, memory: &Memory) -> Result<Vec<Option<f64>>> {
+        let scores = memory.read(&self.key, |zset: &SortedSet| {
+            Some(
+                self.members
+                    .iter()
+                    .map(|member| zset.scores.get(member.as_slice()).copied())
+                    .collect(),
+            )
+        })?;
+        Ok(scores.unwrap_or_else(|| vec![None; self.members.len()]))
     }
 }
 

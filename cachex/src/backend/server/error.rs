@@ -20,6 +20,8 @@ enum Meaning {
     WrongType,
     /// A cluster refused keys of several slots.
     CrossSlot,
+    /// The server does not have the command (an older version).
+    UnknownCommand,
     /// The server's ACL refused the user this command or key.
     NoPermission,
     /// The server wants a password.
@@ -54,6 +56,8 @@ const SERVER_ERRORS: &[(Pattern, Meaning)] = {
         (Code("CLUSTERDOWN"), Topology),
         (Code("MASTERDOWN"), Topology),
         (Code("READONLY"), Topology),
+        (Text("unknown command"), UnknownCommand),
+        (Text("not compatible"), InvalidArgument),
         (Text("no such key"), NotFound),
         (Text("index out of range"), InvalidArgument),
         (Text("not a number"), InvalidArgument),
@@ -164,6 +168,10 @@ impl Meaning {
                      keys, or a prefix with a hash tag (`prefix={{app}}`) so that every key of \
                      the cache shares one slot"
                 ),
+            },
+            Meaning::UnknownCommand => Error::Unsupported {
+                operation: "this command",
+                reason: format!("the server does not have it, it is too old ({message})"),
             },
             Meaning::NoPermission => Error::server(format!(
                 "permission denied: the server's ACL does not allow the URL's user this command \
