@@ -8,9 +8,13 @@
 //! validates the trait and decides each method's twins, `expand` generates the code (with
 //! `expand::forwarding` for the trait object support and the forwarding impls). On an impl
 //! block, `impl_block` renames the implementor's `async fn`s to the trait's async names.
+//!
+//! `#[cached]` (module `cached`, with its own parse, model and expand steps) memoizes a
+//! function in a `cachex::Cache`.
 
 #![deny(missing_docs)]
 
+mod cached;
 mod expand;
 mod impl_block;
 mod model;
@@ -33,6 +37,17 @@ pub fn auto_async(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     auto_async_impl(attr.into(), item.into()).into()
+}
+
+/// Memoizes a function's results in a `cachex::Cache`, keyed by its path and arguments.
+///
+/// See `cachex::cached` for the documentation and examples.
+#[proc_macro_attribute]
+pub fn cached(
+    attr: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    cached::cached_impl(attr.into(), item.into()).into()
 }
 
 /// The attribute on `proc_macro2` tokens, so that tests can expand without a compiler.
