@@ -27,24 +27,35 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         None if model.arguments.is_empty() => quote!(::std::string::String::from(#path)),
         None => {
             // Each argument's Serialize bound is checked on its own, at its own span.
-            let arguments = model.arguments.iter().map(|argument| {
-                quote_spanned!(argument.span()=> #helpers::argument(&#argument))
-            });
+            let arguments = model
+                .arguments
+                .iter()
+                .map(|argument| quote_spanned!(argument.span()=> #helpers::argument(&#argument)));
             quote!(#helpers::key(#path, &(#(#arguments,)*))?)
         }
     };
     let ttl = match &model.ttl {
-        Some(Ttl::Seconds(seconds)) => quote_spanned!(seconds.span()=> #krate::Timeout::seconds(#seconds)),
+        Some(Ttl::Seconds(seconds)) => {
+            quote_spanned!(seconds.span()=> #krate::Timeout::seconds(#seconds))
+        }
         Some(Ttl::Expr(ttl)) => quote_spanned!(ttl.span()=> #krate::Timeout::from(#ttl)),
         None => quote!(#krate::Timeout::Default),
     };
     let cache = &model.cache;
     let cache = quote_spanned!(cache.span()=> &(#cache));
     let call = match (sig.asyncness.is_some(), model.fallible) {
-        (false, false) => quote!(#helpers::get_or_set(#cache, &__cachex_key, #ttl, move || #returns #block)),
-        (false, true) => quote!(#helpers::try_get_or_set(#cache, &__cachex_key, #ttl, move || #returns #block)),
-        (true, false) => quote!(#helpers::aget_or_set(#cache, &__cachex_key, #ttl, move || async move #block).await),
-        (true, true) => quote!(#helpers::atry_get_or_set(#cache, &__cachex_key, #ttl, move || async move #block).await),
+        (false, false) => {
+            quote!(#helpers::get_or_set(#cache, &__cachex_key, #ttl, move || #returns #block))
+        }
+        (false, true) => {
+            quote!(#helpers::try_get_or_set(#cache, &__cachex_key, #ttl, move || #returns #block))
+        }
+        (true, false) => {
+            quote!(#helpers::aget_or_set(#cache, &__cachex_key, #ttl, move || async move #block).await)
+        }
+        (true, true) => {
+            quote!(#helpers::atry_get_or_set(#cache, &__cachex_key, #ttl, move || async move #block).await)
+        }
     };
     quote! {
         #(#attrs)*

@@ -37,7 +37,11 @@ pub(crate) enum Ttl {
 impl<'f> Model<'f> {
     /// Checks the function and the options; `None` (with the reasons in `errors`) when the
     /// function cannot be memoized as written.
-    pub(crate) fn build(options: Options, function: &'f ItemFn, errors: &mut Errors) -> Option<Self> {
+    pub(crate) fn build(
+        options: Options,
+        function: &'f ItemFn,
+        errors: &mut Errors,
+    ) -> Option<Self> {
         let sig = &function.sig;
         let mut failed = false;
         let mut fail = |errors: &mut Errors, error: syn::Error| {
@@ -45,56 +49,86 @@ impl<'f> Model<'f> {
             failed = true;
         };
         if let Some(constness) = &sig.constness {
-            fail(errors, syn::Error::new_spanned(constness, "a `const fn` cannot read a cache: remove `#[cached]` or `const`"));
+            fail(
+                errors,
+                syn::Error::new_spanned(
+                    constness,
+                    "a `const fn` cannot read a cache: remove `#[cached]` or `const`",
+                ),
+            );
         }
         if let Some(abi) = &sig.abi {
-            fail(errors, syn::Error::new_spanned(abi, "`#[cached]` memoizes Rust functions: remove the `extern` ABI"));
+            fail(
+                errors,
+                syn::Error::new_spanned(
+                    abi,
+                    "`#[cached]` memoizes Rust functions: remove the `extern` ABI",
+                ),
+            );
         }
         if let Some(variadic) = &sig.variadic {
-            fail(errors, syn::Error::new_spanned(variadic, "`#[cached]` cannot memoize a variadic function"));
+            fail(
+                errors,
+                syn::Error::new_spanned(variadic, "`#[cached]` cannot memoize a variadic function"),
+            );
         }
         for param in &sig.generics.params {
             match param {
                 GenericParam::Lifetime(_) => {}
-                GenericParam::Type(param) => fail(errors, syn::Error::new_spanned(
-                    param,
-                    "`#[cached]` cannot memoize a generic function: its instances would share \
+                GenericParam::Type(param) => fail(
+                    errors,
+                    syn::Error::new_spanned(
+                        param,
+                        "`#[cached]` cannot memoize a generic function: its instances would share \
                      one key; write a function per type, each calling the generic one",
-                )),
-                GenericParam::Const(param) => fail(errors, syn::Error::new_spanned(
-                    param,
-                    "`#[cached]` cannot memoize a function with a const parameter: its instances \
+                    ),
+                ),
+                GenericParam::Const(param) => fail(
+                    errors,
+                    syn::Error::new_spanned(
+                        param,
+                        "`#[cached]` cannot memoize a function with a const parameter: its instances \
                      would share one key",
-                )),
+                    ),
+                ),
             }
         }
         let mut arguments = Vec::new();
         for input in &sig.inputs {
             match input {
-                FnArg::Receiver(receiver) => fail(errors, syn::Error::new_spanned(
-                    receiver,
-                    "`#[cached]` cannot memoize a method: `self` is not part of the key; write a \
+                FnArg::Receiver(receiver) => fail(
+                    errors,
+                    syn::Error::new_spanned(
+                        receiver,
+                        "`#[cached]` cannot memoize a method: `self` is not part of the key; write a \
                      free function taking what the result depends on, and call it from the method",
-                )),
+                    ),
+                ),
                 FnArg::Typed(typed) => {
                     let mut impl_trait = ImplTrait(None);
                     impl_trait.visit_type(&typed.ty);
                     if let Some(span) = impl_trait.0 {
-                        fail(errors, syn::Error::new(
-                            span,
-                            "`#[cached]` cannot memoize a function taking `impl Trait`: it is a \
+                        fail(
+                            errors,
+                            syn::Error::new(
+                                span,
+                                "`#[cached]` cannot memoize a function taking `impl Trait`: it is a \
                              generic function; take a concrete type",
-                        ));
+                            ),
+                        );
                     }
                     match &*typed.pat {
                         Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
                             arguments.push(&pat.ident);
                         }
-                        other => fail(errors, syn::Error::new_spanned(
-                            other,
-                            "`#[cached]` needs a name for each argument (the key is made from \
+                        other => fail(
+                            errors,
+                            syn::Error::new_spanned(
+                                other,
+                                "`#[cached]` needs a name for each argument (the key is made from \
                              them): write `name: Type` and destructure in the body",
-                        )),
+                            ),
+                        ),
                     }
                 }
             }
@@ -105,19 +139,25 @@ impl<'f> Model<'f> {
                 None => (&**ty, false),
             }),
             _ => {
-                fail(errors, syn::Error::new_spanned(
-                    &sig.ident,
-                    "`#[cached]` stores what the function returns: this one returns nothing",
-                ));
+                fail(
+                    errors,
+                    syn::Error::new_spanned(
+                        &sig.ident,
+                        "`#[cached]` stores what the function returns: this one returns nothing",
+                    ),
+                );
                 None
             }
         };
         if options.cache.is_none() {
-            fail(errors, syn::Error::new(
-                options.span,
-                "`#[cached]` needs its cache: `#[cached(cache = CACHE)]`, with `CACHE` a \
+            fail(
+                errors,
+                syn::Error::new(
+                    options.span,
+                    "`#[cached]` needs its cache: `#[cached(cache = CACHE)]`, with `CACHE` a \
                  `static` `LazyLock<Cache>`, a `Cache`, or a call returning `&Cache`",
-            ));
+                ),
+            );
         }
         let ttl = options.ttl.map(|ttl| match &ttl {
             Expr::Lit(lit) if matches!(lit.lit, Lit::Int(_)) => Ttl::Seconds(ttl),

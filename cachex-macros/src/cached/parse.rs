@@ -21,7 +21,8 @@ pub(crate) struct Options {
     pub(crate) span: proc_macro2::Span,
 }
 
-const EXPECTED: &str = "expected `cache = <expr>`, `ttl = <expr>`, `key = <expr>` or `crate = <path>`";
+const EXPECTED: &str =
+    "expected `cache = <expr>`, `ttl = <expr>`, `key = <expr>` or `crate = <path>`";
 
 impl Options {
     /// Parses the attribute's arguments; a bad option is reported in `errors` and left out.
