@@ -9,49 +9,73 @@ use serde::de::DeserializeOwned;
 
 use crate::{Cache, CacheApi, Error, LoadError, Result, Timeout};
 
-/// The key of a call: the function's path, `:`, the arguments as compact JSON (a tuple: an
-/// array). A space or DEL inside a string argument is written as its JSON escape, so the key
-/// holds no character Django warns about unless it is long.
-pub fn key<A: Serialize + ?Sized>(function: &str, arguments: &A) -> Result<String> {
-    let json = serde_json::to_string(arguments).map_err(|error| Error::Encode {
-        reason: format!("the arguments of {function} make its cache key: {error}"),
-    })?;
-    let mut key = String::with_capacity(function.len() + 1 + json.len());
+/// The key of a call: the function's path, `:`, the arguments as a compact JSON array (each
+/// made by [`argument`]). A space or DEL inside a string argument is written as its JSON
+/// escape, so the key holds no character Django warns about unless it is long.
+pub fn key(function: &str, arguments: &[Result<String>]) -> Result<String> {
+    let mut key = String::with_capacity(function.len() + 3);
     key.push_str(function);
-    key.push(':');
-    for character in json.chars() {
-        match character {
-            ' ' => key.push_str("\\u0020"),
-            '\u{7f}' => key.push_str("\\u007f"),
-            other => key.push(other),
+    key.push_str(":[");
+    for (index, argument) in arguments.iter().enumerate() {
+        let json = argument.as_ref().map_err(|error| Error::Encode {
+            reason: format!("the arguments of {function} make its cache key: {error}"),
+        })?;
+        if index > 0 {
+            key.push(',');
+        }
+        for character in json.chars() {
+            match character {
+                ' ' => key.push_str("\\u0020"),
+                '\u{7f}' => key.push_str("\\u007f"),
+                other => key.push(other),
+            }
         }
     }
+    key.push(']');
     Ok(key)
+}
+
+/// One argument of a call as compact JSON: the `Serialize` bound on each argument on its own,
+/// so that an argument that is not `Serialize` is reported at its own name.
+pub fn argument<A: Serialize + ?Sized>(argument: &A) -> Result<String> {
+    serde_json::to_string(argument).map_err(|error| Error::Encode {
+        reason: error.to_string(),
+    })
 }
 
 /// The key of a call given by the `key = expr` option: the function's path, `:`, the
 /// expression's text.
-pub fn key_of<K: std::fmt::Display + ?Sized>(function: &str, key: &K) -> String {
-    format!("{function}:{key}")
+pub fn key_of<K: std::fmt::Display + ?Sized>(function: &str, key: &K) -> Result<String> {
+    Ok(format!("{function}:{key}"))
+}
+
+/// The key of a call of a function without arguments: its path.
+pub fn key_without_arguments(function: &str) -> Result<String> {
+    Ok(function.to_owned())
 }
 
 /// A blocking function that cannot fail: `get_or_set`.
-pub fn get_or_set<V, F>(cache: &Cache, key: &str, ttl: Timeout, body: F) -> Result<V>
+pub fn get_or_set<V, F>(cache: &Cache, key: Result<String>, ttl: Timeout, body: F) -> Result<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync,
     F: FnOnce() -> V + Send,
 {
-    cache.get_or_set(key, body, ttl)
+    cache.get_or_set(&key?, body, ttl)
 }
 
 /// An async function that cannot fail: `aget_or_set_with`.
-pub async fn aget_or_set<V, F, Fut>(cache: &Cache, key: &str, ttl: Timeout, body: F) -> Result<V>
+pub async fn aget_or_set<V, F, Fut>(
+    cache: &Cache,
+    key: Result<String>,
+    ttl: Timeout,
+    body: F,
+) -> Result<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync,
     F: FnOnce() -> Fut + Send,
     Fut: Future<Output = V> + Send,
 {
-    cache.aget_or_set_with(key, body, ttl).await
+    cache.aget_or_set_with(&key?, body, ttl).await
 }
 
 /// The loader's error as the flight shares it: only that the body failed. The body's own error
@@ -62,12 +86,18 @@ struct BodyFailed;
 
 /// A blocking function returning `Result<V, E>`: `try_get_or_set`; its `Err` is returned and
 /// never stored, the cache's errors become `E` with `From`.
-pub fn try_get_or_set<V, E, F>(cache: &Cache, key: &str, ttl: Timeout, body: F) -> Result<V, E>
+pub fn try_get_or_set<V, E, F>(
+    cache: &Cache,
+    key: Result<String>,
+    ttl: Timeout,
+    body: F,
+) -> Result<V, E>
 where
     V: Serialize + DeserializeOwned + Send + Sync,
     E: From<Error> + Send,
     F: FnOnce() -> Result<V, E> + Send,
 {
+    let key = key.map_err(E::from)?;
     let mut body = Some(body);
     let mut failed = None;
     loop {
@@ -78,7 +108,7 @@ where
             }),
             None => Err(BodyFailed),
         };
-        match cache.try_get_or_set(key, loader, ttl) {
+        match cache.try_get_or_set(&key, loader, ttl) {
             Ok(value) => return Ok(value),
             Err(LoadError::Cache(error)) => return Err(E::from(error)),
             Err(LoadError::Loader(_)) => match failed.take() {
@@ -95,7 +125,7 @@ where
 /// [`try_get_or_set`].
 pub async fn atry_get_or_set<V, E, F, Fut>(
     cache: &Cache,
-    key: &str,
+    key: Result<String>,
     ttl: Timeout,
     body: F,
 ) -> Result<V, E>
@@ -105,6 +135,7 @@ where
     F: FnOnce() -> Fut + Send,
     Fut: Future<Output = Result<V, E>> + Send,
 {
+    let key = key.map_err(E::from)?;
     let mut body = Some(body);
     let mut failed = None;
     loop {
@@ -121,7 +152,7 @@ where
                 }
             }
         };
-        match cache.atry_get_or_set_with(key, loader, ttl).await {
+        match cache.atry_get_or_set_with(&key, loader, ttl).await {
             Ok(value) => return Ok(value),
             Err(LoadError::Cache(error)) => return Err(E::from(error)),
             Err(LoadError::Loader(_)) => match failed.take() {
@@ -130,10 +161,4 @@ where
             },
         }
     }
-}
-
-/// An argument of a call, as part of its key: the bound on each argument on its own, so that
-/// an argument that is not `Serialize` is reported at its own name.
-pub fn argument<A: Serialize + ?Sized>(argument: &A) -> &A {
-    argument
 }

@@ -24,14 +24,14 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let path = quote!(::core::concat!(::core::module_path!(), "::", #name));
     let key = match &model.key {
         Some(key) => quote_spanned!(key.span()=> #helpers::key_of(#path, &(#key))),
-        None if model.arguments.is_empty() => quote!(::std::string::String::from(#path)),
+        None if model.arguments.is_empty() => quote!(#helpers::key_without_arguments(#path)),
         None => {
             // Each argument's Serialize bound is checked on its own, at its own span.
             let arguments = model
                 .arguments
                 .iter()
                 .map(|argument| quote_spanned!(argument.span()=> #helpers::argument(&#argument)));
-            quote!(#helpers::key(#path, &(#(#arguments,)*))?)
+            quote!(#helpers::key(#path, &[#(#arguments),*]))
         }
     };
     let ttl = match &model.ttl {
@@ -43,19 +43,20 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     };
     let cache = &model.cache;
     let cache = quote_spanned!(cache.span()=> &(#cache));
-    let call = match (sig.asyncness.is_some(), model.fallible) {
-        (false, false) => {
-            quote!(#helpers::get_or_set(#cache, &__cachex_key, #ttl, move || #returns #block))
-        }
-        (false, true) => {
-            quote!(#helpers::try_get_or_set(#cache, &__cachex_key, #ttl, move || #returns #block))
-        }
-        (true, false) => {
-            quote!(#helpers::aget_or_set(#cache, &__cachex_key, #ttl, move || async move #block).await)
-        }
-        (true, true) => {
-            quote!(#helpers::atry_get_or_set(#cache, &__cachex_key, #ttl, move || async move #block).await)
-        }
+    // The helper is named with the return type's span: what it requires of the value and of
+    // the error (`Serialize`, `From<cachex::Error>`) is reported there.
+    let helper = match (sig.asyncness.is_some(), model.fallible) {
+        (false, false) => "get_or_set",
+        (false, true) => "try_get_or_set",
+        (true, false) => "aget_or_set",
+        (true, true) => "atry_get_or_set",
+    };
+    let helper = syn::Ident::new(helper, returns.span());
+    let helper = quote_spanned!(returns.span()=> #helpers::#helper);
+    let call = if sig.asyncness.is_some() {
+        quote!(#helper(#cache, __cachex_key, #ttl, move || async move #block).await)
+    } else {
+        quote!(#helper(#cache, __cachex_key, #ttl, move || #returns #block))
     };
     quote! {
         #(#attrs)*
