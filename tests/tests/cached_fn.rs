@@ -27,7 +27,7 @@ fn prefix() -> String {
 }
 
 static MEMORY: LazyLock<Cache> =
-    LazyLock::new(|| Cache::builder().prefix(&prefix()).build().expect("a cache"));
+    LazyLock::new(|| Cache::builder().prefix(prefix()).build().expect("a cache"));
 static REDIS: LazyLock<Cache> = LazyLock::new(|| {
     let url = format!("{}?prefix={}", shared(ServerKind::Redis).url(), prefix());
     Cache::from_url(&url).expect("a cache")
