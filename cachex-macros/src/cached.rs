@@ -13,31 +13,20 @@ mod parse;
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 
-use crate::parse::Errors;
-
 /// The attribute on `proc_macro2` tokens, so that tests can expand without a compiler.
 pub(crate) fn cached_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let mut tokens = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Fn(function)) => {
-            let options = parse::Options::parse(attr, &mut errors);
-            match model::Model::build(options, &function, &mut errors) {
+    crate::attribute(item, |item, errors| match item {
+        syn::Item::Fn(function) => {
+            let options = parse::Options::parse(attr, errors);
+            match model::Model::build(options, &function, errors) {
                 Some(model) if errors.is_empty() => expand::expand(&model),
                 _ => function.into_token_stream(),
             }
         }
-        Ok(other) => {
-            errors.push(syn::Error::new_spanned(
-                crate::item_keyword(&other),
-                "`#[cached]` applies to functions: write it on a `fn` or an `async fn`",
-            ));
-            other.into_token_stream()
-        }
-        Err(err) => {
-            errors.push(err);
-            item
-        }
-    };
-    tokens.extend(errors.into_compile_errors());
-    tokens
+        other => crate::wrong_item(
+            other,
+            "`#[cached]` applies to functions: write it on a `fn` or an `async fn`",
+            errors,
+        ),
+    })
 }

@@ -56,22 +56,31 @@ pub fn cached(
 /// as written, a bad option left out, so that the rest of the crate and IDEs keep seeing the
 /// trait and a correct impl gets no follow-up error.
 fn auto_async_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::default();
-    let mut tokens = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Trait(item)) => {
-            let options = parse::TraitOptions::parse(attr, &mut errors);
-            let model = model::Model::build(options, item, &mut errors);
+    attribute(item, |item, errors| match item {
+        syn::Item::Trait(item) => {
+            let options = parse::TraitOptions::parse(attr, errors);
+            let model = model::Model::build(options, item, errors);
             expand::expand(&model)
         }
-        Ok(syn::Item::Impl(item)) => impl_block::expand(attr, item, &mut errors),
-        Ok(other) => {
-            errors.push(syn::Error::new_spanned(
-                item_keyword(&other),
-                "`#[auto_async]` applies to traits (and to their impls): write it on a `trait` \
-                 definition",
-            ));
-            other.into_token_stream()
-        }
+        syn::Item::Impl(item) => impl_block::expand(attr, item, errors),
+        other => wrong_item(
+            other,
+            "`#[auto_async]` applies to traits (and to their impls): write it on a `trait` \
+             definition",
+            errors,
+        ),
+    })
+}
+
+/// An attribute's expansion of an item, followed by every error it reported; an item that
+/// does not parse is kept as it is, after its parse error.
+fn attribute(
+    item: TokenStream,
+    expand: impl FnOnce(syn::Item, &mut Errors) -> TokenStream,
+) -> TokenStream {
+    let mut errors = Errors::default();
+    let mut tokens = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(parsed) => expand(parsed, &mut errors),
         Err(err) => {
             errors.push(err);
             item
@@ -79,6 +88,12 @@ fn auto_async_impl(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     tokens.extend(errors.into_compile_errors());
     tokens
+}
+
+/// An item the attribute does not apply to: kept as written, with `message` at its keyword.
+fn wrong_item(item: syn::Item, message: &str, errors: &mut Errors) -> TokenStream {
+    errors.push(syn::Error::new_spanned(item_keyword(&item), message));
+    item.into_token_stream()
 }
 
 /// The tokens to point at when the attribute is put on something that is not a trait: the

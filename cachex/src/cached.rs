@@ -108,16 +108,23 @@ where
             }),
             None => Err(BodyFailed),
         };
-        match cache.try_get_or_set(&key, loader, ttl) {
-            Ok(value) => return Ok(value),
-            Err(LoadError::Cache(error)) => return Err(E::from(error)),
-            Err(LoadError::Loader(_)) => match failed.take() {
-                Some(error) => return Err(error),
-                // Another caller's body failed while this one waited: this body has not run
-                // (a caller whose body ran returns above), so the next turn can run it.
-                None => continue,
-            },
+        if let Some(outcome) = settle(cache.try_get_or_set(&key, loader, ttl), &mut failed) {
+            return outcome;
         }
+    }
+}
+
+/// The outcome of one turn of a fallible call, or `None` for another turn: another caller's
+/// body failed while this one waited, so this body has not run (a caller whose body ran has
+/// its value or its own error), and the next turn can run it.
+fn settle<V, E: From<Error>>(
+    loaded: Result<V, LoadError<BodyFailed>>,
+    failed: &mut Option<E>,
+) -> Option<Result<V, E>> {
+    match loaded {
+        Ok(value) => Some(Ok(value)),
+        Err(LoadError::Cache(error)) => Some(Err(E::from(error))),
+        Err(LoadError::Loader(_)) => failed.take().map(Err),
     }
 }
 
@@ -152,13 +159,9 @@ where
                 }
             }
         };
-        match cache.atry_get_or_set_with(&key, loader, ttl).await {
-            Ok(value) => return Ok(value),
-            Err(LoadError::Cache(error)) => return Err(E::from(error)),
-            Err(LoadError::Loader(_)) => match failed.take() {
-                Some(error) => return Err(error),
-                None => continue, // as in try_get_or_set: this body has not run yet
-            },
+        let loaded = cache.atry_get_or_set_with(&key, loader, ttl).await;
+        if let Some(outcome) = settle(loaded, &mut failed) {
+            return outcome;
         }
     }
 }
