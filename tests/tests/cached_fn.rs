@@ -364,3 +364,42 @@ fn a_blocking_fn_from_a_thread_and_inside_runtimes() {
         );
     }
 }
+
+static FAILING: Calls = Calls::new();
+
+#[cached(cache = backend.cache())]
+fn failing(backend: Backend, n: u32) -> Result<u32, LoadError> {
+    FAILING.count();
+    std::thread::sleep(Duration::from_millis(100));
+    Err(LoadError::Database(if n > 0 { "down" } else { "zero" }))
+}
+
+#[test]
+fn callers_waiting_on_a_failed_body_each_run_their_own() {
+    const THREADS: usize = 4;
+    for backend in BACKENDS {
+        let before = FAILING.get();
+        let barrier = Barrier::new(THREADS);
+        std::thread::scope(|scope| {
+            let callers: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        failing(backend, 1)
+                    })
+                })
+                .collect();
+            for caller in callers {
+                let result = caller.join().expect("a caller");
+                assert_eq!(result, Err(LoadError::Database("down")), "{backend:?}");
+            }
+        });
+        // Every caller got an error of its own body: the failed load is not shared as a value.
+        assert_eq!(FAILING.get(), before + THREADS, "{backend:?}");
+        let key = format!("cached_fn::failing:[\"{backend:?}\",1]");
+        assert!(
+            !backend.cache().has_key(&key).expect("has_key"),
+            "{backend:?}"
+        );
+    }
+}
