@@ -224,6 +224,25 @@ fn a_cache_error_becomes_the_functions_error() {
     }
 }
 
+/// Runs `call` on `threads` threads released together; their results.
+fn at_once<T: Send>(threads: usize, call: impl Fn() -> T + Sync) -> Vec<T> {
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let callers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    call()
+                })
+            })
+            .collect();
+        callers
+            .into_iter()
+            .map(|caller| caller.join().expect("a caller"))
+            .collect()
+    })
+}
+
 static SLOW: Calls = Calls::new();
 
 #[cached(cache = backend.cache())]
@@ -238,20 +257,9 @@ fn concurrent_misses_run_the_body_once() {
     const THREADS: usize = 8;
     for backend in BACKENDS {
         let before = SLOW.get();
-        let barrier = Barrier::new(THREADS);
-        std::thread::scope(|scope| {
-            let callers: Vec<_> = (0..THREADS)
-                .map(|_| {
-                    scope.spawn(|| {
-                        barrier.wait();
-                        slow(backend, 5)
-                    })
-                })
-                .collect();
-            for caller in callers {
-                assert_eq!(caller.join().expect("a caller").expect("a call"), 50);
-            }
-        });
+        for result in at_once(THREADS, || slow(backend, 5)) {
+            assert_eq!(result.expect("a call"), 50);
+        }
         assert_eq!(
             SLOW.get(),
             before + 1,
@@ -371,7 +379,7 @@ static FAILING: Calls = Calls::new();
 fn failing(backend: Backend, n: u32) -> Result<u32, LoadError> {
     FAILING.count();
     std::thread::sleep(Duration::from_millis(100));
-    Err(LoadError::Database(if n > 0 { "down" } else { "zero" }))
+    Err(LoadError::Database("down")).map(|()| n)
 }
 
 #[test]
@@ -379,21 +387,9 @@ fn callers_waiting_on_a_failed_body_each_run_their_own() {
     const THREADS: usize = 4;
     for backend in BACKENDS {
         let before = FAILING.get();
-        let barrier = Barrier::new(THREADS);
-        std::thread::scope(|scope| {
-            let callers: Vec<_> = (0..THREADS)
-                .map(|_| {
-                    scope.spawn(|| {
-                        barrier.wait();
-                        failing(backend, 1)
-                    })
-                })
-                .collect();
-            for caller in callers {
-                let result = caller.join().expect("a caller");
-                assert_eq!(result, Err(LoadError::Database("down")), "{backend:?}");
-            }
-        });
+        for result in at_once(THREADS, || failing(backend, 1)) {
+            assert_eq!(result, Err(LoadError::Database("down")), "{backend:?}");
+        }
         // Every caller got an error of its own body: the failed load is not shared as a value.
         assert_eq!(FAILING.get(), before + THREADS, "{backend:?}");
         let key = format!("cached_fn::failing:[\"{backend:?}\",1]");
