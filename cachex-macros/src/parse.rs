@@ -194,7 +194,7 @@ fn helper_options(attr: &Attribute, expected: &str, errors: &mut Errors) -> Vec<
 }
 
 /// Splits an option list at its top-level commas, so that each option is parsed on its own.
-fn split_options(tokens: TokenStream) -> Vec<TokenStream> {
+pub(crate) fn split_options(tokens: TokenStream) -> Vec<TokenStream> {
     let mut options = Vec::new();
     let mut option = TokenStream::new();
     for token in tokens {

@@ -167,3 +167,64 @@ fn impl_side() {
         }
     ));
 }
+
+/// Expands `#[cached(attr)] item` and pretty-prints the result.
+fn expand_cached(attr: TokenStream, item: TokenStream) -> String {
+    let tokens = crate::cached::cached_impl(attr, item);
+    match syn::parse2::<syn::File>(tokens.clone()) {
+        Ok(file) => prettyplease::unparse(&file),
+        Err(err) => panic!("the expansion does not parse ({err}):\n{tokens}"),
+    }
+}
+
+#[test]
+fn cached_blocking_and_async() {
+    insta::assert_snapshot!(
+        expand_cached(
+            quote!(cache = CACHE, ttl = 60),
+            quote! {
+                /// Documented.
+                pub fn square(n: u64, mut label: String) -> u64 {
+                    label.push('!');
+                    n * n
+                }
+            }
+        ) + &expand_cached(
+            quote!(
+                cache = cache(),
+                ttl = Duration::from_secs(5),
+                key = format!("user:{id}")
+            ),
+            quote! {
+                pub(crate) async fn user<'a>(id: u32, db: &'a Db) -> Result<User, DbError> {
+                    let user = db.find(id).await?;
+                    Ok(user)
+                }
+            }
+        ) + &expand_cached(
+            quote!(cache = CACHE, crate = my_cachex),
+            quote! {
+                async fn config() -> io::Result<Config> {
+                    read_config().await
+                }
+            }
+        )
+    );
+}
+
+#[test]
+fn cached_misuse_keeps_the_function_and_reports_every_error() {
+    insta::assert_snapshot!(
+        expand_cached(
+            quote!(ttl = 1, ttl = 2, size = 10),
+            quote! {
+                fn broken<T>(&self, (a, b): (u8, u8), c: impl Display) {}
+            }
+        ) + &expand_cached(
+            quote!(cache = CACHE),
+            quote! {
+                struct NotAFunction;
+            }
+        )
+    );
+}

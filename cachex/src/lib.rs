@@ -29,6 +29,8 @@ pub mod bridge;
 #[cfg(feature = "cache")]
 mod cache;
 #[cfg(feature = "cache")]
+mod cached;
+#[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod codec;
 #[cfg(feature = "cache")]
@@ -349,6 +351,46 @@ pub mod prelude {
 #[doc(inline)]
 pub use cachex_macros::auto_async;
 
+/// Memoizes a function in a [`Cache`]: a call whose result is stored is answered from the
+/// cache without running the body. On `fn` and `async fn`; the guide's
+/// [`cached` page](crate::guide::cached) has the details.
+///
+/// - `cache = EXPR` (required): the cache, any expression whose reference is a `&Cache`: a
+///   `static` `LazyLock<Cache>`, a call returning `&Cache` or `Cache`.
+/// - `ttl = EXPR`: how long a result is kept: an integer literal is seconds, anything else
+///   goes through [`Timeout::from`] (a `Duration`, `Timeout::Never`); by default the cache's
+///   default timeout.
+/// - `key = EXPR`: the key of a call, made from the arguments (anything `Display`), in place
+///   of the arguments themselves.
+/// - `crate = path`: where `cachex` is, for a renamed dependency.
+///
+/// The key is the function's module path and name, `:`, then the arguments as compact JSON
+/// (they must be `serde::Serialize`), or the `key` expression. Concurrent misses of one key
+/// run the body once (the cache's [`get_or_set`](CacheApi::get_or_set) family). A function
+/// returning `Result<T, E>` stores only `Ok` values: an `Err` is returned and never stored, and
+/// the cache's own errors become `E` through `From<cachex::Error>`. Any other function
+/// returns [`cachex::Result`](Result) of its value instead, the cache's error in `Err`.
+///
+/// ```
+/// use std::sync::LazyLock;
+/// use cachex::{Cache, cached};
+///
+/// static CACHE: LazyLock<Cache> = LazyLock::new(Cache::in_memory);
+///
+/// #[cached(cache = CACHE, ttl = 60)]
+/// fn profile(id: u32) -> String {
+///     format!("user {id}") // a database query
+/// }
+///
+/// assert_eq!(profile(1)?, "user 1"); // runs the body and stores the result
+/// assert_eq!(profile(1)?, "user 1"); // from the cache
+/// # Ok::<(), cachex::Error>(())
+/// ```
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+#[doc(inline)]
+pub use cachex_macros::cached;
+
 /// What generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
@@ -359,4 +401,10 @@ pub mod __private {
     pub use std::boxed::Box;
     pub use std::rc::Rc;
     pub use std::sync::Arc;
+
+    /// What `#[cached]` functions call.
+    #[cfg(feature = "cache")]
+    pub mod cached {
+        pub use crate::cached::*;
+    }
 }

@@ -9,6 +9,7 @@
 //! | [`topologies`] | standalone servers, TLS, Unix sockets; Cluster and Sentinel |
 //! | [`codecs`] | how values are stored: serializers, compressors, their features, migrating between them |
 //! | [`django`] | sharing a Redis with a Django service running django-cachex |
+//! | [`cached`] | `#[cached]`: memoizing a function in a cache, its key, TTL, errors and concurrency |
 //! | [`errors`] | the one error type, Django's exceptions, failing open |
 //! | [`features`] | the cargo features and what each one pulls in |
 //!
@@ -38,3 +39,6 @@ pub mod errors {}
 
 #[doc = include_str!("features.md")]
 pub mod features {}
+
+#[doc = include_str!("cached.md")]
+pub mod cached {}
