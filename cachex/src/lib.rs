@@ -46,6 +46,8 @@ mod lock;
 #[cfg(feature = "cache")]
 mod scan;
 #[cfg(feature = "cache")]
+mod semaphore;
+#[cfg(feature = "cache")]
 mod url_text;
 
 #[cfg(feature = "cache")]
@@ -66,12 +68,15 @@ pub use lock::{Lock, LockApi, LockApiAsync};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use scan::{KeyIter, KeyScan};
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use semaphore::{Permit, PermitApi, PermitApiAsync};
 
 /// Everything needed to use a cache: `use cachex::prelude::*;`.
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod prelude {
-    pub use crate::{Cache, CacheApi, LockApi, Timeout};
+    pub use crate::{Cache, CacheApi, LockApi, PermitApi, Timeout};
 }
 
 /// Derives a blocking and an async API from one trait definition.

@@ -18,8 +18,9 @@ use crate::api::{CacheApi, KeyType, Timeout, Ttl};
 use crate::backend::Expiry;
 use crate::backend::command::*;
 use crate::load::LoadError;
-use crate::lock::Lock;
+use crate::lock::{Lock, Retry};
 use crate::scan::KeyScan;
+use crate::semaphore::{self, Permit};
 use crate::{Error, Result};
 
 impl CacheApi for CacheCore {
@@ -522,32 +523,22 @@ impl CacheApi for CacheCore {
     }
 
     async fn alock(&self, key: &str, lease: Duration, wait: Duration) -> Result<Option<Lock>> {
-        const FIRST_PAUSE: Duration = Duration::from_millis(2);
-        const LONGEST_PAUSE: Duration = Duration::from_millis(100);
         let made = self.key(key)?;
         let token = format!("{:032x}", fastrand::u128(..)).into_bytes();
         let expiry = Expiry::After(lease.max(Duration::from_millis(1)));
-        let deadline = Instant::now().checked_add(wait);
-        let mut pause = FIRST_PAUSE;
+        let mut retry = Retry::within(wait);
         loop {
             let take = SetNx {
                 key: made.clone(),
                 value: token.clone(),
                 expiry,
             };
-            let taken = self.run(key, take).await?;
-            if taken {
+            if self.run(key, take).await? {
                 return Ok(Some(Lock::new(self.store.clone(), key, made, token)));
             }
-            let left = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => pause,
-            };
-            if left.is_zero() {
+            if !retry.pause().await? {
                 return Ok(None);
             }
-            crate::bridge::sleep(pause.min(left)).await?;
-            pause = (pause * 2).min(LONGEST_PAUSE);
         }
     }
 
@@ -928,5 +919,25 @@ impl CacheApi for CacheCore {
         count: u64,
     ) -> Result<Vec<(V, f64)>> {
         self.scored(key, |key| Zpopmax { key, count }).await
+    }
+
+    // --- semaphores ---
+
+    async fn asemaphore(
+        &self,
+        key: &str,
+        capacity: u32,
+        weight: u32,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Option<Permit>> {
+        let made = self.key(key)?;
+        let request = semaphore::Request {
+            capacity,
+            weight,
+            lease,
+            wait,
+        };
+        semaphore::acquire(&self.store, key, &made, request).await
     }
 }

@@ -42,7 +42,7 @@ impl Apply for Unlink {
 }
 
 /// `PTTL key`: -2 missing, -1 persistent, else milliseconds left (rounded up).
-fn pttl(memory: &Memory, key: &str) -> i64 {
+pub(super) fn pttl(memory: &Memory, key: &str) -> i64 {
     match memory.live(key) {
         None => -2,
         Some(Entry {
