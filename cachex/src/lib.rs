@@ -55,7 +55,7 @@ mod url_text;
 pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType, Timeout, Ttl};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
-pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
+pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT, StampedePrevention};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use error::{Cause, Delivery, Error, Result, Waiting};

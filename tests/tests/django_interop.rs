@@ -178,3 +178,51 @@ fn python_values_and_objects(cache: &Cache) {
     assert!(key.ends_with("django:object"), "{key}");
     assert!(reason.contains("STACK_GLOBAL"), "{reason}");
 }
+
+/// Values cachex writes with `stampede_prevention` stay readable by Django: the stored bytes
+/// are the ones written without it, and the stored expiry is the timeout plus the buffer, as
+/// django-cachex 0.14.1 stores it. The harness' django-cachex is 0.3, which has no stampede
+/// option: it reads the values and counters as any Django cache would, and the expiry is
+/// checked on the server.
+#[test]
+fn values_written_with_stampede_prevention_stay_readable() {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-stampede-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let query = format!("prefix={prefix}&serializer=json&stampede_prevention=buffer:60");
+    let cache = Cache::from_url(&format!("{url}?{query}")).expect("a cache");
+    let values = values();
+    let Value::Object(entries) = &values else {
+        unreachable!("the values are a map")
+    };
+    for (key, value) in entries {
+        cache
+            .set(&format!("rust:{key}"), value, Timeout::Default)
+            .expect("set");
+    }
+    cache
+        .set("rust:counter", &20, Timeout::Default)
+        .expect("set");
+    for key in ["rust:text", "rust:counter"] {
+        let Ok(cachex::Ttl::Expires(left)) = cache.pttl(key) else {
+            panic!("{key} has no expiry");
+        };
+        let secs = (left.as_millis() + 500) / 1000;
+        assert!(
+            (359..=360).contains(&secs),
+            "{key}: stored for {secs} s, not 300 + 60"
+        );
+    }
+    let codec = Codec {
+        serializer: "json",
+        compressor: "none",
+    };
+    let seen: Value = serde_json::from_str(&django(&url, &prefix, "read", codec, &values))
+        .expect("Django printed JSON");
+    for (key, value) in entries {
+        assert_eq!(&seen[key], value, "Django read {key}");
+    }
+    assert_eq!(seen["counter"], json!(20));
+    assert_eq!(seen["counter_after_incr"], json!(21));
+    cache.clear().expect("clear");
+}

@@ -26,7 +26,7 @@ use crate::{Error, Result};
 impl CacheApi for CacheCore {
     async fn aget<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
-        let bytes = self.run(key, Get { key: made }).await;
+        let bytes = self.read(key, made).await;
         let bytes = self.or_fail_open(bytes, || None)?;
         self.decode_optional(key, bytes)
     }
@@ -39,7 +39,7 @@ impl CacheApi for CacheCore {
     ) -> Result<()> {
         let made = self.key(key)?;
         let value = self.codec.encode(value)?;
-        let result = match self.expiry(timeout) {
+        let result = match self.stored_expiry(timeout) {
             Some(expiry) => {
                 let set = Set {
                     key: made,
@@ -61,8 +61,8 @@ impl CacheApi for CacheCore {
     ) -> Result<bool> {
         let made = self.key(key)?;
         let value = self.codec.encode(value)?;
-        let result = match self.expiry(timeout) {
-            Some(expiry) => {
+        let result = match (self.stored_expiry(timeout), self.stampede) {
+            (Some(expiry), None) => {
                 let add = SetNx {
                     key: made,
                     value,
@@ -70,11 +70,18 @@ impl CacheApi for CacheCore {
                 };
                 self.run(key, add).await
             }
+            // A value inside its stampede buffer counts as missing, as `get` misses it.
+            (Some(expiry), Some(stampede)) => {
+                let add = AddStampede {
+                    key: made,
+                    value,
+                    expiry,
+                    buffer: stampede.buffer_secs(),
+                };
+                self.run(key, add).await
+            }
             // Django: would it have been added? Nothing is kept.
-            None => self
-                .run(key, Exists { key: made })
-                .await
-                .map(|exists| !exists),
+            (None, _) => self.present(key, made).await.map(|present| !present),
         };
         self.or_fail_open(result, || false)
     }
@@ -93,7 +100,10 @@ impl CacheApi for CacheCore {
             return Ok(HashMap::new());
         }
         let made = self.made_keys(keys)?;
-        let values = self.run(keys[0], Mget { keys: made }).await;
+        let values = match self.run(keys[0], Mget { keys: made.clone() }).await {
+            Ok(values) => self.read_many(made, values).await,
+            Err(err) => Err(err),
+        };
         let values = self.or_fail_open(values, Vec::new)?;
         let mut found = HashMap::with_capacity(values.len());
         for (key, bytes) in keys.iter().zip(values) {
@@ -111,7 +121,7 @@ impl CacheApi for CacheCore {
     ) -> Result<Vec<String>> {
         let all = || items.iter().map(|(key, _)| (*key).to_owned()).collect();
         let about = items.first().map(|(key, _)| *key).unwrap_or_default();
-        let Some(expiry) = self.expiry(timeout) else {
+        let Some(expiry) = self.stored_expiry(timeout) else {
             let made = items
                 .iter()
                 .map(|(key, _)| self.key(key))
@@ -149,7 +159,7 @@ impl CacheApi for CacheCore {
 
     async fn ahas_key(&self, key: &str) -> Result<bool> {
         let made = self.key(key)?;
-        let result = self.run(key, Exists { key: made }).await;
+        let result = self.present(key, made).await;
         self.or_fail_open(result, || false)
     }
 
@@ -191,7 +201,21 @@ impl CacheApi for CacheCore {
 
     async fn atouch(&self, key: &str, timeout: Timeout) -> Result<bool> {
         let made = self.key(key)?;
-        let result = match self.expiry(timeout).map(expiry_millis) {
+        let expiry = self.stored_expiry(timeout);
+        if let (Some(expiry), Some(stampede)) = (expiry, self.stampede) {
+            // A value inside its stampede buffer is left alone, as `get` misses it.
+            let buffer = stampede.buffer_secs();
+            let touch = self.run(
+                key,
+                TouchStampede {
+                    key: made,
+                    expiry,
+                    buffer,
+                },
+            );
+            return self.or_fail_open(touch.await, || false);
+        }
+        let result = match expiry.map(expiry_millis) {
             Some(Some(millis)) => {
                 let millis = i64::try_from(millis).unwrap_or(i64::MAX);
                 self.run(key, Pexpire { key: made, millis }).await
@@ -294,6 +318,12 @@ impl CacheApi for CacheCore {
             }
         };
         self.compute_times.record(&flight.key, started.elapsed());
+        if self.stampede.is_some() {
+            // As django-cachex: set, for a miss may have left the stale value in its buffer,
+            // which add would keep.
+            self.aset(key, &value, timeout).await?;
+            return Ok(value);
+        }
         // As Django: add, so that a value another process stored first wins.
         if self.aadd(key, &value, timeout).await? {
             return Ok(value);

@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::builder::Location;
+use super::stampede::StampedePrevention;
 use super::{CacheBuilder, CacheCore};
 use crate::backend::memory::Bound;
 #[cfg(feature = "tls")]
@@ -284,6 +285,15 @@ const OPTIONS: &[UrlOption] = &[
             Ok(())
         },
         show: |core| Some(core.fail_open.to_string()),
+    },
+    UrlOption {
+        name: "stampede_prevention",
+        takes: EVERY,
+        apply: |builder, _, value| {
+            builder.stampede = StampedePrevention::parse(value)?;
+            Ok(())
+        },
+        show: |core| core.stampede.map(|stampede| stampede.to_string()),
     },
     UrlOption {
         name: "serializer",

@@ -43,15 +43,14 @@ impl Apply for Unlink {
 
 /// `PTTL key`: -2 missing, -1 persistent, else milliseconds left (rounded up).
 pub(super) fn pttl(memory: &Memory, key: &str) -> i64 {
-    match memory.live(key) {
-        None => -2,
-        Some(Entry {
-            expires_at: None, ..
-        }) => -1,
-        Some(Entry {
-            expires_at: Some(at),
-            ..
-        }) => {
+    memory.live(key).map_or(-2, |entry| entry_pttl(&entry))
+}
+
+/// `PTTL` of a live entry: -1 persistent, else milliseconds left (rounded up).
+pub(super) fn entry_pttl(entry: &Entry) -> i64 {
+    match entry.expires_at {
+        None => -1,
+        Some(at) => {
             let left = at.saturating_duration_since(Instant::now());
             i64::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX)
         }
