@@ -31,4 +31,4 @@ pub mod topology;
 
 pub use proxy::FaultProxy;
 pub use server::{Server, ServerKind, shared};
-pub use topology::{Cluster, SentinelGroup, shared_cluster, shared_sentinel};
+pub use topology::{Cluster, ReplicaSet, SentinelGroup, shared_cluster, shared_sentinel};
