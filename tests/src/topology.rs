@@ -893,20 +893,34 @@ impl ReplicaSet {
         format!("{}/0?replicas={}", self.primary.url(), replicas.join(","))
     }
 
-    /// Waits until every running replica has the primary's writes so far (`WAIT`).
+    /// Waits until every running replica has the primary's writes so far (their replication
+    /// offsets reach the primary's).
     ///
     /// # Panics
     ///
     /// When they do not within the harness's wait.
     pub fn wait_replicated(&self) {
-        let running = self.replicas.iter().filter(|r| r.pid().is_some()).count();
-        let wanted = running.to_string();
-        let acknowledged = self.primary.command(&["WAIT", &wanted, "5000"]);
-        assert_eq!(
-            acknowledged.trim_start_matches(':').trim(),
-            wanted,
-            "replicas acknowledging the primary's writes"
-        );
+        let offset = |server: &Server, field: &str| -> u64 {
+            let info = server.command(&["INFO", "replication"]);
+            info_field(bulk_text(&info), field)
+                .and_then(|offset| offset.parse().ok())
+                .unwrap_or(0)
+        };
+        let target = offset(&self.primary, "master_repl_offset");
+        for replica in self
+            .replicas
+            .iter()
+            .filter(|replica| replica.pid().is_some())
+        {
+            wait_for(
+                "a replica with the primary's writes",
+                READY_TIMEOUT,
+                || match offset(replica, "slave_repl_offset") {
+                    reached if reached >= target => Ok(()),
+                    reached => Err(format!("replica at offset {reached}, primary at {target}")),
+                },
+            );
+        }
     }
 
     /// How many times `server` ran `command` (`INFO commandstats`), e.g. `get`.
