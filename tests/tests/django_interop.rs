@@ -103,19 +103,8 @@ fn both_directions(codec: Codec) {
     }
 
     // cachex writes, Django reads.
-    for (key, value) in entries {
-        cache
-            .set(&format!("rust:{key}"), value, Timeout::Default)
-            .expect("set");
-    }
-    cache
-        .set("rust:counter", &20, Timeout::Default)
-        .expect("set");
-    let seen: Value = serde_json::from_str(&django(&url, &prefix, "read", codec, &values))
-        .expect("Django printed JSON");
-    for (key, value) in entries {
-        assert_eq!(&seen[key], value, "Django read {key}");
-    }
+    write_rust_values(&cache, &values);
+    let seen = django_reads(&url, &prefix, codec, &values);
     let present: Vec<&str> = entries.keys().map(String::as_str).collect();
     assert_eq!(seen["present"], json!(present), "Django sees every key");
     assert_eq!(seen["counter"], json!(20));
@@ -192,17 +181,7 @@ fn values_written_with_stampede_prevention_stay_readable() {
     let query = format!("prefix={prefix}&serializer=json&stampede_prevention=buffer:60");
     let cache = Cache::from_url(&format!("{url}?{query}")).expect("a cache");
     let values = values();
-    let Value::Object(entries) = &values else {
-        unreachable!("the values are a map")
-    };
-    for (key, value) in entries {
-        cache
-            .set(&format!("rust:{key}"), value, Timeout::Default)
-            .expect("set");
-    }
-    cache
-        .set("rust:counter", &20, Timeout::Default)
-        .expect("set");
+    write_rust_values(&cache, &values);
     for key in ["rust:text", "rust:counter"] {
         let Ok(cachex::Ttl::Expires(left)) = cache.pttl(key) else {
             panic!("{key} has no expiry");
@@ -217,12 +196,30 @@ fn values_written_with_stampede_prevention_stay_readable() {
         serializer: "json",
         compressor: "none",
     };
-    let seen: Value = serde_json::from_str(&django(&url, &prefix, "read", codec, &values))
-        .expect("Django printed JSON");
-    for (key, value) in entries {
-        assert_eq!(&seen[key], value, "Django read {key}");
-    }
+    let seen = django_reads(&url, &prefix, codec, &values);
     assert_eq!(seen["counter"], json!(20));
     assert_eq!(seen["counter_after_incr"], json!(21));
     cache.clear().expect("clear");
+}
+
+/// cachex writes the values under `rust:`, and a counter at 20.
+fn write_rust_values(cache: &Cache, values: &Value) {
+    for (key, value) in values.as_object().expect("a map") {
+        cache
+            .set(&format!("rust:{key}"), value, Timeout::Default)
+            .expect("set");
+    }
+    cache
+        .set("rust:counter", &20, Timeout::Default)
+        .expect("set");
+}
+
+/// What Django read of the values cachex wrote under `rust:`, each checked.
+fn django_reads(url: &str, prefix: &str, codec: Codec, values: &Value) -> Value {
+    let seen: Value = serde_json::from_str(&django(url, prefix, "read", codec, values))
+        .expect("Django printed JSON");
+    for (key, value) in values.as_object().expect("a map") {
+        assert_eq!(&seen[key], value, "Django read {key}");
+    }
+    seen
 }

@@ -13,11 +13,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionLike;
-use redis::{
-    AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, RedisResult,
-    Value,
-};
+use redis::{AsyncConnectionConfig, FromRedisValue, RedisError, RedisResult};
 
 use super::Reached;
 use super::blocking::Packet;
@@ -98,7 +94,8 @@ impl ReplicaTopology {
 #[derive(Clone)]
 pub(crate) struct ReplicasLink {
     topology: Arc<ReplicaTopology>,
-    primary: StandaloneLink,
+    /// The primary's connection: writes, pipelines, and what the link is asked directly.
+    pub(crate) primary: StandaloneLink,
     /// Each replica's connection, replaced after it failed.
     replicas: Arc<Vec<Mutex<StandaloneLink>>>,
 }
@@ -172,23 +169,4 @@ fn replica_failed(err: &RedisError) -> bool {
         || err.is_connection_dropped()
         || err.is_timeout()
         || matches!(err.code(), Some("LOADING" | "MASTERDOWN"))
-}
-
-impl ConnectionLike for ReplicasLink {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        self.primary.req_packed_command(cmd)
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        self.primary.req_packed_commands(pipeline, offset, count)
-    }
-
-    fn get_db(&self) -> i64 {
-        self.primary.get_db()
-    }
 }

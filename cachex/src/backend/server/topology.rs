@@ -164,7 +164,7 @@ impl ConnectionLike for Link {
             Link::Cluster(link) => link.req_packed_command(cmd),
             #[cfg(feature = "sentinel")]
             Link::Sentinel(link) => link.req_packed_command(cmd),
-            Link::Replicas(link) => link.req_packed_command(cmd),
+            Link::Replicas(link) => link.primary.req_packed_command(cmd),
         }
     }
 
@@ -180,7 +180,7 @@ impl ConnectionLike for Link {
             Link::Cluster(link) => link.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "sentinel")]
             Link::Sentinel(link) => link.req_packed_commands(pipeline, offset, count),
-            Link::Replicas(link) => link.req_packed_commands(pipeline, offset, count),
+            Link::Replicas(link) => link.primary.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -191,7 +191,7 @@ impl ConnectionLike for Link {
             Link::Cluster(link) => link.get_db(),
             #[cfg(feature = "sentinel")]
             Link::Sentinel(link) => link.get_db(),
-            Link::Replicas(link) => link.get_db(),
+            Link::Replicas(link) => link.primary.get_db(),
         }
     }
 }
