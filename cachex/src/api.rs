@@ -15,6 +15,7 @@ use crate::ops::{
     SetOutcome, ZaddOptions,
 };
 use crate::scan::{KeyScan, MemberScan};
+use crate::semaphore::Permit;
 use crate::{Result, auto_async};
 
 /// How long a value is kept: the cache's default, forever, or a duration.
@@ -1002,4 +1003,38 @@ pub trait CacheApi: Send + Sync {
         key: &str,
         members: &[V],
     ) -> Result<Vec<Option<f64>>>;
+
+    // --- semaphores ---
+
+    /// Acquires `weight` of the counting semaphore `key` of `capacity` (django-cachex's
+    /// `semaphore`): its holders never hold more than `capacity` together. The share is held
+    /// for `lease` at most (a holder that dies frees it when the lease runs out); waits up to
+    /// `wait` for it (`Duration::ZERO`: one attempt), first come first served. `None` when it
+    /// could not be acquired in time. A weight of 0 or above the capacity, or a lease under
+    /// 1 ms, is an [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    ///
+    /// The [`Permit`] holds a unique token: releasing or extending it acts only while the
+    /// share is still this holder's; dropping it releases it in the background.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    /// use std::time::Duration;
+    ///
+    /// let cache = Cache::in_memory();
+    /// let (lease, now) = (Duration::from_secs(30), Duration::ZERO);
+    /// let big = cache.semaphore("encoders", 3, 2, lease, now)?.expect("free");
+    /// let small = cache.semaphore("encoders", 3, 1, lease, now)?.expect("1 of 3 left");
+    /// assert!(cache.semaphore("encoders", 3, 1, lease, now)?.is_none(), "all 3 held");
+    /// assert!(big.release()?);
+    /// assert!(small.extend(Duration::from_secs(10))?);
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn semaphore(
+        &self,
+        key: &str,
+        capacity: u32,
+        weight: u32,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Option<Permit>>;
 }

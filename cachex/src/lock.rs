@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::backend::Store;
 use crate::backend::command::{DeleteIfEquals, ExpireIfEquals};
+use crate::backend::memory::Apply;
 use crate::{Result, auto_async};
 
 /// A lock acquired with [`lock`](crate::CacheApi::lock). Its key holds a token unique to this
@@ -91,21 +92,63 @@ impl LockApi for Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        if !self.held {
-            return;
+        if self.held {
+            run_in_background(&self.store, &self.key, self.release_command(), "lock");
         }
-        let (store, command, key) = (self.store.clone(), self.release_command(), self.key.clone());
-        let spawned = crate::bridge::spawn(async move {
-            if let Err(err) = store.run(&key, command).await {
-                tracing::warn!(target: "cachex", "a dropped lock was not released: {err}");
-            }
-        });
-        if spawned.is_none() {
-            tracing::warn!(
-                target: "cachex",
-                key = self.key,
-                "a dropped lock was not released (no bridge runtime): it expires with its lease"
-            );
+    }
+}
+
+/// Runs `command` on the bridge runtime without waiting for it: how a dropped lock or permit
+/// is released (dropping never blocks, not even on a runtime thread). A failure is logged; the
+/// lease frees what it held anyway.
+pub(crate) fn run_in_background<C>(store: &Arc<Store>, key: &str, command: C, what: &'static str)
+where
+    C: Apply + 'static,
+{
+    let (store, key) = (store.clone(), key.to_owned());
+    let spawned = crate::bridge::spawn(async move {
+        if let Err(err) = store.run(&key, command).await {
+            tracing::warn!(target: "cachex", "a dropped {what} was not released: {err}");
         }
+    });
+    if spawned.is_none() {
+        tracing::warn!(
+            target: "cachex",
+            "a dropped {what} was not released (no bridge runtime): it expires with its lease"
+        );
+    }
+}
+
+/// The pauses between two attempts to take a lock or a permit: from 2 ms, doubling up to
+/// 100 ms, until `wait` is over.
+pub(crate) struct Retry {
+    deadline: Option<Instant>,
+    pause: Duration,
+}
+
+impl Retry {
+    const FIRST_PAUSE: Duration = Duration::from_millis(2);
+    const LONGEST_PAUSE: Duration = Duration::from_millis(100);
+
+    /// Attempts for `wait` from now (`Duration::MAX`: for ever).
+    pub(crate) fn within(wait: Duration) -> Retry {
+        Retry {
+            deadline: Instant::now().checked_add(wait),
+            pause: Self::FIRST_PAUSE,
+        }
+    }
+
+    /// Waits before the next attempt; false when the time is over (no wait then).
+    pub(crate) async fn pause(&mut self) -> Result<bool> {
+        let left = match self.deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => self.pause,
+        };
+        if left.is_zero() {
+            return Ok(false);
+        }
+        crate::bridge::sleep(self.pause.min(left)).await?;
+        self.pause = (self.pause * 2).min(Self::LONGEST_PAUSE);
+        Ok(true)
     }
 }

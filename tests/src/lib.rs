@@ -31,7 +31,7 @@ pub mod topology;
 
 pub use proxy::FaultProxy;
 pub use server::{Server, ServerKind, shared};
-pub use topology::{Cluster, SentinelGroup, shared_cluster, shared_sentinel};
+pub use topology::{Cluster, ReplicaSet, SentinelGroup, shared_cluster, shared_sentinel};
 
 /// The key `cache` stores `key` under (prefix and version applied), for tests and benches that
 /// read or write the server directly.

@@ -836,3 +836,100 @@ pub fn shared_sentinel() -> &'static SentinelGroup {
     static GROUP: OnceLock<SentinelGroup> = OnceLock::new();
     GROUP.get_or_init(SentinelGroup::start)
 }
+
+// ------------------------------------------------------------------------------------------
+// A primary and read replicas, without Sentinel
+
+/// A primary and its replicas (`--replicaof`), listed in one URL
+/// (`redis://primary/0?replicas=r1,r2`); every process is killed on drop.
+#[derive(Debug)]
+pub struct ReplicaSet {
+    /// The primary.
+    pub primary: Server,
+    /// The replicas, in the URL's order.
+    pub replicas: Vec<Server>,
+}
+
+impl ReplicaSet {
+    /// A primary with `replicas` replicas of `kind`, each in sync with it.
+    ///
+    /// # Panics
+    ///
+    /// As [`Server::start`]; when a replica is not in sync within the harness's wait.
+    pub fn start(kind: ServerKind, replicas: usize) -> ReplicaSet {
+        let replication = [
+            "--repl-diskless-sync",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+        ];
+        let primary = Server::start_with(kind, &replication);
+        let primary_port = primary.port().to_string();
+        let mut replica_args = vec!["--replicaof", "127.0.0.1", &primary_port];
+        replica_args.extend(replication);
+        let replicas = (0..replicas)
+            .map(|_| Server::start_with(kind, &replica_args))
+            .collect();
+        let set = ReplicaSet { primary, replicas };
+        for replica in &set.replicas {
+            wait_for("a replica in sync", READY_TIMEOUT, || {
+                let info = replica.command(&["INFO", "replication"]);
+                match info_field(bulk_text(&info), "master_link_status") {
+                    Some("up") => Ok(()),
+                    other => Err(format!("master_link_status {other:?}")),
+                }
+            });
+        }
+        set
+    }
+
+    /// `redis://127.0.0.1:primary/0?replicas=127.0.0.1:r1,...` (the query may go on with `&`).
+    pub fn url(&self) -> String {
+        let replicas: Vec<String> = self
+            .replicas
+            .iter()
+            .map(|replica| format!("127.0.0.1:{}", replica.port()))
+            .collect();
+        format!("{}/0?replicas={}", self.primary.url(), replicas.join(","))
+    }
+
+    /// Waits until every running replica has the primary's writes so far (their replication
+    /// offsets reach the primary's).
+    ///
+    /// # Panics
+    ///
+    /// When they do not within the harness's wait.
+    pub fn wait_replicated(&self) {
+        let offset = |server: &Server, field: &str| -> u64 {
+            let info = server.command(&["INFO", "replication"]);
+            info_field(bulk_text(&info), field)
+                .and_then(|offset| offset.parse().ok())
+                .unwrap_or(0)
+        };
+        let target = offset(&self.primary, "master_repl_offset");
+        for replica in self
+            .replicas
+            .iter()
+            .filter(|replica| replica.pid().is_some())
+        {
+            wait_for(
+                "a replica with the primary's writes",
+                READY_TIMEOUT,
+                || match offset(replica, "slave_repl_offset") {
+                    reached if reached >= target => Ok(()),
+                    reached => Err(format!("replica at offset {reached}, primary at {target}")),
+                },
+            );
+        }
+    }
+
+    /// How many times `server` ran `command` (`INFO commandstats`), e.g. `get`.
+    pub fn calls(server: &Server, command: &str) -> u64 {
+        let info = server.command(&["INFO", "commandstats"]);
+        info_field(bulk_text(&info), &format!("cmdstat_{command}"))
+            .and_then(|stats| stats.strip_prefix("calls="))
+            .and_then(|stats| stats.split(',').next())
+            .and_then(|calls| calls.parse().ok())
+            .unwrap_or(0)
+    }
+}

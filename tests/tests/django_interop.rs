@@ -103,19 +103,8 @@ fn both_directions(codec: Codec) {
     }
 
     // cachex writes, Django reads.
-    for (key, value) in entries {
-        cache
-            .set(&format!("rust:{key}"), value, Timeout::Default)
-            .expect("set");
-    }
-    cache
-        .set("rust:counter", &20, Timeout::Default)
-        .expect("set");
-    let seen: Value = serde_json::from_str(&django(&url, &prefix, "read", codec, &values))
-        .expect("Django printed JSON");
-    for (key, value) in entries {
-        assert_eq!(&seen[key], value, "Django read {key}");
-    }
+    write_rust_values(&cache, &values);
+    let seen = django_reads(&url, &prefix, codec, &values);
     let present: Vec<&str> = entries.keys().map(String::as_str).collect();
     assert_eq!(seen["present"], json!(present), "Django sees every key");
     assert_eq!(seen["counter"], json!(20));
@@ -177,4 +166,60 @@ fn python_values_and_objects(cache: &Cache) {
     };
     assert!(key.ends_with("django:object"), "{key}");
     assert!(reason.contains("STACK_GLOBAL"), "{reason}");
+}
+
+/// Values cachex writes with `stampede_prevention` stay readable by Django: the stored bytes
+/// are the ones written without it, and the stored expiry is the timeout plus the buffer, as
+/// django-cachex 0.14.1 stores it. The harness' django-cachex is 0.3, which has no stampede
+/// option: it reads the values and counters as any Django cache would, and the expiry is
+/// checked on the server.
+#[test]
+fn values_written_with_stampede_prevention_stay_readable() {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-stampede-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let query = format!("prefix={prefix}&serializer=json&stampede_prevention=buffer:60");
+    let cache = Cache::from_url(&format!("{url}?{query}")).expect("a cache");
+    let values = values();
+    write_rust_values(&cache, &values);
+    for key in ["rust:text", "rust:counter"] {
+        let Ok(cachex::Ttl::Expires(left)) = cache.pttl(key) else {
+            panic!("{key} has no expiry");
+        };
+        let secs = (left.as_millis() + 500) / 1000;
+        assert!(
+            (359..=360).contains(&secs),
+            "{key}: stored for {secs} s, not 300 + 60"
+        );
+    }
+    let codec = Codec {
+        serializer: "json",
+        compressor: "none",
+    };
+    let seen = django_reads(&url, &prefix, codec, &values);
+    assert_eq!(seen["counter"], json!(20));
+    assert_eq!(seen["counter_after_incr"], json!(21));
+    cache.clear().expect("clear");
+}
+
+/// cachex writes the values under `rust:`, and a counter at 20.
+fn write_rust_values(cache: &Cache, values: &Value) {
+    for (key, value) in values.as_object().expect("a map") {
+        cache
+            .set(&format!("rust:{key}"), value, Timeout::Default)
+            .expect("set");
+    }
+    cache
+        .set("rust:counter", &20, Timeout::Default)
+        .expect("set");
+}
+
+/// What Django read of the values cachex wrote under `rust:`, each checked.
+fn django_reads(url: &str, prefix: &str, codec: Codec, values: &Value) -> Value {
+    let seen: Value = serde_json::from_str(&django(url, prefix, "read", codec, values))
+        .expect("Django printed JSON");
+    for (key, value) in values.as_object().expect("a map") {
+        assert_eq!(&seen[key], value, "Django read {key}");
+    }
+    seen
 }

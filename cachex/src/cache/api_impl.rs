@@ -21,18 +21,19 @@ use crate::api::{CacheApi, KeyType, Timeout, Ttl};
 use crate::backend::command::*;
 use crate::backend::{Expiry, SCAN_BATCH};
 use crate::load::LoadError;
-use crate::lock::Lock;
+use crate::lock::{Lock, Retry};
 use crate::ops::{
     Condition, ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info, InsertAt, ListEnd,
     SetOptions, SetOutcome, ZaddOptions,
 };
 use crate::scan::{KeyScan, MemberScan};
+use crate::semaphore::{self, Permit};
 use crate::{Error, Result};
 
 impl CacheApi for CacheCore {
     async fn aget<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
-        let bytes = self.run(key, Get { key: made }).await;
+        let bytes = self.read(key, made).await;
         let bytes = self.or_fail_open(bytes, || None)?;
         self.decode_optional(key, bytes)
     }
@@ -45,7 +46,7 @@ impl CacheApi for CacheCore {
     ) -> Result<()> {
         let made = self.key(key)?;
         let value = self.codec.encode(value)?;
-        let result = match self.expiry(timeout) {
+        let result = match self.stored_expiry(timeout) {
             Some(expiry) => {
                 let set = Set {
                     key: made,
@@ -67,8 +68,8 @@ impl CacheApi for CacheCore {
     ) -> Result<bool> {
         let made = self.key(key)?;
         let value = self.codec.encode(value)?;
-        let result = match self.expiry(timeout) {
-            Some(expiry) => {
+        let result = match (self.stored_expiry(timeout), self.stampede) {
+            (Some(expiry), None) => {
                 let add = SetNx {
                     key: made,
                     value,
@@ -76,11 +77,18 @@ impl CacheApi for CacheCore {
                 };
                 self.run(key, add).await
             }
+            // A value inside its stampede buffer counts as missing, as `get` misses it.
+            (Some(expiry), Some(stampede)) => {
+                let add = AddStampede {
+                    key: made,
+                    value,
+                    expiry,
+                    buffer: stampede.buffer_secs(),
+                };
+                self.run(key, add).await
+            }
             // Django: would it have been added? Nothing is kept.
-            None => self
-                .run(key, Exists { key: made })
-                .await
-                .map(|exists| !exists),
+            (None, _) => self.present(key, made).await.map(|present| !present),
         };
         self.or_fail_open(result, || false)
     }
@@ -99,7 +107,10 @@ impl CacheApi for CacheCore {
             return Ok(HashMap::new());
         }
         let made = self.made_keys(keys)?;
-        let values = self.run(keys[0], Mget { keys: made }).await;
+        let values = match self.run(keys[0], Mget { keys: made.clone() }).await {
+            Ok(values) => self.read_many(made, values).await,
+            Err(err) => Err(err),
+        };
         let values = self.or_fail_open(values, Vec::new)?;
         let mut found = HashMap::with_capacity(values.len());
         for (key, bytes) in keys.iter().zip(values) {
@@ -117,7 +128,7 @@ impl CacheApi for CacheCore {
     ) -> Result<Vec<String>> {
         let all = || items.iter().map(|(key, _)| (*key).to_owned()).collect();
         let about = items.first().map(|(key, _)| *key).unwrap_or_default();
-        let Some(expiry) = self.expiry(timeout) else {
+        let Some(expiry) = self.stored_expiry(timeout) else {
             let made = items
                 .iter()
                 .map(|(key, _)| self.key(key))
@@ -155,7 +166,7 @@ impl CacheApi for CacheCore {
 
     async fn ahas_key(&self, key: &str) -> Result<bool> {
         let made = self.key(key)?;
-        let result = self.run(key, Exists { key: made }).await;
+        let result = self.present(key, made).await;
         self.or_fail_open(result, || false)
     }
 
@@ -196,6 +207,15 @@ impl CacheApi for CacheCore {
     }
 
     async fn atouch(&self, key: &str, timeout: Timeout) -> Result<bool> {
+        if let (Some(stampede), Some(expiry)) = (self.stampede, self.stored_expiry(timeout)) {
+            // A value inside its stampede buffer is left alone, as `get` misses it.
+            let touch = TouchStampede {
+                key: self.key(key)?,
+                expiry,
+                buffer: stampede.buffer_secs(),
+            };
+            return self.or_fail_open(self.run(key, touch).await, || false);
+        }
         let result = self.expire_in(key, timeout).await;
         self.or_fail_open(result, || false)
     }
@@ -291,6 +311,12 @@ impl CacheApi for CacheCore {
             }
         };
         self.compute_times.record(&flight.key, started.elapsed());
+        if self.stampede.is_some() {
+            // As django-cachex: set, for a miss may have left the stale value in its buffer,
+            // which add would keep.
+            self.aset(key, &value, timeout).await?;
+            return Ok(value);
+        }
         // As Django: add, so that a value another process stored first wins.
         if self.aadd(key, &value, timeout).await? {
             return Ok(value);
@@ -510,32 +536,22 @@ impl CacheApi for CacheCore {
     }
 
     async fn alock(&self, key: &str, lease: Duration, wait: Duration) -> Result<Option<Lock>> {
-        const FIRST_PAUSE: Duration = Duration::from_millis(2);
-        const LONGEST_PAUSE: Duration = Duration::from_millis(100);
         let made = self.key(key)?;
         let token = format!("{:032x}", fastrand::u128(..)).into_bytes();
         let expiry = Expiry::After(lease.max(Duration::from_millis(1)));
-        let deadline = Instant::now().checked_add(wait);
-        let mut pause = FIRST_PAUSE;
+        let mut retry = Retry::within(wait);
         loop {
             let take = SetNx {
                 key: made.clone(),
                 value: token.clone(),
                 expiry,
             };
-            let taken = self.run(key, take).await?;
-            if taken {
+            if self.run(key, take).await? {
                 return Ok(Some(Lock::new(self.store.clone(), key, made, token)));
             }
-            let left = match deadline {
-                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
-                None => pause,
-            };
-            if left.is_zero() {
+            if !retry.pause().await? {
                 return Ok(None);
             }
-            crate::bridge::sleep(pause.min(left)).await?;
-            pause = (pause * 2).min(LONGEST_PAUSE);
         }
     }
 
@@ -1384,6 +1400,26 @@ impl CacheApi for CacheCore {
         }
         let members = self.encode_all(members)?;
         self.on_key(key, |key| Zmscore { key, members }).await
+    }
+
+    // --- semaphores ---
+
+    async fn asemaphore(
+        &self,
+        key: &str,
+        capacity: u32,
+        weight: u32,
+        lease: Duration,
+        wait: Duration,
+    ) -> Result<Option<Permit>> {
+        let made = self.key(key)?;
+        let request = semaphore::Request {
+            capacity,
+            weight,
+            lease,
+            wait,
+        };
+        semaphore::acquire(&self.store, key, &made, request).await
     }
 }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::stampede::StampedePrevention;
 use super::url::Kind;
 use super::{Cache, CacheCore, DEFAULT_TIMEOUT};
 use crate::Result;
@@ -36,6 +37,7 @@ pub struct CacheBuilder {
     pub(super) codec: CodecBuilder,
     pub(super) default_timeout: Option<Duration>,
     pub(super) fail_open: bool,
+    pub(super) stampede: Option<StampedePrevention>,
     #[cfg(feature = "redis")]
     pub(super) server: ServerOptions,
 }
@@ -112,6 +114,7 @@ impl Default for CacheBuilder {
             codec: Codec::builder(),
             default_timeout: Some(DEFAULT_TIMEOUT),
             fail_open: false,
+            stampede: None,
             #[cfg(feature = "redis")]
             server: ServerOptions::default(),
         }
@@ -163,6 +166,14 @@ impl CacheBuilder {
     /// `close` still report the failure, since no made-up answer to them is safe.
     pub fn fail_open(mut self, fail_open: bool) -> Self {
         self.fail_open = fail_open;
+        self
+    }
+
+    /// Stampede prevention (django-cachex's `stampede_prevention` option; off by default):
+    /// see [`StampedePrevention`]. A buffer that is not whole seconds, or a negative or
+    /// infinite β or δ, makes [`build`](Self::build) fail.
+    pub fn stampede_prevention(mut self, stampede: Option<StampedePrevention>) -> Self {
+        self.stampede = stampede;
         self
     }
 
@@ -279,13 +290,15 @@ impl CacheBuilder {
                 (Store::Server(server), origin)
             }
         };
-        Ok(Cache::from_core(CacheCore::new(
+        let mut core = CacheCore::new(
             Arc::new(store),
             Arc::new(origin),
             self.keys,
             self.codec.build()?,
             self.default_timeout,
             self.fail_open,
-        )))
+        );
+        core.stampede = self.stampede.map(StampedePrevention::check).transpose()?;
+        Ok(Cache::from_core(core))
     }
 }

@@ -12,9 +12,11 @@ use serde::de::DeserializeOwned;
 
 use super::builder::Origin;
 use super::flight::{ComputeTimes, Flights};
+use super::stampede::StampedePrevention;
 use crate::api::{Timeout, Ttl};
 use crate::backend::command::{
-    Del, Exists, FieldTtl, Get, GetDel, PersistExisting, Pexpire, Rename, Scored, expiry_millis,
+    Del, Exists, FieldTtl, Get, GetDel, GetPttl, PersistExisting, Pexpire, Pttl, Rename, Scored,
+    expiry_millis,
 };
 use crate::backend::memory::Apply;
 use crate::backend::{Expiry, Store};
@@ -40,6 +42,8 @@ pub struct CacheCore {
     pub(super) origin: Arc<Origin>,
     pub(super) flights: Flights,
     pub(super) compute_times: ComputeTimes,
+    /// The `stampede_prevention` option.
+    pub(super) stampede: Option<StampedePrevention>,
 }
 
 impl fmt::Debug for CacheCore {
@@ -73,6 +77,7 @@ impl CacheCore {
             origin,
             flights: Flights::default(),
             compute_times: ComputeTimes::default(),
+            stampede: None,
         }
     }
 
@@ -97,6 +102,65 @@ impl CacheCore {
             None => Some(Expiry::Never),
             Some(duration) if duration.is_zero() => None,
             Some(duration) => Some(Expiry::After(duration.max(Duration::from_millis(1)))),
+        }
+    }
+
+    /// What a value written with `timeout` is stored for: its expiry, plus the stampede
+    /// buffer when the option is on; `None` when it means "expired at once". Every write of
+    /// a value (`set`, `add`, `set_many`, `touch`, `get_or_set`) takes its expiry here.
+    pub(super) fn stored_expiry(&self, timeout: Timeout) -> Option<Expiry> {
+        let expiry = self.expiry(timeout)?;
+        Some(match self.stampede {
+            Some(stampede) => stampede.stored(expiry),
+            None => expiry,
+        })
+    }
+
+    /// The stored bytes a read of the made key finds: under stampede prevention, `None` when
+    /// the read must miss (the value is within its buffer, or XFetch chose this caller to
+    /// recompute it). `get` and `get_or_set` read here.
+    pub(super) async fn read(&self, key: &str, made: String) -> Result<Option<Bytes>> {
+        let Some(stampede) = self.stampede else {
+            return self.run(key, Get { key: made }).await;
+        };
+        let (bytes, pttl) = self.run(key, GetPttl { key: made }).await?;
+        Ok(bytes.filter(|_| !stampede.recompute(pttl)))
+    }
+
+    /// [`read`](Self::read) for the values `MGET` found for the made keys (`get_many`): the
+    /// ones a read must miss become `None`, their expiries asked in one pipeline.
+    pub(super) async fn read_many(
+        &self,
+        made: Vec<String>,
+        mut values: Vec<Option<Bytes>>,
+    ) -> Result<Vec<Option<Bytes>>> {
+        let Some(stampede) = self.stampede else {
+            return Ok(values);
+        };
+        let (found, asks): (Vec<usize>, Vec<Pttl>) = made
+            .into_iter()
+            .enumerate()
+            .filter(|(at, _)| values.get(*at).is_some_and(Option::is_some))
+            .map(|(at, key)| (at, Pttl { key }))
+            .unzip();
+        if found.is_empty() {
+            return Ok(values);
+        }
+        let pttls = self.store.pipeline(asks).await?;
+        for (at, pttl) in found.into_iter().zip(pttls) {
+            if stampede.recompute(pttl?) {
+                values[at] = None;
+            }
+        }
+        Ok(values)
+    }
+
+    /// Whether the made key holds a value (`has_key`, and `add` with a zero timeout): under
+    /// stampede prevention, only one with more than the buffer left.
+    pub(super) async fn present(&self, key: &str, made: String) -> Result<bool> {
+        match self.stampede {
+            None => self.run(key, Exists { key: made }).await,
+            Some(stampede) => Ok(stampede.outlives(self.run(key, Pttl { key: made }).await?)),
         }
     }
 

@@ -12,6 +12,7 @@ mod api_impl;
 mod builder;
 mod core;
 mod flight;
+mod stampede;
 mod url;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use std::time::Duration;
 pub use self::builder::CacheBuilder;
 use self::builder::Origin;
 pub use self::core::CacheCore;
+pub use self::stampede::StampedePrevention;
 use crate::Result;
 use crate::api::CacheApiHandles;
 use crate::backend::Store;

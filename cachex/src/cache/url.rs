@@ -6,10 +6,13 @@ use std::fmt;
 use std::time::Duration;
 
 use super::builder::Location;
+use super::stampede::StampedePrevention;
 use super::{CacheBuilder, CacheCore};
 use crate::backend::memory::Bound;
 #[cfg(feature = "tls")]
 use crate::backend::server::TlsRoots;
+#[cfg(feature = "redis")]
+use crate::backend::server::{bracketed, host_and_port};
 use crate::keys::KeyValidation;
 #[cfg(feature = "redis")]
 use crate::url_text::database;
@@ -198,6 +201,8 @@ const EVERY: Takes = Takes::of(&[
 const MEMORY: Takes = Takes::of(&[Kind::Memory]);
 const SERVERS: Takes = Takes::of(&[Kind::Tcp, Kind::Unix, Kind::Cluster, Kind::Sentinel]);
 #[cfg(feature = "redis")]
+const TCP: Takes = Takes::of(&[Kind::Tcp]);
+#[cfg(feature = "redis")]
 const ONE_SERVER: Takes = Takes::of(&[Kind::Tcp, Kind::Unix]);
 #[cfg(feature = "redis")]
 const UNIX: Takes = Takes::of(&[Kind::Unix]);
@@ -284,6 +289,15 @@ const OPTIONS: &[UrlOption] = &[
             Ok(())
         },
         show: |core| Some(core.fail_open.to_string()),
+    },
+    UrlOption {
+        name: "stampede_prevention",
+        takes: EVERY,
+        apply: |builder, _, value| {
+            builder.stampede = StampedePrevention::parse(value)?;
+            Ok(())
+        },
+        show: |core| core.stampede.map(|stampede| stampede.to_string()),
     },
     UrlOption {
         name: "serializer",
@@ -492,6 +506,30 @@ const OPTIONS: &[UrlOption] = &[
         show: |core| match core.origin.server.effective_protocol() {
             redis::ProtocolVersion::RESP2 => Some("resp2".to_owned()),
             _ => Some("resp3".to_owned()),
+        },
+    },
+    #[cfg(feature = "redis")]
+    UrlOption {
+        name: "replicas",
+        takes: TCP,
+        apply: |builder, name, value| {
+            // django-cachex's LOCATION list: the URL's server is the primary, these replicas.
+            builder.server.replicas = value
+                .split(',')
+                .map(|node| {
+                    host_and_port(node.trim(), 6379)
+                        .map_err(|why| Error::config(format!("{why} (option {name})")))
+                })
+                .collect::<Result<_>>()?;
+            Ok(())
+        },
+        show: |core| {
+            let replicas = &core.origin.server.replicas;
+            let shown: Vec<String> = replicas
+                .iter()
+                .map(|(host, port)| format!("{}:{port}", bracketed(host)))
+                .collect();
+            Some(shown.join(",")).filter(|_| !replicas.is_empty())
         },
     },
     #[cfg(feature = "redis")]

@@ -6,7 +6,8 @@
 //! | [`surfaces`] | which spelling to call from which code: blocking, `aget`, `a()`, handles; your own traits |
 //! | [`runtimes`] | what happens when blocking code calls async code and back; tokio runtimes; finding bridged calls |
 //! | [`configuration`] | one URL for a whole deployment: every scheme and option, and the builder |
-//! | [`topologies`] | standalone servers, TLS, Unix sockets; Cluster and Sentinel |
+//! | [`topologies`] | standalone servers, TLS, Unix sockets; read replicas; Cluster and Sentinel |
+//! | [`coordination`] | locks, counting semaphores, stampede prevention |
 //! | [`codecs`] | how values are stored: serializers, compressors, their features, migrating between them |
 //! | [`django`] | sharing a Redis with a Django service running django-cachex |
 //! | [`cached`] | `#[cached]`: memoizing a function in a cache, its key, TTL, errors and concurrency |
@@ -27,6 +28,9 @@ pub mod configuration {}
 
 #[doc = include_str!("topologies.md")]
 pub mod topologies {}
+
+#[doc = include_str!("coordination.md")]
+pub mod coordination {}
 
 #[doc = include_str!("codecs.md")]
 pub mod codecs {}

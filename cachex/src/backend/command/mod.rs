@@ -22,6 +22,7 @@
 mod hash;
 mod keys;
 mod list;
+mod semaphore;
 mod set;
 mod strings;
 mod zset;
@@ -29,6 +30,7 @@ mod zset;
 pub(crate) use hash::*;
 pub(crate) use keys::*;
 pub(crate) use list::*;
+pub(crate) use semaphore::*;
 pub(crate) use set::*;
 pub(crate) use strings::*;
 pub(crate) use zset::*;

@@ -44,9 +44,21 @@ commands! {
     IncrOrCreate { key: String, delta: i64, expiry: Expiry } -> i64,
         "INCRBY" script(
             INCR_OR_CREATE; key;
-            delta, expiry_millis(*expiry).map(|millis| millis.to_string()).unwrap_or_default()
+            delta, millis_text(*expiry)
         ),
         keys [key], Writes, Never;
+    /// `SET key value [PX ms]` unless the key holds a value with more than `buffer` seconds
+    /// left (`TTL`), or no expiry: `add` under stampede prevention, where a value inside its
+    /// buffer counts as missing. Whether stored.
+    AddStampede { key: String, value: Vec<u8>, expiry: Expiry, buffer: u64 } -> bool,
+        "SET NX" script(ADD_STAMPEDE; key; value, millis_text(*expiry), buffer),
+        keys [key], Writes, Never;
+    /// `PEXPIRE key ms` (`PERSIST` for no expiry) if the key holds a value with more than
+    /// `buffer` seconds left, or no expiry: `touch` under stampede prevention. Whether it
+    /// did.
+    TouchStampede { key: String, expiry: Expiry, buffer: u64 } -> bool,
+        "PEXPIRE" script(TOUCH_STAMPEDE; key; millis_text(*expiry), buffer),
+        keys [key], Writes, Safe;
 }
 
 /// What `SET` with flags answers: `OK` (stored), nil (not stored, or no previous value with
@@ -97,6 +109,60 @@ pub(super) fn condition_flag(condition: Condition) -> &'static str {
         Condition::Present => "XX",
     }
 }
+
+/// Whether a value with `pttl` left (`PTTL`'s answer) outlives a stampede buffer of `buffer`
+/// seconds: no expiry, or more than the buffer left in `TTL`'s seconds (rounded to the
+/// nearest, as Redis rounds them), as the scripts above compare them.
+pub(crate) fn outlives_buffer(pttl: i64, buffer: u64) -> bool {
+    pttl == -1 || ttl_secs(pttl) > i64::try_from(buffer).unwrap_or(i64::MAX)
+}
+
+/// `TTL`'s seconds for `PTTL`'s milliseconds (negative answers kept).
+pub(crate) fn ttl_secs(pttl: i64) -> i64 {
+    if pttl < 0 { pttl } else { (pttl + 500) / 1000 }
+}
+
+/// An expiry as a script argument: milliseconds, or empty for none.
+#[cfg(feature = "redis")]
+fn millis_text(expiry: Expiry) -> String {
+    expiry_millis(expiry)
+        .map(|millis| millis.to_string())
+        .unwrap_or_default()
+}
+
+/// See [`AddStampede`]: `ARGV` value, milliseconds (empty: no expiry), buffer in seconds.
+#[cfg(feature = "redis")]
+static ADD_STAMPEDE: Script = Script::new(
+    r"
+local ttl = redis.call('TTL', KEYS[1])
+if ttl == -1 or ttl > tonumber(ARGV[3]) then
+    return 0
+end
+if ARGV[2] == '' then
+    redis.call('SET', KEYS[1], ARGV[1])
+else
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return 1
+",
+);
+
+/// See [`TouchStampede`]: `ARGV` milliseconds (empty: no expiry), buffer in seconds.
+#[cfg(feature = "redis")]
+static TOUCH_STAMPEDE: Script = Script::new(
+    r"
+local ttl = redis.call('TTL', KEYS[1])
+if ttl ~= -1 and ttl <= tonumber(ARGV[2]) then
+    return 0
+end
+if ARGV[1] == '' then
+    redis.call('PERSIST', KEYS[1])
+else
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+",
+);
 
 /// See [`IncrBy`]. The result is read back with `GET` because Lua numbers are doubles and
 /// would round integers beyond 2^53.

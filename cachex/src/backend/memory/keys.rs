@@ -43,17 +43,13 @@ impl Apply for Unlink {
 }
 
 /// `PTTL key`: -2 missing, -1 persistent, else milliseconds left (rounded up).
-fn pttl(memory: &Memory, key: &str) -> i64 {
-    match memory.live(key) {
-        None => -2,
-        Some(Entry {
-            expires_at: None, ..
-        }) => -1,
-        Some(Entry {
-            expires_at: Some(at),
-            ..
-        }) => millis_left(at),
-    }
+pub(super) fn pttl(memory: &Memory, key: &str) -> i64 {
+    memory.live(key).map_or(-2, |entry| entry_pttl(&entry))
+}
+
+/// `PTTL` of a live entry: -1 persistent, else milliseconds left (rounded up).
+pub(super) fn entry_pttl(entry: &Entry) -> i64 {
+    entry.expires_at.map_or(-1, millis_left)
 }
 
 impl Apply for PexpireTime {

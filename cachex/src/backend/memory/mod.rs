@@ -35,6 +35,7 @@ mod data;
 mod hash;
 mod keys;
 mod list;
+mod semaphore;
 mod set;
 mod strings;
 mod zset;
@@ -233,6 +234,8 @@ pub(crate) struct Memory {
     /// Renames are serialized: each holds one key's compute while it writes the other, and two
     /// crossing renames must never wait for each other.
     renames: Arc<Mutex<()>>,
+    /// The semaphore scripts run one at a time, as a server runs its scripts.
+    scripts: Arc<Mutex<()>>,
     /// Woken whenever a list gets new items, for blocking pops.
     pushes: Arc<Notify>,
     /// Bounded by bytes: a collection changed in place is put again, so that moka weighs it
@@ -258,6 +261,7 @@ impl Memory {
         Memory {
             entries,
             renames: Arc::default(),
+            scripts: Arc::default(),
             pushes: Arc::default(),
             weighed: matches!(bound, Bound::Bytes(_)),
         }

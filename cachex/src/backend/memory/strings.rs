@@ -4,10 +4,12 @@ use bytes::Bytes;
 use moka::ops::compute::Op;
 
 use super::data::Data;
+use super::keys::entry_pttl;
 use super::{Apply, Entry, Memory, deadline};
 use crate::backend::Expiry;
 use crate::backend::command::{
-    Get, GetDel, IncrBy, IncrOrCreate, Mget, Set, SetGet, SetNx, SetReply, SetWith, SetXx,
+    AddStampede, Get, GetDel, IncrBy, IncrOrCreate, Mget, Set, SetGet, SetNx, SetReply, SetWith,
+    SetXx, TouchStampede, outlives_buffer,
 };
 use crate::codec::counter_value;
 use crate::ops::Condition;
@@ -62,6 +64,35 @@ variants! {
         Set => (When::Always),
         SetNx => (When::Absent),
         SetXx => (When::Present),
+    }
+}
+
+/// Whether a live entry counts as present under stampede prevention with `buffer` seconds.
+fn outlives(entry: Option<&Entry>, buffer: u64) -> bool {
+    entry.is_some_and(|entry| outlives_buffer(entry_pttl(entry), buffer))
+}
+
+impl Apply for AddStampede {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        let entry = Entry::new(self.value, self.expiry);
+        Ok(memory.update(&self.key, false, |current| {
+            if outlives(current, self.buffer) {
+                (Op::Nop, false)
+            } else {
+                (Op::Put(entry), true)
+            }
+        }))
+    }
+}
+
+impl Apply for TouchStampede {
+    fn apply(self, memory: &Memory) -> Result<bool> {
+        Ok(memory.update(&self.key, false, |current| match current {
+            Some(entry) if outlives(Some(entry), self.buffer) => {
+                (Op::Put(entry.expiring(super::deadline(self.expiry))), true)
+            }
+            _ => (Op::Nop, false),
+        }))
     }
 }
 

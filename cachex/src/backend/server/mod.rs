@@ -69,6 +69,7 @@ mod cluster;
 mod connections;
 mod error;
 mod options;
+mod replicas;
 #[cfg(feature = "sentinel")]
 mod sentinel;
 mod standalone;
@@ -90,7 +91,9 @@ pub(crate) use self::options::TlsRoots;
 use self::options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, RETRY_FIRST_PAUSE, RETRY_MAX_PAUSE,
 };
+pub(crate) use self::topology::bracketed;
 use self::topology::{Connector, Parsed};
+pub(crate) use self::url::host_and_port;
 use super::command::{Command, Request, Resend, Route, Script};
 use crate::error::{Delivery, Waiting};
 use crate::{Error, Result};
@@ -289,8 +292,10 @@ impl Server {
             let failover = self.connector.follows_failovers() && (read_only || err.is_io_error());
             // A standalone connection that failed is replaced (the cluster connection
             // reconnects by itself).
-            let standalone_broken =
-                matches!(*self.connector, Connector::Standalone { .. }) && err.is_io_error();
+            let standalone_broken = matches!(
+                *self.connector,
+                Connector::Standalone { .. } | Connector::Replicas(_)
+            ) && err.is_io_error();
             if let Some(generation) =
                 generation.filter(|_| breaks_connection(&err) || failover || standalone_broken)
             {

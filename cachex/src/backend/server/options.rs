@@ -51,6 +51,8 @@ pub(crate) struct ServerOptions {
     pub(crate) protocol: Option<ProtocolVersion>,
     /// Reads go to replicas (cluster and Sentinel, `?replica_reads=true`).
     pub(crate) replica_reads: bool,
+    /// Read replicas of one server, listed in its URL (`?replicas=host:port,...`).
+    pub(crate) replicas: Vec<(String, u16)>,
     /// The sentinels' own user, when they have one (`?sentinel_username=`).
     pub(crate) sentinel_user: Option<String>,
     /// The sentinels' own password, when they have one (`?sentinel_password=`).

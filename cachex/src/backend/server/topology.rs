@@ -13,7 +13,9 @@
 //!   `MOVED`/`ASK` and failovers; the link adds what it lacks: pipelines split by slot, and
 //!   `SCAN` over every primary (see [`super::cluster`]);
 //! - sentinel (feature `sentinel`): a connection to the primary that the sentinels name,
-//!   resolved on first use and again after a failover (see [`super::sentinel`]).
+//!   resolved on first use and again after a failover (see [`super::sentinel`]);
+//! - replicas: a primary and read replicas listed in the URL, reads spread over the healthy
+//!   replicas (see [`super::replicas`]).
 //!
 //! Links open lazily: making one does no I/O, the first command connects.
 
@@ -46,6 +48,8 @@ pub(crate) enum Connector {
     /// A primary (and its replicas) monitored by sentinels.
     #[cfg(feature = "sentinel")]
     Sentinel(std::sync::Arc<super::sentinel::SentinelTopology>),
+    /// A primary and read replicas listed in the URL.
+    Replicas(std::sync::Arc<super::replicas::ReplicaTopology>),
 }
 
 impl Connector {
@@ -70,6 +74,9 @@ impl Connector {
             Connector::Sentinel(topology) => Ok(Link::Sentinel(
                 super::sentinel::SentinelLink::new(topology.clone()),
             )),
+            Connector::Replicas(topology) => Ok(Link::Replicas(
+                super::replicas::ReplicasLink::new(topology.clone()),
+            )),
         }
     }
 
@@ -81,6 +88,7 @@ impl Connector {
             Connector::Cluster(_) => "cluster",
             #[cfg(feature = "sentinel")]
             Connector::Sentinel(_) => "sentinel",
+            Connector::Replicas(_) => "replicas",
         }
     }
 
@@ -106,19 +114,25 @@ pub(crate) enum Link {
     /// The primary of a Sentinel service.
     #[cfg(feature = "sentinel")]
     Sentinel(super::sentinel::SentinelLink),
+    /// A primary and its read replicas.
+    Replicas(super::replicas::ReplicasLink),
 }
 
 impl Link {
-    /// Sends `packet` on the connection that serves `route` (a Sentinel replica may serve
-    /// reads; everything else goes where the topology routes it); whether a failed request
-    /// may have reached the server.
+    /// Sends `packet` on the connection that serves `route` (a Sentinel replica or a listed
+    /// replica may serve reads; everything else goes where the topology routes it); whether
+    /// a failed request may have reached the server.
     pub(crate) async fn send<T: FromRedisValue>(
         &mut self,
         packet: Packet<'_>,
-        #[cfg_attr(not(feature = "sentinel"), allow(unused_variables))] route: Route,
+        route: Route,
     ) -> (RedisResult<T>, Reached) {
         match (self, packet) {
             (Link::Standalone(link), packet) => link.send(packet).await,
+            (Link::Replicas(link), Packet::One(_)) if route == Route::Reads => {
+                Box::pin(link.read(packet)).await
+            }
+            (Link::Replicas(link), packet) => link.send(packet).await,
             #[cfg(feature = "sentinel")]
             (Link::Sentinel(link), Packet::One(_)) if route == Route::Reads => {
                 match Box::pin(link.connection(route)).await {
@@ -135,6 +149,7 @@ impl Link {
     pub(crate) fn is_closed(&self) -> bool {
         match self {
             Link::Standalone(link) => link.is_closed(),
+            Link::Replicas(link) => link.is_closed(),
             #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
             _ => false,
         }
@@ -149,6 +164,7 @@ impl ConnectionLike for Link {
             Link::Cluster(link) => link.req_packed_command(cmd),
             #[cfg(feature = "sentinel")]
             Link::Sentinel(link) => link.req_packed_command(cmd),
+            Link::Replicas(link) => link.primary.req_packed_command(cmd),
         }
     }
 
@@ -164,6 +180,7 @@ impl ConnectionLike for Link {
             Link::Cluster(link) => link.req_packed_commands(pipeline, offset, count),
             #[cfg(feature = "sentinel")]
             Link::Sentinel(link) => link.req_packed_commands(pipeline, offset, count),
+            Link::Replicas(link) => link.primary.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -174,6 +191,7 @@ impl ConnectionLike for Link {
             Link::Cluster(link) => link.get_db(),
             #[cfg(feature = "sentinel")]
             Link::Sentinel(link) => link.get_db(),
+            Link::Replicas(link) => link.primary.get_db(),
         }
     }
 }
@@ -273,7 +291,6 @@ pub(crate) fn node_url(
 }
 
 /// A host as it is written in a URL: IPv6 addresses in brackets.
-#[cfg(any(feature = "cluster", feature = "sentinel"))]
 pub(crate) fn bracketed(host: &str) -> String {
     if host.contains(':') {
         format!("[{host}]")

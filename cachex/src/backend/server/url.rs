@@ -14,6 +14,7 @@ use redis::{
 use super::options::ServerOptions;
 #[cfg(feature = "tls")]
 use super::options::ensure_crypto_provider;
+use super::replicas::ReplicaTopology;
 use super::topology::{Connector, Parsed};
 use crate::url_text::{PATH, UNRESERVED, database, percent_decode, percent_encode};
 use crate::{Error, Result};
@@ -81,6 +82,56 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
     let location = describe(&scheme, &info);
     let password = info.redis_settings().password().map(str::to_owned);
     let info = info.set_tcp_settings(TcpSettings::default().set_nodelay(true));
+    let client = client(&scheme, tls, info.clone(), options)?;
+    // Responses are timed by the call loop, per request, so that a response timeout and a
+    // connect timeout can be told apart.
+    let connect_timeout = options.effective_connect_timeout();
+    let mut config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(None);
+    if let Some(limit) = options.connection_limit {
+        config = config.set_concurrency_limit(limit);
+    }
+    let connector = if options.replicas.is_empty() {
+        Connector::Standalone {
+            client,
+            config,
+            connect_timeout,
+        }
+    } else {
+        let replicas = options
+            .replicas
+            .iter()
+            .map(|(host, port)| {
+                let addr = match info.addr() {
+                    ConnectionAddr::TcpTls { .. } => ConnectionAddr::TcpTls {
+                        host: host.clone(),
+                        port: *port,
+                        insecure: false,
+                        tls_params: None,
+                    },
+                    _ => ConnectionAddr::Tcp(host.clone(), *port),
+                };
+                self::client(&scheme, tls, info.clone().set_addr(addr), options)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let topology = ReplicaTopology::new(client, replicas, config, connect_timeout);
+        Connector::Replicas(std::sync::Arc::new(topology))
+    };
+    Ok(Parsed {
+        connector,
+        location,
+        secrets: password.into_iter().collect(),
+    })
+}
+
+/// The client of one server: `info`, over TLS (trusting `options`' roots) when `tls`.
+fn client(
+    scheme: &str,
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))] tls: bool,
+    info: ConnectionInfo,
+    #[cfg_attr(not(feature = "tls"), allow(unused_variables))] options: &ServerOptions,
+) -> Result<redis::Client> {
     #[cfg(feature = "tls")]
     let client = {
         if tls {
@@ -101,29 +152,12 @@ pub(super) fn parse(url: &str, options: &ServerOptions) -> Result<Parsed> {
                 },
             )
             .map_err(|err| Error::config(format!("invalid TLS CA certificate: {err}")))?,
-            None => redis::Client::open(info).map_err(|err| invalid(&scheme, err.to_string()))?,
+            None => redis::Client::open(info).map_err(|err| invalid(scheme, err.to_string()))?,
         }
     };
     #[cfg(not(feature = "tls"))]
-    let client = redis::Client::open(info).map_err(|err| invalid(&scheme, err.to_string()))?;
-    // Responses are timed by the call loop, per request, so that a response timeout and a
-    // connect timeout can be told apart.
-    let connect_timeout = options.effective_connect_timeout();
-    let mut config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(connect_timeout))
-        .set_response_timeout(None);
-    if let Some(limit) = options.connection_limit {
-        config = config.set_concurrency_limit(limit);
-    }
-    Ok(Parsed {
-        connector: Connector::Standalone {
-            client,
-            config,
-            connect_timeout,
-        },
-        location,
-        secrets: password.into_iter().collect(),
-    })
+    let client = redis::Client::open(info).map_err(|err| invalid(scheme, err.to_string()))?;
+    Ok(client)
 }
 
 /// The error for a URL of `scheme` that is wrong in the way `why` says. Never quote the URL
