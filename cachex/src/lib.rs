@@ -53,7 +53,10 @@ mod url_text;
 pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType, Timeout, Ttl};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
-pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
+pub use cache::{
+    Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT, Pipeline, PipelineApi, PipelineApiAsync,
+    Queued, Replies,
+};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use error::{Cause, Delivery, Error, Result, Waiting};
@@ -71,7 +74,7 @@ pub use scan::{KeyIter, KeyScan};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod prelude {
-    pub use crate::{Cache, CacheApi, LockApi, Timeout};
+    pub use crate::{Cache, CacheApi, LockApi, PipelineApi, Timeout};
 }
 
 /// Derives a blocking and an async API from one trait definition.

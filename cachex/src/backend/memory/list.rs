@@ -5,6 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::data::List;
+use super::gate::stripes;
 use super::{Apply, Memory, count, index, index_range};
 use crate::backend::command::{
     Blpop, Brpop, Lindex, Llen, Lpop, Lpush, Lrange, Lrem, Lset, Ltrim, Rpop, Rpush,
@@ -74,7 +75,11 @@ async fn blocking_pop(
             let pushed = memory.pushes.notified();
             let mut pushed = std::pin::pin!(pushed);
             pushed.as_mut().enable();
-            if let Some(popped) = pop_first(&memory, &keys, end)? {
+            let popped = {
+                let _shared = memory.gate.shared(stripes(|visit| keys.iter().for_each(|key| visit(key))));
+                pop_first(&memory, &keys, end)?
+            };
+            if let Some(popped) = popped {
                 return Ok(Some(popped));
             }
             match deadline {
