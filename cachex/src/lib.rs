@@ -46,6 +46,8 @@ mod lock;
 #[cfg(feature = "cache")]
 mod scan;
 #[cfg(feature = "cache")]
+mod script;
+#[cfg(feature = "cache")]
 mod url_text;
 
 #[cfg(feature = "cache")]
@@ -69,6 +71,9 @@ pub use lock::{Lock, LockApi, LockApiAsync};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use scan::{KeyIter, KeyScan};
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use script::{Decoded, FromScriptReply, Script, ScriptArg, ScriptReply};
 
 /// Everything needed to use a cache: `use cachex::prelude::*;`.
 #[cfg(feature = "cache")]

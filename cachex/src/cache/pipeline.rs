@@ -23,7 +23,7 @@ use super::core::CacheCore;
 use crate::api::{CacheApi, KeyType, Timeout, Ttl};
 use crate::backend::Store;
 use crate::backend::batch::Batch;
-use crate::{Error, Result, auto_async};
+use crate::{Error, FromScriptReply, Result, Script, ScriptArg, auto_async};
 
 /// An operation's outcome (`Result<T>`), its type erased.
 type Outcome = Box<dyn std::any::Any + Send>;
@@ -412,4 +412,8 @@ queue! {
         => azpopmin;
     zpopmax[V: DeserializeOwned + Send + 'static](key: &'a str, count: u64) -> Vec<(V, f64)>
         => azpopmax;
+    // --- scripts (sent with their source: see `Server::batch`) ---
+    eval_script[T: FromScriptReply + Send + 'static](
+        script: &'a Script, keys: &'a [&'a str], args: &'a [ScriptArg<'a>]
+    ) -> T => aeval_script;
 }

@@ -19,6 +19,7 @@
 //! Commands hold made keys (prefix and version applied) and encoded values: the cache layer
 //! above makes them.
 
+mod eval;
 mod hash;
 mod keys;
 mod list;
@@ -26,6 +27,7 @@ mod set;
 mod strings;
 mod zset;
 
+pub(crate) use eval::Eval;
 pub(crate) use hash::*;
 pub(crate) use keys::*;
 pub(crate) use list::*;

@@ -8,10 +8,11 @@ use moka::ops::compute::Op;
 use super::data::{Data, lock};
 use super::{Apply, Entry, Memory, count, unix_millis_now};
 use crate::backend::command::{
-    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, Persist, PersistExisting,
+    Del, DeleteIfEquals, Eval, Exists, ExpireIfEquals, FlushDb, GetPttl, Persist, PersistExisting,
     Pexpire, PexpireAt, Pttl, Rename, RenameNx, Scan, Type, TypeOf, Unlink,
 };
 use crate::backend::glob;
+use crate::script::ScriptReply;
 use crate::{Error, Result};
 
 impl Apply for Exists {
@@ -186,5 +187,16 @@ impl Apply for ExpireIfEquals {
             }
             _ => (Op::Nop, false),
         }))
+    }
+}
+
+impl Apply for Eval {
+    fn apply(self, _: &Memory) -> Result<ScriptReply> {
+        Err(Error::Unsupported {
+            operation: "eval_script",
+            reason: "the in-memory backend does not run Lua scripts: use a server, or the \
+                     cache's own operations (a transaction runs several atomically)"
+                .to_owned(),
+        })
     }
 }
