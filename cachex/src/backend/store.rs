@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tracing::Instrument;
 
-use super::batch::{Batch, AnyCommand, Reply, typed};
+use super::batch::{AnyCommand, Batch, Reply, typed};
 use super::command::{Scan, Unlink};
 use super::memory::{Apply, Memory};
 #[cfg(feature = "redis")]

@@ -85,7 +85,9 @@ pub(crate) async fn pipeline_typed_results(s: &Subject) {
 
 pub(crate) async fn pipeline_errors_are_each_operations_own(s: &Subject) {
     let cache = &s.cache;
-    cache.set("{e}text", "not a list", Timeout::Never).expect("set");
+    cache
+        .set("{e}text", "not a list", Timeout::Never)
+        .expect("set");
     // Arguments are borrowed until the pipeline runs: declared before it.
     let nan = [("m", f64::NAN)];
     for transaction in [false, true] {
@@ -102,7 +104,9 @@ pub(crate) async fn pipeline_errors_are_each_operations_own(s: &Subject) {
         let after = pipe.incr_or_create("{e}after", 1, Timeout::Never);
         let mut replies = execute(s, pipe).await.expect("the whole runs");
         replies.take(before).expect("set");
-        let err = replies.take(wrong_type).expect_err("a string is not a list");
+        let err = replies
+            .take(wrong_type)
+            .expect_err("a string is not a list");
         assert!(
             matches!(&err, Error::WrongType { key, .. } if key == "{e}text"),
             "{err:?}"
@@ -131,7 +135,9 @@ pub(crate) async fn transactions_are_atomic(s: &Subject) {
     const ROUNDS: usize = 20;
     let cache = s.cache.clone();
     async fn round(cache: &Cache, writer: usize, blocking: bool) {
-        let number = [writer];
+        // Padded, so that a transaction spans several of a server's reads (16 KiB each on
+        // Redis): a plain pipeline could then be interleaved with other clients' commands.
+        let number = [(writer, "x".repeat(20_000))];
         let mut tx = cache.transaction();
         let first = tx.rpush("{t}log", &number);
         let second = tx.rpush("{t}log", &number);
@@ -182,10 +188,17 @@ pub(crate) async fn transactions_are_atomic(s: &Subject) {
     for task in tasks {
         task.await.expect("a writer");
     }
-    let log = s.cache.lrange::<usize>("{t}log", 0, -1).expect("lrange");
+    let log = s
+        .cache
+        .lrange::<(usize, String)>("{t}log", 0, -1)
+        .expect("lrange");
+    let log: Vec<usize> = log.into_iter().map(|(writer, _)| writer).collect();
     assert_eq!(log.len(), WRITERS * ROUNDS * 2);
     for pair in log.chunks(2) {
-        assert_eq!(pair[0], pair[1], "a transaction's two pushes are adjacent: {log:?}");
+        assert_eq!(
+            pair[0], pair[1],
+            "a transaction's two pushes are adjacent: {log:?}"
+        );
     }
     let total = i64::try_from(WRITERS * ROUNDS).expect("small");
     assert_eq!(s.cache.get::<i64>("{t}a").expect("a"), Some(total));
@@ -239,7 +252,11 @@ pub(crate) async fn pipelines_across_slots(s: &Subject) {
             matches!(&err, Error::Unsupported { reason, .. } if reason.contains("hash tag")),
             "{err:?}"
         );
-        assert_eq!(cache.get::<i64>("apart:1").expect("get"), None, "nothing sent");
+        assert_eq!(
+            cache.get::<i64>("apart:1").expect("get"),
+            None,
+            "nothing sent"
+        );
     } else {
         let mut replies = outcome.expect("one server: any keys");
         replies.take(first).expect("set");
@@ -281,7 +298,10 @@ pub(crate) async fn scripts(s: &Subject) {
     }
     assert_eq!(first.expect("eval"), None);
     // The key went through the prefix and the value through the codec: `get` reads it.
-    assert_eq!(cache.get::<String>("{s}k").expect("get").as_deref(), Some("one"));
+    assert_eq!(
+        cache.get::<String>("{s}k").expect("get").as_deref(),
+        Some("one")
+    );
     let old: Option<Decoded<String>> = cache
         .aeval_script(&swap, &["{s}k"], &[ScriptArg::value("two")])
         .await
@@ -311,7 +331,10 @@ pub(crate) async fn scripts(s: &Subject) {
         .await
         .expect("eval after SCRIPT FLUSH");
     assert_eq!(old, Some(Decoded("two".to_owned())));
-    assert_eq!(cache.get::<String>("{s}k").expect("get").as_deref(), Some("three"));
+    assert_eq!(
+        cache.get::<String>("{s}k").expect("get").as_deref(),
+        Some("three")
+    );
     // A script error is the call's own error.
     let failed = cache
         .aeval_script::<()>(&Script::new("return redis.error_reply('boom')"), &[], &[])

@@ -76,7 +76,9 @@ async fn blocking_pop(
             let mut pushed = std::pin::pin!(pushed);
             pushed.as_mut().enable();
             let popped = {
-                let _shared = memory.gate.shared(stripes(|visit| keys.iter().for_each(|key| visit(key))));
+                let _shared = memory
+                    .gate
+                    .shared(stripes(|visit| keys.iter().for_each(|key| visit(key))));
                 pop_first(&memory, &keys, end)?
             };
             if let Some(popped) = popped {
