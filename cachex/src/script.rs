@@ -63,20 +63,24 @@ impl fmt::Debug for Script {
     }
 }
 
-/// An argument of a script (`ARGV`): a value, encoded by the cache's codec as `set` would
-/// store it, or raw bytes given as they are (a number, a flag).
-pub enum ScriptArg<'a> {
-    /// Sent as given.
+/// An argument of a script (`ARGV`): a [value](ScriptArg::value), encoded by the cache's
+/// codec as `set` would store it, or [raw](ScriptArg::raw) bytes given as they are (a number,
+/// a flag); numbers and text convert into raw arguments (`7.into()`, `"NX".into()`).
+pub struct ScriptArg<'a>(Arg<'a>);
+
+/// Encodes a value with the cache's codec.
+type Encode<'a> = Box<dyn Fn(&Codec) -> Result<Vec<u8>> + Send + Sync + 'a>;
+
+enum Arg<'a> {
     Raw(Vec<u8>),
-    /// Encoded by the cache's codec.
-    Value(Box<dyn Fn(&Codec) -> Result<Vec<u8>> + Send + Sync + 'a>),
+    Value(Encode<'a>),
 }
 
 impl fmt::Debug for ScriptArg<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ScriptArg::Raw(bytes) => f.debug_tuple("Raw").field(bytes).finish(),
-            ScriptArg::Value(_) => f.write_str("Value(..)"),
+        match &self.0 {
+            Arg::Raw(bytes) => f.debug_tuple("Raw").field(bytes).finish(),
+            Arg::Value(_) => f.write_str("Value(..)"),
         }
     }
 }
@@ -85,32 +89,34 @@ impl<'a> ScriptArg<'a> {
     /// A value, encoded by the cache's codec (a script that stores it stores what `set`
     /// would).
     pub fn value<V: Serialize + Sync + ?Sized>(value: &'a V) -> ScriptArg<'a> {
-        ScriptArg::Value(Box::new(move |codec: &Codec| codec.encode(value)))
+        ScriptArg(Arg::Value(Box::new(move |codec: &Codec| {
+            codec.encode(value)
+        })))
     }
 
     /// Raw bytes (a number's text, a flag), sent as they are.
     pub fn raw(bytes: impl AsRef<[u8]>) -> ScriptArg<'a> {
-        ScriptArg::Raw(bytes.as_ref().to_vec())
+        ScriptArg(Arg::Raw(bytes.as_ref().to_vec()))
     }
 
     /// The bytes sent.
     pub(crate) fn encoded(&self, codec: &Codec) -> Result<Vec<u8>> {
-        match self {
-            ScriptArg::Raw(bytes) => Ok(bytes.clone()),
-            ScriptArg::Value(encode) => encode(codec),
+        match &self.0 {
+            Arg::Raw(bytes) => Ok(bytes.clone()),
+            Arg::Value(encode) => encode(codec),
         }
     }
 }
 
 impl From<i64> for ScriptArg<'_> {
     fn from(number: i64) -> Self {
-        ScriptArg::Raw(number.to_string().into_bytes())
+        ScriptArg::raw(number.to_string())
     }
 }
 
 impl From<&str> for ScriptArg<'_> {
     fn from(text: &str) -> Self {
-        ScriptArg::Raw(text.as_bytes().to_vec())
+        ScriptArg::raw(text)
     }
 }
 
