@@ -21,6 +21,7 @@ use crate::{Error, Result};
 pub(crate) type Reply = Box<dyn Any + Send>;
 
 /// A command of the table with its type erased, as a pipeline holds it.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) trait AnyCommand: Send {
     /// The command's name, for errors.
     fn name(&self) -> &'static str;
