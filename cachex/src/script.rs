@@ -158,6 +158,11 @@ fn mismatch(reply: &ScriptReply, wanted: &str) -> Error {
     Error::unexpected_reply(format!("the script returned {reply:?}, not {wanted}"))
 }
 
+/// A number given as text (Lua's `tostring`).
+fn parsed<T: std::str::FromStr>(text: &[u8]) -> Option<T> {
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
 impl FromScriptReply for ScriptReply {
     fn from_reply(reply: ScriptReply, _: &Codec) -> Result<Self> {
         Ok(reply)
@@ -174,10 +179,7 @@ impl FromScriptReply for i64 {
     fn from_reply(reply: ScriptReply, _: &Codec) -> Result<Self> {
         match &reply {
             ScriptReply::Int(number) => Ok(*number),
-            ScriptReply::Data(text) => std::str::from_utf8(text)
-                .ok()
-                .and_then(|text| text.parse().ok())
-                .ok_or_else(|| mismatch(&reply, "an integer")),
+            ScriptReply::Data(text) => parsed(text).ok_or_else(|| mismatch(&reply, "an integer")),
             _ => Err(mismatch(&reply, "an integer")),
         }
     }
@@ -196,10 +198,7 @@ impl FromScriptReply for f64 {
             ScriptReply::Double(number) => Ok(*number),
             #[allow(clippy::cast_precision_loss)] // Lua's numbers are doubles anyway
             ScriptReply::Int(number) => Ok(*number as f64),
-            ScriptReply::Data(text) => std::str::from_utf8(text)
-                .ok()
-                .and_then(|text| text.parse().ok())
-                .ok_or_else(|| mismatch(&reply, "a number")),
+            ScriptReply::Data(text) => parsed(text).ok_or_else(|| mismatch(&reply, "a number")),
             _ => Err(mismatch(&reply, "a number")),
         }
     }

@@ -179,21 +179,6 @@ fn python_values_and_objects(cache: &Cache) {
     assert!(reason.contains("STACK_GLOBAL"), "{reason}");
 }
 
-/// Runs `tests/fixtures/django/pipeline.py` (django-cachex's own pipeline); what it printed.
-fn django_pipeline(url: &str, prefix: &str, mode: &str) -> String {
-    let output = Command::new(cachex_tests::django::python())
-        .arg(cachex_tests::django::fixture("pipeline.py"))
-        .args([url, prefix, mode])
-        .output()
-        .expect("python runs");
-    assert!(
-        output.status.success(),
-        "django side failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// Values written through a django-cachex pipeline are read through a cachex pipeline, and
 /// the other way round: same keys, same encoding, counters shared.
 #[test]
@@ -205,7 +190,11 @@ fn pipelines_on_both_sides() {
         Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
 
     // Django's pipeline writes, cachex's reads.
-    django_pipeline(&url, &prefix, "write");
+    let json = Codec {
+        serializer: "json",
+        compressor: "none",
+    };
+    django(&url, &prefix, "pipeline-write", json, &json!({}));
     let mut pipe = cache.pipeline();
     let text = pipe.get::<String>("django:text");
     let count = pipe.incr("django:count", 1);
@@ -240,7 +229,8 @@ fn pipelines_on_both_sides() {
     assert_eq!(replies.take(pushed).expect("rpush"), 3);
     assert!(replies.take(hset).expect("hset"));
     let seen: Value =
-        serde_json::from_str(&django_pipeline(&url, &prefix, "read")).expect("Django's JSON");
+        serde_json::from_str(&django(&url, &prefix, "pipeline-read", json, &json!({})))
+            .expect("Django's JSON");
     assert_eq!(
         seen,
         json!({"text": "wörld", "count": 21, "list": list, "field": {"k": [true]}})

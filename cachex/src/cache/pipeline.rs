@@ -39,7 +39,7 @@ enum Operation<'a> {
 }
 
 /// Operations of a cache queued without I/O, run together in one round trip by
-/// [`execute`](PipelineApi::execute) / [`aexecute`](PipelineApiAsync::aexecute): made by
+/// [`execute`](PipelineApi::execute) / `aexecute().await`: made by
 /// [`pipeline`](CacheCore::pipeline) or, inside `MULTI`/`EXEC`,
 /// [`transaction`](CacheCore::transaction).
 ///
