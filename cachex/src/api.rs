@@ -1037,4 +1037,35 @@ pub trait CacheApi: Send + Sync {
         lease: Duration,
         wait: Duration,
     ) -> Result<Option<Permit>>;
+
+    // --- scripts ---
+
+    /// Runs a Lua [`Script`](crate::Script) on the server: `keys` become `KEYS` through the
+    /// prefix and version (as every operation's keys), `args` become `ARGV` (a
+    /// [`ScriptArg::value`](crate::ScriptArg::value) encoded by the codec, a
+    /// [`ScriptArg::raw`](crate::ScriptArg::raw) as given), and the reply is decoded into the
+    /// type the caller names ([`FromScriptReply`](crate::FromScriptReply)). Sent by SHA-1
+    /// (`EVALSHA`), loaded and sent again when the server does not know it. On a cluster the
+    /// keys must share a slot (a hash tag); the in-memory backend refuses it
+    /// ([`Error::Unsupported`](crate::Error::Unsupported)).
+    ///
+    /// ```no_run
+    /// use cachex::prelude::*;
+    /// use cachex::{Decoded, Script, ScriptArg};
+    ///
+    /// # fn main() -> cachex::Result<()> {
+    /// let cache = Cache::from_url("redis://localhost:6379/0")?;
+    /// let swap = Script::new("local old = redis.call('GET', KEYS[1]) \
+    ///     redis.call('SET', KEYS[1], ARGV[1]) return old");
+    /// let old: Option<Decoded<String>> =
+    ///     cache.eval_script(&swap, &["greeting"], &[ScriptArg::value("hello")])?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    async fn eval_script<T: crate::FromScriptReply + Send>(
+        &self,
+        script: &crate::Script,
+        keys: &[&str],
+        args: &[crate::ScriptArg<'_>],
+    ) -> Result<T>;
 }

@@ -50,6 +50,8 @@ mod ops;
 #[cfg(feature = "cache")]
 mod scan;
 #[cfg(feature = "cache")]
+mod script;
+#[cfg(feature = "cache")]
 mod semaphore;
 #[cfg(feature = "cache")]
 mod url_text;
@@ -59,7 +61,10 @@ mod url_text;
 pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType, Timeout, Ttl};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
-pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT, StampedePrevention};
+pub use cache::{
+    Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT, Pipeline, PipelineApi, PipelineApiAsync,
+    Queued, Replies, StampedePrevention,
+};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use error::{Cause, Delivery, Error, Result, Waiting};
@@ -80,13 +85,16 @@ pub use ops::{
 pub use scan::{KeyIter, KeyScan, MemberIter, MemberScan, Scan, ScanIter};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use script::{Decoded, FromScriptReply, Script, ScriptArg, ScriptReply};
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use semaphore::{Permit, PermitApi, PermitApiAsync};
 
 /// Everything needed to use a cache: `use cachex::prelude::*;`.
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod prelude {
-    pub use crate::{Cache, CacheApi, LockApi, PermitApi, Timeout};
+    pub use crate::{Cache, CacheApi, LockApi, PermitApi, PipelineApi, Timeout};
 }
 
 /// Derives a blocking and an async API from one trait definition.

@@ -147,12 +147,15 @@ mod breadth_cases;
 mod extended;
 #[path = "contract/loaders.rs"]
 mod loaders;
+#[path = "contract/pipelines.rs"]
+mod pipelines;
 
 mod cases {
     use super::*;
     pub(super) use crate::breadth_cases::*;
     pub(super) use crate::extended::*;
     pub(super) use crate::loaders::*;
+    pub(super) use crate::pipelines::*;
 
     pub(super) async fn simple(s: &Subject) {
         assert_eq!(
@@ -730,6 +733,11 @@ macro_rules! matrix {
 }
 
 matrix!(
+    pipeline_typed_results,
+    pipeline_errors_are_each_operations_own,
+    transactions_are_atomic,
+    pipelines_across_slots,
+    scripts,
     simple,
     data_types,
     unicode_and_binary,

@@ -223,3 +223,63 @@ fn django_reads(url: &str, prefix: &str, codec: Codec, values: &Value) -> Value 
     }
     seen
 }
+
+/// Values written through a django-cachex pipeline are read through a cachex pipeline, and
+/// the other way round: same keys, same encoding, counters shared.
+#[test]
+fn pipelines_on_both_sides() {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-pipeline-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let cache =
+        Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
+
+    // Django's pipeline writes, cachex's reads.
+    let json = Codec {
+        serializer: "json",
+        compressor: "none",
+    };
+    django(&url, &prefix, "pipeline-write", json, &json!({}));
+    let mut pipe = cache.pipeline();
+    let text = pipe.get::<String>("django:text");
+    let count = pipe.incr("django:count", 1);
+    let items = pipe.lrange::<Value>("django:list", 0, -1);
+    let field = pipe.hget::<Vec<i64>>("django:hash", "field");
+    let mut replies = pipe.execute().expect("cachex's pipeline");
+    assert_eq!(
+        replies.take(text).expect("text").as_deref(),
+        Some("héllo ✓")
+    );
+    assert_eq!(replies.take(count).expect("count"), 16);
+    assert_eq!(
+        replies.take(items).expect("list"),
+        [json!(1), json!("two"), json!({"three": 3})]
+    );
+    assert_eq!(replies.take(field).expect("field"), Some(vec![1, 2]));
+
+    // cachex's transaction writes, Django's pipeline reads.
+    let list = [json!(1.5), json!("deux"), json!([3])];
+    let field = json!({"k": [true]}); // arguments are borrowed until the pipeline runs
+    let mut tx = cache.transaction();
+    let writes = [
+        tx.set("rust:text", "wörld", Timeout::Default),
+        tx.set("rust:count", &20, Timeout::Default),
+    ];
+    let pushed = tx.rpush("rust:list", &list);
+    let hset = tx.hset("rust:hash", "field", &field);
+    let mut replies = tx.execute().expect("cachex's transaction");
+    for write in writes {
+        replies.take(write).expect("set");
+    }
+    assert_eq!(replies.take(pushed).expect("rpush"), 3);
+    assert!(replies.take(hset).expect("hset"));
+    let seen: Value =
+        serde_json::from_str(&django(&url, &prefix, "pipeline-read", json, &json!({})))
+            .expect("Django's JSON");
+    assert_eq!(
+        seen,
+        json!({"text": "wörld", "count": 21, "list": list, "field": {"k": [true]}})
+    );
+    assert_eq!(cache.get::<i64>("rust:count").expect("get"), Some(21));
+    cache.clear().expect("clear");
+}

@@ -35,7 +35,11 @@ fn caches(name: &str) -> Vec<(&'static str, Cache)> {
 /// Stores `value` at `key` for `secs`, buffer or not (as a cache without the option would).
 fn store_for(cache: &Cache, key: &str, value: &str, secs: u64) {
     cache.set(key, value, Timeout::Never).expect("set");
-    assert!(cache.pexpire(key, Duration::from_secs(secs)).expect("pexpire"));
+    assert!(
+        cache
+            .pexpire(key, Duration::from_secs(secs))
+            .expect("pexpire")
+    );
 }
 
 /// The stored expiry in whole seconds (rounded to the nearest).

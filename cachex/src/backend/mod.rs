@@ -6,8 +6,11 @@
 //!   resend rule, typed reply);
 //! - [`memory`]: the embedded in-memory backend, each family's Redis semantics beside it;
 //! - `server`: Redis and Valkey (standalone, Cluster, Sentinel) over the redis crate;
-//! - [`Store`]: the one the cache uses, dispatched statically, traced.
+//! - [`Store`]: the one the cache uses, dispatched statically, traced;
+//! - [`batch`]: pipelines and transactions (commands with their types erased, the store a
+//!   pipeline's operations are queued on).
 
+pub(crate) mod batch;
 pub(crate) mod command;
 pub(crate) mod glob;
 pub(crate) mod memory;

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use tracing::Instrument;
 
-use super::command::{Command, Scan, Unlink};
+use super::batch::{AnyCommand, Batch, Reply, typed};
+use super::command::{Scan, Unlink};
 use super::memory::{Apply, Memory};
 #[cfg(feature = "redis")]
 use super::server::Server;
@@ -20,6 +21,8 @@ pub(crate) enum Store {
     Memory(Memory),
     #[cfg(feature = "redis")]
     Server(Server),
+    /// A pipeline's operations, queued (see [`super::batch`]).
+    Batch(Batch),
 }
 
 /// Runs one backend call on whichever backend the store is; traced (see [`Store::traced`])
@@ -33,6 +36,7 @@ macro_rules! dispatch {
                     Store::Memory($backend) => $call,
                     #[cfg(feature = "redis")]
                     Store::Server($backend) => $call,
+                    Store::Batch($backend) => $call,
                 }
             }))
             .await
@@ -41,6 +45,7 @@ macro_rules! dispatch {
                 Store::Memory($backend) => $call,
                 #[cfg(feature = "redis")]
                 Store::Server($backend) => $call,
+                Store::Batch($backend) => $call,
             }
         }
     };
@@ -53,6 +58,15 @@ impl Store {
             Store::Memory(_) => "memory",
             #[cfg(feature = "redis")]
             Store::Server(server) => server.kind(),
+            Store::Batch(_) => "pipeline",
+        }
+    }
+
+    /// The batch of a pipeline's store.
+    pub(crate) fn as_batch(&self) -> Option<&Batch> {
+        match self {
+            Store::Batch(batch) => Some(batch),
+            _ => None,
         }
     }
 
@@ -75,8 +89,35 @@ impl Store {
         &self,
         commands: Vec<C>,
     ) -> Result<Vec<Result<C::Output>>> {
-        let keys = commands.iter().map(Command::key_count).sum();
-        dispatch!(self, C::NAME, keys, backend => backend.pipeline(commands).await)
+        if let Store::Batch(batch) = self {
+            return batch.pipeline(commands).await;
+        }
+        let queued = commands
+            .into_iter()
+            .map(|command| Box::new(command) as Box<dyn AnyCommand>)
+            .collect();
+        let replies = self.batch(queued, false).await?;
+        Ok(replies
+            .into_iter()
+            .map(|reply| reply.and_then(typed))
+            .collect())
+    }
+
+    /// Runs queued commands of any kinds in one go, in order, each with its own outcome; as a
+    /// transaction when `atomic` (no other client's command runs between them). The outer
+    /// error is the call's (the server could not be reached, the keys of a cluster
+    /// transaction are on several slots).
+    pub(crate) async fn batch(
+        &self,
+        commands: Vec<Box<dyn AnyCommand>>,
+        atomic: bool,
+    ) -> Result<Vec<Result<Reply>>> {
+        let mut keys = 0;
+        for command in &commands {
+            command.each_key(&mut |_| keys += 1);
+        }
+        let operation = if atomic { "transaction" } else { "pipeline" };
+        dispatch!(self, operation, keys, backend => backend.batch(commands, atomic).await)
     }
 
     /// Deletes every key matching `pattern` (`SCAN` + `UNLINK`, batch by batch): how many.

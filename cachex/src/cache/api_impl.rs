@@ -1421,6 +1421,28 @@ impl CacheApi for CacheCore {
         };
         semaphore::acquire(&self.store, key, &made, request).await
     }
+
+    // --- scripts ---
+
+    async fn aeval_script<T: crate::FromScriptReply + Send>(
+        &self,
+        script: &crate::Script,
+        keys: &[&str],
+        args: &[crate::ScriptArg<'_>],
+    ) -> Result<T> {
+        let about = keys.first().copied().unwrap_or_default();
+        let command = Eval {
+            source: script.shared_source(),
+            hash: script.hash().into(),
+            keys: self.made_keys(keys)?,
+            args: args
+                .iter()
+                .map(|arg| arg.encoded(&self.codec))
+                .collect::<Result<_>>()?,
+        };
+        let reply = self.run(about, command).await?;
+        T::from_reply(reply, &self.codec).map_err(|err| err.about(about))
+    }
 }
 
 /// `LPOS`'s rank: 0 is refused, as Redis refuses it.

@@ -6,12 +6,14 @@
 //! - [`core`]: [`CacheCore`] and the helpers every operation uses, with the one call path to
 //!   the backend;
 //! - [`flight`]: single-flight for `get_or_set`, and XFetch's timings;
-//! - [`api_impl`]: the [`CacheApi`] implementation, one short body per operation.
+//! - [`api_impl`]: the [`CacheApi`] implementation, one short body per operation;
+//! - [`pipeline`]: [`Pipeline`]s and transactions, each operation queued by its own body.
 
 mod api_impl;
 mod builder;
 mod core;
 mod flight;
+mod pipeline;
 mod stampede;
 mod url;
 
@@ -22,6 +24,7 @@ use std::time::Duration;
 pub use self::builder::CacheBuilder;
 use self::builder::Origin;
 pub use self::core::CacheCore;
+pub use self::pipeline::{Pipeline, PipelineApi, PipelineApiAsync, Queued, Replies};
 pub use self::stampede::StampedePrevention;
 use crate::Result;
 use crate::api::CacheApiHandles;

@@ -9,6 +9,7 @@
 //! | [`topologies`] | standalone servers, TLS, Unix sockets; read replicas; Cluster and Sentinel |
 //! | [`coordination`] | locks, counting semaphores, stampede prevention |
 //! | [`codecs`] | how values are stored: serializers, compressors, their features, migrating between them |
+//! | [`pipelines`] | many operations in one round trip, transactions, Lua scripts |
 //! | [`django`] | sharing a Redis with a Django service running django-cachex |
 //! | [`cached`] | `#[cached]`: memoizing a function in a cache, its key, TTL, errors and concurrency |
 //! | [`errors`] | the one error type, Django's exceptions, failing open |
@@ -34,6 +35,9 @@ pub mod coordination {}
 
 #[doc = include_str!("codecs.md")]
 pub mod codecs {}
+
+#[doc = include_str!("pipelines.md")]
+pub mod pipelines {}
 
 #[doc = include_str!("django.md")]
 pub mod django {}

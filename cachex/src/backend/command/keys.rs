@@ -71,6 +71,11 @@ impl KeyCount for Vec<Vec<u8>> {
     fn count(&self) -> usize {
         self.len()
     }
+
+    fn each(&self, visit: &mut dyn FnMut(&str)) {
+        self.iter()
+            .for_each(|key| visit(&String::from_utf8_lossy(key)));
+    }
 }
 
 /// `TYPE`'s answer: the Redis name of what the key holds (`none` when it is missing,

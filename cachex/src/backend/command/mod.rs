@@ -19,6 +19,7 @@
 //! Commands hold made keys (prefix and version applied) and encoded values: the cache layer
 //! above makes them.
 
+mod eval;
 mod hash;
 mod keys;
 mod list;
@@ -27,6 +28,7 @@ mod set;
 mod strings;
 mod zset;
 
+pub(crate) use eval::Eval;
 pub(crate) use hash::*;
 pub(crate) use keys::*;
 pub(crate) use list::*;
@@ -63,13 +65,13 @@ pub(crate) enum Resend {
 
 /// A command of the table (see the module documentation).
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-pub(crate) trait Command: Send + Sized {
+pub(crate) trait Command: Send + Sized + 'static {
     /// The typed reply.
     #[cfg(feature = "redis")]
-    type Output: Send + redis::FromRedisValue;
+    type Output: Send + 'static + redis::FromRedisValue;
     /// The typed reply.
     #[cfg(not(feature = "redis"))]
-    type Output: Send;
+    type Output: Send + 'static;
     /// The Redis command's name (a script's, for logs, is the command it stands for).
     const NAME: &'static str;
     /// Where it may be served.
@@ -78,6 +80,8 @@ pub(crate) trait Command: Send + Sized {
     const RESEND: Resend;
     /// How many keys it touches.
     fn key_count(&self) -> usize;
+    /// Calls `visit` with each key it touches (made keys), in order.
+    fn each_key(&self, visit: &mut dyn FnMut(&str));
     /// What a server backend sends.
     #[cfg(feature = "redis")]
     fn request(&self) -> Request;
@@ -90,7 +94,7 @@ pub(crate) enum Request {
     Plain(redis::Cmd),
     /// `EVALSHA` of a script; on `NOSCRIPT` the script is loaded and the call sent again.
     Script {
-        script: &'static Script,
+        source: ScriptSource,
         eval: redis::Cmd,
     },
     /// A command that blocks its connection for up to `wait` (`None`: forever), sent on a
@@ -126,20 +130,49 @@ impl Script {
     }
 }
 
-/// How many keys a key field holds.
+/// The source of a script a request runs: one of the table's, or a caller's
+/// ([`crate::Script`]), shared.
+#[cfg(feature = "redis")]
+#[derive(Clone)]
+pub(crate) enum ScriptSource {
+    Table(&'static str),
+    Shared(std::sync::Arc<str>),
+}
+
+#[cfg(feature = "redis")]
+impl ScriptSource {
+    /// The Lua text.
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            ScriptSource::Table(text) => text,
+            ScriptSource::Shared(text) => text,
+        }
+    }
+}
+
+/// The keys a key field holds.
 pub(crate) trait KeyCount {
     fn count(&self) -> usize;
+    fn each(&self, visit: &mut dyn FnMut(&str));
 }
 
 impl KeyCount for String {
     fn count(&self) -> usize {
         1
     }
+
+    fn each(&self, visit: &mut dyn FnMut(&str)) {
+        visit(self);
+    }
 }
 
 impl KeyCount for Vec<String> {
     fn count(&self) -> usize {
         self.len()
+    }
+
+    fn each(&self, visit: &mut dyn FnMut(&str)) {
+        self.iter().for_each(|key| visit(key));
     }
 }
 
@@ -208,6 +241,11 @@ macro_rules! commands {
                 0 $(+ $crate::backend::command::KeyCount::count(&self.$key))*
             }
 
+            #[allow(unused_variables)]
+            fn each_key(&self, visit: &mut dyn FnMut(&str)) {
+                $($crate::backend::command::KeyCount::each(&self.$key, visit);)*
+            }
+
             #[cfg(feature = "redis")]
             #[allow(unused_variables)]
             fn request(&self) -> $crate::backend::command::Request {
@@ -228,7 +266,10 @@ macro_rules! commands {
         eval.arg(0usize $(+ $crate::backend::command::KeyCount::count($key))*);
         $(eval.arg($key);)*
         $(eval.arg($arg);)*
-        $crate::backend::command::Request::Script { script: &$script, eval }
+        $crate::backend::command::Request::Script {
+            source: $crate::backend::command::ScriptSource::Table($script.source),
+            eval,
+        }
     }};
     (@send $name:literal blocking ($wait:expr; $($arg:expr),*)) => {{
         let mut command = redis::cmd($name);

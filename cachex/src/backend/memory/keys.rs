@@ -8,11 +8,12 @@ use moka::ops::compute::Op;
 use super::data::{Data, lock};
 use super::{Apply, Entry, Memory, count, millis_left, unix_millis_at, unix_millis_now, weight};
 use crate::backend::command::{
-    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, InfoReply, MemoryUsage, Persist,
-    PersistExisting, Pexpire, PexpireAt, PexpireTime, Pttl, Rename, RenameNx, Scan, ServerInfo,
-    Type, TypeOf, Unlink,
+    Del, DeleteIfEquals, Eval, Exists, ExpireIfEquals, FlushDb, GetPttl, InfoReply, MemoryUsage,
+    Persist, PersistExisting, Pexpire, PexpireAt, PexpireTime, Pttl, Rename, RenameNx, Scan,
+    ServerInfo, Type, TypeOf, Unlink,
 };
 use crate::backend::glob;
+use crate::script::ScriptReply;
 use crate::{Error, Result};
 
 impl Apply for Exists {
@@ -234,5 +235,16 @@ impl Apply for ExpireIfEquals {
             }
             _ => (Op::Nop, false),
         }))
+    }
+}
+
+impl Apply for Eval {
+    fn apply(self, _: &Memory) -> Result<ScriptReply> {
+        Err(Error::Unsupported {
+            operation: "eval_script",
+            reason: "the in-memory backend does not run Lua scripts: use a server, or the \
+                     cache's own operations (a transaction runs several atomically)"
+                .to_owned(),
+        })
     }
 }

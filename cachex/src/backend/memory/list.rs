@@ -5,6 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::data::List;
+use super::gate::stripes;
 use super::{Apply, Memory, count, index, index_range};
 use crate::backend::command::{
     Blmove, Blpop, Brpop, Lindex, Linsert, Llen, Lmove, Lpop, LpopCount, Lpos, LposCount, Lpush,
@@ -122,6 +123,9 @@ macro_rules! blocking_pop {
             ) -> impl Future<Output = Result<Self::Output>> + Send {
                 let keys = self.keys;
                 wait_for(memory.clone(), self.timeout, move |memory| {
+                    let _shared = memory
+                        .gate
+                        .shared(stripes(|visit| keys.iter().for_each(|key| visit(key))));
                     pop_first(memory, &keys, $end)
                 })
             }
@@ -334,6 +338,11 @@ impl Apply for Blmove {
             timeout,
         } = self;
         wait_for(memory.clone(), timeout, move |memory| {
+            let _shared = memory.gate.shared(stripes(|visit| {
+                [&source, &destination]
+                    .into_iter()
+                    .for_each(|key| visit(key))
+            }));
             move_item(memory, &source, &destination, from, to)
         })
     }

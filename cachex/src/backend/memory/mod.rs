@@ -32,6 +32,7 @@ macro_rules! variants {
 }
 
 mod data;
+mod gate;
 mod hash;
 mod keys;
 mod list;
@@ -51,7 +52,9 @@ use moka::sync::Cache as Map;
 use tokio::sync::Notify;
 
 use self::data::{Collection, Data, lock};
+use self::gate::{Gate, stripes};
 use super::Expiry;
+use super::batch::{AnyCommand, Reply};
 use super::command::Command;
 use crate::{Error, Result};
 
@@ -79,9 +82,10 @@ pub(crate) trait Apply: Command {
     /// Runs it now, atomically for each key it touches.
     fn apply(self, memory: &Memory) -> Result<Self::Output>;
 
-    /// Runs it, waiting where the command waits (blocking pops); the others are ready at once.
+    /// Runs it, waiting where the command waits (blocking pops); the others are ready at once,
+    /// isolated from transactions (see [`Memory::isolated`]).
     fn apply_waiting(self, memory: &Memory) -> impl Future<Output = Result<Self::Output>> + Send {
-        std::future::ready(self.apply(memory))
+        std::future::ready(memory.isolated(self))
     }
 }
 
@@ -238,6 +242,9 @@ pub(crate) struct Memory {
     scripts: Arc<Mutex<()>>,
     /// Woken whenever a list gets new items, for blocking pops.
     pushes: Arc<Notify>,
+    /// Keeps transactions whole: a command holds its keys' stripes shared, a transaction
+    /// every stripe of its keys exclusively.
+    gate: Arc<Gate>,
     /// Bounded by bytes: a collection changed in place is put again, so that moka weighs it
     /// anew.
     weighed: bool,
@@ -263,6 +270,7 @@ impl Memory {
             renames: Arc::default(),
             scripts: Arc::default(),
             pushes: Arc::default(),
+            gate: Arc::default(),
             weighed: matches!(bound, Bound::Bytes(_)),
         }
     }
@@ -272,16 +280,39 @@ impl Memory {
         command.apply_waiting(self).await
     }
 
-    /// Runs commands of one kind, in order: each one's own outcome.
-    pub(crate) async fn pipeline<C: Apply>(
+    /// Runs queued commands in order, each one's own outcome. As a transaction (`atomic`),
+    /// the gate's stripes of every key they touch are held exclusively from the first to the
+    /// last: no other command of these keys runs, or reads, in between. A pipeline runs each
+    /// one as a single command.
+    pub(crate) async fn batch(
         &self,
-        commands: Vec<C>,
-    ) -> Result<Vec<Result<C::Output>>> {
-        let mut outcomes = Vec::with_capacity(commands.len());
-        for command in commands {
-            outcomes.push(command.apply_waiting(self).await);
+        commands: Vec<Box<dyn AnyCommand>>,
+        atomic: bool,
+    ) -> Result<Vec<Result<Reply>>> {
+        if !atomic {
+            return Ok(commands
+                .into_iter()
+                .map(|command| {
+                    let _shared = self.gate.shared(stripes(|visit| command.each_key(visit)));
+                    command.apply(self)
+                })
+                .collect());
         }
-        Ok(outcomes)
+        let mask = stripes(|visit| commands.iter().for_each(|command| command.each_key(visit)));
+        let _exclusive = self.gate.exclusive(mask);
+        Ok(commands
+            .into_iter()
+            .map(|command| command.apply(self))
+            .collect())
+    }
+
+    /// Runs one command, holding the gate's stripes of its keys shared: never in the middle of
+    /// a transaction on one of them.
+    pub(crate) fn isolated<C: Apply>(&self, command: C) -> Result<C::Output> {
+        let _shared = self
+            .gate
+            .shared(stripes(|visit| Command::each_key(&command, visit)));
+        command.apply(self)
     }
 
     /// Nothing to close: there is no connection.

@@ -143,7 +143,13 @@ impl BlockingPool {
         }
         match connection.read(packet) {
             Ok(value) => {
-                let decoded = match value.extract_error() {
+                // A pipeline's replies are each one's own: only a whole that failed fails.
+                let checked = match (packet, value) {
+                    (Packet::Many(_), Value::ServerError(err)) => Err(err.into()),
+                    (Packet::Many(_), value) => Ok(value),
+                    (Packet::One(_), value) => value.extract_error(),
+                };
+                let decoded = match checked {
                     Ok(value) => T::from_redis_value(value).map_err(RedisError::from),
                     Err(err) => Err(err),
                 };
@@ -354,10 +360,14 @@ impl Connection {
     fn read(&mut self, packet: Packet<'_>) -> RedisResult<Value> {
         match packet {
             Packet::One(_) => self.parser.parse_value(&self.stream),
-            Packet::Many(pipeline) if pipeline.is_transaction() => Err(RedisError::from((
-                ErrorKind::Client,
-                "a transaction on a blocking connection",
-            ))),
+            // `MULTI`'s `OK`, each command's `QUEUED`, then `EXEC`'s answer: the replies.
+            Packet::Many(pipeline) if pipeline.is_transaction() => {
+                let mut exec = Value::Nil;
+                for _ in 0..pipeline.len() + 2 {
+                    exec = self.parser.parse_value(&self.stream)?;
+                }
+                Ok(exec)
+            }
             Packet::Many(pipeline) => (0..pipeline.len())
                 .map(|_| self.parser.parse_value(&self.stream))
                 .collect::<RedisResult<Vec<_>>>()

@@ -534,12 +534,35 @@ fn ask_target(err: &RedisError) -> Option<SingleNodeRoutingInfo> {
     })
 }
 
-/// The slot of a command's first key (its first argument after the name), if it has one.
+/// The slot of a command's first key (its first argument after the name; a script's after
+/// its key count), if it has one.
 fn first_key_slot(cmd: &Cmd) -> Option<Slot> {
-    match cmd.args_iter().nth(1) {
-        Some(Arg::Simple(key)) => Some(Slot::for_key(key)),
+    let mut args = cmd.args_iter();
+    let script = matches!(
+        args.next(),
+        Some(Arg::Simple(name)) if name.eq_ignore_ascii_case(b"EVAL")
+            || name.eq_ignore_ascii_case(b"EVALSHA")
+    );
+    let mut args = args.skip(if script { 2 } else { 0 });
+    match args.next() {
+        Some(Arg::Simple(key)) if !script || !cmd.args_iter().nth(2).is_some_and(no_keys) => {
+            Some(Slot::for_key(key))
+        }
         _ => None,
     }
+}
+
+/// Whether a script's key count is 0.
+fn no_keys(count: Arg<&[u8]>) -> bool {
+    matches!(count, Arg::Simple(b"0"))
+}
+
+/// Whether the keys are all on one slot.
+pub(crate) fn one_slot<'a>(mut keys: impl Iterator<Item = &'a [u8]>) -> bool {
+    let Some(first) = keys.next().map(Slot::for_key) else {
+        return true;
+    };
+    keys.all(|key| Slot::for_key(key) == first)
 }
 
 /// Sends a pipeline as one pipeline per slot, concurrently, and puts the answers back in the

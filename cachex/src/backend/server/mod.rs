@@ -94,7 +94,8 @@ use self::options::{
 pub(crate) use self::topology::bracketed;
 use self::topology::{Connector, Parsed};
 pub(crate) use self::url::host_and_port;
-use super::command::{Command, Request, Resend, Route, Script};
+use super::batch::{AnyCommand, Reply};
+use super::command::{Command, Request, Resend, Route, ScriptSource};
 use crate::error::{Delivery, Waiting};
 use crate::{Error, Result};
 
@@ -197,8 +198,8 @@ impl Server {
                 self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None)
                     .await
             }
-            Request::Script { script, eval } => {
-                self.call(C::ROUTE, C::RESEND, Packet::One(&eval), Some(script))
+            Request::Script { source, eval } => {
+                self.call(C::ROUTE, C::RESEND, Packet::One(&eval), Some(source.text()))
                     .await
             }
             // Boxed, as rare and large: the common requests' futures stay small.
@@ -208,37 +209,91 @@ impl Server {
         }
     }
 
-    /// Runs commands of one kind as one pipeline: each one's own outcome, in order.
-    pub(crate) async fn pipeline<C: Command>(
+    /// Runs queued commands as one pipeline, or one `MULTI`/`EXEC` transaction when `atomic`:
+    /// each one's own outcome, in order. A script goes as `EVAL` with its source (a pipeline
+    /// cannot load a script the server lost without running the commands after it twice). The
+    /// whole is sent again after a broken connection only when every command may be, and
+    /// served by a replica only when every command only reads.
+    pub(crate) async fn batch(
         &self,
-        commands: Vec<C>,
-    ) -> Result<Vec<Result<C::Output>>> {
+        commands: Vec<Box<dyn AnyCommand>>,
+        atomic: bool,
+    ) -> Result<Vec<Result<Reply>>> {
         if commands.is_empty() {
             return Ok(Vec::new());
         }
+        if atomic {
+            self.check_transaction(&commands)?;
+        }
         let mut pipeline = redis::pipe();
         pipeline.ignore_errors();
+        if atomic {
+            pipeline.atomic();
+        }
+        let (mut route, mut resend) = (Route::Reads, Resend::Safe);
         for command in &commands {
+            route = match (route, command.route()) {
+                (Route::Writes, _) | (_, Route::Writes) => Route::Writes,
+                (Route::Primary, _) | (_, Route::Primary) => Route::Primary,
+                _ => Route::Reads,
+            };
+            if command.resend() == Resend::Never {
+                resend = Resend::Never;
+            }
             match command.request() {
                 Request::Plain(cmd) => pipeline.add_command(cmd),
-                Request::Script { .. } | Request::Blocking { .. } => {
+                Request::Script { source, eval } => pipeline.add_command(inline(&source, &eval)),
+                Request::Blocking { .. } => {
                     return Err(Error::Unsupported {
-                        operation: C::NAME,
-                        reason: "a script or a blocking command cannot be pipelined".to_owned(),
+                        operation: command.name(),
+                        reason: "a blocking command cannot be pipelined".to_owned(),
                     });
                 }
             };
         }
         let replies: Vec<Value> = self
-            .call(C::ROUTE, C::RESEND, Packet::Many(&pipeline), None)
+            .call(route, resend, Packet::Many(&pipeline), None)
             .await?;
-        Ok(replies
-            .into_iter()
-            .map(|reply| match reply {
+        if replies.len() != commands.len() {
+            return Err(Error::unexpected_reply(format!(
+                "{} replies to a pipeline of {} commands",
+                replies.len(),
+                commands.len()
+            )));
+        }
+        Ok(commands
+            .iter()
+            .zip(replies)
+            .map(|(command, reply)| match reply {
                 Value::ServerError(err) => Err(self.error(err.into())),
-                reply => C::Output::from_redis_value(reply).map_err(|err| self.error(err.into())),
+                reply => command.decode(reply).map_err(|err| self.error(err)),
             })
             .collect())
+    }
+
+    /// A transaction on a cluster must have all its keys on one slot (a hash tag).
+    fn check_transaction(
+        &self,
+        #[cfg_attr(not(feature = "cluster"), allow(unused_variables))] commands: &[Box<
+            dyn AnyCommand,
+        >],
+    ) -> Result<()> {
+        #[cfg(feature = "cluster")]
+        if matches!(*self.connector, Connector::Cluster(_)) {
+            let mut keys = Vec::new();
+            for command in commands {
+                command.each_key(&mut |key| keys.push(key.to_owned()));
+            }
+            if !cluster::one_slot(keys.iter().map(String::as_bytes)) {
+                return Err(Error::Unsupported {
+                    operation: "transaction",
+                    reason: "on a cluster, a transaction's keys must be on one slot: give them \
+                             a common hash tag ({tag}) in the key or the cache's prefix"
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Drops the connections (a later call opens new ones).
@@ -259,7 +314,7 @@ impl Server {
         route: Route,
         resend: Resend,
         packet: Packet<'_>,
-        script: Option<&Script>,
+        script: Option<&str>,
     ) -> Result<T> {
         let started = Instant::now();
         let mut deadline = started.checked_add(self.response_timeout);
@@ -279,7 +334,7 @@ impl Server {
             };
             if let Some(script) = script.filter(|_| is_unknown_script(&err)) {
                 let mut load = redis::cmd("SCRIPT");
-                load.arg("LOAD").arg(script.source);
+                load.arg("LOAD").arg(script);
                 let (loaded, _, _) = self
                     .send::<String>(Route::Writes, Packet::One(&load), deadline)
                     .await?;
@@ -431,6 +486,18 @@ impl Server {
     }
 }
 
+/// `EVAL` of the script `source` with the keys and arguments of its `EVALSHA` `eval`.
+fn inline(source: &ScriptSource, eval: &redis::Cmd) -> redis::Cmd {
+    let mut inline = redis::cmd("EVAL");
+    inline.arg(source.text());
+    for arg in eval.args_iter().skip(2) {
+        if let redis::Arg::Simple(arg) = arg {
+            inline.arg(arg);
+        }
+    }
+    inline
+}
+
 /// The pause before the next attempt of a call that has run for `elapsed`, with a retry
 /// `budget` and a nominal `pause`: up to half of it taken off at random, and cut short at the
 /// end of the budget; `None` once the budget is spent.
@@ -498,7 +565,7 @@ mod tests {
             key: "k".into(),
             delta: 1,
         }));
-        send(server.pipeline(vec![Get { key: "k".into() }]));
+        send(server.batch(vec![Box::new(Get { key: "k".into() })], true));
         send(server.execute(Blpop {
             keys: vec!["k".into()],
             timeout: None,
