@@ -89,7 +89,9 @@ pub enum KeyType {
     Set,
     /// A sorted set (`zadd`, ...).
     SortedSet,
-    /// A type cachex does not make (a stream, a module's type), by its Redis name.
+    /// A stream (`xadd`, ...).
+    Stream,
+    /// A type cachex does not make (a module's type), by its Redis name.
     Other(String),
 }
 
@@ -103,6 +105,7 @@ impl KeyType {
             "list" => KeyType::List,
             "set" => KeyType::Set,
             "zset" => KeyType::SortedSet,
+            "stream" => KeyType::Stream,
             other => KeyType::Other(other.to_owned()),
         })
     }

@@ -46,6 +46,9 @@ mod lock;
 #[cfg(feature = "cache")]
 mod scan;
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub mod stream;
+#[cfg(feature = "cache")]
 mod url_text;
 
 #[cfg(feature = "cache")]

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
+use super::stream::Stream;
+
 /// A collection, changed in place under its key's compute.
 pub(super) type Shared<T> = Arc<Mutex<T>>;
 
@@ -27,6 +29,7 @@ pub(super) enum Data {
     List(Shared<List>),
     Set(Shared<Set>),
     Zset(Shared<SortedSet>),
+    Stream(Shared<Stream>),
 }
 
 impl Data {
@@ -46,6 +49,7 @@ impl Data {
                 .keys()
                 .map(|member| member.len() + size_of::<f64>())
                 .sum(),
+            Data::Stream(stream) => lock(stream).size(),
         }
     }
 
@@ -57,6 +61,7 @@ impl Data {
             Data::List(_) => "list",
             Data::Set(_) => "set",
             Data::Zset(_) => "zset",
+            Data::Stream(_) => "stream",
         }
     }
 }
@@ -153,6 +158,8 @@ collection!(Hash, Hash, HashMap::is_empty);
 collection!(List, List, VecDeque::is_empty);
 collection!(Set, Set, HashSet::is_empty);
 collection!(SortedSet, Zset, |set| set.scores.is_empty());
+// A stream is kept when empty, as Redis keeps it.
+collection!(Stream, Stream, |_| false);
 
 /// Locks a collection; a panic of another thread while it held the lock left it usable.
 pub(super) fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {

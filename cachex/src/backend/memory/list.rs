@@ -60,42 +60,19 @@ fn pop_first(memory: &Memory, keys: &[String], end: End) -> Result<Option<(Vec<u
     Ok(None)
 }
 
-/// `BLPOP`/`BRPOP`: waits for an item on the bridge runtime (which always has a timer), woken
-/// by every push; `None` when `timeout` runs out first (`None`: never).
+/// `BLPOP`/`BRPOP`: waits for an item, woken by every push; `None` when `timeout` runs out
+/// first (`None`: never).
 async fn blocking_pop(
     memory: Memory,
     keys: Vec<String>,
     end: End,
     timeout: Option<Duration>,
 ) -> Result<Option<(Vec<u8>, Bytes)>> {
-    let deadline = timeout.and_then(|timeout| tokio::time::Instant::now().checked_add(timeout));
-    let wait = async move {
-        loop {
-            let pushed = memory.pushes.notified();
-            let mut pushed = std::pin::pin!(pushed);
-            pushed.as_mut().enable();
-            if let Some(popped) = pop_first(&memory, &keys, end)? {
-                return Ok(Some(popped));
-            }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, pushed).await.is_err() {
-                        return Ok(None);
-                    }
-                }
-                None => pushed.await,
-            }
-        }
-    };
-    match crate::bridge::spawn(wait) {
-        Some(waiting) => waiting.await.map_err(|err| {
-            Error::server(format!("the blocking pop's waiting task failed: {err}"))
-        })?,
-        None => Err(Error::Unsupported {
-            operation: "blocking pop",
-            reason: "cachex's bridge runtime could not be started".to_owned(),
-        }),
-    }
+    memory
+        .wait_for(timeout, "blocking pop", move |memory| {
+            pop_first(memory, &keys, end)
+        })
+        .await
 }
 
 variants! {

@@ -36,6 +36,7 @@ mod hash;
 mod keys;
 mod list;
 mod set;
+mod stream;
 mod strings;
 mod zset;
 
@@ -215,7 +216,7 @@ pub(crate) struct Memory {
     /// Renames are serialized: each holds one key's compute while it writes the other, and two
     /// crossing renames must never wait for each other.
     renames: Arc<Mutex<()>>,
-    /// Woken whenever a list gets new items, for blocking pops.
+    /// Woken whenever a list or a stream gets new items, for blocking pops and reads.
     pushes: Arc<Notify>,
     /// Bounded by bytes: a collection changed in place is put again, so that moka weighs it
     /// anew.
@@ -401,6 +402,48 @@ impl Memory {
                 (Op::Put(entry.expiring(at)), true)
             }
         })
+    }
+
+    /// Runs `attempt` until it answers something, woken by every push to a list or stream
+    /// (blocking pops and reads): waits on the bridge runtime (which always has a timer);
+    /// `None` when `timeout` runs out first (`None`: never).
+    fn wait_for<T: Send + 'static>(
+        &self,
+        timeout: Option<Duration>,
+        operation: &'static str,
+        mut attempt: impl FnMut(&Memory) -> Result<Option<T>> + Send + 'static,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'static {
+        let memory = self.clone();
+        let deadline = timeout.and_then(|timeout| tokio::time::Instant::now().checked_add(timeout));
+        let wait = async move {
+            loop {
+                let pushed = memory.pushes.notified();
+                let mut pushed = std::pin::pin!(pushed);
+                pushed.as_mut().enable();
+                if let Some(found) = attempt(&memory)? {
+                    return Ok(Some(found));
+                }
+                match deadline {
+                    Some(deadline) => {
+                        if tokio::time::timeout_at(deadline, pushed).await.is_err() {
+                            return Ok(None);
+                        }
+                    }
+                    None => pushed.await,
+                }
+            }
+        };
+        async move {
+            match crate::bridge::spawn(wait) {
+                Some(waiting) => waiting.await.map_err(|err| {
+                    Error::server(format!("the {operation}'s waiting task failed: {err}"))
+                })?,
+                None => Err(Error::Unsupported {
+                    operation,
+                    reason: "cachex's bridge runtime could not be started".to_owned(),
+                }),
+            }
+        }
     }
 
     /// Moves `from` to `to` (the caller holds `renames`); whether `from` existed.
