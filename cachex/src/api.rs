@@ -730,8 +730,7 @@ pub trait CacheApi: Send + Sync {
 
     /// The stream's length, ids, group count and first and last entries (`XINFO STREAM`);
     /// [`Error::NotFound`](crate::Error::NotFound) for a missing stream.
-    async fn xinfo_stream<V: DeserializeOwned + Send>(&self, key: &str)
-    -> Result<StreamInfo<V>>;
+    async fn xinfo_stream<V: DeserializeOwned + Send>(&self, key: &str) -> Result<StreamInfo<V>>;
 
     /// The stream's consumer groups (`XINFO GROUPS`), by name.
     async fn xinfo_groups(&self, key: &str) -> Result<Vec<GroupInfo>>;

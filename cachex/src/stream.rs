@@ -291,7 +291,7 @@ pub struct StreamInfo<V> {
     pub length: u64,
     /// The greatest id ever added (deleted entries included).
     pub last_generated_id: StreamId,
-    /// The greatest id deleted (`xdel`, trimming), `0-0` when none.
+    /// The greatest id deleted by `xdel` (not by trimming), `0-0` when none.
     pub max_deleted_entry_id: StreamId,
     /// How many entries were ever added.
     pub entries_added: u64,

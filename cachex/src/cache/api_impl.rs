@@ -1051,16 +1051,10 @@ impl CacheApi for CacheCore {
         self.on_key(key, |key| Xdel { key, ids }).await
     }
 
-    async fn axinfo_stream<V: DeserializeOwned + Send>(
-        &self,
-        key: &str,
-    ) -> Result<StreamInfo<V>> {
+    async fn axinfo_stream<V: DeserializeOwned + Send>(&self, key: &str) -> Result<StreamInfo<V>> {
         let info = self.on_key(key, |key| XinfoStream { key }).await?;
-        let entry = |entry: Option<RawEntry>| {
-            entry
-                .map(|entry| self.stream_entry(key, entry))
-                .transpose()
-        };
+        let entry =
+            |entry: Option<RawEntry>| entry.map(|entry| self.stream_entry(key, entry)).transpose();
         Ok(StreamInfo {
             length: info.length,
             last_generated_id: info.last_generated_id,
@@ -1278,7 +1272,11 @@ fn millis(duration: Duration) -> u64 {
 
 impl CacheCore {
     /// A stream entry with its field names checked and values decoded.
-    fn stream_entry<V: DeserializeOwned>(&self, key: &str, entry: RawEntry) -> Result<StreamEntry<V>> {
+    fn stream_entry<V: DeserializeOwned>(
+        &self,
+        key: &str,
+        entry: RawEntry,
+    ) -> Result<StreamEntry<V>> {
         let fields = entry
             .fields
             .into_iter()

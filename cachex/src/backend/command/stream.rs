@@ -6,11 +6,11 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::commands;
+#[cfg(feature = "redis")]
+use crate::stream::TrimTo;
 use crate::stream::{
     ConsumerInfo, GroupInfo, PendingEntry, PendingSummary, ReadFrom, StreamId, Trim,
 };
-#[cfg(feature = "redis")]
-use crate::stream::TrimTo;
 
 commands! {
     /// `XADD key [NOMKSTREAM] [MAXLEN|MINID [=|~] n [LIMIT l]] id|* field value ...`: the
@@ -321,7 +321,10 @@ mod wire {
 
     /// Entries, leaving out the deleted ones.
     fn entries(value: &Value) -> Result<Vec<RawEntry>, ParsingError> {
-        items(value)?.iter().filter_map(|item| entry(item).transpose()).collect()
+        items(value)?
+            .iter()
+            .filter_map(|item| entry(item).transpose())
+            .collect()
     }
 
     impl FromRedisValue for StreamId {
@@ -336,7 +339,10 @@ mod wire {
         }
 
         fn from_redis_value_refs(items: &[Value]) -> Result<Vec<Self>, ParsingError> {
-            items.iter().filter_map(|item| entry(item).transpose()).collect()
+            items
+                .iter()
+                .filter_map(|item| entry(item).transpose())
+                .collect()
         }
 
         fn from_redis_values(items: Vec<Value>) -> Result<Vec<Self>, ParsingError> {

@@ -11,9 +11,9 @@ use bytes::Bytes;
 use super::{Apply, Memory, count, unix_millis_now};
 use crate::backend::command::{
     Consumers, Groups, Pending, RawAutoClaim, RawEntry, RawStreamInfo, Streams, Summary, Xack,
-    Xadd, Xautoclaim, Xclaim, Xdel, XgroupCreate, XgroupDelConsumer, XgroupDestroy,
-    XgroupSetId, XinfoConsumers, XinfoGroups, XinfoStream, Xlen, XpendingRange,
-    XpendingSummary, Xrange, Xread, XreadBlock, XreadGroup, XreadGroupBlock, Xrevrange, Xtrim,
+    Xadd, Xautoclaim, Xclaim, Xdel, XgroupCreate, XgroupDelConsumer, XgroupDestroy, XgroupSetId,
+    XinfoConsumers, XinfoGroups, XinfoStream, Xlen, XpendingRange, XpendingSummary, Xrange, Xread,
+    XreadBlock, XreadGroup, XreadGroupBlock, Xrevrange, Xtrim,
 };
 use crate::stream::{
     ConsumerInfo, GroupInfo, PendingEntry, PendingSummary, ReadFrom, StreamId, Trim, TrimTo,
@@ -65,13 +65,16 @@ impl Stream {
         })
     }
 
-    /// Removes entries, keeping the greatest removed id; how many were there.
-    fn remove(&mut self, ids: impl IntoIterator<Item = StreamId>) -> u64 {
+    /// Removes entries; how many were there. `XDEL` (`deleted`) keeps the greatest id it
+    /// removed, trimming does not (as Redis).
+    fn remove(&mut self, ids: impl IntoIterator<Item = StreamId>, deleted: bool) -> u64 {
         let mut removed = 0;
         for id in ids {
             if self.entries.remove(&id).is_some() {
                 removed += 1;
-                self.max_deleted = self.max_deleted.max(id);
+                if deleted {
+                    self.max_deleted = self.max_deleted.max(id);
+                }
             }
         }
         removed
@@ -101,7 +104,7 @@ impl Stream {
                 .map(|(id, _)| *id)
                 .collect(),
         };
-        Ok(self.remove(doomed))
+        Ok(self.remove(doomed, false))
     }
 
     /// The id `XADD` gives a new entry: the one asked for, or now (after the last id).
@@ -145,9 +148,7 @@ impl Stream {
 
     /// The group `name`, or `NOGROUP`.
     fn group(&mut self, key: &str, name: &str) -> Result<&mut Group> {
-        self.groups
-            .get_mut(name)
-            .ok_or_else(|| no_group(key, name))
+        self.groups.get_mut(name).ok_or_else(|| no_group(key, name))
     }
 }
 
@@ -182,7 +183,9 @@ impl Group {
 
     /// Gives the pending entry `id` to `consumer`, delivered `idle` ago, `count` times.
     fn deliver(&mut self, id: StreamId, consumer: &str, idle: Duration, count: u64) {
-        let at = Instant::now().checked_sub(idle).unwrap_or_else(Instant::now);
+        let at = Instant::now()
+            .checked_sub(idle)
+            .unwrap_or_else(Instant::now);
         self.pending.insert(
             id,
             Delivery {
@@ -346,7 +349,7 @@ impl Apply for Xtrim {
 impl Apply for Xdel {
     fn apply(self, memory: &Memory) -> Result<u64> {
         let removed = memory.modify(&self.key, false, |stream: &mut Stream| {
-            Ok(stream.remove(self.ids))
+            Ok(stream.remove(self.ids, true))
         })?;
         Ok(removed.unwrap_or(0))
     }
@@ -547,13 +550,19 @@ impl GroupRead {
         self.check(memory)?;
         let mut streams = Vec::new();
         for (key, from) in self.keys.iter().zip(&self.from) {
-            let read = on_stream(memory, key, || no_group(key, &self.group), |stream| {
-                let entries = match *from {
-                    ReadFrom::After(after) => self.history(stream, key, after)?,
-                    _ => self.undelivered(stream, key)?,
-                };
-                Ok((matches!(from, ReadFrom::After(_)) || !entries.is_empty()).then_some(entries))
-            })?;
+            let read = on_stream(
+                memory,
+                key,
+                || no_group(key, &self.group),
+                |stream| {
+                    let entries = match *from {
+                        ReadFrom::After(after) => self.history(stream, key, after)?,
+                        _ => self.undelivered(stream, key)?,
+                    };
+                    Ok((matches!(from, ReadFrom::After(_)) || !entries.is_empty())
+                        .then_some(entries))
+                },
+            )?;
             if let Some(entries) = read {
                 streams.push((key.clone().into_bytes(), entries));
             }
@@ -651,9 +660,7 @@ impl Apply for XreadGroupBlock {
             noack: self.noack,
         };
         let checked = read.check(memory);
-        let waiting = memory.wait_for(wait, "blocking group read", move |memory| {
-            read.read(memory)
-        });
+        let waiting = memory.wait_for(wait, "blocking group read", move |memory| read.read(memory));
         async move {
             checked?;
             Ok(waiting.await?.unwrap_or_default())
@@ -681,22 +688,27 @@ impl Apply for Xack {
 impl Apply for XpendingSummary {
     fn apply(self, memory: &Memory) -> Result<Summary> {
         let Self { key, group } = self;
-        on_stream(memory, &key, || no_group(&key, &group), |stream| {
-            let group = stream.group(&key, &group)?;
-            let mut consumers: BTreeMap<&str, u64> = BTreeMap::new();
-            for delivery in group.pending.values() {
-                *consumers.entry(&delivery.consumer).or_default() += 1;
-            }
-            Ok(Summary(PendingSummary {
-                count: count(group.pending.len()),
-                smallest: group.pending.keys().next().copied(),
-                largest: group.pending.keys().next_back().copied(),
-                consumers: consumers
-                    .into_iter()
-                    .map(|(name, n)| (name.to_owned(), n))
-                    .collect(),
-            }))
-        })
+        on_stream(
+            memory,
+            &key,
+            || no_group(&key, &group),
+            |stream| {
+                let group = stream.group(&key, &group)?;
+                let mut consumers: BTreeMap<&str, u64> = BTreeMap::new();
+                for delivery in group.pending.values() {
+                    *consumers.entry(&delivery.consumer).or_default() += 1;
+                }
+                Ok(Summary(PendingSummary {
+                    count: count(group.pending.len()),
+                    smallest: group.pending.keys().next().copied(),
+                    largest: group.pending.keys().next_back().copied(),
+                    consumers: consumers
+                        .into_iter()
+                        .map(|(name, n)| (name.to_owned(), n))
+                        .collect(),
+                }))
+            },
+        )
     }
 }
 
@@ -711,30 +723,35 @@ impl Apply for XpendingRange {
             count: limit,
             consumer,
         } = self;
-        on_stream(memory, &key, || no_group(&key, &group), |stream| {
-            let group = stream.group(&key, &group)?;
-            if start > end {
-                return Ok(Pending(Vec::new()));
-            }
-            let pending = group
-                .pending
-                .range(start..=end)
-                .filter(|(_, delivery)| {
-                    consumer
-                        .as_ref()
-                        .is_none_or(|consumer| &delivery.consumer == consumer)
-                })
-                .map(|(id, delivery)| PendingEntry {
-                    id: *id,
-                    consumer: delivery.consumer.clone(),
-                    idle: since(delivery.at),
-                    deliveries: delivery.count,
-                })
-                .filter(|entry| min_idle_ms.is_none_or(|min| millis(entry.idle) >= min))
-                .take(take(Some(limit)))
-                .collect();
-            Ok(Pending(pending))
-        })
+        on_stream(
+            memory,
+            &key,
+            || no_group(&key, &group),
+            |stream| {
+                let group = stream.group(&key, &group)?;
+                if start > end {
+                    return Ok(Pending(Vec::new()));
+                }
+                let pending = group
+                    .pending
+                    .range(start..=end)
+                    .filter(|(_, delivery)| {
+                        consumer
+                            .as_ref()
+                            .is_none_or(|consumer| &delivery.consumer == consumer)
+                    })
+                    .map(|(id, delivery)| PendingEntry {
+                        id: *id,
+                        consumer: delivery.consumer.clone(),
+                        idle: since(delivery.at),
+                        deliveries: delivery.count,
+                    })
+                    .filter(|entry| min_idle_ms.is_none_or(|min| millis(entry.idle) >= min))
+                    .take(take(Some(limit)))
+                    .collect();
+                Ok(Pending(pending))
+            },
+        )
     }
 }
 
@@ -750,40 +767,45 @@ impl Apply for Xclaim {
             retry_count,
             force,
         } = self;
-        on_stream(memory, &key, || no_group(&key, &group), |stream| {
-            let Stream {
-                entries, groups, ..
-            } = stream;
-            let group = groups
-                .get_mut(&group)
-                .ok_or_else(|| no_group(&key, &group))?;
-            let idle = Duration::from_millis(idle_ms.unwrap_or(0));
-            let mut claimed = Vec::new();
-            for id in ids {
-                let deliveries = match group.pending.get(&id) {
-                    None if force && entries.contains_key(&id) => 0,
-                    None => continue,
-                    Some(delivery) => {
-                        if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
-                            continue;
+        on_stream(
+            memory,
+            &key,
+            || no_group(&key, &group),
+            |stream| {
+                let Stream {
+                    entries, groups, ..
+                } = stream;
+                let group = groups
+                    .get_mut(&group)
+                    .ok_or_else(|| no_group(&key, &group))?;
+                let idle = Duration::from_millis(idle_ms.unwrap_or(0));
+                let mut claimed = Vec::new();
+                for id in ids {
+                    let deliveries = match group.pending.get(&id) {
+                        None if force && entries.contains_key(&id) => 0,
+                        None => continue,
+                        Some(delivery) => {
+                            if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
+                                continue;
+                            }
+                            delivery.count
                         }
-                        delivery.count
-                    }
-                };
-                let Some(fields) = entries.get(&id) else {
-                    group.pending.remove(&id);
-                    continue;
-                };
-                group.seen(&consumer);
-                let deliveries = retry_count.unwrap_or(deliveries + 1);
-                group.deliver(id, &consumer, idle, deliveries);
-                claimed.push(RawEntry {
-                    id,
-                    fields: fields.clone(),
-                });
-            }
-            Ok(claimed)
-        })
+                    };
+                    let Some(fields) = entries.get(&id) else {
+                        group.pending.remove(&id);
+                        continue;
+                    };
+                    group.seen(&consumer);
+                    let deliveries = retry_count.unwrap_or(deliveries + 1);
+                    group.deliver(id, &consumer, idle, deliveries);
+                    claimed.push(RawEntry {
+                        id,
+                        fields: fields.clone(),
+                    });
+                }
+                Ok(claimed)
+            },
+        )
     }
 }
 
@@ -801,52 +823,58 @@ impl Apply for Xautoclaim {
             count: limit,
         } = self;
         let limit = limit.unwrap_or(100);
-        on_stream(memory, &key, || no_group(&key, &group), |stream| {
-            let Stream {
-                entries, groups, ..
-            } = stream;
-            let group = groups
-                .get_mut(&group)
-                .ok_or_else(|| no_group(&key, &group))?;
-            group.seen(&consumer);
-            let mut left = limit;
-            let mut attempts = limit.saturating_mul(AUTOCLAIM_ATTEMPTS);
-            let mut claimed = Vec::new();
-            let mut deleted = Vec::new();
-            let candidates: Vec<StreamId> = group.pending.range(start..).map(|(id, _)| *id).collect();
-            let mut examined = 0;
-            for id in &candidates {
-                if attempts == 0 || left == 0 {
-                    break;
-                }
-                attempts -= 1;
-                examined += 1;
-                let Some(fields) = entries.get(id) else {
-                    group.pending.remove(id);
-                    deleted.push(*id);
+        on_stream(
+            memory,
+            &key,
+            || no_group(&key, &group),
+            |stream| {
+                let Stream {
+                    entries, groups, ..
+                } = stream;
+                let group = groups
+                    .get_mut(&group)
+                    .ok_or_else(|| no_group(&key, &group))?;
+                group.seen(&consumer);
+                let mut left = limit;
+                let mut attempts = limit.saturating_mul(AUTOCLAIM_ATTEMPTS);
+                let mut claimed = Vec::new();
+                let mut deleted = Vec::new();
+                let candidates: Vec<StreamId> =
+                    group.pending.range(start..).map(|(id, _)| *id).collect();
+                let mut examined = 0;
+                for id in &candidates {
+                    if attempts == 0 || left == 0 {
+                        break;
+                    }
+                    attempts -= 1;
+                    examined += 1;
+                    let Some(fields) = entries.get(id) else {
+                        group.pending.remove(id);
+                        deleted.push(*id);
+                        left -= 1;
+                        continue;
+                    };
+                    let Some(delivery) = group.pending.get(id) else {
+                        continue;
+                    };
+                    if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
+                        continue;
+                    }
+                    let deliveries = delivery.count + 1;
+                    group.deliver(*id, &consumer, Duration::ZERO, deliveries);
+                    claimed.push(RawEntry {
+                        id: *id,
+                        fields: fields.clone(),
+                    });
                     left -= 1;
-                    continue;
-                };
-                let Some(delivery) = group.pending.get(id) else {
-                    continue;
-                };
-                if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
-                    continue;
                 }
-                let deliveries = delivery.count + 1;
-                group.deliver(*id, &consumer, Duration::ZERO, deliveries);
-                claimed.push(RawEntry {
-                    id: *id,
-                    fields: fields.clone(),
-                });
-                left -= 1;
-            }
-            let next = candidates.get(examined).copied().unwrap_or(StreamId::MIN);
-            Ok(RawAutoClaim {
-                next,
-                claimed,
-                deleted,
-            })
-        })
+                let next = candidates.get(examined).copied().unwrap_or(StreamId::MIN);
+                Ok(RawAutoClaim {
+                    next,
+                    claimed,
+                    deleted,
+                })
+            },
+        )
     }
 }

@@ -63,10 +63,19 @@ const SERVER_ERRORS: &[(Pattern, Meaning)] = {
         (Text("no such key"), NotFound),
         (Text("requires the key to exist"), NotFound),
         (Text("Invalid stream ID"), InvalidArgument),
-        (Text("equal or smaller than the target stream top item"), InvalidArgument),
+        (
+            Text("equal or smaller than the target stream top item"),
+            InvalidArgument,
+        ),
         (Text("must be greater than 0-0"), InvalidArgument),
-        (Text("can be specified only when calling XREADGROUP"), InvalidArgument),
-        (Text("is meaningless in the context of XREADGROUP"), InvalidArgument),
+        (
+            Text("can be specified only when calling XREADGROUP"),
+            InvalidArgument,
+        ),
+        (
+            Text("is meaningless in the context of XREADGROUP"),
+            InvalidArgument,
+        ),
         (Text("LIMIT cannot be used without"), InvalidArgument),
         (Text("index out of range"), InvalidArgument),
         (Text("not a number"), InvalidArgument),
