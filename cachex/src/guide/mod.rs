@@ -8,6 +8,7 @@
 //! | [`configuration`] | one URL for a whole deployment: every scheme and option, and the builder |
 //! | [`topologies`] | standalone servers, TLS, Unix sockets; Cluster and Sentinel |
 //! | [`codecs`] | how values are stored: serializers, compressors, their features, migrating between them |
+//! | [`streams`] | Redis streams: entries, blocking reads, consumer groups, claims |
 //! | [`django`] | sharing a Redis with a Django service running django-cachex |
 //! | [`errors`] | the one error type, Django's exceptions, failing open |
 //! | [`features`] | the cargo features and what each one pulls in |
@@ -29,6 +30,9 @@ pub mod topologies {}
 
 #[doc = include_str!("codecs.md")]
 pub mod codecs {}
+
+#[doc = include_str!("streams.md")]
+pub mod streams {}
 
 #[doc = include_str!("django.md")]
 pub mod django {}
