@@ -12,7 +12,7 @@ use futures_core::Stream;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::core::{CacheCore, field_bytes, field_name, score};
+use super::core::{CacheCore, caller_key, field_bytes, field_name, score};
 use super::flight::recompute_early;
 use crate::api::{CacheApi, KeyType, Timeout, Ttl};
 use crate::backend::Expiry;
@@ -978,15 +978,13 @@ impl CacheApi for CacheCore {
         end: StreamId,
         count: Option<u64>,
     ) -> Result<Vec<StreamEntry<V>>> {
-        let entries = self
-            .on_key(key, |key| Xrange {
-                key,
-                start,
-                end,
-                count,
-            })
-            .await?;
-        self.stream_entries(key, entries)
+        let range = |key| Xrange {
+            key,
+            start,
+            end,
+            count,
+        };
+        self.entries_of(key, range).await
     }
 
     async fn axrevrange<V: DeserializeOwned + Send>(
@@ -996,15 +994,13 @@ impl CacheApi for CacheCore {
         start: StreamId,
         count: Option<u64>,
     ) -> Result<Vec<StreamEntry<V>>> {
-        let entries = self
-            .on_key(key, |key| Xrevrange {
-                key,
-                end,
-                start,
-                count,
-            })
-            .await?;
-        self.stream_entries(key, entries)
+        let range = |key| Xrevrange {
+            key,
+            end,
+            start,
+            count,
+        };
+        self.entries_of(key, range).await
     }
 
     async fn axread<V: DeserializeOwned + Send>(
@@ -1212,19 +1208,17 @@ impl CacheApi for CacheCore {
             retry_count,
             force,
         } = options;
-        let claimed = self
-            .on_key(key, |key| Xclaim {
-                key,
-                group,
-                consumer,
-                min_idle_ms: millis(min_idle),
-                ids,
-                idle_ms: idle.map(millis),
-                retry_count,
-                force,
-            })
-            .await?;
-        self.stream_entries(key, claimed)
+        let claim = |key| Xclaim {
+            key,
+            group,
+            consumer,
+            min_idle_ms: millis(min_idle),
+            ids,
+            idle_ms: idle.map(millis),
+            retry_count,
+            force,
+        };
+        self.entries_of(key, claim).await
     }
 
     async fn axautoclaim<V: DeserializeOwned + Send>(
@@ -1288,6 +1282,20 @@ impl CacheCore {
         })
     }
 
+    /// [`on_key`](Self::on_key) for a command answering stream entries, decoded.
+    async fn entries_of<C, V>(
+        &self,
+        key: &str,
+        make: impl FnOnce(String) -> C,
+    ) -> Result<Vec<StreamEntry<V>>>
+    where
+        C: crate::backend::memory::Apply<Output = Vec<RawEntry>>,
+        V: DeserializeOwned,
+    {
+        let entries = self.on_key(key, make).await?;
+        self.stream_entries(key, entries)
+    }
+
     /// Stream entries, decoded.
     fn stream_entries<V: DeserializeOwned>(
         &self,
@@ -1327,13 +1335,7 @@ impl CacheCore {
             .0
             .into_iter()
             .map(|(read_from, entries)| {
-                let key = made
-                    .iter()
-                    .position(|made| made.as_bytes() == read_from)
-                    .map(|at| keys[at])
-                    .ok_or_else(|| {
-                        Error::unexpected_reply("a stream read answered an unknown key".to_owned())
-                    })?;
+                let key = caller_key(keys, made, &read_from, "a stream read")?;
                 Ok((key.to_owned(), self.stream_entries(key, entries)?))
             })
             .collect()

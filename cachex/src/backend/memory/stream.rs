@@ -23,10 +23,13 @@ use crate::{Error, Result};
 /// An entry's fields and encoded values.
 type Fields = Vec<(Vec<u8>, Bytes)>;
 
+/// A stream's entries in id order.
+type Entries = BTreeMap<StreamId, Fields>;
+
 /// A stream: entries by id, the last id ever made, and consumer groups by name.
 #[derive(Default)]
 pub(in crate::backend::memory) struct Stream {
-    entries: BTreeMap<StreamId, Fields>,
+    entries: Entries,
     last_id: StreamId,
     max_deleted: StreamId,
     entries_added: u64,
@@ -365,6 +368,28 @@ fn on_stream<R>(
     memory.modify(key, false, change)?.ok_or_else(missing)
 }
 
+/// Runs `change` on the entries and the group `group` of the stream at `key`; a missing
+/// stream or group is `NOGROUP`.
+fn on_group<R>(
+    memory: &Memory,
+    key: &str,
+    group: &str,
+    change: impl FnOnce(&Entries, &mut Group) -> Result<R>,
+) -> Result<R> {
+    on_stream(
+        memory,
+        key,
+        || no_group(key, group),
+        |stream| {
+            let Stream {
+                entries, groups, ..
+            } = stream;
+            let found = groups.get_mut(group).ok_or_else(|| no_group(key, group))?;
+            change(entries, found)
+        },
+    )
+}
+
 /// Redis's refusal of an `XINFO`/`XGROUP` on a missing key.
 fn no_key(key: &str) -> impl FnOnce() -> Error + '_ {
     move || Error::NotFound {
@@ -688,27 +713,21 @@ impl Apply for Xack {
 impl Apply for XpendingSummary {
     fn apply(self, memory: &Memory) -> Result<Summary> {
         let Self { key, group } = self;
-        on_stream(
-            memory,
-            &key,
-            || no_group(&key, &group),
-            |stream| {
-                let group = stream.group(&key, &group)?;
-                let mut consumers: BTreeMap<&str, u64> = BTreeMap::new();
-                for delivery in group.pending.values() {
-                    *consumers.entry(&delivery.consumer).or_default() += 1;
-                }
-                Ok(Summary(PendingSummary {
-                    count: count(group.pending.len()),
-                    smallest: group.pending.keys().next().copied(),
-                    largest: group.pending.keys().next_back().copied(),
-                    consumers: consumers
-                        .into_iter()
-                        .map(|(name, n)| (name.to_owned(), n))
-                        .collect(),
-                }))
-            },
-        )
+        on_group(memory, &key, &group, |_, group| {
+            let mut consumers: BTreeMap<&str, u64> = BTreeMap::new();
+            for delivery in group.pending.values() {
+                *consumers.entry(&delivery.consumer).or_default() += 1;
+            }
+            Ok(Summary(PendingSummary {
+                count: count(group.pending.len()),
+                smallest: group.pending.keys().next().copied(),
+                largest: group.pending.keys().next_back().copied(),
+                consumers: consumers
+                    .into_iter()
+                    .map(|(name, n)| (name.to_owned(), n))
+                    .collect(),
+            }))
+        })
     }
 }
 
@@ -723,35 +742,29 @@ impl Apply for XpendingRange {
             count: limit,
             consumer,
         } = self;
-        on_stream(
-            memory,
-            &key,
-            || no_group(&key, &group),
-            |stream| {
-                let group = stream.group(&key, &group)?;
-                if start > end {
-                    return Ok(Pending(Vec::new()));
-                }
-                let pending = group
-                    .pending
-                    .range(start..=end)
-                    .filter(|(_, delivery)| {
-                        consumer
-                            .as_ref()
-                            .is_none_or(|consumer| &delivery.consumer == consumer)
-                    })
-                    .map(|(id, delivery)| PendingEntry {
-                        id: *id,
-                        consumer: delivery.consumer.clone(),
-                        idle: since(delivery.at),
-                        deliveries: delivery.count,
-                    })
-                    .filter(|entry| min_idle_ms.is_none_or(|min| millis(entry.idle) >= min))
-                    .take(take(Some(limit)))
-                    .collect();
-                Ok(Pending(pending))
-            },
-        )
+        on_group(memory, &key, &group, |_, group| {
+            if start > end {
+                return Ok(Pending(Vec::new()));
+            }
+            let pending = group
+                .pending
+                .range(start..=end)
+                .filter(|(_, delivery)| {
+                    consumer
+                        .as_ref()
+                        .is_none_or(|consumer| &delivery.consumer == consumer)
+                })
+                .map(|(id, delivery)| PendingEntry {
+                    id: *id,
+                    consumer: delivery.consumer.clone(),
+                    idle: since(delivery.at),
+                    deliveries: delivery.count,
+                })
+                .filter(|entry| min_idle_ms.is_none_or(|min| millis(entry.idle) >= min))
+                .take(take(Some(limit)))
+                .collect();
+            Ok(Pending(pending))
+        })
     }
 }
 
@@ -767,45 +780,34 @@ impl Apply for Xclaim {
             retry_count,
             force,
         } = self;
-        on_stream(
-            memory,
-            &key,
-            || no_group(&key, &group),
-            |stream| {
-                let Stream {
-                    entries, groups, ..
-                } = stream;
-                let group = groups
-                    .get_mut(&group)
-                    .ok_or_else(|| no_group(&key, &group))?;
-                let idle = Duration::from_millis(idle_ms.unwrap_or(0));
-                let mut claimed = Vec::new();
-                for id in ids {
-                    let deliveries = match group.pending.get(&id) {
-                        None if force && entries.contains_key(&id) => 0,
-                        None => continue,
-                        Some(delivery) => {
-                            if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
-                                continue;
-                            }
-                            delivery.count
+        on_group(memory, &key, &group, |entries, group| {
+            let idle = Duration::from_millis(idle_ms.unwrap_or(0));
+            let mut claimed = Vec::new();
+            for id in ids {
+                let deliveries = match group.pending.get(&id) {
+                    None if force && entries.contains_key(&id) => 0,
+                    None => continue,
+                    Some(delivery) => {
+                        if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
+                            continue;
                         }
-                    };
-                    let Some(fields) = entries.get(&id) else {
-                        group.pending.remove(&id);
-                        continue;
-                    };
-                    group.seen(&consumer);
-                    let deliveries = retry_count.unwrap_or(deliveries + 1);
-                    group.deliver(id, &consumer, idle, deliveries);
-                    claimed.push(RawEntry {
-                        id,
-                        fields: fields.clone(),
-                    });
-                }
-                Ok(claimed)
-            },
-        )
+                        delivery.count
+                    }
+                };
+                let Some(fields) = entries.get(&id) else {
+                    group.pending.remove(&id);
+                    continue;
+                };
+                group.seen(&consumer);
+                let deliveries = retry_count.unwrap_or(deliveries + 1);
+                group.deliver(id, &consumer, idle, deliveries);
+                claimed.push(RawEntry {
+                    id,
+                    fields: fields.clone(),
+                });
+            }
+            Ok(claimed)
+        })
     }
 }
 
@@ -823,58 +825,47 @@ impl Apply for Xautoclaim {
             count: limit,
         } = self;
         let limit = limit.unwrap_or(100);
-        on_stream(
-            memory,
-            &key,
-            || no_group(&key, &group),
-            |stream| {
-                let Stream {
-                    entries, groups, ..
-                } = stream;
-                let group = groups
-                    .get_mut(&group)
-                    .ok_or_else(|| no_group(&key, &group))?;
-                group.seen(&consumer);
-                let mut left = limit;
-                let mut attempts = limit.saturating_mul(AUTOCLAIM_ATTEMPTS);
-                let mut claimed = Vec::new();
-                let mut deleted = Vec::new();
-                let candidates: Vec<StreamId> =
-                    group.pending.range(start..).map(|(id, _)| *id).collect();
-                let mut examined = 0;
-                for id in &candidates {
-                    if attempts == 0 || left == 0 {
-                        break;
-                    }
-                    attempts -= 1;
-                    examined += 1;
-                    let Some(fields) = entries.get(id) else {
-                        group.pending.remove(id);
-                        deleted.push(*id);
-                        left -= 1;
-                        continue;
-                    };
-                    let Some(delivery) = group.pending.get(id) else {
-                        continue;
-                    };
-                    if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
-                        continue;
-                    }
-                    let deliveries = delivery.count + 1;
-                    group.deliver(*id, &consumer, Duration::ZERO, deliveries);
-                    claimed.push(RawEntry {
-                        id: *id,
-                        fields: fields.clone(),
-                    });
-                    left -= 1;
+        on_group(memory, &key, &group, |entries, group| {
+            group.seen(&consumer);
+            let mut left = limit;
+            let mut attempts = limit.saturating_mul(AUTOCLAIM_ATTEMPTS);
+            let mut claimed = Vec::new();
+            let mut deleted = Vec::new();
+            let candidates: Vec<StreamId> =
+                group.pending.range(start..).map(|(id, _)| *id).collect();
+            let mut examined = 0;
+            for id in &candidates {
+                if attempts == 0 || left == 0 {
+                    break;
                 }
-                let next = candidates.get(examined).copied().unwrap_or(StreamId::MIN);
-                Ok(RawAutoClaim {
-                    next,
-                    claimed,
-                    deleted,
-                })
-            },
-        )
+                attempts -= 1;
+                examined += 1;
+                let Some(fields) = entries.get(id) else {
+                    group.pending.remove(id);
+                    deleted.push(*id);
+                    left -= 1;
+                    continue;
+                };
+                let Some(delivery) = group.pending.get(id) else {
+                    continue;
+                };
+                if min_idle_ms > 0 && millis(since(delivery.at)) < min_idle_ms {
+                    continue;
+                }
+                let deliveries = delivery.count + 1;
+                group.deliver(*id, &consumer, Duration::ZERO, deliveries);
+                claimed.push(RawEntry {
+                    id: *id,
+                    fields: fields.clone(),
+                });
+                left -= 1;
+            }
+            let next = candidates.get(examined).copied().unwrap_or(StreamId::MIN);
+            Ok(RawAutoClaim {
+                next,
+                claimed,
+                deleted,
+            })
+        })
     }
 }
