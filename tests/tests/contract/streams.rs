@@ -32,6 +32,28 @@ fn numbers(entries: &[StreamEntry<i64>]) -> Vec<i64> {
         .collect()
 }
 
+/// Another task adds `("n", n)` to `key` a moment from now; with read options that wait
+/// long enough for it.
+fn add_later(
+    s: &Subject,
+    key: &'static str,
+    n: i64,
+) -> (tokio::task::JoinHandle<Option<StreamId>>, ReadOptions) {
+    let cache = s.cache.clone();
+    let writer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cache
+            .axadd(key, &[("n", n)], XaddOptions::default())
+            .await
+            .expect("xadd")
+    });
+    let long = ReadOptions {
+        block: Block::For(Duration::from_secs(10)),
+        ..ReadOptions::default()
+    };
+    (writer, long)
+}
+
 fn id(ms: u64, seq: u64) -> StreamId {
     StreamId::new(ms, seq)
 }
@@ -303,20 +325,7 @@ pub(crate) async fn stream_reads(s: &Subject) {
         .is_empty(),
         "times out"
     );
-    let writer = {
-        let cache = s.cache.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            cache
-                .axadd("{r}a", &[("n", 42)], XaddOptions::default())
-                .await
-                .expect("xadd")
-        })
-    };
-    let long = ReadOptions {
-        block: Block::For(Duration::from_secs(10)),
-        ..ReadOptions::default()
-    };
+    let (writer, long) = add_later(s, "{r}a", 42);
     let woken = call!(
         s,
         xread / axread::<i64>(&[("{r}a", ReadFrom::Latest)], long)
@@ -685,20 +694,7 @@ pub(crate) async fn blocking_group_reads(s: &Subject) {
         .is_empty(),
         "times out"
     );
-    let writer = {
-        let cache = s.cache.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            cache
-                .axadd("w", &[("n", 7)], XaddOptions::default())
-                .await
-                .expect("xadd")
-        })
-    };
-    let long = ReadOptions {
-        block: Block::For(Duration::from_secs(10)),
-        ..ReadOptions::default()
-    };
+    let (writer, long) = add_later(s, "w", 7);
     let woken = call!(
         s,
         xreadgroup / axreadgroup::<i64>("g", "c", &[("w", ReadFrom::Undelivered)], long)
