@@ -158,6 +158,15 @@ fn weight(key: &str, entry: &Entry) -> u32 {
     u32::try_from(key.len().saturating_add(entry.data.size())).unwrap_or(u32::MAX)
 }
 
+/// A waiting task, stopped when its caller drops it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Tells moka each entry's own expiry.
 struct ExpiresAt;
 
@@ -435,9 +444,14 @@ impl Memory {
         };
         async move {
             match crate::bridge::spawn(wait) {
-                Some(waiting) => waiting.await.map_err(|err| {
-                    Error::server(format!("the {operation}'s waiting task failed: {err}"))
-                })?,
+                Some(waiting) => {
+                    // A caller that gives up (a timeout around the call, a dropped future)
+                    // stops the wait: it must not pop or deliver for nobody afterwards.
+                    let mut waiting = AbortOnDrop(waiting);
+                    (&mut waiting.0).await.map_err(|err| {
+                        Error::server(format!("the {operation}'s waiting task failed: {err}"))
+                    })?
+                }
                 None => Err(Error::Unsupported {
                     operation,
                     reason: "cachex's bridge runtime could not be started".to_owned(),
@@ -603,6 +617,39 @@ mod tests {
             "never seen at neither key"
         );
         rename(&memory, "v1", "v1").expect("rename onto itself");
+    }
+
+    #[test]
+    fn a_blocking_pop_given_up_takes_nothing() {
+        use crate::backend::command::{Blpop, Llen, Rpush};
+
+        let memory = Memory::new(Bound::Entries(100));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let pop = Blpop {
+                keys: vec!["l".to_owned()],
+                timeout: None,
+            }
+            .apply_waiting(&memory);
+            let given_up = tokio::time::timeout(Duration::from_millis(50), pop).await;
+            assert!(given_up.is_err(), "nothing to pop yet");
+            let push = Rpush {
+                key: "l".to_owned(),
+                values: vec![b"v".to_vec()],
+            };
+            push.apply(&memory).expect("rpush");
+            // Give an orphaned waiter every chance to run before looking.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let len = Llen {
+                key: "l".to_owned(),
+            }
+            .apply(&memory)
+            .expect("llen");
+            assert_eq!(len, 1, "the abandoned pop took the item");
+        });
     }
 
     #[test]
