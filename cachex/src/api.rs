@@ -16,6 +16,10 @@ use crate::ops::{
 };
 use crate::scan::{KeyScan, MemberScan};
 use crate::semaphore::Permit;
+use crate::stream::{
+    AutoClaim, ClaimOptions, ConsumerInfo, GroupInfo, PendingEntry, PendingRange, PendingSummary,
+    ReadFrom, ReadOptions, StreamEntry, StreamId, StreamInfo, StreamReads, Trim, XaddOptions,
+};
 use crate::{Result, auto_async};
 
 /// How long a value is kept: the cache's default, forever, or a duration.
@@ -123,7 +127,9 @@ pub enum KeyType {
     Set,
     /// A sorted set (`zadd`, ...).
     SortedSet,
-    /// A type cachex does not make (a stream, a module's type), by its Redis name.
+    /// A stream (`xadd`, ...).
+    Stream,
+    /// A type cachex does not make (a module's type), by its Redis name.
     Other(String),
 }
 
@@ -137,6 +143,7 @@ impl KeyType {
             "list" => KeyType::List,
             "set" => KeyType::Set,
             "zset" => KeyType::SortedSet,
+            "stream" => KeyType::Stream,
             other => KeyType::Other(other.to_owned()),
         })
     }
@@ -1068,4 +1075,144 @@ pub trait CacheApi: Send + Sync {
         keys: &[&str],
         args: &[crate::ScriptArg<'_>],
     ) -> Result<T>;
+
+    // --- streams ---
+
+    /// Adds an entry to the stream `key` (`XADD`): the fields in order, their values through
+    /// the codec; at least one field. Answers the new entry's id, or `None` when
+    /// `options.nomkstream` is set and the stream does not exist. An id not above the
+    /// stream's last id is [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    async fn xadd<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        fields: &[(&str, V)],
+        options: XaddOptions,
+    ) -> Result<Option<StreamId>>;
+
+    /// The number of entries (`XLEN`; 0 for a missing stream).
+    async fn xlen(&self, key: &str) -> Result<u64>;
+
+    /// The entries from `start` to `end`, both inclusive, oldest first, at most `count`
+    /// (`XRANGE`; [`StreamId::MIN`] and [`StreamId::MAX`] for the whole stream).
+    async fn xrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: StreamId,
+        end: StreamId,
+        count: Option<u64>,
+    ) -> Result<Vec<StreamEntry<V>>>;
+
+    /// The entries from `end` down to `start`, newest first, at most `count` (`XREVRANGE`).
+    async fn xrevrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        end: StreamId,
+        start: StreamId,
+        count: Option<u64>,
+    ) -> Result<Vec<StreamEntry<V>>>;
+
+    /// Reads the streams after their positions (`XREAD`): each stream that has entries, by
+    /// the caller's key; empty when none has. With `options.block` it waits for entries
+    /// (on a server, on a connection of its own, as [`blpop`](CacheApi::blpop)); then
+    /// [`ReadFrom::Latest`] reads only what is added from now on. Several keys on a cluster
+    /// need one slot (a hash tag).
+    async fn xread<V: DeserializeOwned + Send>(
+        &self,
+        streams: &[(&str, ReadFrom)],
+        options: ReadOptions,
+    ) -> Result<StreamReads<V>>;
+
+    /// Trims the stream (`XTRIM`): how many entries were removed.
+    async fn xtrim(&self, key: &str, trim: Trim) -> Result<u64>;
+
+    /// Deletes entries (`XDEL`): how many existed.
+    async fn xdel(&self, key: &str, ids: &[StreamId]) -> Result<u64>;
+
+    /// The stream's length, ids, group count and first and last entries (`XINFO STREAM`);
+    /// [`Error::NotFound`](crate::Error::NotFound) for a missing stream.
+    async fn xinfo_stream<V: DeserializeOwned + Send>(&self, key: &str) -> Result<StreamInfo<V>>;
+
+    /// The stream's consumer groups (`XINFO GROUPS`), by name.
+    async fn xinfo_groups(&self, key: &str) -> Result<Vec<GroupInfo>>;
+
+    /// The consumers of `group` (`XINFO CONSUMERS`), by name;
+    /// [`Error::NoGroup`](crate::Error::NoGroup) for a missing group.
+    async fn xinfo_consumers(&self, key: &str, group: &str) -> Result<Vec<ConsumerInfo>>;
+
+    /// Creates the consumer group `group`, delivering entries after `start` (`XGROUP
+    /// CREATE`; [`ReadFrom::Latest`]: only new ones). `mkstream` makes a missing stream;
+    /// without it a missing stream is [`Error::NotFound`](crate::Error::NotFound). An existing
+    /// group is [`Error::GroupExists`](crate::Error::GroupExists).
+    async fn xgroup_create(
+        &self,
+        key: &str,
+        group: &str,
+        start: ReadFrom,
+        mkstream: bool,
+    ) -> Result<()>;
+
+    /// Destroys a consumer group and its pending entries (`XGROUP DESTROY`): whether it
+    /// existed.
+    async fn xgroup_destroy(&self, key: &str, group: &str) -> Result<bool>;
+
+    /// Sets the group's last delivered id (`XGROUP SETID`).
+    async fn xgroup_setid(&self, key: &str, group: &str, start: ReadFrom) -> Result<()>;
+
+    /// Removes a consumer and its pending entries (`XGROUP DELCONSUMER`): how many entries it
+    /// held.
+    async fn xgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> Result<u64>;
+
+    /// Reads as `consumer` of `group` (`XREADGROUP`): [`ReadFrom::Undelivered`] gives entries
+    /// never delivered to the group and makes them pending for the consumer (unless
+    /// `options.noack`); an id gives the consumer's own pending entries after it. With
+    /// `options.block` it waits for new entries, as [`xread`](CacheApi::xread). A missing
+    /// stream or group is [`Error::NoGroup`](crate::Error::NoGroup).
+    async fn xreadgroup<V: DeserializeOwned + Send>(
+        &self,
+        group: &str,
+        consumer: &str,
+        streams: &[(&str, ReadFrom)],
+        options: ReadOptions,
+    ) -> Result<StreamReads<V>>;
+
+    /// Acknowledges pending entries (`XACK`): how many were pending.
+    async fn xack(&self, key: &str, group: &str, ids: &[StreamId]) -> Result<u64>;
+
+    /// The summary of the group's pending entries (`XPENDING key group`).
+    async fn xpending(&self, key: &str, group: &str) -> Result<PendingSummary>;
+
+    /// The group's pending entries in a range (`XPENDING key group [IDLE] start end count
+    /// [consumer]`), with their consumer, idle time and delivery count.
+    async fn xpending_range(
+        &self,
+        key: &str,
+        group: &str,
+        range: PendingRange,
+    ) -> Result<Vec<PendingEntry>>;
+
+    /// Gives `consumer` the pending entries `ids` idle at least `min_idle` (`XCLAIM`): the
+    /// entries claimed. Entries deleted from the stream meanwhile leave the pending list and
+    /// are not answered.
+    async fn xclaim<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        ids: &[StreamId],
+        options: ClaimOptions,
+    ) -> Result<Vec<StreamEntry<V>>>;
+
+    /// Claims for `consumer` up to `count` (default 100) pending entries idle at least
+    /// `min_idle`, from `start` on (`XAUTOCLAIM`): the entries, the ids of deleted ones, and
+    /// where to go on.
+    async fn xautoclaim<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        start: StreamId,
+        count: Option<u64>,
+    ) -> Result<AutoClaim<V>>;
 }

@@ -59,6 +59,23 @@ pub enum Error {
         /// What the serializer said.
         reason: String,
     },
+    /// A stream's consumer group already exists (`xgroup_create`; Redis's `BUSYGROUP`).
+    #[error("consumer group of stream {key:?} already exists: {detail}")]
+    GroupExists {
+        /// The stream's key as the caller gave it.
+        key: String,
+        /// The server's words.
+        detail: String,
+    },
+    /// A stream or its consumer group does not exist (Redis's `NOGROUP`): create the group
+    /// with `xgroup_create` (its `mkstream` makes the stream too).
+    #[error("no such stream or consumer group for key {key:?}: {detail}")]
+    NoGroup {
+        /// The stream's key as the caller gave it.
+        key: String,
+        /// The server's words.
+        detail: String,
+    },
     /// A key refused by strict key validation (Django's warnings, made errors).
     #[error("invalid key {key:?}: {reason}")]
     InvalidKey {
@@ -195,7 +212,9 @@ impl Error {
         if let Error::NotFound { key: about }
         | Error::WrongType { key: about, .. }
         | Error::Decode { key: about, .. }
-        | Error::InvalidKey { key: about, .. } = &mut self
+        | Error::InvalidKey { key: about, .. }
+        | Error::GroupExists { key: about, .. }
+        | Error::NoGroup { key: about, .. } = &mut self
         {
             key.clone_into(about);
         }

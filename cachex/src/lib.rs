@@ -54,6 +54,9 @@ mod script;
 #[cfg(feature = "cache")]
 mod semaphore;
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub mod stream;
+#[cfg(feature = "cache")]
 mod url_text;
 
 #[cfg(feature = "cache")]

@@ -1,6 +1,6 @@
-//! Django's cache contract, the extended operations (in `contract/extended.rs`) and fallible
-//! loaders (`contract/loaders.rs`), written once and run over every backend (memory, Redis,
-//! Valkey, Redis Cluster, Redis Sentinel): every spelling (`m`, `am`, `a().m`, `m.as_sync`,
+//! Django's cache contract, the extended operations (in `contract/extended.rs`), fallible
+//! loaders (`contract/loaders.rs`) and streams (`contract/streams.rs`), written once and run
+//! over every backend (memory, Redis, Valkey, Redis Cluster, Redis Sentinel): every spelling (`m`, `am`, `a().m`, `m.as_sync`,
 //! `m.as_async`) on memory, both surfaces (`m`, `am`) on the servers: the cases are the ones of Django's own cache tests that apply (prefix and version isolation, key functions,
 //! expiry, unicode and binary data, large values, zero and negative timeouts, get_or_set with
 //! callables, incr/decr edge cases, touch, close).
@@ -149,6 +149,8 @@ mod extended;
 mod loaders;
 #[path = "contract/pipelines.rs"]
 mod pipelines;
+#[path = "contract/streams.rs"]
+mod streams;
 
 mod cases {
     use super::*;
@@ -156,6 +158,7 @@ mod cases {
     pub(super) use crate::extended::*;
     pub(super) use crate::loaders::*;
     pub(super) use crate::pipelines::*;
+    pub(super) use crate::streams::*;
 
     pub(super) async fn simple(s: &Subject) {
         assert_eq!(
@@ -774,6 +777,10 @@ matrix!(
     try_get_or_set,
     try_get_or_set_single_flight,
     try_get_or_set_early,
+    stream_entries,
+    stream_reads,
+    consumer_groups,
+    blocking_group_reads,
 );
 
 /// django-cachex 0.14.1's further operations (`contract/breadth.rs`), over the same matrix.

@@ -283,3 +283,104 @@ fn pipelines_on_both_sides() {
     assert_eq!(cache.get::<i64>("rust:count").expect("get"), Some(21));
     cache.clear().expect("clear");
 }
+
+/// Runs `fixtures/django/streams.py` in `mode`; returns what it printed.
+fn django_streams(url: &str, prefix: &str, mode: &str) -> String {
+    let output = Command::new(cachex_tests::django::python())
+        .arg(cachex_tests::django::fixture("streams.py"))
+        .args([url, prefix, mode])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "django side failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Streams shared with django-cachex (0.3's stream methods are on its client, see
+/// `fixtures/django/streams.py`), with its JSON serializer: entries Django added, read by
+/// cachex in a range and in the group Django created; entries cachex added, read by Django in
+/// a range and in the group cachex created, and acknowledged there.
+#[test]
+fn streams_in_both_directions() {
+    use cachex::stream::{ReadFrom, ReadOptions, StreamEntry, StreamId, XaddOptions};
+
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-streams-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let cache =
+        Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
+
+    // Django writes, cachex reads.
+    django_streams(&url, &prefix, "write");
+    let fields = |entry: &StreamEntry<Value>| -> Vec<(String, Value)> { entry.fields.clone() };
+    let entries: Vec<StreamEntry<Value>> = cache
+        .xrange("django:events", StreamId::MIN, StreamId::MAX, None)
+        .expect("xrange");
+    assert_eq!(
+        entries.iter().map(fields).collect::<Vec<_>>(),
+        [
+            vec![("user".into(), json!("héllo")), ("n".into(), json!(1))],
+            vec![
+                ("user".into(), json!("wörld")),
+                ("n".into(), json!(2)),
+                ("data".into(), json!({"k": [1, 2]})),
+            ],
+        ]
+    );
+    let read = cache
+        .xreadgroup::<Value>(
+            "workers",
+            "rust",
+            &[("django:events", ReadFrom::Undelivered)],
+            ReadOptions::default(),
+        )
+        .expect("read in Django's group");
+    assert_eq!(read[0].1, entries);
+    let ids: Vec<StreamId> = entries.iter().map(|entry| entry.id).collect();
+    assert_eq!(
+        cache.xack("django:events", "workers", &ids).expect("xack"),
+        2
+    );
+
+    // cachex writes, Django reads.
+    let first = cache
+        .xadd(
+            "rust:events",
+            &[("user", json!("ünï ✓")), ("n", json!(3))],
+            XaddOptions::default(),
+        )
+        .expect("xadd")
+        .expect("made");
+    let second = cache
+        .xadd(
+            "rust:events",
+            &[("data", json!({"nested": [true, null]}))],
+            XaddOptions::default(),
+        )
+        .expect("xadd")
+        .expect("made");
+    cache
+        .xgroup_create("rust:events", "workers", ReadFrom::START, false)
+        .expect("group");
+    let seen: Value =
+        serde_json::from_str(&django_streams(&url, &prefix, "read")).expect("Django printed JSON");
+    let expected = json!([
+        [first.to_string(), {"user": "ünï ✓", "n": 3}],
+        [second.to_string(), {"data": {"nested": [true, null]}}],
+    ]);
+    assert_eq!(seen["range"], expected, "Django's xrange");
+    assert_eq!(seen["group"], expected, "Django's xreadgroup");
+    assert_eq!(seen["acked"], json!(2));
+    assert_eq!(
+        cache
+            .xpending("rust:events", "workers")
+            .expect("xpending")
+            .count,
+        0,
+        "Django acknowledged them"
+    );
+    cache.clear().expect("clear");
+}

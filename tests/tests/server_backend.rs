@@ -755,3 +755,86 @@ async fn concurrent_calls_of_a_runtime_share_one_connection() {
     assert_eq!(counts, (1..=200).collect::<Vec<i64>>());
     settled(&server, 1).await;
 }
+
+/// Stream replies come as RESP3 maps or RESP2 arrays (`XREAD`, `XINFO`): both protocols read
+/// alike, blocking reads included, on the blocking surface (pooled connections) and the async
+/// one (the multiplexed connection).
+#[test]
+fn stream_replies_read_alike_over_resp2_and_resp3() {
+    use cachex::stream::{Block, PendingRange, ReadFrom, ReadOptions, StreamId, Trim, XaddOptions};
+
+    let server = cachex_tests::shared(ServerKind::Valkey);
+    let read = |protocol: &str| {
+        let prefix = format!("resp-{protocol}-{}", std::process::id());
+        let url = format!("{}?prefix={prefix}&protocol={protocol}", server.url());
+        let cache = Cache::from_url(&url).expect("a cache");
+        let explicit = XaddOptions {
+            id: Some(StreamId::new(5, 1)),
+            trim: Some(Trim::max_len(10)),
+            ..XaddOptions::default()
+        };
+        let id = cache.xadd("s", &[("n", 1)], explicit).expect("xadd");
+        cache
+            .xgroup_create("s", "g", ReadFrom::START, false)
+            .expect("group");
+        let start = [("s", ReadFrom::START)];
+        let reads = cache
+            .xread::<i64>(&start, ReadOptions::default())
+            .expect("xread");
+        let group = cache
+            .xreadgroup::<i64>(
+                "g",
+                "c",
+                &[("s", ReadFrom::Undelivered)],
+                ReadOptions::default(),
+            )
+            .expect("xreadgroup");
+        let info = cache.xinfo_stream::<i64>("s").expect("xinfo stream");
+        let groups = cache.xinfo_groups("s").expect("xinfo groups");
+        let consumers: Vec<(String, u64)> = cache
+            .xinfo_consumers("s", "g")
+            .expect("xinfo consumers")
+            .into_iter()
+            .map(|consumer| (consumer.name, consumer.pending))
+            .collect();
+        let summary = cache.xpending("s", "g").expect("xpending");
+        let pending: Vec<(StreamId, String, u64)> = cache
+            .xpending_range("s", "g", PendingRange::first(10))
+            .expect("xpending range")
+            .into_iter()
+            .map(|entry| (entry.id, entry.consumer, entry.deliveries))
+            .collect();
+        let claimed = cache
+            .xautoclaim::<i64>("s", "g", "d", Duration::ZERO, StreamId::MIN, None)
+            .expect("xautoclaim");
+        let waited = ReadOptions {
+            block: Block::For(Duration::from_millis(50)),
+            ..ReadOptions::default()
+        };
+        let nothing = cache
+            .xread::<i64>(&[("s", ReadFrom::Latest)], waited)
+            .expect("a blocking read times out");
+        let at_once = bridge_async(cache.axread::<i64>(&start, waited)).expect("async xread");
+        cache.clear().expect("clear");
+        format!(
+            "{id:?} {reads:?} {group:?} {info:?} {groups:?} {consumers:?} {summary:?} \
+             {pending:?} {claimed:?} {nothing:?} {at_once:?}"
+        )
+    };
+    let resp3 = read("resp3");
+    assert_eq!(read("resp2"), resp3);
+    assert!(
+        resp3.starts_with("Some(StreamId { ms: 5, seq: 1 })"),
+        "{resp3}"
+    );
+    assert!(resp3.contains("[(\"c\", 1)]"), "{resp3}");
+}
+
+/// Runs a future to its end on a runtime of its own.
+fn bridge_async<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}

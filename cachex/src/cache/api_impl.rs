@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::core::{
-    CacheCore, expire_time, field_bytes, field_expiries, field_name, score, ttl_of_millis,
-    unix_millis,
+    CacheCore, caller_key, expire_time, field_bytes, field_expiries, field_name, score,
+    ttl_of_millis, unix_millis,
 };
 use super::flight::recompute_early;
 use crate::api::{CacheApi, KeyType, Timeout, Ttl};
@@ -28,6 +28,11 @@ use crate::ops::{
 };
 use crate::scan::{KeyScan, MemberScan};
 use crate::semaphore::{self, Permit};
+use crate::stream::{
+    AutoClaim, Block, ClaimOptions, ConsumerInfo, GroupInfo, PendingEntry, PendingRange,
+    PendingSummary, ReadFrom, ReadOptions, StreamEntry, StreamId, StreamInfo, StreamReads, Trim,
+    XaddOptions,
+};
 use crate::{Error, Result};
 
 impl CacheApi for CacheCore {
@@ -1443,6 +1448,319 @@ impl CacheApi for CacheCore {
         let reply = self.run(about, command).await?;
         T::from_reply(reply, &self.codec).map_err(|err| err.about(about))
     }
+
+    // --- streams ---
+
+    async fn axadd<V: Serialize + Sync>(
+        &self,
+        key: &str,
+        fields: &[(&str, V)],
+        options: XaddOptions,
+    ) -> Result<Option<StreamId>> {
+        if fields.is_empty() {
+            return Err(Error::invalid_argument(
+                "a stream entry needs at least one field".to_owned(),
+            ));
+        }
+        let fields = fields
+            .iter()
+            .map(|(field, value)| Ok((field.as_bytes().to_vec(), self.codec.encode(value)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let XaddOptions {
+            id,
+            trim,
+            nomkstream,
+        } = options;
+        self.on_key(key, |key| Xadd {
+            key,
+            nomkstream,
+            trim,
+            id,
+            fields,
+        })
+        .await
+    }
+
+    async fn axlen(&self, key: &str) -> Result<u64> {
+        self.on_key(key, |key| Xlen { key }).await
+    }
+
+    async fn axrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        start: StreamId,
+        end: StreamId,
+        count: Option<u64>,
+    ) -> Result<Vec<StreamEntry<V>>> {
+        let range = |key| Xrange {
+            key,
+            start,
+            end,
+            count,
+        };
+        self.entries_of(key, range).await
+    }
+
+    async fn axrevrange<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        end: StreamId,
+        start: StreamId,
+        count: Option<u64>,
+    ) -> Result<Vec<StreamEntry<V>>> {
+        let range = |key| Xrevrange {
+            key,
+            end,
+            start,
+            count,
+        };
+        self.entries_of(key, range).await
+    }
+
+    async fn axread<V: DeserializeOwned + Send>(
+        &self,
+        streams: &[(&str, ReadFrom)],
+        options: ReadOptions,
+    ) -> Result<StreamReads<V>> {
+        if options.noack {
+            return Err(Error::invalid_argument(
+                "noack is for xreadgroup: xread keeps no pending entries".to_owned(),
+            ));
+        }
+        let (keys, made, from) = self.stream_keys(streams)?;
+        let about = keys[0];
+        let count = options.count;
+        let reply = match waits(options.block) {
+            None => {
+                let read = Xread {
+                    keys: made.clone(),
+                    from,
+                    count,
+                };
+                self.run(about, read).await?
+            }
+            Some(wait) => {
+                let read = XreadBlock {
+                    keys: made.clone(),
+                    from,
+                    count,
+                    wait,
+                };
+                self.run(about, read).await?
+            }
+        };
+        self.stream_reads(&keys, &made, reply)
+    }
+
+    async fn axtrim(&self, key: &str, trim: Trim) -> Result<u64> {
+        self.on_key(key, |key| Xtrim { key, trim }).await
+    }
+
+    async fn axdel(&self, key: &str, ids: &[StreamId]) -> Result<u64> {
+        let ids = ids.to_vec();
+        self.on_key(key, |key| Xdel { key, ids }).await
+    }
+
+    async fn axinfo_stream<V: DeserializeOwned + Send>(&self, key: &str) -> Result<StreamInfo<V>> {
+        let info = self.on_key(key, |key| XinfoStream { key }).await?;
+        let entry =
+            |entry: Option<RawEntry>| entry.map(|entry| self.stream_entry(key, entry)).transpose();
+        Ok(StreamInfo {
+            length: info.length,
+            last_generated_id: info.last_generated_id,
+            max_deleted_entry_id: info.max_deleted_entry_id,
+            entries_added: info.entries_added,
+            groups: info.groups,
+            first_entry: entry(info.first_entry)?,
+            last_entry: entry(info.last_entry)?,
+        })
+    }
+
+    async fn axinfo_groups(&self, key: &str) -> Result<Vec<GroupInfo>> {
+        Ok(self.on_key(key, |key| XinfoGroups { key }).await?.0)
+    }
+
+    async fn axinfo_consumers(&self, key: &str, group: &str) -> Result<Vec<ConsumerInfo>> {
+        let group = group.to_owned();
+        Ok(self
+            .on_key(key, |key| XinfoConsumers { key, group })
+            .await?
+            .0)
+    }
+
+    async fn axgroup_create(
+        &self,
+        key: &str,
+        group: &str,
+        start: ReadFrom,
+        mkstream: bool,
+    ) -> Result<()> {
+        let group = group.to_owned();
+        self.on_key(key, |key| XgroupCreate {
+            key,
+            group,
+            start,
+            mkstream,
+        })
+        .await
+    }
+
+    async fn axgroup_destroy(&self, key: &str, group: &str) -> Result<bool> {
+        let group = group.to_owned();
+        self.on_key(key, |key| XgroupDestroy { key, group }).await
+    }
+
+    async fn axgroup_setid(&self, key: &str, group: &str, start: ReadFrom) -> Result<()> {
+        let group = group.to_owned();
+        self.on_key(key, |key| XgroupSetId { key, group, start })
+            .await
+    }
+
+    async fn axgroup_delconsumer(&self, key: &str, group: &str, consumer: &str) -> Result<u64> {
+        let (group, consumer) = (group.to_owned(), consumer.to_owned());
+        self.on_key(key, |key| XgroupDelConsumer {
+            key,
+            group,
+            consumer,
+        })
+        .await
+    }
+
+    async fn axreadgroup<V: DeserializeOwned + Send>(
+        &self,
+        group: &str,
+        consumer: &str,
+        streams: &[(&str, ReadFrom)],
+        options: ReadOptions,
+    ) -> Result<StreamReads<V>> {
+        let (keys, made, from) = self.stream_keys(streams)?;
+        let about = keys[0];
+        let (group, consumer) = (group.to_owned(), consumer.to_owned());
+        let ReadOptions { count, noack, .. } = options;
+        let reply = match waits(options.block) {
+            None => {
+                let read = XreadGroup {
+                    group,
+                    consumer,
+                    keys: made.clone(),
+                    from,
+                    count,
+                    noack,
+                };
+                self.run(about, read).await?
+            }
+            Some(wait) => {
+                let read = XreadGroupBlock {
+                    group,
+                    consumer,
+                    keys: made.clone(),
+                    from,
+                    count,
+                    noack,
+                    wait,
+                };
+                self.run(about, read).await?
+            }
+        };
+        self.stream_reads(&keys, &made, reply)
+    }
+
+    async fn axack(&self, key: &str, group: &str, ids: &[StreamId]) -> Result<u64> {
+        let (group, ids) = (group.to_owned(), ids.to_vec());
+        self.on_key(key, |key| Xack { key, group, ids }).await
+    }
+
+    async fn axpending(&self, key: &str, group: &str) -> Result<PendingSummary> {
+        let group = group.to_owned();
+        Ok(self
+            .on_key(key, |key| XpendingSummary { key, group })
+            .await?
+            .0)
+    }
+
+    async fn axpending_range(
+        &self,
+        key: &str,
+        group: &str,
+        range: PendingRange,
+    ) -> Result<Vec<PendingEntry>> {
+        let group = group.to_owned();
+        let PendingRange {
+            start,
+            end,
+            count,
+            consumer,
+            min_idle,
+        } = range;
+        let min_idle_ms = min_idle.map(millis);
+        let pending = self
+            .on_key(key, |key| XpendingRange {
+                key,
+                group,
+                min_idle_ms,
+                start,
+                end,
+                count,
+                consumer,
+            })
+            .await?;
+        Ok(pending.0)
+    }
+
+    async fn axclaim<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        ids: &[StreamId],
+        options: ClaimOptions,
+    ) -> Result<Vec<StreamEntry<V>>> {
+        let (group, consumer, ids) = (group.to_owned(), consumer.to_owned(), ids.to_vec());
+        let ClaimOptions {
+            idle,
+            retry_count,
+            force,
+        } = options;
+        let claim = |key| Xclaim {
+            key,
+            group,
+            consumer,
+            min_idle_ms: millis(min_idle),
+            ids,
+            idle_ms: idle.map(millis),
+            retry_count,
+            force,
+        };
+        self.entries_of(key, claim).await
+    }
+
+    async fn axautoclaim<V: DeserializeOwned + Send>(
+        &self,
+        key: &str,
+        group: &str,
+        consumer: &str,
+        min_idle: Duration,
+        start: StreamId,
+        count: Option<u64>,
+    ) -> Result<AutoClaim<V>> {
+        let (group, consumer) = (group.to_owned(), consumer.to_owned());
+        let claimed = self
+            .on_key(key, |key| Xautoclaim {
+                key,
+                group,
+                consumer,
+                min_idle_ms: millis(min_idle),
+                start,
+                count,
+            })
+            .await?;
+        Ok(AutoClaim {
+            next: claimed.next,
+            claimed: self.stream_entries(key, claimed.claimed)?,
+            deleted: claimed.deleted,
+        })
+    }
 }
 
 /// `LPOS`'s rank: 0 is refused, as Redis refuses it.
@@ -1454,4 +1772,97 @@ fn list_rank(rank: Option<i64>) -> Result<Option<i64>> {
         ));
     }
     Ok(rank)
+}
+
+/// A read's wait as a blocking row takes it: `None` when it does not wait, `Some(None)` for
+/// ever.
+fn waits(block: Block) -> Option<Option<Duration>> {
+    match block {
+        Block::No => None,
+        Block::For(wait) => Some(Some(wait)),
+        Block::Forever => Some(None),
+    }
+}
+
+/// Whole milliseconds, as stream commands take idle times.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl CacheCore {
+    /// A stream entry with its field names checked and values decoded.
+    fn stream_entry<V: DeserializeOwned>(
+        &self,
+        key: &str,
+        entry: RawEntry,
+    ) -> Result<StreamEntry<V>> {
+        let fields = entry
+            .fields
+            .into_iter()
+            .map(|(field, value)| Ok((field_name(key, field)?, self.codec.decode(key, &value)?)))
+            .collect::<Result<_>>()?;
+        Ok(StreamEntry {
+            id: entry.id,
+            fields,
+        })
+    }
+
+    /// [`on_key`](Self::on_key) for a command answering stream entries, decoded.
+    async fn entries_of<C, V>(
+        &self,
+        key: &str,
+        make: impl FnOnce(String) -> C,
+    ) -> Result<Vec<StreamEntry<V>>>
+    where
+        C: crate::backend::memory::Apply<Output = Vec<RawEntry>>,
+        V: DeserializeOwned,
+    {
+        let entries = self.on_key(key, make).await?;
+        self.stream_entries(key, entries)
+    }
+
+    /// Stream entries, decoded.
+    fn stream_entries<V: DeserializeOwned>(
+        &self,
+        key: &str,
+        entries: Vec<RawEntry>,
+    ) -> Result<Vec<StreamEntry<V>>> {
+        entries
+            .into_iter()
+            .map(|entry| self.stream_entry(key, entry))
+            .collect()
+    }
+
+    /// A read's caller keys, made keys and positions; at least one stream.
+    fn stream_keys<'k>(
+        &self,
+        streams: &[(&'k str, ReadFrom)],
+    ) -> Result<(Vec<&'k str>, Vec<String>, Vec<ReadFrom>)> {
+        if streams.is_empty() {
+            return Err(Error::invalid_argument(
+                "a stream read needs at least one stream".to_owned(),
+            ));
+        }
+        let keys: Vec<&str> = streams.iter().map(|(key, _)| *key).collect();
+        let made = self.made_keys(&keys)?;
+        let from = streams.iter().map(|(_, from)| *from).collect();
+        Ok((keys, made, from))
+    }
+
+    /// A read's streams by the caller's keys, decoded.
+    fn stream_reads<V: DeserializeOwned>(
+        &self,
+        keys: &[&str],
+        made: &[String],
+        reply: Streams,
+    ) -> Result<StreamReads<V>> {
+        reply
+            .0
+            .into_iter()
+            .map(|(read_from, entries)| {
+                let key = caller_key(keys, made, &read_from, "a stream read")?;
+                Ok((key.to_owned(), self.stream_entries(key, entries)?))
+            })
+            .collect()
+    }
 }

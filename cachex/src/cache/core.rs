@@ -295,13 +295,7 @@ impl CacheCore {
         let Some((popped_from, value)) = popped else {
             return Ok(None);
         };
-        let key = made
-            .iter()
-            .position(|made| made.as_bytes() == popped_from)
-            .map(|at| keys[at])
-            .ok_or_else(|| {
-                Error::unexpected_reply("a blocking pop answered an unknown key".to_owned())
-            })?;
+        let key = caller_key(keys, made, &popped_from, "a blocking pop")?;
         Ok(Some((key.to_owned(), self.codec.decode(key, &value)?)))
     }
 
@@ -432,6 +426,20 @@ impl CacheCore {
         self.run(key, Rename { from, to }).await?;
         Ok(new_version)
     }
+}
+
+/// The caller's key of a made key a command answered (`what`, for the error when it is none
+/// of `made`).
+pub(super) fn caller_key<'k>(
+    keys: &[&'k str],
+    made: &[String],
+    answered: &[u8],
+    what: &str,
+) -> Result<&'k str> {
+    made.iter()
+        .position(|made| made.as_bytes() == answered)
+        .and_then(|at| keys.get(at).copied())
+        .ok_or_else(|| Error::unexpected_reply(format!("{what} answered an unknown key")))
 }
 
 /// A score as sent to a backend: NaN is refused (as Redis refuses it); `-0.0` is `0.0`.

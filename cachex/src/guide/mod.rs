@@ -10,6 +10,7 @@
 //! | [`coordination`] | locks, counting semaphores, stampede prevention |
 //! | [`codecs`] | how values are stored: serializers, compressors, their features, migrating between them |
 //! | [`pipelines`] | many operations in one round trip, transactions, Lua scripts |
+//! | [`streams`] | Redis streams: entries, blocking reads, consumer groups, claims |
 //! | [`django`] | sharing a Redis with a Django service running django-cachex |
 //! | [`cached`] | `#[cached]`: memoizing a function in a cache, its key, TTL, errors and concurrency |
 //! | [`errors`] | the one error type, Django's exceptions, failing open |
@@ -38,6 +39,8 @@ pub mod codecs {}
 
 #[doc = include_str!("pipelines.md")]
 pub mod pipelines {}
+#[doc = include_str!("streams.md")]
+pub mod streams {}
 
 #[doc = include_str!("django.md")]
 pub mod django {}

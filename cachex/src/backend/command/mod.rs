@@ -1,6 +1,6 @@
 //! The command table: every command a backend runs, described once.
 //!
-//! Each family (keys, strings, hashes, lists, sets, sorted sets) lists its commands in one
+//! Each family (keys, strings, hashes, lists, sets, sorted sets, streams) lists its commands in one
 //! [`commands!`] invocation, as redis-rs lists its own in `implement_commands!`. A row gives
 //! the command's struct and fields, the Redis command and its arguments in order, which fields
 //! are keys, where it may be served ([`Route`]), whether it may be sent again after a broken
@@ -25,6 +25,7 @@ mod keys;
 mod list;
 mod semaphore;
 mod set;
+mod stream;
 mod strings;
 mod zset;
 
@@ -34,6 +35,7 @@ pub(crate) use keys::*;
 pub(crate) use list::*;
 pub(crate) use semaphore::*;
 pub(crate) use set::*;
+pub(crate) use stream::*;
 pub(crate) use strings::*;
 pub(crate) use zset::*;
 

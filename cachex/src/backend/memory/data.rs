@@ -8,6 +8,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::stream::Stream;
+
 /// A collection, changed in place under its key's compute.
 pub(super) type Shared<T> = Arc<Mutex<T>>;
 
@@ -60,6 +62,7 @@ pub(super) enum Data {
     List(Shared<List>),
     Set(Shared<Set>),
     Zset(Shared<SortedSet>),
+    Stream(Shared<Stream>),
 }
 
 impl Data {
@@ -79,6 +82,7 @@ impl Data {
                 .keys()
                 .map(|member| member.len() + size_of::<f64>())
                 .sum(),
+            Data::Stream(stream) => lock(stream).size(),
         }
     }
 
@@ -90,6 +94,7 @@ impl Data {
             Data::List(_) => "list",
             Data::Set(_) => "set",
             Data::Zset(_) => "zset",
+            Data::Stream(_) => "stream",
         }
     }
 }
@@ -206,6 +211,8 @@ collection!(Hash, Hash, |hash| hash.fields.is_empty(), |hash| {
 collection!(List, List, VecDeque::is_empty);
 collection!(Set, Set, HashSet::is_empty);
 collection!(SortedSet, Zset, |set| set.scores.is_empty());
+// A stream is kept when empty, as Redis keeps it.
+collection!(Stream, Stream, |_| false);
 
 /// Locks a collection; a panic of another thread while it held the lock left it usable.
 pub(super) fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -1,6 +1,5 @@
 //! List commands on the in-memory store, blocking pops included.
 
-use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -56,44 +55,6 @@ fn pop_first(memory: &Memory, keys: &[String], end: End) -> Result<Option<(Vec<u
     Ok(None)
 }
 
-/// Waits for `attempt` to find something (a blocking pop or move) on the bridge runtime (which
-/// always has a timer), trying again at every push; `None` when `timeout` runs out first
-/// (`None`: never).
-async fn wait_for<T: Send + 'static>(
-    memory: Memory,
-    timeout: Option<Duration>,
-    mut attempt: impl FnMut(&Memory) -> Result<Option<T>> + Send + 'static,
-) -> Result<Option<T>> {
-    let deadline = timeout.and_then(|timeout| tokio::time::Instant::now().checked_add(timeout));
-    let wait = async move {
-        loop {
-            let pushed = memory.pushes.notified();
-            let mut pushed = std::pin::pin!(pushed);
-            pushed.as_mut().enable();
-            if let Some(found) = attempt(&memory)? {
-                return Ok(Some(found));
-            }
-            match deadline {
-                Some(deadline) => {
-                    if tokio::time::timeout_at(deadline, pushed).await.is_err() {
-                        return Ok(None);
-                    }
-                }
-                None => pushed.await,
-            }
-        }
-    };
-    match crate::bridge::spawn(wait) {
-        Some(waiting) => waiting.await.map_err(|err| {
-            Error::server(format!("the blocking command's waiting task failed: {err}"))
-        })?,
-        None => Err(Error::Unsupported {
-            operation: "blocking list command",
-            reason: "cachex's bridge runtime could not be started".to_owned(),
-        }),
-    }
-}
-
 variants! {
     push(key, values) {
         Lpush => (End::Left),
@@ -122,7 +83,7 @@ macro_rules! blocking_pop {
                 memory: &Memory,
             ) -> impl Future<Output = Result<Self::Output>> + Send {
                 let keys = self.keys;
-                wait_for(memory.clone(), self.timeout, move |memory| {
+                memory.wait_for(self.timeout, "blocking pop", move |memory| {
                     let _shared = memory
                         .gate
                         .shared(stripes(|visit| keys.iter().for_each(|key| visit(key))));
@@ -337,7 +298,7 @@ impl Apply for Blmove {
             to,
             timeout,
         } = self;
-        wait_for(memory.clone(), timeout, move |memory| {
+        memory.wait_for(timeout, "blocking move", move |memory| {
             let _shared = memory.gate.shared(stripes(|visit| {
                 [&source, &destination]
                     .into_iter()

@@ -38,6 +38,7 @@ mod keys;
 mod list;
 mod semaphore;
 mod set;
+mod stream;
 mod strings;
 mod zset;
 
@@ -180,6 +181,15 @@ fn weight(key: &str, entry: &Entry) -> u32 {
     u32::try_from(key.len().saturating_add(entry.data.size())).unwrap_or(u32::MAX)
 }
 
+/// A waiting task, stopped when its caller drops it.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Tells moka each entry's own expiry.
 struct ExpiresAt;
 
@@ -240,7 +250,7 @@ pub(crate) struct Memory {
     renames: Arc<Mutex<()>>,
     /// The semaphore scripts run one at a time, as a server runs its scripts.
     scripts: Arc<Mutex<()>>,
-    /// Woken whenever a list gets new items, for blocking pops.
+    /// Woken whenever a list or a stream gets new items, for blocking pops and reads.
     pushes: Arc<Notify>,
     /// Keeps transactions whole: a command holds its keys' stripes shared, a transaction
     /// every stripe of its keys exclusively.
@@ -466,6 +476,53 @@ impl Memory {
         })
     }
 
+    /// Runs `attempt` until it answers something, woken by every push to a list or stream
+    /// (blocking pops and reads): waits on the bridge runtime (which always has a timer);
+    /// `None` when `timeout` runs out first (`None`: never).
+    fn wait_for<T: Send + 'static>(
+        &self,
+        timeout: Option<Duration>,
+        operation: &'static str,
+        mut attempt: impl FnMut(&Memory) -> Result<Option<T>> + Send + 'static,
+    ) -> impl Future<Output = Result<Option<T>>> + Send + 'static {
+        let memory = self.clone();
+        let deadline = timeout.and_then(|timeout| tokio::time::Instant::now().checked_add(timeout));
+        let wait = async move {
+            loop {
+                let pushed = memory.pushes.notified();
+                let mut pushed = std::pin::pin!(pushed);
+                pushed.as_mut().enable();
+                if let Some(found) = attempt(&memory)? {
+                    return Ok(Some(found));
+                }
+                match deadline {
+                    Some(deadline) => {
+                        if tokio::time::timeout_at(deadline, pushed).await.is_err() {
+                            return Ok(None);
+                        }
+                    }
+                    None => pushed.await,
+                }
+            }
+        };
+        async move {
+            match crate::bridge::spawn(wait) {
+                Some(waiting) => {
+                    // A caller that gives up (a timeout around the call, a dropped future)
+                    // stops the wait: it must not pop or deliver for nobody afterwards.
+                    let mut waiting = AbortOnDrop(waiting);
+                    (&mut waiting.0).await.map_err(|err| {
+                        Error::server(format!("the {operation}'s waiting task failed: {err}"))
+                    })?
+                }
+                None => Err(Error::Unsupported {
+                    operation,
+                    reason: "cachex's bridge runtime could not be started".to_owned(),
+                }),
+            }
+        }
+    }
+
     /// Moves `from` to `to` (the caller holds `renames`); whether `from` existed.
     fn rename_now(&self, from: &str, to: &str) -> bool {
         // The destination is written while the source is held, then the source removed: a
@@ -623,6 +680,39 @@ mod tests {
             "never seen at neither key"
         );
         rename(&memory, "v1", "v1").expect("rename onto itself");
+    }
+
+    #[test]
+    fn a_blocking_pop_given_up_takes_nothing() {
+        use crate::backend::command::{Blpop, Llen, Rpush};
+
+        let memory = Memory::new(Bound::Entries(100));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let pop = Blpop {
+                keys: vec!["l".to_owned()],
+                timeout: None,
+            }
+            .apply_waiting(&memory);
+            let given_up = tokio::time::timeout(Duration::from_millis(50), pop).await;
+            assert!(given_up.is_err(), "nothing to pop yet");
+            let push = Rpush {
+                key: "l".to_owned(),
+                values: vec![b"v".to_vec()],
+            };
+            push.apply(&memory).expect("rpush");
+            // Give an orphaned waiter every chance to run before looking.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let len = Llen {
+                key: "l".to_owned(),
+            }
+            .apply(&memory)
+            .expect("llen");
+            assert_eq!(len, 1, "the abandoned pop took the item");
+        });
     }
 
     #[test]

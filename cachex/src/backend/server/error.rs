@@ -18,6 +18,10 @@ enum Meaning {
     InvalidArgument,
     /// The key holds another type, or a value that is not a number.
     WrongType,
+    /// A stream's consumer group already exists (`BUSYGROUP`).
+    GroupExists,
+    /// A stream or its consumer group does not exist (`NOGROUP`).
+    NoGroup,
     /// A cluster refused keys of several slots.
     CrossSlot,
     /// The server does not have the command (an older version).
@@ -58,7 +62,25 @@ const SERVER_ERRORS: &[(Pattern, Meaning)] = {
         (Code("READONLY"), Topology),
         (Text("unknown command"), UnknownCommand),
         (Text("not compatible"), InvalidArgument),
+        (Code("BUSYGROUP"), GroupExists),
+        (Code("NOGROUP"), NoGroup),
         (Text("no such key"), NotFound),
+        (Text("requires the key to exist"), NotFound),
+        (Text("Invalid stream ID"), InvalidArgument),
+        (
+            Text("equal or smaller than the target stream top item"),
+            InvalidArgument,
+        ),
+        (Text("must be greater than 0-0"), InvalidArgument),
+        (
+            Text("can be specified only when calling XREADGROUP"),
+            InvalidArgument,
+        ),
+        (
+            Text("is meaningless in the context of XREADGROUP"),
+            InvalidArgument,
+        ),
+        (Text("LIMIT cannot be used without"), InvalidArgument),
         (Text("index out of range"), InvalidArgument),
         (Text("not a number"), InvalidArgument),
         (Text("not a valid float"), InvalidArgument),
@@ -157,6 +179,14 @@ impl Meaning {
             Meaning::NotFound => Error::NotFound { key: String::new() },
             Meaning::InvalidArgument => Error::invalid_argument(message),
             Meaning::WrongType => Error::WrongType {
+                key: String::new(),
+                detail: message,
+            },
+            Meaning::GroupExists => Error::GroupExists {
+                key: String::new(),
+                detail: message,
+            },
+            Meaning::NoGroup => Error::NoGroup {
                 key: String::new(),
                 detail: message,
             },
