@@ -43,8 +43,14 @@ pub mod keys;
 mod load;
 #[cfg(feature = "cache")]
 mod lock;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 #[cfg(feature = "cache")]
 mod scan;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 #[cfg(feature = "cache")]
 mod url_text;
 

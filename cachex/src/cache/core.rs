@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::builder::Origin;
 use super::flight::{ComputeTimes, Flights};
 use crate::api::Timeout;
-use crate::backend::command::{Pexpire, PexpireAt, Pttl, Rename, Scored};
+use crate::backend::command::{Get, Pexpire, PexpireAt, Pttl, Rename, Scored};
 use crate::backend::memory::Apply;
 use crate::backend::{Expiry, Store};
 use crate::codec::Codec;
@@ -162,6 +162,26 @@ impl CacheCore {
     {
         let members = self.on_key(key, make).await?;
         self.decode_scored(key, members)
+    }
+
+    /// `get` without counting a lookup: the value of the caller's `key`, if any (a miss when
+    /// failing open).
+    pub(super) async fn read<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>> {
+        let made = self.key(key)?;
+        let bytes = self.run(key, Get { key: made }).await;
+        let bytes = self.or_fail_open(bytes, || None)?;
+        self.decode_optional(key, bytes)
+    }
+
+    /// Counts the hits and misses of a get-like `operation` (`get`, `get_many`, ...): the one
+    /// place lookups are measured (`crate::metrics::lookups`, with the `metrics` feature;
+    /// nothing without it).
+    #[inline(always)]
+    pub(super) fn count_lookups(&self, operation: &'static str, hits: usize, misses: usize) {
+        #[cfg(feature = "metrics")]
+        crate::metrics::lookups(operation, self.store.kind(), hits as u64, misses as u64);
+        #[cfg(not(feature = "metrics"))]
+        let _ = (operation, hits, misses);
     }
 
     /// In fail-open mode, a connection failure or timeout becomes `fallback`, with a warning.
