@@ -839,13 +839,15 @@ impl<B: Body> Body for CacheBody<B> {
             .filter_map(Frame::data_ref)
             .map(|data| data.len() as u64)
             .sum();
-        let mut hint = self
+        let rest = self
             .rest
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), |rest| rest.size_hint());
-        hint.set_lower(hint.lower() + pending);
-        if let Some(upper) = hint.upper() {
-            hint.set_upper(upper + pending);
+        // Upper bound first cleared (`new`), so that no step has the lower above the upper.
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower().saturating_add(pending));
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper.saturating_add(pending));
         }
         hint
     }
