@@ -1,7 +1,9 @@
 //! Metrics through the [`metrics`](https://docs.rs/metrics) facade (the `metrics` feature):
-//! every cache records into whatever recorder the application installs (a Prometheus
-//! exporter, `metrics-util`'s `DebuggingRecorder`, ...); with none installed, the facade's
-//! no-op recorder drops them.
+//! once [`enable`]d, every cache records into whatever recorder the application installed (a
+//! Prometheus exporter, `metrics-util`'s `DebuggingRecorder`, ...). Until then a call pays one
+//! atomic load: the facade cannot tell cachex whether a recorder is installed, and measuring a
+//! call for its no-op recorder nearly doubles the cost of an in-memory `get` (callgrind:
+//! 2,758 -> 5,080 instructions).
 //!
 //! | name | type | labels | what |
 //! |---|---|---|---|
@@ -17,10 +19,12 @@
 //! [observability guide](crate::guide::observability) says how they are counted.
 //!
 //! ```
-//! // At startup, after installing a recorder: give each metric its help text and unit.
-//! cachex::metrics::describe();
+//! // At startup, after installing a recorder (say, metrics-exporter-prometheus's):
+//! cachex::metrics::enable();
+//! assert!(cachex::metrics::is_enabled());
 //! ```
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
@@ -36,8 +40,30 @@ pub const ERRORS: &str = "cachex_errors_total";
 /// Histogram: how long each backend call took, in seconds, failed ones included.
 pub const DURATION: &str = "cachex_call_duration_seconds";
 
-/// Describes cachex's metrics (help text and unit) to the installed recorder: call it once
-/// after installing one, if your exporter shows descriptions.
+/// Whether the caches record metrics: off until [`enable`].
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Starts recording cachex's metrics, in every cache of the process, into the installed
+/// recorder, and describes them to it (help text and unit). Call it once the recorder is
+/// installed: the recorder in place when a metric is recorded is the one that gets it.
+pub fn enable() {
+    describe();
+    ENABLED.store(true, Ordering::Relaxed);
+}
+
+/// Stops recording cachex's metrics (what was recorded stays in the recorder).
+pub fn disable() {
+    ENABLED.store(false, Ordering::Relaxed);
+}
+
+/// Whether cachex records metrics (see [`enable`]).
+#[inline(always)]
+pub fn is_enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Describes cachex's metrics (help text and unit) to the installed recorder; [`enable`] does
+/// it too.
 pub fn describe() {
     describe_counter!(
         HITS,
@@ -58,7 +84,7 @@ pub fn describe() {
 }
 
 /// Records one backend call: its duration, and its error if it failed. Called by the store's
-/// observed dispatch only (`backend/store.rs`).
+/// observed dispatch only (`backend/store.rs`), when [`is_enabled`].
 pub(crate) fn call(
     operation: &'static str,
     backend: &'static str,
@@ -74,7 +100,7 @@ pub(crate) fn call(
 }
 
 /// Records the hits and misses of one get-like operation. Called through
-/// `CacheCore::count_lookups` only.
+/// `CacheCore::count_lookups` only, when [`is_enabled`].
 pub(crate) fn lookups(operation: &'static str, backend: &'static str, hits: u64, misses: u64) {
     if hits > 0 {
         counter!(HITS, "operation" => operation, "backend" => backend).increment(hits);

@@ -115,7 +115,7 @@ pub fn app(cache: Cache, metrics: PrometheusHandle) -> Router {
 /// handle renders what was recorded, for `/metrics`.
 pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new().install_recorder()?;
-    cachex::metrics::describe();
+    cachex::metrics::enable();
     Ok(handle)
 }
 

@@ -20,7 +20,7 @@ fn recorder() -> MutexGuard<'static, Snapshotter> {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         recorder.install().expect("the only recorder");
-        cachex::metrics::describe();
+        cachex::metrics::enable();
         Mutex::new(snapshotter)
     });
     let turn = recorder.lock().unwrap_or_else(PoisonError::into_inner);
@@ -178,5 +178,25 @@ fn failed_calls_are_counted_by_kind() -> cachex::Result<()> {
     );
     assert_eq!(error.kind(), "connection", "{error}");
     assert_eq!(recorded.counters.get(&key), Some(&1), "{recorded:#?}");
+    Ok(())
+}
+
+#[test]
+fn nothing_is_recorded_until_enabled() -> cachex::Result<()> {
+    let snapshotter = recorder();
+    let cache = Cache::in_memory();
+    cachex::metrics::disable();
+    cache.set("a", &1, Timeout::Default)?;
+    assert_eq!(cache.get::<i32>("a")?, Some(1));
+    cachex::metrics::enable();
+    let recorded = recorded(&snapshotter);
+    assert!(
+        recorded.counters.is_empty() && recorded.histograms.is_empty(),
+        "{recorded:#?}"
+    );
+    assert_eq!(cache.get::<i32>("a")?, Some(1));
+    let recorded = recorded(&snapshotter);
+    let hits = format!("{}{{backend=memory,operation=get}}", names::HITS);
+    assert_eq!(recorded.counters.get(&hits), Some(&1), "{recorded:#?}");
     Ok(())
 }

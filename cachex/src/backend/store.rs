@@ -24,9 +24,9 @@ pub(crate) enum Store {
 
 /// Runs one backend call on whichever backend the store is; observed (see [`Store::observed`])
 /// when something listens: a `tracing` subscriber at debug level for target `cachex`, or, with
-/// the `metrics` feature, always. The observed call is boxed, so that the plain one, the usual
-/// case, keeps its own size: the calling futures stay small and cheap to move. Without the
-/// `metrics` feature the check is tracing's cached interest alone.
+/// the `metrics` feature, once `cachex::metrics::enable` was called. The observed call is
+/// boxed, so that the plain one, the usual case, keeps its own size: the calling futures stay
+/// small and cheap to move.
 macro_rules! dispatch {
     ($store:expr, $operation:expr, $keys:expr, $backend:ident => $call:expr) => {
         if observing() {
@@ -51,7 +51,11 @@ macro_rules! dispatch {
 /// Whether backend calls are observed (traced, measured): see `dispatch!`.
 #[inline(always)]
 fn observing() -> bool {
-    cfg!(feature = "metrics") || tracing::enabled!(target: "cachex", tracing::Level::DEBUG)
+    #[cfg(feature = "metrics")]
+    if crate::metrics::is_enabled() {
+        return true;
+    }
+    tracing::enabled!(target: "cachex", tracing::Level::DEBUG)
 }
 
 impl Store {
@@ -114,9 +118,10 @@ impl Store {
     }
 
     /// Runs `call` in a `cachex` span (operation, key count, backend) and ends it with a debug
-    /// event giving its duration and outcome; with the `metrics` feature, records its duration
-    /// and error (`crate::metrics::call`). Only called when [`observing`]: otherwise a call
-    /// costs one check of tracing's cached interest.
+    /// event giving its duration and outcome; with metrics enabled, records its duration and
+    /// error (`crate::metrics::call`). Only called when [`observing`]: otherwise a call costs
+    /// one check of tracing's cached interest (and, with the `metrics` feature, one atomic
+    /// load).
     async fn observed<T>(
         &self,
         operation: &'static str,
@@ -142,7 +147,9 @@ impl Store {
             }
         }
         #[cfg(feature = "metrics")]
-        crate::metrics::call(operation, self.kind(), elapsed, result.as_ref().err());
+        if crate::metrics::is_enabled() {
+            crate::metrics::call(operation, self.kind(), elapsed, result.as_ref().err());
+        }
         result
     }
 }

@@ -164,8 +164,8 @@ impl CacheCore {
         self.decode_scored(key, members)
     }
 
-    /// `get` without counting a lookup: the value of the caller's `key`, if any (a miss when
-    /// failing open).
+    /// `get` without counting a lookup (`aget` is this, inline, and counted): the value of the
+    /// caller's `key`, if any (a miss when failing open).
     pub(super) async fn read<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
         let bytes = self.run(key, Get { key: made }).await;
@@ -174,12 +174,14 @@ impl CacheCore {
     }
 
     /// Counts the hits and misses of a get-like `operation` (`get`, `get_many`, ...): the one
-    /// place lookups are measured (`crate::metrics::lookups`, with the `metrics` feature;
-    /// nothing without it).
+    /// place lookups are measured (`crate::metrics::lookups`, with the `metrics` feature and
+    /// metrics enabled; nothing without the feature).
     #[inline(always)]
     pub(super) fn count_lookups(&self, operation: &'static str, hits: usize, misses: usize) {
         #[cfg(feature = "metrics")]
-        crate::metrics::lookups(operation, self.store.kind(), hits as u64, misses as u64);
+        if crate::metrics::is_enabled() {
+            crate::metrics::lookups(operation, self.store.kind(), hits as u64, misses as u64);
+        }
         #[cfg(not(feature = "metrics"))]
         let _ = (operation, hits, misses);
     }
