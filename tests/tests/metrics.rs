@@ -189,10 +189,10 @@ fn nothing_is_recorded_until_enabled() -> cachex::Result<()> {
     cache.set("a", &1, Timeout::Default)?;
     assert_eq!(cache.get::<i32>("a")?, Some(1));
     cachex::metrics::enable();
-    let recorded = recorded(&snapshotter);
+    let off = recorded(&snapshotter);
     assert!(
-        recorded.counters.is_empty() && recorded.histograms.is_empty(),
-        "{recorded:#?}"
+        off.counters.is_empty() && off.histograms.is_empty(),
+        "{off:#?}"
     );
     assert_eq!(cache.get::<i32>("a")?, Some(1));
     let recorded = recorded(&snapshotter);
