@@ -19,7 +19,7 @@ use bytes::Bytes;
 use cachex::prelude::*;
 use cachex::tower::CacheLayer;
 use cachex::{Cache, Ttl};
-use cachex_tests::{ServerKind, shared};
+use cachex_tests::{ServerKind, memory_and_redis};
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Empty};
@@ -36,17 +36,6 @@ const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 /// The size of the large bodies, and the layer's limit in the tests that use them.
 const LARGE: usize = 64 * 1024;
 const LIMIT: usize = 16 * 1024;
-
-/// The caches every test runs on: the in-memory one and a Redis, each with its own prefix.
-fn caches(test: &str) -> Vec<(&'static str, Cache)> {
-    let redis = Cache::from_url(&format!(
-        "{}?prefix=http-{test}",
-        shared(ServerKind::Redis).url()
-    ))
-    .expect("a Redis cache");
-    redis.clear().expect("a clean prefix");
-    vec![("memory", Cache::in_memory()), ("redis", redis)]
-}
 
 /// What the service behind the layer shares between its requests.
 struct Backend {
@@ -231,7 +220,7 @@ fn layer(cache: &Cache) -> CacheLayer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_get_is_served_from_the_cache_the_second_time() -> TestResult {
-    for (backend, cache) in caches("hit") {
+    for (backend, cache) in memory_and_redis("http-hit") {
         let served = serve(layer(&cache)).await;
         let first = served.get("/count").await;
         assert_eq!(
@@ -278,7 +267,7 @@ async fn a_get_is_served_from_the_cache_the_second_time() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_variant_named_by_vary_is_cached_on_its_own() -> TestResult {
-    for (backend, cache) in caches("vary") {
+    for (backend, cache) in memory_and_redis("http-vary") {
         let served = serve(layer(&cache)).await;
         let ask = |lang: &'static str| {
             let served = &served;
@@ -308,7 +297,7 @@ async fn each_variant_named_by_vary_is_cached_on_its_own() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_store_private_and_max_age_zero_are_not_cached() -> TestResult {
-    for (backend, cache) in caches("no-store") {
+    for (backend, cache) in memory_and_redis("http-no-store") {
         let served = serve(layer(&cache)).await;
         for path in ["/no-store", "/private", "/max-age-zero"] {
             for call in ["1", "2"] {
@@ -324,7 +313,7 @@ async fn no_store_private_and_max_age_zero_are_not_cached() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_age_and_s_maxage_set_the_ttl_else_the_layers() -> TestResult {
-    for (backend, cache) in caches("ttl") {
+    for (backend, cache) in memory_and_redis("http-ttl") {
         let served = serve(layer(&cache).ttl(Duration::from_secs(500))).await;
         for (path, ttl) in [("/ttl", 100), ("/max-age", 200), ("/count", 500)] {
             served.get(path).await;
@@ -347,7 +336,7 @@ async fn max_age_and_s_maxage_set_the_ttl_else_the_layers() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_statuses_asked_for_are_cached() -> TestResult {
-    for (backend, cache) in caches("status") {
+    for (backend, cache) in memory_and_redis("http-status") {
         let served = serve(layer(&cache)).await;
         for (path, cached) in [
             ("/status/404", true),
@@ -380,7 +369,7 @@ async fn only_the_statuses_asked_for_are_cached() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_of_one_key_call_the_service_once() -> TestResult {
     const CALLERS: usize = 8;
-    for (backend, cache) in caches("flight") {
+    for (backend, cache) in memory_and_redis("http-flight") {
         let served = Arc::new(serve(layer(&cache)).await);
         let requests: Vec<_> = (0..CALLERS)
             .map(|_| {
@@ -416,7 +405,7 @@ async fn concurrent_misses_of_one_key_call_the_service_once() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_limit_are_streamed_whole_and_not_stored() -> TestResult {
-    for (backend, cache) in caches("large") {
+    for (backend, cache) in memory_and_redis("http-large") {
         let served = serve(layer(&cache).max_body_bytes(LIMIT)).await;
         // One with a known length (passed on unread), one streamed (read up to the limit).
         for path in ["/large", "/large-stream"] {

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use cachex::prelude::*;
 use cachex::{Cache, metrics as names};
-use cachex_tests::{Server, ServerKind, shared};
+use cachex_tests::{Server, ServerKind, memory_and_redis};
 use metrics::Unit;
 use metrics_util::MetricKind;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
@@ -63,20 +63,10 @@ fn recorded(snapshotter: &Snapshotter) -> Recorded {
     recorded
 }
 
-fn caches(test: &str) -> Vec<(&'static str, Cache)> {
-    let redis = Cache::from_url(&format!(
-        "{}?prefix=metrics-{test}",
-        shared(ServerKind::Redis).url()
-    ))
-    .expect("a Redis cache");
-    redis.clear().expect("a clean prefix");
-    vec![("memory", Cache::in_memory()), ("redis", redis)]
-}
-
 #[test]
 fn get_like_operations_count_their_hits_and_misses() -> cachex::Result<()> {
     let snapshotter = recorder();
-    for (backend, cache) in caches("lookups") {
+    for (backend, cache) in memory_and_redis("metrics-lookups") {
         snapshotter.snapshot(); // the clearing of the cache
         cache.set("a", &1, Timeout::Default)?;
         assert_eq!(cache.get::<i32>("a")?, Some(1));
@@ -139,7 +129,7 @@ fn get_like_operations_count_their_hits_and_misses() -> cachex::Result<()> {
 #[test]
 fn failed_calls_are_counted_by_kind() -> cachex::Result<()> {
     let snapshotter = recorder();
-    for (backend, cache) in caches("errors") {
+    for (backend, cache) in memory_and_redis("metrics-errors") {
         snapshotter.snapshot(); // the clearing of the cache
         cache.hset("hash", "field", &1)?;
         for _ in 0..2 {
