@@ -42,3 +42,13 @@ pub fn memory_and_redis(prefix: &str) -> Vec<(&'static str, cachex::Cache)> {
     cachex::CacheApi::clear(&redis).expect("a clean prefix");
     vec![("memory", cachex::Cache::in_memory()), ("redis", redis)]
 }
+
+/// The key `cache` stores `key` under (prefix and version applied), for tests and benches that
+/// read or write the server directly.
+pub fn made_key(cache: &cachex::Cache, key: &str) -> String {
+    cache
+        .core()
+        .key_settings()
+        .make(key, None)
+        .expect("a valid key")
+}
