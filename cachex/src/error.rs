@@ -206,6 +206,34 @@ impl Error {
         }
     }
 
+    /// The variant's name in snake case (`not_found`, `wrong_type`, `decode`, `encode`,
+    /// `invalid_key`, `invalid_argument`, `group_exists`, `no_group`, `connection`, `timeout`, `config`, `unsupported`,
+    /// `unexpected_reply`, `server`): a stable label for logs and metrics (the `kind` label of
+    /// `cachex_errors_total`, see the [observability guide](crate::guide::observability)).
+    ///
+    /// ```
+    /// let err = cachex::Error::NotFound { key: "k".into() };
+    /// assert_eq!(err.kind(), "not_found");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::WrongType { .. } => "wrong_type",
+            Error::Decode { .. } => "decode",
+            Error::Encode { .. } => "encode",
+            Error::InvalidKey { .. } => "invalid_key",
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::GroupExists { .. } => "group_exists",
+            Error::NoGroup { .. } => "no_group",
+            Error::Connection { .. } => "connection",
+            Error::Timeout { .. } => "timeout",
+            Error::Config { .. } => "config",
+            Error::Unsupported { .. } => "unsupported",
+            Error::UnexpectedReply { .. } => "unexpected_reply",
+            Error::Server { .. } => "server",
+        }
+    }
+
     /// The same error, about the caller's `key`: backends only know the stored key (with its
     /// prefix and version), the cache knows the one its caller gave.
     pub(crate) fn about(mut self, key: &str) -> Self {

@@ -13,10 +13,13 @@
 //!
 //! `cache` (the API, JSON and the in-memory backend), `redis` (Redis and Valkey servers) and
 //! `codecs` (`msgpack`, `zlib`, `gzip`, `zstd`, `lz4`, one feature each) are on by default;
-//! `tls` adds `rediss://` and `valkeys://`, `cluster` Redis Cluster (`redis+cluster://`) and
-//! `sentinel` Redis Sentinel (`redis+sentinel://`). With `default-features = false` this crate
-//! is only the [`auto_async`] attribute and the [`bridge`] runtime that generated code calls, for
-//! annotating your own traits without pulling in a Redis client.
+//! `tls` adds `rediss://` and `valkeys://`, `cluster` Redis Cluster (`redis+cluster://`),
+//! `sentinel` Redis Sentinel (`redis+sentinel://`), `tower` a layer caching HTTP responses
+//! (`cachex::tower`, the guide's `http` page) and `metrics` counters and latencies through the
+//! `metrics` facade (`cachex::metrics`, the guide's `observability` page). With
+//! `default-features = false` this crate is only the [`auto_async`] attribute and the
+//! [`bridge`] runtime that generated code calls, for annotating your own traits without
+//! pulling in a Redis client.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -45,6 +48,9 @@ pub mod keys;
 mod load;
 #[cfg(feature = "cache")]
 mod lock;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 #[cfg(feature = "cache")]
 mod ops;
 #[cfg(feature = "cache")]
@@ -56,6 +62,9 @@ mod semaphore;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod stream;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 #[cfg(feature = "cache")]
 mod url_text;
 

@@ -4,10 +4,12 @@
 //!
 //! ```sh
 //! curl -i localhost:3000/products/7             # x-cache: miss, then hit
+//! curl -i localhost:3000/catalog                # the whole response cached by CacheLayer
 //! curl -X POST 'localhost:3000/scores/ada?points=10'
 //! curl -X POST localhost:3000/bonus/ada         # queued for the blocking worker
 //! curl localhost:3000/leaderboard
 //! curl localhost:3000/report                    # built by blocking code in spawn_blocking
+//! curl localhost:3000/metrics                   # cachex's hits, misses, errors, latencies
 //! ```
 //!
 //! It uses the embedded in-memory cache unless `CACHEX_URL` names a server, and listens on
@@ -18,6 +20,11 @@
 //! - The worker is a plain thread using the blocking surface of the same `Cache`: it waits on
 //!   a list with `cache.blpop(..)` and awards bonuses with `cache.zincrby(..)`. The `/report`
 //!   handler runs blocking code too, in `spawn_blocking`.
+//! - `/catalog` is cached whole, response and headers, by `cachex::tower::CacheLayer` (the
+//!   `tower` feature) in the same cache: its handler says `Cache-Control: max-age=30`, the
+//!   layer adds `x-cache: hit|miss`.
+//! - cachex's metrics (the `metrics` feature) go to a Prometheus recorder
+//!   (`metrics-exporter-prometheus`, without its HTTP listener) that `/metrics` renders.
 //!
 //! [`app`] builds the router and [`Worker::spawn`] starts the worker, so that a test can serve
 //! both on a free port (`examples/tests/examples.rs` does).
@@ -28,12 +35,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use cachex::Ttl;
 use cachex::prelude::*;
+use cachex::tower::CacheLayer;
+use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 
 /// How many scores one player may post per [`RATE_WINDOW`].
@@ -78,8 +87,13 @@ pub struct Report {
     pub bonuses_awarded: i64,
 }
 
-/// The service's routes, all sharing `cache`.
-pub fn app(cache: Cache) -> Router {
+/// The service's routes, all sharing `cache`; `/metrics` renders `metrics`.
+pub fn app(cache: Cache, metrics: PrometheusHandle) -> Router {
+    // Whole responses cached by the layer, in the same cache as the handlers' values.
+    let layer = CacheLayer::new(cache.clone())
+        .ttl(Duration::from_secs(60))
+        .status_header(HeaderName::from_static("x-cache"));
+    let pages = Router::new().route("/catalog", get(catalog)).layer(layer);
     Router::new()
         .route("/products/{id}", get(product))
         .route("/scores/{player}", post(score))
@@ -87,6 +101,22 @@ pub fn app(cache: Cache) -> Router {
         .route("/leaderboard", get(leaderboard))
         .route("/report", get(report))
         .with_state(cache)
+        .merge(pages)
+        .route(
+            "/metrics",
+            get(move || async move {
+                metrics.run_upkeep();
+                metrics.render()
+            }),
+        )
+}
+
+/// Installs the process's metrics recorder, a Prometheus one: cachex records into it; its
+/// handle renders what was recorded, for `/metrics`.
+pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    cachex::metrics::enable();
+    Ok(handle)
 }
 
 /// An error as a response: 500 with the message (a real service would log it instead).
@@ -126,6 +156,23 @@ async fn product(
         [(HeaderName::from_static("x-cache"), header)],
         Json(product),
     ))
+}
+
+/// A page cached whole by the [`CacheLayer`]: the first request renders it (slowly), the next
+/// ones for 30 s get the stored response (`x-cache: hit`).
+async fn catalog() -> impl IntoResponse {
+    let mut products = Vec::new();
+    for id in 1..=3 {
+        products.push(load_product(id).await);
+    }
+    let rendered_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    let cache_control = HeaderValue::from_static("public, max-age=30");
+    (
+        [(header::CACHE_CONTROL, cache_control)],
+        Json(serde_json::json!({ "products": products, "rendered_at": rendered_at })),
+    )
 }
 
 /// The slow database.
@@ -276,13 +323,14 @@ pub fn cache_from_env() -> cachex::Result<Cache> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let metrics = install_metrics()?;
     let cache = cache_from_env()?;
     let worker = Worker::spawn(cache.clone());
     let address = std::env::var("CACHEX_WEB_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&address).await?;
     println!("cache: {cache}");
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(cache)).await?;
+    axum::serve(listener, app(cache, metrics)).await?;
     worker.stop()?;
     Ok(())
 }

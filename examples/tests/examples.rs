@@ -190,7 +190,7 @@ async fn web_service_over_http_with_a_blocking_worker() -> TestResult {
     let worker = web::Worker::spawn(cache.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let app = web::app(cache.clone());
+    let app = web::app(cache.clone(), web::install_metrics()?);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     // The cached endpoint: loaded once, then served from the cache.
@@ -207,6 +207,17 @@ async fn web_service_over_http_with_a_blocking_worker() -> TestResult {
         cache.has_key("product:7")?,
         "the blocking surface sees it too"
     );
+
+    // The page cached whole by CacheLayer: the same response, from the cache the second time.
+    let first = request(address, "GET", "/catalog").await?;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.header("x-cache"), Some("miss"));
+    assert_eq!(first.header("cache-control"), Some("public, max-age=30"));
+    let second = request(address, "GET", "/catalog").await?;
+    assert_eq!(second.header("x-cache"), Some("hit"));
+    assert_eq!(second.body, first.body, "rendered once");
+    let catalog: serde_json::Value = first.json()?;
+    assert_eq!(catalog["products"][2]["id"], 3);
 
     // The rate limit: RATE_LIMIT posts per window per player, then 429 with Retry-After.
     for posted in 1..=web::RATE_LIMIT {
@@ -264,6 +275,19 @@ async fn web_service_over_http_with_a_blocking_worker() -> TestResult {
             bonuses_awarded: 1,
         }
     );
+
+    // cachex's metrics, rendered for Prometheus: the lookups above, by operation and backend.
+    let metrics = request(address, "GET", "/metrics").await?;
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    for line in [
+        r#"cachex_hits_total{operation="get_or_set",backend="memory"} 1"#,
+        r#"cachex_misses_total{operation="get_or_set",backend="memory"} 1"#,
+        // The layer's lookups of /catalog are gets.
+        r#"cachex_hits_total{operation="get",backend="memory"} "#,
+    ] {
+        assert!(metrics.body.contains(line), "{line} in {}", metrics.body);
+    }
+    assert!(metrics.body.contains("cachex_call_duration_seconds"));
 
     server.abort();
     tokio::task::spawn_blocking(move || worker.stop()).await??;

@@ -33,6 +33,16 @@ pub use proxy::FaultProxy;
 pub use server::{Server, ServerKind, shared};
 pub use topology::{Cluster, ReplicaSet, SentinelGroup, shared_cluster, shared_sentinel};
 
+/// An in-memory cache and one on this process's shared Redis with the key prefix `prefix`,
+/// emptied, named by backend: for the tests that run a scenario on both (the HTTP layer, the
+/// metrics), where the contract suite's matrix would be too much.
+pub fn memory_and_redis(prefix: &str) -> Vec<(&'static str, cachex::Cache)> {
+    let url = format!("{}?prefix={prefix}", shared(ServerKind::Redis).url());
+    let redis = cachex::Cache::from_url(&url).expect("a Redis cache");
+    cachex::CacheApi::clear(&redis).expect("a clean prefix");
+    vec![("memory", cachex::Cache::in_memory()), ("redis", redis)]
+}
+
 /// The key `cache` stores `key` under (prefix and version applied), for tests and benches that
 /// read or write the server directly.
 pub fn made_key(cache: &cachex::Cache, key: &str) -> String {

@@ -1,5 +1,5 @@
 //! [`Store`]: the backend a cache uses, dispatched statically, every call traced when something
-//! listens.
+//! listens and measured with the `metrics` feature.
 
 use std::future::Future;
 use std::time::Instant;
@@ -25,13 +25,15 @@ pub(crate) enum Store {
     Batch(Batch),
 }
 
-/// Runs one backend call on whichever backend the store is; traced (see [`Store::traced`])
-/// when something listens. The traced call is boxed, so that the untraced one, the usual case,
-/// keeps its own size: the calling futures stay small and cheap to move.
+/// Runs one backend call on whichever backend the store is; observed (see [`Store::observed`])
+/// when something listens: a `tracing` subscriber at debug level for target `cachex`, or, with
+/// the `metrics` feature, once `cachex::metrics::enable` was called. The observed call is
+/// boxed, so that the plain one, the usual case, keeps its own size: the calling futures stay
+/// small and cheap to move.
 macro_rules! dispatch {
     ($store:expr, $operation:expr, $keys:expr, $backend:ident => $call:expr) => {
-        if tracing::enabled!(target: "cachex", tracing::Level::DEBUG) {
-            Box::pin($store.traced($operation, $keys, async {
+        if observing() {
+            Box::pin($store.observed($operation, $keys, async {
                 match $store {
                     Store::Memory($backend) => $call,
                     #[cfg(feature = "redis")]
@@ -49,6 +51,16 @@ macro_rules! dispatch {
             }
         }
     };
+}
+
+/// Whether backend calls are observed (traced, measured): see `dispatch!`.
+#[inline(always)]
+fn observing() -> bool {
+    #[cfg(feature = "metrics")]
+    if crate::metrics::is_enabled() {
+        return true;
+    }
+    tracing::enabled!(target: "cachex", tracing::Level::DEBUG)
 }
 
 impl Store {
@@ -147,10 +159,11 @@ impl Store {
     }
 
     /// Runs `call` in a `cachex` span (operation, key count, backend) and ends it with a debug
-    /// event giving its duration and outcome. Only called when something listens at debug
-    /// level for target `cachex`: otherwise a call costs one check of tracing's cached
-    /// interest.
-    async fn traced<T>(
+    /// event giving its duration and outcome; with metrics enabled, records its duration and
+    /// error (`crate::metrics::call`). Only called when [`observing`]: otherwise a call costs
+    /// one check of tracing's cached interest (and, with the `metrics` feature, one atomic
+    /// load).
+    async fn observed<T>(
         &self,
         operation: &'static str,
         keys: usize,
@@ -165,11 +178,18 @@ impl Store {
         );
         let started = Instant::now();
         let result = call.instrument(span.clone()).await;
-        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let _in_span = span.enter();
-        match &result {
-            Ok(_) => tracing::debug!(target: "cachex", elapsed_us, "done"),
-            Err(err) => tracing::debug!(target: "cachex", elapsed_us, error = %err, "failed"),
+        let elapsed = started.elapsed();
+        if !span.is_disabled() {
+            let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+            let _in_span = span.enter();
+            match &result {
+                Ok(_) => tracing::debug!(target: "cachex", elapsed_us, "done"),
+                Err(err) => tracing::debug!(target: "cachex", elapsed_us, error = %err, "failed"),
+            }
+        }
+        #[cfg(feature = "metrics")]
+        if crate::metrics::is_enabled() {
+            crate::metrics::call(operation, self.kind(), elapsed, result.as_ref().err());
         }
         result
     }

@@ -37,10 +37,13 @@ use crate::{Error, Result};
 
 impl CacheApi for CacheCore {
     async fn aget<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
-        let made = self.key(key)?;
-        let bytes = self.read(key, made).await;
-        let bytes = self.or_fail_open(bytes, || None)?;
-        self.decode_optional(key, bytes)
+        let value = self.read_value(key).await?;
+        self.count_lookups(
+            "get",
+            usize::from(value.is_some()),
+            usize::from(value.is_none()),
+        );
+        Ok(value)
     }
 
     async fn aset<V: Serialize + Sync + ?Sized>(
@@ -118,11 +121,14 @@ impl CacheApi for CacheCore {
         };
         let values = self.or_fail_open(values, Vec::new)?;
         let mut found = HashMap::with_capacity(values.len());
+        let mut hits = 0;
         for (key, bytes) in keys.iter().zip(values) {
             if let Some(bytes) = bytes {
                 found.insert((*key).to_owned(), self.codec.decode(key, &bytes)?);
+                hits += 1;
             }
         }
+        self.count_lookups("get_many", hits, keys.len() - hits);
         Ok(found)
     }
 
@@ -298,35 +304,7 @@ impl CacheApi for CacheCore {
         F: FnOnce() -> Fut + Send,
         Fut: Future<Output = Result<V, E>> + Send,
     {
-        if let Some(value) = self.aget(key).await? {
-            return Ok(value);
-        }
-        let flight = self.flights.join(&self.key(key)?);
-        let turn = flight.turn::<E>().await.map_err(LoadError::Loader)?;
-        if let Some(value) = self.aget(key).await? {
-            return Ok(value); // another caller of this process computed it meanwhile
-        }
-        let started = Instant::now();
-        let value = match loader().await {
-            Ok(value) => value,
-            Err(error) => {
-                let error = Arc::new(error);
-                turn.fail(error.clone());
-                return Err(LoadError::Loader(error));
-            }
-        };
-        self.compute_times.record(&flight.key, started.elapsed());
-        if self.stampede.is_some() {
-            // As django-cachex: set, for a miss may have left the stale value in its buffer,
-            // which add would keep.
-            self.aset(key, &value, timeout).await?;
-            return Ok(value);
-        }
-        // As Django: add, so that a value another process stored first wins.
-        if self.aadd(key, &value, timeout).await? {
-            return Ok(value);
-        }
-        Ok(self.aget(key).await?.unwrap_or(value))
+        self.get_or_load("get_or_set", key, loader, timeout).await
     }
 
     async fn aincr_version(&self, key: &str, delta: i64) -> Result<i64> {
@@ -382,8 +360,12 @@ impl CacheApi for CacheCore {
         let made = self.key(key)?;
         let (value, left_millis) = self.run(key, GetPttl { key: made.clone() }).await?;
         let Some(value) = self.decode_optional::<V>(key, value)? else {
-            return self.atry_get_or_set(key, loader, timeout).await;
+            let loader = || std::future::ready(loader());
+            return self
+                .get_or_load("get_or_set_early", key, loader, timeout)
+                .await;
         };
+        self.count_lookups("get_or_set_early", 1, 0);
         let Some(delta) = self.compute_times.of(&made).filter(|_| left_millis > 0) else {
             return Ok(value);
         };
@@ -1864,5 +1846,62 @@ impl CacheCore {
                 Ok((key.to_owned(), self.stream_entries(key, entries)?))
             })
             .collect()
+    }
+}
+
+// --- get_or_set's body, shared by its forms, counted under the caller's operation ---
+
+impl CacheCore {
+    /// `get_or_set` for every form of it: the value of `key`, or the loader's, stored with
+    /// `timeout` (concurrent misses in this process load once); its lookup counted as
+    /// `operation`'s hit or miss (see [`CacheCore::count_lookups`]).
+    async fn get_or_load<V, E, F, Fut>(
+        &self,
+        operation: &'static str,
+        key: &str,
+        loader: F,
+        timeout: Timeout,
+    ) -> Result<V, LoadError<E>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync,
+        E: Send + Sync + 'static,
+        F: FnOnce() -> Fut + Send,
+        Fut: Future<Output = Result<V, E>> + Send,
+    {
+        let value = self.read_value(key).await?;
+        self.count_lookups(
+            operation,
+            usize::from(value.is_some()),
+            usize::from(value.is_none()),
+        );
+        if let Some(value) = value {
+            return Ok(value);
+        }
+        let flight = self.flights.join(&self.key(key)?);
+        let turn = flight.turn::<E>().await.map_err(LoadError::Loader)?;
+        if let Some(value) = self.read_value(key).await? {
+            return Ok(value); // another caller of this process computed it meanwhile
+        }
+        let started = Instant::now();
+        let value = match loader().await {
+            Ok(value) => value,
+            Err(error) => {
+                let error = Arc::new(error);
+                turn.fail(error.clone());
+                return Err(LoadError::Loader(error));
+            }
+        };
+        self.compute_times.record(&flight.key, started.elapsed());
+        if self.stampede.is_some() {
+            // As django-cachex: set, for a miss may have left the stale value in its buffer,
+            // which add would keep.
+            self.aset(key, &value, timeout).await?;
+            return Ok(value);
+        }
+        // As Django: add, so that a value another process stored first wins.
+        if self.aadd(key, &value, timeout).await? {
+            return Ok(value);
+        }
+        Ok(self.read_value(key).await?.unwrap_or(value))
     }
 }

@@ -231,6 +231,28 @@ impl CacheCore {
         self.decode_scored(key, members)
     }
 
+    /// `get` without counting a lookup (`aget` is this, inline, and counted): the value of the
+    /// caller's `key`, if any (a miss when failing open, or inside a stampede buffer).
+    pub(super) async fn read_value<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>> {
+        let made = self.key(key)?;
+        let bytes = self.read(key, made).await;
+        let bytes = self.or_fail_open(bytes, || None)?;
+        self.decode_optional(key, bytes)
+    }
+
+    /// Counts the hits and misses of a get-like `operation` (`get`, `get_many`, ...): the one
+    /// place lookups are measured (`crate::metrics::lookups`, with the `metrics` feature and
+    /// metrics enabled; nothing without the feature).
+    #[inline(always)]
+    pub(super) fn count_lookups(&self, operation: &'static str, hits: usize, misses: usize) {
+        #[cfg(feature = "metrics")]
+        if crate::metrics::is_enabled() {
+            crate::metrics::lookups(operation, self.store.kind(), hits as u64, misses as u64);
+        }
+        #[cfg(not(feature = "metrics"))]
+        let _ = (operation, hits, misses);
+    }
+
     /// In fail-open mode, a connection failure or timeout becomes `fallback`, with a warning.
     pub(super) fn or_fail_open<T>(
         &self,

@@ -5,14 +5,15 @@
 //! - [`url`]: [`CacheBuilder::from_url`], with one table of the URL's options;
 //! - [`core`]: [`CacheCore`] and the helpers every operation uses, with the one call path to
 //!   the backend;
-//! - [`flight`]: single-flight for `get_or_set`, and XFetch's timings;
+//! - [`flight`]: single-flight for `get_or_set` (and the `tower` layer's misses), and XFetch's
+//!   timings;
 //! - [`api_impl`]: the [`CacheApi`] implementation, one short body per operation;
 //! - [`pipeline`]: [`Pipeline`]s and transactions, each operation queued by its own body.
 
 mod api_impl;
 mod builder;
 mod core;
-mod flight;
+pub(crate) mod flight;
 mod pipeline;
 mod stampede;
 mod url;

@@ -14,10 +14,13 @@
 //! | [`django`] | sharing a Redis with a Django service running django-cachex |
 //! | [`cached`] | `#[cached]`: memoizing a function in a cache, its key, TTL, errors and concurrency |
 //! | [`errors`] | the one error type, Django's exceptions, failing open |
+//! | [`http`] | caching whole HTTP responses with a tower layer (`tower` feature): what is cached, keys and `Vary` |
+//! | [`observability`] | the `tracing` spans and events, and the metrics (`metrics` feature): names, labels |
 //! | [`features`] | the cargo features and what each one pulls in |
 //!
 //! Runnable programs are in the repository's `examples/` folder: `quickstart`, `web` (an axum
-//! service and a blocking worker sharing one cache), `own_trait` and `migrate`.
+//! service and a blocking worker sharing one cache, with the HTTP layer and metrics),
+//! `own_trait` and `migrate`.
 
 #[doc = include_str!("surfaces.md")]
 pub mod surfaces {}
@@ -47,6 +50,16 @@ pub mod django {}
 
 #[doc = include_str!("errors.md")]
 pub mod errors {}
+
+#[cfg_attr(feature = "tower", doc = include_str!("http.md"))]
+#[cfg_attr(
+    not(feature = "tower"),
+    doc = "Caching whole HTTP responses with a tower layer: this build has no `tower` feature."
+)]
+pub mod http {}
+
+#[doc = include_str!("observability.md")]
+pub mod observability {}
 
 #[doc = include_str!("features.md")]
 pub mod features {}

@@ -1,6 +1,5 @@
 //! List commands on the in-memory store, blocking pops included.
 
-
 use bytes::Bytes;
 
 use super::data::List;
