@@ -6,11 +6,14 @@
 //!   resend rule, typed reply);
 //! - [`memory`]: the embedded in-memory backend, each family's Redis semantics beside it;
 //! - `server`: Redis and Valkey (standalone, Cluster, Sentinel) over the redis crate;
+//! - `near`: a server backend's near cache (tracking): local copies the server invalidates;
 //! - [`Store`]: the one the cache uses, dispatched statically, traced.
 
 pub(crate) mod command;
 pub(crate) mod glob;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod near;
 #[cfg(feature = "redis")]
 pub(crate) mod server;
 mod store;

@@ -25,7 +25,7 @@ use crate::{Error, Result};
 impl CacheApi for CacheCore {
     async fn aget<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
-        let bytes = self.run(key, Get { key: made }).await;
+        let bytes = self.get_bytes(key, made).await;
         let bytes = self.or_fail_open(bytes, || None)?;
         self.decode_optional(key, bytes)
     }
@@ -92,7 +92,7 @@ impl CacheApi for CacheCore {
             return Ok(HashMap::new());
         }
         let made = self.made_keys(keys)?;
-        let values = self.run(keys[0], Mget { keys: made }).await;
+        let values = self.get_many_bytes(keys[0], made).await;
         let values = self.or_fail_open(values, Vec::new)?;
         let mut found = HashMap::with_capacity(values.len());
         for (key, bytes) in keys.iter().zip(values) {

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::builder::Origin;
 use super::flight::{ComputeTimes, Flights};
 use crate::api::Timeout;
-use crate::backend::command::{Pexpire, PexpireAt, Pttl, Rename, Scored};
+use crate::backend::command::{Get, Mget, Pexpire, PexpireAt, Pttl, Rename, Scored};
 use crate::backend::memory::Apply;
 use crate::backend::{Expiry, Store};
 use crate::codec::Codec;
@@ -105,6 +105,42 @@ impl CacheCore {
     /// The stored keys of the caller's keys.
     pub(super) fn made_keys(&self, keys: &[&str]) -> Result<Vec<String>> {
         keys.iter().map(|key| self.key(key)).collect()
+    }
+
+    /// `GET` of the made key, served by the near cache when tracking is on (see
+    /// [`crate::backend::near`]).
+    pub(super) async fn get_bytes(&self, key: &str, made: String) -> Result<Option<Bytes>> {
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            return super::near::get(self, near, key, made).await;
+        }
+        self.run(key, Get { key: made }).await
+    }
+
+    /// `MGET` of the made keys, served by the near cache when tracking is on.
+    pub(super) async fn get_many_bytes(
+        &self,
+        key: &str,
+        made: Vec<String>,
+    ) -> Result<Vec<Option<Bytes>>> {
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            return super::near::get_many(self, near, key, made).await;
+        }
+        self.run(key, Mget { keys: made }).await
+    }
+
+    /// The counters of the near cache, with tracking on (see
+    /// [`CacheBuilder::tracking`](super::CacheBuilder::tracking)); `None` without.
+    ///
+    /// ```
+    /// let cache = cachex::Cache::in_memory();
+    /// assert!(cache.tracking_stats().is_none());
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn tracking_stats(&self) -> Option<crate::TrackingStats> {
+        self.store.near().map(|near| near.stats())
     }
 
     /// Runs one command about the caller's `key` (see [`Store::run`]).

@@ -12,6 +12,8 @@ mod api_impl;
 mod builder;
 mod core;
 mod flight;
+#[cfg(feature = "redis")]
+mod near;
 mod url;
 
 use std::fmt;

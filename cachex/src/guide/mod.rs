@@ -7,6 +7,7 @@
 //! | [`runtimes`] | what happens when blocking code calls async code and back; tokio runtimes; finding bridged calls |
 //! | [`configuration`] | one URL for a whole deployment: every scheme and option, and the builder |
 //! | [`topologies`] | standalone servers, TLS, Unix sockets; Cluster and Sentinel |
+//! | [`tracking`] | a near cache the server keeps current: hot reads without a round trip, and its exact guarantee |
 //! | [`codecs`] | how values are stored: serializers, compressors, their features, migrating between them |
 //! | [`django`] | sharing a Redis with a Django service running django-cachex |
 //! | [`errors`] | the one error type, Django's exceptions, failing open |
@@ -26,6 +27,9 @@ pub mod configuration {}
 
 #[doc = include_str!("topologies.md")]
 pub mod topologies {}
+
+#[doc = include_str!("tracking.md")]
+pub mod tracking {}
 
 #[doc = include_str!("codecs.md")]
 pub mod codecs {}

@@ -76,6 +76,9 @@ pub(crate) trait Command: Send + Sized {
     const RESEND: Resend;
     /// How many keys it touches.
     fn key_count(&self) -> usize;
+    /// Calls `visit` with each key it touches (the near cache evicts a write's keys).
+    #[cfg(feature = "redis")]
+    fn for_each_key(&self, visit: &mut dyn FnMut(&[u8]));
     /// What a server backend sends.
     #[cfg(feature = "redis")]
     fn request(&self) -> Request;
@@ -124,20 +127,33 @@ impl Script {
     }
 }
 
-/// How many keys a key field holds.
+/// How many keys a key field holds, and which.
 pub(crate) trait KeyCount {
     fn count(&self) -> usize;
+    /// Calls `visit` with each key.
+    #[cfg(feature = "redis")]
+    fn visit(&self, visit: &mut dyn FnMut(&[u8]));
 }
 
 impl KeyCount for String {
     fn count(&self) -> usize {
         1
     }
+
+    #[cfg(feature = "redis")]
+    fn visit(&self, visit: &mut dyn FnMut(&[u8])) {
+        visit(self.as_bytes());
+    }
 }
 
 impl KeyCount for Vec<String> {
     fn count(&self) -> usize {
         self.len()
+    }
+
+    #[cfg(feature = "redis")]
+    fn visit(&self, visit: &mut dyn FnMut(&[u8])) {
+        self.iter().for_each(|key| visit(key.as_bytes()));
     }
 }
 
@@ -204,6 +220,12 @@ macro_rules! commands {
 
             fn key_count(&self) -> usize {
                 0 $(+ $crate::backend::command::KeyCount::count(&self.$key))*
+            }
+
+            #[cfg(feature = "redis")]
+            #[allow(unused_variables)]
+            fn for_each_key(&self, visit: &mut dyn FnMut(&[u8])) {
+                $($crate::backend::command::KeyCount::visit(&self.$key, visit);)*
             }
 
             #[cfg(feature = "redis")]

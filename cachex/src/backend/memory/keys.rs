@@ -8,7 +8,7 @@ use moka::ops::compute::Op;
 use super::data::{Data, lock};
 use super::{Apply, Entry, Memory, count, unix_millis_now};
 use crate::backend::command::{
-    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, Persist, PersistExisting,
+    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, MgetPttl, Persist, PersistExisting,
     Pexpire, PexpireAt, Pttl, Rename, RenameNx, Scan, Type, TypeOf, Unlink,
 };
 use crate::backend::glob;
@@ -160,6 +160,17 @@ impl Apply for GetPttl {
     fn apply(self, memory: &Memory) -> Result<(Option<bytes::Bytes>, i64)> {
         let value = memory.string(&self.key)?;
         Ok((value, pttl(memory, &self.key)))
+    }
+}
+
+impl Apply for MgetPttl {
+    fn apply(self, memory: &Memory) -> Result<Vec<(Option<bytes::Bytes>, i64)>> {
+        // A key of another type reads as nil, as `MGET` has it.
+        Ok(self
+            .keys
+            .iter()
+            .map(|key| (memory.string(key).ok().flatten(), pttl(memory, key)))
+            .collect())
     }
 }
 

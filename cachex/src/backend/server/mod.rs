@@ -73,9 +73,11 @@ mod options;
 mod sentinel;
 mod standalone;
 mod topology;
+pub(crate) mod tracking;
 mod url;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::{FromRedisValue, Value};
@@ -92,6 +94,7 @@ use self::options::{
 };
 use self::topology::{Connector, Parsed};
 use super::command::{Command, Request, Resend, Route, Script};
+use super::near::{Near, Tracking};
 use crate::error::{Delivery, Waiting};
 use crate::{Error, Result};
 
@@ -121,6 +124,8 @@ pub(crate) struct Server {
     /// Blocking connections for callers that own their thread (a standalone server only;
     /// boxed, as the connector).
     blocking: Option<Box<BlockingPool>>,
+    /// The near cache, with tracking on (see [`Server::track`]).
+    near: Option<Arc<Near>>,
 }
 
 impl fmt::Debug for Server {
@@ -171,7 +176,61 @@ impl Server {
             retry_budget: options.retry_budget.unwrap_or_default(),
             connections: Connections::default(),
             blocking,
+            near: None,
         })
+    }
+
+    /// Turns tracking on: a near cache of the keys starting with `prefix` (`None`: every key),
+    /// kept current by an invalidation link of its own, started now in the background (see
+    /// [`tracking`]). One server only: a cluster or Sentinel service is refused.
+    pub(crate) fn track(&mut self, prefix: Option<String>, settings: Tracking) -> Result<()> {
+        #[allow(irrefutable_let_patterns)] // without the cluster and sentinel features
+        let Connector::Standalone { client, .. } = &*self.connector else {
+            return Err(Error::Unsupported {
+                operation: "tracking",
+                reason: format!(
+                    "the near cache needs one server; on a {} its invalidation link would \
+                     have to follow slot moves (a link per primary) or failovers, which cachex \
+                     does not do yet: use tracking with a standalone server",
+                    self.kind()
+                ),
+            });
+        };
+        let near = Arc::new(Near::new(settings));
+        match tracking::start(&near, client, prefix, self.connect_timeout) {
+            Ok(true) => {
+                self.near = Some(near);
+                Ok(())
+            }
+            Ok(false) => Err(Error::Unsupported {
+                operation: "tracking",
+                reason: "cachex's bridge runtime, which runs the invalidation link, could not \
+                         be started"
+                    .to_owned(),
+            }),
+            Err(err) => Err(self.error(err)),
+        }
+    }
+
+    /// The near cache, with tracking on.
+    pub(crate) fn near(&self) -> Option<&Near> {
+        self.near.as_deref()
+    }
+
+    /// Read your writes: the near cache's copies of what `commands` write are evicted (all of
+    /// them for a write that names no key, as `FLUSHDB`). Called before the writes are sent
+    /// and after their answers came, so that a fetch that raced with them installs nothing.
+    fn evict_written<C: Command>(&self, commands: &[C]) {
+        let Some(near) = self.near.as_deref().filter(|_| C::ROUTE == Route::Writes) else {
+            return;
+        };
+        for command in commands {
+            if command.key_count() == 0 {
+                near.drop_all("this cache wrote without naming its keys");
+            } else {
+                command.for_each_key(&mut |key| near.evict(key));
+            }
+        }
     }
 
     /// The server's address with its password replaced by `***`, for errors and the cache's
@@ -189,6 +248,18 @@ impl Server {
 
     /// Runs one command of the table (see the module documentation).
     pub(crate) async fn execute<C: Command>(&self, command: C) -> Result<C::Output> {
+        if self.near.is_none() || C::ROUTE != Route::Writes {
+            return self.send_command(&command).await;
+        }
+        let written = std::slice::from_ref(&command);
+        self.evict_written(written);
+        let result = self.send_command(&command).await;
+        self.evict_written(written);
+        result
+    }
+
+    /// Sends one command of the table.
+    async fn send_command<C: Command>(&self, command: &C) -> Result<C::Output> {
         match command.request() {
             Request::Plain(cmd) => {
                 self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None)
@@ -226,9 +297,12 @@ impl Server {
                 }
             };
         }
-        let replies: Vec<Value> = self
-            .call(C::ROUTE, C::RESEND, Packet::Many(&pipeline), None)
-            .await?;
+        self.evict_written(&commands);
+        let replies = self
+            .call::<Vec<Value>>(C::ROUTE, C::RESEND, Packet::Many(&pipeline), None)
+            .await;
+        self.evict_written(&commands);
+        let replies = replies?;
         Ok(replies
             .into_iter()
             .map(|reply| match reply {
