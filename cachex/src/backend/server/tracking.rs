@@ -104,7 +104,9 @@ impl Link {
         let _ended = Ended(current.clone());
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(max_staleness))
+            // Copies stop being served once the last answer is older than `max_staleness`;
+            // the connection is given up only well after, as a slow answer is not a lost link.
+            .set_response_timeout(Some((max_staleness * 4).max(Duration::from_secs(1))))
             .set_push_sender(pushed(self.near.clone(), closed.clone(), current));
         let opening = self
             .client
