@@ -473,3 +473,129 @@ fn checker_valkey_paused() {
 fn checker_valkey_restarted() {
     check(ServerKind::Valkey, Fault::Restart);
 }
+
+// --- behaviour of the option ---
+
+/// A tracking cache on a fresh Redis, its link confirmed.
+fn live_tracking(server: &Server) -> Cache {
+    let cache = tracking_cache(&server.url());
+    wait_live(&cache);
+    cache
+}
+
+/// Reads `key` until a read is served from a copy; panics past a liveness bound.
+fn until_hit(cache: &Cache, key: &str) -> Option<i64> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hits = cache.tracking_stats().expect("tracking").hits;
+        let value = cache.get::<i64>(key).expect("get");
+        if cache.tracking_stats().expect("tracking").hits > hits {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{key} is never served from a copy");
+    }
+}
+
+#[test]
+fn copies_are_shared_by_both_surfaces_and_dropped_by_flush_and_clear() {
+    let server = Server::start(ServerKind::Redis);
+    let cache = live_tracking(&server);
+    cache.set("a", &1, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "a"), Some(1));
+    // The async surface reads the same copy.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let hits = cache.tracking_stats().expect("tracking").hits;
+    let value: Option<i64> = runtime.block_on(cache.aget("a")).expect("aget");
+    assert_eq!(value, Some(1));
+    assert_eq!(cache.tracking_stats().expect("tracking").hits, hits + 1);
+    // Another client's FLUSHALL: the copy goes (a null invalidation).
+    server.command(&["FLUSHALL"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache.get::<i64>("a").expect("get").is_some() {
+        assert!(Instant::now() < deadline, "the copy outlived FLUSHALL");
+    }
+    // `clear` drops every copy at once, missing keys' included.
+    cache.set("b", &2, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "b"), Some(2));
+    cache.clear().expect("clear");
+    assert_eq!(cache.tracking_stats().expect("tracking").copies, 0);
+    assert_eq!(cache.get::<i64>("b").expect("get"), None);
+}
+
+#[test]
+fn a_copy_never_outlives_its_key() {
+    let server = Server::start(ServerKind::Redis);
+    let cache = live_tracking(&server);
+    cache
+        .set("short", &7, Timeout::After(Duration::from_millis(300)))
+        .expect("set");
+    assert_eq!(until_hit(&cache, "short"), Some(7));
+    thread::sleep(Duration::from_millis(400));
+    assert_eq!(cache.get::<i64>("short").expect("get"), None);
+}
+
+#[test]
+fn get_many_mixes_copies_and_one_fetch() {
+    let server = Server::start(ServerKind::Valkey);
+    let cache = live_tracking(&server);
+    cache
+        .set_many(&[("x", 1), ("y", 2)], Timeout::Never)
+        .expect("set_many");
+    assert_eq!(until_hit(&cache, "x"), Some(1));
+    let before = cache.tracking_stats().expect("tracking");
+    let found = cache.get_many::<i64>(&["x", "y", "z"]).expect("get_many");
+    assert_eq!(found.len(), 2);
+    assert_eq!((found["x"], found["y"]), (1, 2));
+    let after = cache.tracking_stats().expect("tracking");
+    assert_eq!(after.hits, before.hits + 1, "x from its copy");
+    assert_eq!(after.misses, before.misses + 2, "y and z fetched");
+    // Now all three are copies, the missing one too.
+    let found = cache.get_many::<i64>(&["x", "y", "z"]).expect("get_many");
+    assert_eq!(found.len(), 2);
+    assert_eq!(cache.tracking_stats().expect("tracking").hits, after.hits + 3);
+}
+
+#[test]
+fn the_option_is_refused_where_it_cannot_hold() {
+    let memory = CacheBuilder::from_url("memory://")
+        .expect("a URL")
+        .tracking(true)
+        .build();
+    assert!(
+        matches!(&memory, Err(cachex::Error::Config { reason }) if reason.contains("tracking")),
+        "{memory:?}"
+    );
+    assert!(Cache::from_url("memory://?tracking=true").is_err());
+    for url in [
+        "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true",
+        "redis+sentinel://127.0.0.1:1/service?tracking=true",
+    ] {
+        let refused = Cache::from_url(url);
+        assert!(
+            matches!(
+                &refused,
+                Err(cachex::Error::Unsupported { operation: "tracking", .. })
+            ),
+            "{url}: {refused:?}"
+        );
+    }
+}
+
+#[test]
+fn the_url_options_show_as_they_were_given() {
+    let cache = Cache::from_url(
+        "redis://127.0.0.1:1?tracking=true&tracking_max_staleness=0.5&tracking_max_bytes=1000",
+    )
+    .expect("a cache");
+    let shown = cache.to_string();
+    assert!(
+        shown.contains("tracking=true&tracking_max_staleness=0.5&tracking_max_bytes=1000"),
+        "{shown}"
+    );
+    let plain = Cache::from_url("redis://127.0.0.1:1").expect("a cache");
+    assert!(!plain.to_string().contains("tracking"));
+    assert!(plain.tracking_stats().is_none());
+}
