@@ -7,8 +7,13 @@
 //!
 //! - **bounded staleness**: a read must not return a value `v` when some write `w` of the key
 //!   began after `v`'s write was acknowledged (so `w` came after `v` on the server) and `w` was
-//!   acknowledged more than the bound before the read began. The bound is the invalidation
-//!   delay measured on the same server just before (its maximum) plus [`MARGIN`];
+//!   acknowledged more than the bound before the read began. The bound is the guarantee the
+//!   guide states: the invalidation delay, measured on the same server just before the run
+//!   (its maximum), or `max_staleness` when that is longer (the link is confirmed by a `PING`
+//!   at least that often, or nothing is served), plus [`MARGIN`]. With seven threads
+//!   spinning on two cores, the invalidations' task is sometimes not scheduled for tens of
+//!   milliseconds: staleness then reaches towards `max_staleness`, never past it. The
+//!   stalest read of each run is printed;
 //! - **read your writes**: for the reading cache's own writes the bound is zero;
 //! - a read never returns a key missing while every write of it is kept (no restart).
 //!
@@ -31,11 +36,12 @@ use cachex_tests::{Server, ServerKind};
 const KEYS: usize = 4;
 /// How long each run hammers them.
 const RUN: Duration = Duration::from_secs(3);
-/// Added to the measured invalidation delay: scheduling on a loaded machine (the link's task,
-/// the reader threads) is not the cache's staleness.
-const MARGIN: Duration = Duration::from_millis(100);
-/// `max_staleness` of the readers: short, so that a pause runs past it.
-const MAX_STALENESS: Duration = Duration::from_millis(200);
+/// Added to the bound: the time between a reader taking its clock and its call looking at the
+/// copy, and between the server's answer to a writer and the writer's clock.
+const MARGIN: Duration = Duration::from_millis(10);
+/// `max_staleness` of the readers: short, so that a pause runs past it and the bound stays
+/// below the quiet between bursts of writes (see [`PHASE`]).
+const MAX_STALENESS: Duration = Duration::from_millis(100);
 /// Reading caches, cache writers, raw writers.
 const READERS: usize = 3;
 const CACHE_WRITERS: usize = 2;
@@ -152,14 +158,16 @@ fn invalidation_delays(url: &str, rounds: usize) -> Vec<Duration> {
     delays
 }
 
-/// The violations of `reads` against `writes` (per key), with `bound`.
+/// The violations of `reads` against `writes` (per key), with `bound`; and the stalest read:
+/// how long before it began its value had been overwritten.
 fn violations(
     writes: &[Vec<Write>],
     reads: &[Read],
     bound: Duration,
     missing_allowed: bool,
-) -> Vec<String> {
+) -> (Vec<String>, Duration) {
     let mut found = Vec::new();
+    let mut stalest = Duration::ZERO;
     for read in reads {
         let history = &writes[read.key];
         let Some(value) = read.value else {
@@ -186,6 +194,7 @@ fn violations(
             let Some(later_acked) = later.acked else {
                 continue;
             };
+            stalest = stalest.max(read.began.saturating_sub(later_acked));
             let allowed = if later.writer == read.reader {
                 Duration::ZERO
             } else {
@@ -206,7 +215,7 @@ fn violations(
             }
         }
     }
-    found
+    (found, stalest)
 }
 
 /// Kills every client with tracking on (flag `t` in `CLIENT LIST`): the readers' links.
@@ -235,7 +244,7 @@ fn check(kind: ServerKind, fault: Fault) {
     let url = server.url();
     let delays = invalidation_delays(&url, 50);
     let measured = *delays.last().expect("rounds");
-    let bound = measured + MARGIN;
+    let bound = measured.max(MAX_STALENESS) + MARGIN;
 
     let started = Instant::now();
     let writes: Vec<Mutex<Vec<Write>>> = (0..KEYS).map(|_| Mutex::new(Vec::new())).collect();
@@ -401,7 +410,7 @@ fn check(kind: ServerKind, fault: Fault) {
         .iter()
         .map(|cache| cache.tracking_stats().expect("tracking"))
         .collect();
-    let found = violations(&writes, &reads, bound, fault == Fault::Restart);
+    let (found, stalest) = violations(&writes, &reads, bound, fault == Fault::Restart);
     let hits: u64 = stats.iter().map(|stats| stats.hits).sum();
     let misses: u64 = stats.iter().map(|stats| stats.misses).sum();
     let link_drops: u64 = stats.iter().map(|stats| stats.link_drops).sum();
@@ -409,7 +418,7 @@ fn check(kind: ServerKind, fault: Fault) {
     println!(
         "{kind} {fault:?}: invalidation delay p50 {:?} max {measured:?} (bound {bound:?}); \
          {} writes, {} reads ({hits} hits, {misses} misses), {link_drops} link drops, \
-         {staleness_drops} staleness drops, {} violations",
+         {staleness_drops} staleness drops, stalest read {stalest:?}, {} violations",
         delays[delays.len() / 2],
         writes.iter().map(Vec::len).sum::<usize>(),
         reads.len(),

@@ -174,20 +174,21 @@ impl Near {
         pttl: i64,
         fetched: Instant,
     ) {
-        let expires = match pttl {
-            -1 => None,
-            -2 => {
-                if value.is_some() {
-                    return;
-                }
-                None
-            }
-            millis if millis > 0 => {
+        let expires = match (&value, pttl) {
+            // Only a missing key is kept as missing: a nil with a time left is a key of
+            // another type (`get_many`'s `MGET` reads it as nil).
+            (None, -2) | (Some(_), -1) => None,
+            (Some(_), millis) if millis > 0 => {
                 fetched.checked_add(Duration::from_millis(millis.unsigned_abs()))
             }
-            // Expiring now: nothing worth keeping.
+            // Expiring now, or replies that do not fit together: nothing kept.
             _ => return,
         };
+        // A value too large for an eighth of the bound would push out many others.
+        let size = key.len() + value.as_ref().map_or(0, Bytes::len);
+        if u64::try_from(size).unwrap_or(u64::MAX) > self.settings.max_bytes / 8 {
+            return;
+        }
         if !self.unchanged(token) || !self.live(Instant::now()) {
             return;
         }
