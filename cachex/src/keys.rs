@@ -135,7 +135,10 @@ impl Keys {
     /// custom one, whose keys may start with anything.
     #[cfg(feature = "redis")]
     pub(crate) fn made_prefix(&self) -> Option<String> {
-        self.function.0.is_none().then(|| format!("{}:", self.prefix))
+        self.function
+            .0
+            .is_none()
+            .then(|| format!("{}:", self.prefix))
     }
 
     /// The default version.

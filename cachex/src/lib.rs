@@ -51,6 +51,9 @@ mod url_text;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use api::{CacheApi, CacheApiAsync, CacheApiHandle, CacheApiHandles, KeyType, Timeout, Ttl};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use backend::near::TrackingStats;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use cache::{Cache, CacheBuilder, CacheCore, DEFAULT_TIMEOUT};
@@ -66,9 +69,6 @@ pub use lock::{Lock, LockApi, LockApiAsync};
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use scan::{KeyIter, KeyScan};
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use backend::near::TrackingStats;
 
 /// Everything needed to use a cache: `use cachex::prelude::*;`.
 #[cfg(feature = "cache")]

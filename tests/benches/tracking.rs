@@ -90,7 +90,11 @@ fn side_by_side(
         seconds.push(y);
         ratios.push(x / y);
     }
-    (median(&mut firsts), median(&mut seconds), median(&mut ratios))
+    (
+        median(&mut firsts),
+        median(&mut seconds),
+        median(&mut ratios),
+    )
 }
 
 fn stats(cache: &Cache) -> TrackingStats {
@@ -106,7 +110,10 @@ fn tracking_cache(url: &str) -> Cache {
         .expect("a cache");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !stats(&cache).live {
-        assert!(Instant::now() < deadline, "the invalidation link never came up");
+        assert!(
+            Instant::now() < deadline,
+            "the invalidation link never came up"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     cache
@@ -261,7 +268,10 @@ fn main() {
 
     eprintln!("memory per copy");
     let keys: Vec<String> = (0..plan.copies).map(|at| format!("copy:{at}")).collect();
-    let items: Vec<(&str, &str)> = keys.iter().map(|key| (key.as_str(), value.as_str())).collect();
+    let items: Vec<(&str, &str)> = keys
+        .iter()
+        .map(|key| (key.as_str(), value.as_str()))
+        .collect();
     for chunk in items.chunks(1000) {
         plain.set_many(chunk, Timeout::Never).expect("set_many");
     }
@@ -316,7 +326,12 @@ fn main() {
         let number = |name: &str| python[name].as_f64().unwrap_or(f64::NAN);
         let python_delays: Vec<f64> = python["delays_us"]
             .as_array()
-            .map(|delays| delays.iter().filter_map(serde_json::Value::as_f64).collect())
+            .map(|delays| {
+                delays
+                    .iter()
+                    .filter_map(serde_json::Value::as_f64)
+                    .collect()
+            })
             .unwrap_or_default();
         let (hot_tracking, hot_plain) = (number("hot_tracking_ns"), number("hot_plain_ns"));
         println!(

@@ -192,8 +192,7 @@ impl Near {
         if !self.unchanged(token) || !self.live(Instant::now()) {
             return;
         }
-        self.copies
-            .insert(key.to_owned(), Held { value, expires });
+        self.copies.insert(key.to_owned(), Held { value, expires });
         // An invalidation bumps the counter before it evicts: if it came after the check
         // above, it is seen here, and the copy goes.
         if !self.unchanged(token) {
@@ -258,8 +257,8 @@ impl Near {
 
     /// A `PING` sent at `sent` was answered on the link.
     pub(crate) fn confirm(&self, sent: Instant) {
-        let nanos = u64::try_from(sent.saturating_duration_since(self.base).as_nanos())
-            .unwrap_or(u64::MAX);
+        let nanos =
+            u64::try_from(sent.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
         self.confirmed.fetch_max(nanos, Ordering::SeqCst);
         self.stale_dropped.store(false, Ordering::SeqCst);
     }

@@ -413,7 +413,11 @@ const OPTIONS: &[UrlOption] = &[
         name: "tracking_max_staleness",
         takes: SERVERS,
         apply: |builder, name, value| {
-            builder.server.tracking.get_or_insert_default().max_staleness = seconds(name, value)?;
+            builder
+                .server
+                .tracking
+                .get_or_insert_default()
+                .max_staleness = seconds(name, value)?;
             Ok(())
         },
         show: |core| {

@@ -8,8 +8,8 @@ use moka::ops::compute::Op;
 use super::data::{Data, lock};
 use super::{Apply, Entry, Memory, count, unix_millis_now};
 use crate::backend::command::{
-    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, MgetPttl, Persist, PersistExisting,
-    Pexpire, PexpireAt, Pttl, Rename, RenameNx, Scan, Type, TypeOf, Unlink,
+    Del, DeleteIfEquals, Exists, ExpireIfEquals, FlushDb, GetPttl, MgetPttl, Persist,
+    PersistExisting, Pexpire, PexpireAt, Pttl, Rename, RenameNx, Scan, Type, TypeOf, Unlink,
 };
 use crate::backend::glob;
 use crate::{Error, Result};
