@@ -77,7 +77,7 @@ pub(crate) struct Token {
     count: u64,
 }
 
-/// The counters of a near cache (see [`crate::Cache::tracking_stats`]).
+/// The counters of a near cache (see [`crate::CacheCore::tracking_stats`]).
 #[derive(Default)]
 struct Counters {
     hits: AtomicU64,
@@ -329,7 +329,7 @@ fn stripe(key: &[u8]) -> usize {
     usize::try_from(hash % STRIPES as u64).unwrap_or(0)
 }
 
-/// The counters of a cache's near cache (tracking), from [`Cache::tracking_stats`](crate::Cache::tracking_stats).
+/// The counters of a cache's near cache (tracking), from [`Cache::tracking_stats`](crate::CacheCore::tracking_stats).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TrackingStats {
