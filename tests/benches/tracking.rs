@@ -130,10 +130,13 @@ fn rss() -> f64 {
     pages * 4096.0
 }
 
-/// The invalidation delays, in microseconds, sorted: `writer` sets the key, until `reader`'s
-/// copy is gone (the beginning of the first read that no longer finds it).
-fn invalidation_delays(rounds: usize, reader: &Cache, writer: &Cache) -> Vec<f64> {
+/// The invalidation delays, in microseconds, sorted: `writer`'s write acknowledged until
+/// `reader`'s copy is gone (the beginning of the first read that no longer finds it); and the
+/// same from the write's start (its round trip included). The server sends the invalidation
+/// before the write's answer, so the first is often about zero.
+fn invalidation_delays(rounds: usize, reader: &Cache, writer: &Cache) -> (Vec<f64>, Vec<f64>) {
     let mut delays = Vec::with_capacity(rounds);
+    let mut from_start = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let round = i64::try_from(round).expect("small");
         writer.set("delay", &round, Timeout::Never).expect("set");
@@ -142,6 +145,7 @@ fn invalidation_delays(rounds: usize, reader: &Cache, writer: &Cache) -> Vec<f64
         while stats(reader).hits == hits {
             black_box(reader.get::<i64>("delay").expect("get"));
         }
+        let sent = Instant::now();
         writer.set("delay", &-1, Timeout::Never).expect("set");
         let acked = Instant::now();
         let began = loop {
@@ -151,9 +155,21 @@ fn invalidation_delays(rounds: usize, reader: &Cache, writer: &Cache) -> Vec<f64
             }
         };
         delays.push(began.duration_since(acked).as_nanos() as f64 / 1000.0);
+        from_start.push(began.duration_since(sent).as_nanos() as f64 / 1000.0);
     }
     delays.sort_by(f64::total_cmp);
-    delays
+    from_start.sort_by(f64::total_cmp);
+    (delays, from_start)
+}
+
+/// `p50 …, p99 …, max …` of sorted microseconds.
+fn spread(sorted: &[f64]) -> String {
+    format!(
+        "p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.99),
+        sorted.last().copied().unwrap_or_default()
+    )
 }
 
 fn percentile(sorted: &[f64], at: f64) -> f64 {
@@ -264,7 +280,7 @@ fn main() {
         .prefix("rs")
         .build()
         .expect("a cache");
-    let delays = invalidation_delays(plan.delays, &tracked, &writer);
+    let (delays, from_start) = invalidation_delays(plan.delays, &tracked, &writer);
 
     eprintln!("memory per copy");
     let keys: Vec<String> = (0..plan.copies).map(|at| format!("copy:{at}")).collect();
@@ -311,12 +327,16 @@ fn main() {
         fmt_ns(async_memory),
         met(async_vs_memory <= 2.0)
     );
-    let (p50, p99) = (percentile(&delays, 0.5), percentile(&delays, 0.99));
+    let p99 = percentile(&delays, 0.99);
     println!(
-        "| invalidation delay ({} writes) | p50 {p50:.0} µs, p99 {p99:.0} µs, max {:.0} µs | | | | p99 < 2 ms | {} |",
+        "| invalidation delay from the write's answer ({} writes) | {} | | | | p99 < 2 ms | {} |",
         delays.len(),
-        delays.last().copied().unwrap_or_default(),
+        spread(&delays),
         met(p99 < 2000.0)
+    );
+    println!(
+        "| invalidation delay from the write's start | {} | | | | | |",
+        spread(&from_start)
     );
     println!(
         "| memory per copy (100 B value, ~12 B key) | {per_copy:.0} B (RSS growth over {made:.0} copies; weigher counts {} B) | | | | | |",
@@ -346,13 +366,23 @@ fn main() {
             fmt_ns(hot_tracking),
             hot_tracking / with
         );
-        if !python_delays.is_empty() {
+        let python_from_start: Vec<f64> = python["from_start_us"]
+            .as_array()
+            .map(|delays| {
+                delays
+                    .iter()
+                    .filter_map(serde_json::Value::as_f64)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !python_delays.is_empty() && !python_from_start.is_empty() {
             println!(
-                "| django-cachex invalidation delay ({} writes) | p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs | | | | | |",
-                python_delays.len(),
-                percentile(&python_delays, 0.5),
-                percentile(&python_delays, 0.99),
-                python_delays.last().copied().unwrap_or_default()
+                "| django-cachex invalidation delay from the write's answer | {} | | | | | |",
+                spread(&python_delays)
+            );
+            println!(
+                "| django-cachex invalidation delay from the write's start | {} | | | | | |",
+                spread(&python_from_start)
             );
         }
         println!(

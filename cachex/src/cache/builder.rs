@@ -267,7 +267,7 @@ impl CacheBuilder {
         self
     }
 
-    /// The bound on the near cache's weight: keys, values and about 120 bytes a copy (default
+    /// The bound on the near cache's weight: keys, values and about 400 bytes a copy (default
     /// 32 MiB); turns tracking on. See [`tracking`](Self::tracking).
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
