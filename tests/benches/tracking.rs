@@ -101,11 +101,11 @@ fn stats(cache: &Cache) -> TrackingStats {
     cache.tracking_stats().expect("tracking is on")
 }
 
-fn tracking_cache(url: &str) -> Cache {
+fn tracking_cache(url: &str, max_bytes: u64) -> Cache {
     let cache = CacheBuilder::from_url(url)
         .expect("a URL")
         .prefix("rs")
-        .tracking(true)
+        .tracking_max_bytes(max_bytes)
         .build()
         .expect("a cache");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -224,7 +224,7 @@ fn main() {
     let url = server.url();
     let value = "x".repeat(100);
 
-    let tracked = tracking_cache(&url);
+    let tracked = tracking_cache(&url, 32 << 20);
     let plain = CacheBuilder::from_url(&url)
         .expect("a URL")
         .prefix("rs")
@@ -283,6 +283,8 @@ fn main() {
     let (delays, from_start) = invalidation_delays(plan.delays, &tracked, &writer);
 
     eprintln!("memory per copy");
+    // A bound none of the copies reaches: every copy made stays.
+    let tracked = tracking_cache(&url, 1 << 32);
     let keys: Vec<String> = (0..plan.copies).map(|at| format!("copy:{at}")).collect();
     let items: Vec<(&str, &str)> = keys
         .iter()
@@ -344,15 +346,13 @@ fn main() {
     );
     if let Some(python) = python {
         let number = |name: &str| python[name].as_f64().unwrap_or(f64::NAN);
-        let python_delays: Vec<f64> = python["delays_us"]
-            .as_array()
-            .map(|delays| {
-                delays
-                    .iter()
-                    .filter_map(serde_json::Value::as_f64)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let numbers = |name: &str| -> Vec<f64> {
+            python[name]
+                .as_array()
+                .map(|items| items.iter().filter_map(serde_json::Value::as_f64).collect())
+                .unwrap_or_default()
+        };
+        let (python_delays, python_from_start) = (numbers("delays_us"), numbers("from_start_us"));
         let (hot_tracking, hot_plain) = (number("hot_tracking_ns"), number("hot_plain_ns"));
         println!(
             "| django-cachex hot `get`, tracking | {} | its `get` without tracking | {} | {:.1}× faster | | |",
@@ -366,15 +366,6 @@ fn main() {
             fmt_ns(hot_tracking),
             hot_tracking / with
         );
-        let python_from_start: Vec<f64> = python["from_start_us"]
-            .as_array()
-            .map(|delays| {
-                delays
-                    .iter()
-                    .filter_map(serde_json::Value::as_f64)
-                    .collect()
-            })
-            .unwrap_or_default();
         if !python_delays.is_empty() && !python_from_start.is_empty() {
             println!(
                 "| django-cachex invalidation delay from the write's answer | {} | | | | | |",

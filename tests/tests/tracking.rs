@@ -515,44 +515,25 @@ fn check(kind: ServerKind, fault: Fault) {
     }
 }
 
-#[test]
-fn checker_redis() {
-    check(ServerKind::Redis, Fault::None);
+/// One test per server and fault.
+macro_rules! checkers {
+    ($($name:ident: $kind:ident, $fault:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            check(ServerKind::$kind, Fault::$fault);
+        }
+    )*};
 }
 
-#[test]
-fn checker_redis_link_killed() {
-    check(ServerKind::Redis, Fault::KillLink);
-}
-
-#[test]
-fn checker_redis_paused() {
-    check(ServerKind::Redis, Fault::Pause);
-}
-
-#[test]
-fn checker_redis_restarted() {
-    check(ServerKind::Redis, Fault::Restart);
-}
-
-#[test]
-fn checker_valkey() {
-    check(ServerKind::Valkey, Fault::None);
-}
-
-#[test]
-fn checker_valkey_link_killed() {
-    check(ServerKind::Valkey, Fault::KillLink);
-}
-
-#[test]
-fn checker_valkey_paused() {
-    check(ServerKind::Valkey, Fault::Pause);
-}
-
-#[test]
-fn checker_valkey_restarted() {
-    check(ServerKind::Valkey, Fault::Restart);
+checkers! {
+    checker_redis: Redis, None;
+    checker_redis_link_killed: Redis, KillLink;
+    checker_redis_paused: Redis, Pause;
+    checker_redis_restarted: Redis, Restart;
+    checker_valkey: Valkey, None;
+    checker_valkey_link_killed: Valkey, KillLink;
+    checker_valkey_paused: Valkey, Pause;
+    checker_valkey_restarted: Valkey, Restart;
 }
 
 // --- behaviour of the option ---
@@ -656,6 +637,13 @@ fn the_option_is_refused_where_it_cannot_hold() {
         "{memory:?}"
     );
     assert!(Cache::from_url("memory://?tracking=true").is_err());
+    for zero in ["tracking_max_staleness=0", "tracking_max_bytes=0"] {
+        let refused = Cache::from_url(&format!("redis://127.0.0.1:1?{zero}"));
+        assert!(
+            matches!(&refused, Err(cachex::Error::Config { .. })),
+            "{zero}: {refused:?}"
+        );
+    }
     for url in [
         "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true",
         "redis+sentinel://127.0.0.1:1/service?tracking=true",

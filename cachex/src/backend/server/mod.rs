@@ -184,6 +184,12 @@ impl Server {
     /// kept current by an invalidation link of its own, started now in the background (see
     /// [`tracking`]). One server only: a cluster or Sentinel service is refused.
     pub(crate) fn track(&mut self, prefix: Option<String>, settings: Tracking) -> Result<()> {
+        if settings.max_staleness.is_zero() || settings.max_bytes == 0 {
+            return Err(Error::config(
+                "tracking_max_staleness and tracking_max_bytes must be above zero (with \
+                 either at zero no copy could be served: leave tracking off instead)",
+            ));
+        }
         #[allow(irrefutable_let_patterns)] // without the cluster and sentinel features
         let Connector::Standalone { client, .. } = &*self.connector else {
             return Err(Error::Unsupported {
