@@ -162,12 +162,14 @@ impl Drop for InPlace {
 /// Runs a future to completion from blocking code, in any runtime situation (see the module
 /// documentation). Called by derived blocking twins.
 #[doc(hidden)]
+#[inline(always)]
 pub fn block_on<F: Future>(trait_name: &'static str, method: &'static str, future: F) -> F::Output {
     report(trait_name, method, "blocking");
     run(future)
 }
 
 /// [`block_on`] for cachex's own native blocking code, which is not reported as bridged.
+#[inline(always)]
 pub(crate) fn run<F: Future>(future: F) -> F::Output {
     let Some(runtime) = bridge_runtime() else {
         return in_place(future);

@@ -84,34 +84,54 @@ pub enum KeyValidation {
 }
 
 /// The cache's key settings: prefix, version, key function and validation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Keys {
     prefix: String,
     version: i64,
     function: KeyFunction,
     validation: KeyValidation,
+    /// `{prefix}:{version}:`: what the default key function puts before every key at the
+    /// default version, made once rather than on every call.
+    head: String,
+}
+
+impl Default for Keys {
+    /// No prefix, version 0, the default key function, warnings for suspicious keys.
+    fn default() -> Self {
+        Keys {
+            prefix: String::new(),
+            version: 0,
+            function: KeyFunction::default(),
+            validation: KeyValidation::default(),
+            head: String::new(),
+        }
+        .with_head()
+    }
 }
 
 impl Keys {
     /// Key settings with Django's defaults: no prefix, version 1, the default key function,
     /// warnings for suspicious keys.
     pub fn new() -> Self {
-        Keys {
-            version: 1,
-            ..Keys::default()
-        }
+        Keys::default().with_version(1)
+    }
+
+    /// `head` made again after a change of prefix or version.
+    fn with_head(mut self) -> Self {
+        self.head = KeyFunction::default().make("", &self.prefix, self.version);
+        self
     }
 
     /// Sets the prefix (Django's `KEY_PREFIX`).
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
-        self
+        self.with_head()
     }
 
     /// Sets the default version (Django's `VERSION`).
     pub fn with_version(mut self, version: i64) -> Self {
         self.version = version;
-        self
+        self.with_head()
     }
 
     /// Sets the key function (Django's `KEY_FUNCTION`).
@@ -162,9 +182,16 @@ impl Keys {
     /// assert!(keys.make("has space", None).is_err());
     /// ```
     pub fn make(&self, key: &str, version: Option<i64>) -> Result<String> {
-        let made = self
-            .function
-            .make(key, &self.prefix, version.unwrap_or(self.version));
+        let version = version.unwrap_or(self.version);
+        let made = if self.function.0.is_none() && version == self.version {
+            // The usual case: one allocation, two copies.
+            let mut made = String::with_capacity(self.head.len() + key.len());
+            made.push_str(&self.head);
+            made.push_str(key);
+            made
+        } else {
+            self.function.make(key, &self.prefix, version)
+        };
         self.validate(key, &made)?;
         Ok(made)
     }
@@ -201,11 +228,7 @@ impl Keys {
         if self.function.0.is_some() {
             return made;
         }
-        made.strip_prefix(self.prefix.as_str())
-            .and_then(|rest| rest.strip_prefix(':'))
-            .and_then(|rest| rest.strip_prefix(self.version.to_string().as_str()))
-            .and_then(|rest| rest.strip_prefix(':'))
-            .unwrap_or(made)
+        made.strip_prefix(self.head.as_str()).unwrap_or(made)
     }
 
     /// The pattern of every key of this cache, at every version: `{prefix}:*` with the default

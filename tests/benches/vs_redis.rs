@@ -1,6 +1,10 @@
-//! cachex next to the raw `redis` crate on the same server, side by side, with the ratio.
+//! cachex next to its peers on the same server, side by side, with the ratio: the raw `redis`
+//! crate (`MultiplexedConnection`, a blocking `Connection` per thread), `fred` (one client and a
+//! pool), and for the in-memory backend `moka` and `quick_cache`. Each peer is measured raw and,
+//! where cachex does more, like-for-like (the same JSON decode or encode included).
 //!
-//! Run with `cargo bench -p cachex-tests --bench vs_redis` (about a minute on two cores); set
+//! Run with `scripts/bench-peers` (the table with the machine's description) or
+//! `cargo bench -p cachex-tests --bench vs_redis` (a few minutes on two cores); set
 //! `CACHEX_BENCH_QUICK=1` (or pass `-- --quick`) for a smoke run of a few seconds whose figures
 //! mean little. BENCHMARKS.md says what each row measures and quotes the last full run.
 //!
@@ -19,9 +23,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use cachex::codec::{Codec, Compressor, Serializer};
 use cachex::prelude::*;
-use cachex_tests::{Server, ServerKind};
+use cachex_tests::{Server, ServerKind, made_key};
+use fred::prelude::{ClientLike, Expiration, KeysInterface};
 use redis::io::tcp::TcpSettings;
 use redis::{IntoConnectionInfo, aio::MultiplexedConnection};
 use serde::{Deserialize, Serialize};
@@ -338,13 +344,16 @@ fn timed(ops: u64, mut op: impl FnMut()) -> Duration {
     start.elapsed()
 }
 
-fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Server, cache: &Cache) {
+fn single_key(
+    plan: &Plan,
+    rows: &mut Vec<Row>,
+    runtime: &Runtime,
+    server: &Server,
+    cache: &Cache,
+    peers: &Peers,
+) {
     let value = value_100();
-    let made = cache
-        .core()
-        .key_settings()
-        .make(KEY, None)
-        .expect("a valid key");
+    let made = made_key(cache, KEY);
     let bytes = cache.core().codec().encode(&value).expect("encodes");
     assert_eq!(bytes.len(), 100, "the value's encoding is 100 bytes");
     cache.set(KEY, &value, Timeout::Default).expect("set");
@@ -387,8 +396,8 @@ fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Serv
         ),
     ));
 
-    eprintln!("async get/set vs MultiplexedConnection");
-    let mux = raw_multiplexed(runtime, server);
+    eprintln!("async get/set vs MultiplexedConnection and fred");
+    let mux = peers.mux.clone();
     let aget_loop = |cache: &Cache| {
         timed_async!(runtime, ops, (cache = cache.clone()), {
             cache.aget::<String>(black_box(KEY)).await.expect("aget")
@@ -413,40 +422,71 @@ fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Serv
             || raw_aget_loop(&mux, &made),
         ),
     ));
-    rows.push(per_op(
-        "`aset` (100 B)",
-        "`MultiplexedConnection` SET PX",
-        None,
-        interleave(
-            plan,
+    let aset_loop = || {
+        timed_async!(
+            runtime,
             ops,
-            || {
-                timed_async!(
-                    runtime,
-                    ops,
-                    (cache = cache.clone(), value = value.clone()),
-                    {
-                        cache
-                            .aset(KEY, &value, Timeout::Default)
-                            .await
-                            .expect("aset")
-                    }
-                )
-            },
-            || {
-                timed_async!(
-                    runtime,
-                    ops,
-                    (
-                        mut mux = mux.clone(),
-                        made = made.clone(),
-                        bytes = bytes.clone()
-                    ),
-                    raw_aset(&mut mux, &made, &bytes).await
-                )
+            (cache = cache.clone(), value = value.clone()),
+            {
+                cache
+                    .aset(KEY, &value, Timeout::Default)
+                    .await
+                    .expect("aset")
+            }
+        )
+    };
+    let mux_set = |encoded: bool| {
+        timed_async!(
+            runtime,
+            ops,
+            (
+                mut mux = mux.clone(),
+                made = made.clone(),
+                bytes = bytes.clone(),
+                value = value.clone()
+            ),
+            if encoded {
+                raw_aset(&mut mux, &made, &encode(&value)).await
+            } else {
+                raw_aset(&mut mux, &made, &bytes).await
+            }
+        )
+    };
+    macro_rules! fred_set_loop {
+        ($client:expr) => {
+            timed_async!(
+                runtime,
+                ops,
+                (
+                    client = $client.clone(),
+                    made = made.clone(),
+                    value = value.clone()
+                ),
+                fred_set(&client, &made, encode(&value)).await
+            )
+        };
+    }
+    compare(
+        plan,
+        rows,
+        "`aset` (100 B)",
+        Unit::PerOp,
+        ops,
+        aset_loop,
+        async_peers(
+            "SET PX",
+            "encode",
+            Some(Target::AtMost(1.05)),
+            &mux_set,
+            &|pool| {
+                if pool {
+                    fred_set_loop!(peers.pool)
+                } else {
+                    fred_set_loop!(peers.fred)
+                }
             },
         ),
-    ));
+    );
 
     eprintln!("spellings vs aget / get");
     rows.push(per_op(
@@ -513,154 +553,456 @@ fn single_key(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Serv
     ));
 }
 
-fn many(plan: &Plan, rows: &mut Vec<Row>, server: &Server, cache: &Cache) {
+/// A peer's side of a comparison: the row's baseline name, its timed loop, and the target the
+/// ratio is held to (like-for-like rows only).
+struct Peer<'a> {
+    name: String,
+    target: Option<Target>,
+    run: Box<dyn FnMut() -> Duration + 'a>,
+}
+
+fn peer<'a>(
+    name: impl Into<String>,
+    target: Option<Target>,
+    run: impl FnMut() -> Duration + 'a,
+) -> Peer<'a> {
+    Peer {
+        name: name.into(),
+        target,
+        run: Box::new(run),
+    }
+}
+
+/// The async peers of a server case: redis-rs's `MultiplexedConnection` raw and with `extra`
+/// (the decode or encode cachex does), and fred's client and pool with it. `mux(with_extra)`
+/// and `fred(pool)` time one side each.
+fn async_peers<'a>(
+    command: &str,
+    extra: &str,
+    target: Option<Target>,
+    mux: &'a dyn Fn(bool) -> Duration,
+    fred: &'a dyn Fn(bool) -> Duration,
+) -> Vec<Peer<'a>> {
+    vec![
+        peer(
+            format!("`MultiplexedConnection` {command} (raw)"),
+            None,
+            move || mux(false),
+        ),
+        peer(
+            format!("`MultiplexedConnection` {command} + {extra}"),
+            target,
+            move || mux(true),
+        ),
+        peer(
+            format!("fred client {command} + {extra}"),
+            target,
+            move || fred(false),
+        ),
+        peer(
+            format!("fred pool of {POOL} {command} + {extra}"),
+            target,
+            move || fred(true),
+        ),
+    ]
+}
+
+/// Measures `ours` next to each peer in turn, each pair in its own interleaved rounds, and
+/// adds a row per peer.
+fn compare(
+    plan: &Plan,
+    rows: &mut Vec<Row>,
+    case: &str,
+    unit: Unit,
+    ops: u64,
+    mut ours: impl FnMut() -> Duration,
+    peers: Vec<Peer<'_>>,
+) {
+    for mut peer in peers {
+        let measured = interleave(plan, ops, &mut ours, &mut peer.run);
+        rows.push(match unit {
+            Unit::PerOp => per_op(case, &peer.name, peer.target, measured),
+            Unit::Throughput => throughput(case, &peer.name, peer.target, measured),
+        });
+    }
+}
+
+/// The JSON decode cachex does on a read, for the like-for-like rows.
+fn decode(bytes: &[u8]) -> String {
+    serde_json::from_slice(bytes).expect("a JSON string")
+}
+
+/// The JSON encode cachex does on a write, for the like-for-like rows.
+fn encode(value: &str) -> Vec<u8> {
+    serde_json::to_vec(value).expect("encodes")
+}
+
+fn fred_builder(server: &Server) -> fred::types::Builder {
+    let config =
+        fred::types::config::Config::from_url(&format!("{}/0", server.url())).expect("a URL");
+    let mut builder = fred::types::Builder::from_config(config);
+    builder.with_connection_config(|connection| {
+        connection.tcp = fred::types::config::TcpConfig {
+            nodelay: Some(true),
+            ..Default::default()
+        };
+    });
+    builder
+}
+
+/// One `fred` client (one multiplexed connection), connected on `runtime`.
+fn fred_client(runtime: &Runtime, server: &Server) -> fred::clients::Client {
+    let client = fred_builder(server).build().expect("a fred client");
+    runtime.block_on(async {
+        client.init().await.expect("fred connects");
+    });
+    client
+}
+
+/// A `fred` pool of `size` clients (round-robin), connected on `runtime`.
+fn fred_pool(runtime: &Runtime, server: &Server, size: usize) -> fred::clients::Pool {
+    let pool = fred_builder(server).build_pool(size).expect("a fred pool");
+    runtime.block_on(async {
+        pool.init().await.expect("fred connects");
+    });
+    pool
+}
+
+async fn fred_get(client: &impl KeysInterface, key: &str) -> Option<Bytes> {
+    client.get(key).await.expect("GET")
+}
+
+async fn fred_set(client: &impl KeysInterface, key: &str, bytes: impl Into<Bytes>) {
+    let bytes: Bytes = bytes.into();
+    client
+        .set::<(), _, _>(
+            key,
+            bytes,
+            Some(Expiration::PX(PX_MILLIS as i64)),
+            None,
+            false,
+        )
+        .await
+        .expect("SET");
+}
+
+/// `tasks` tasks spawned on `runtime`, each running `$body` `per_task` times on its own clones
+/// of the `name = value` bindings; the time until all are done.
+macro_rules! spawned {
+    ($runtime:expr, $tasks:expr, $per_task:expr, ($($name:ident = $value:expr),*), $body:expr) => {{
+        $(let $name = $value;)*
+        let (tasks, per_task) = ($tasks, $per_task);
+        on_worker($runtime, async move {
+            let start = Instant::now();
+            let handles: Vec<_> = (0..tasks)
+                .map(|_| {
+                    $(#[allow(unused_mut)] let mut $name = $name.clone();)*
+                    tokio::spawn(async move {
+                        for _ in 0..per_task {
+                            black_box($body);
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.expect("a task");
+            }
+            start.elapsed()
+        })
+    }};
+}
+
+/// The peers' connections of the server cases, opened once.
+struct Peers {
+    mux: MultiplexedConnection,
+    fred: fred::clients::Client,
+    pool: fred::clients::Pool,
+}
+
+/// The size of `fred`'s pool in the pool rows.
+const POOL: usize = 8;
+
+fn many_keys(cache: &Cache, n: usize) -> (Vec<String>, Vec<String>) {
+    let keys: Vec<String> = (0..n).map(|i| format!("many:{i}")).collect();
+    let made = keys.iter().map(|key| made_key(cache, key)).collect();
+    (keys, made)
+}
+
+/// MGET of `made` on a blocking connection, decoded into the map `get_many` returns.
+fn raw_mget_decoded(
+    conn: &mut redis::Connection,
+    keys: &[&str],
+    made: &[String],
+) -> HashMap<String, String> {
+    let found: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(made).query(conn).expect("MGET");
+    keys.iter()
+        .zip(found)
+        .filter_map(|(key, bytes)| Some(((*key).to_owned(), decode(&bytes?))))
+        .collect()
+}
+
+fn many(
+    plan: &Plan,
+    rows: &mut Vec<Row>,
+    runtime: &Runtime,
+    server: &Server,
+    cache: &Cache,
+    peers: &Peers,
+) {
     eprintln!("get_many/set_many of {MANY} keys vs MGET / pipelined SET");
     let value = value_100();
     let bytes = cache.core().codec().encode(&value).expect("encodes");
-    let keys: Vec<String> = (0..MANY).map(|i| format!("many:{i}")).collect();
+    let (keys, made) = many_keys(cache, MANY);
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let made: Vec<String> = keys
-        .iter()
-        .map(|key| {
-            cache
-                .core()
-                .key_settings()
-                .make(key, None)
-                .expect("a valid key")
-        })
-        .collect();
     let items: Vec<(&str, String)> = keys.iter().map(|key| (*key, value.clone())).collect();
     cache.set_many(&items, Timeout::Default).expect("set_many");
     let mut conn = raw_blocking(server);
     let ops = plan.many_ops;
-    rows.push(per_op(
-        "`get_many` (100 keys)",
-        "`Connection` MGET",
-        Some(Target::AtMost(1.10)),
-        interleave(
-            plan,
-            ops,
-            || {
-                timed(ops, || {
-                    let found: HashMap<String, String> =
-                        cache.get_many(black_box(&keys)).expect("get_many");
-                    assert_eq!(found.len(), MANY);
-                    black_box(found);
-                })
-            },
-            || {
+    let conn = std::cell::RefCell::new(&mut conn);
+    let get_many = || {
+        timed(ops, || {
+            let found: HashMap<String, String> =
+                cache.get_many(black_box(&keys)).expect("get_many");
+            assert_eq!(found.len(), MANY);
+            black_box(found);
+        })
+    };
+    compare(
+        plan,
+        rows,
+        "`get_many` (100 keys, blocking)",
+        Unit::PerOp,
+        ops,
+        get_many,
+        vec![
+            peer("`Connection` MGET (raw)", None, || {
                 timed(ops, || {
                     let found: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
                         .arg(black_box(&made))
-                        .query(&mut conn)
+                        .query(*conn.borrow_mut())
                         .expect("MGET");
                     assert_eq!(found.len(), MANY);
                     black_box(found);
                 })
-            },
-        ),
-    ));
-    rows.push(per_op(
-        "`set_many` (100 keys)",
-        "`Connection` pipelined SET PX",
-        None,
-        interleave(
-            plan,
+            }),
+            peer(
+                "`Connection` MGET + decode",
+                Some(Target::AtMost(1.05)),
+                || {
+                    timed(ops, || {
+                        let found = raw_mget_decoded(*conn.borrow_mut(), &keys, &made);
+                        assert_eq!(found.len(), MANY);
+                        black_box(found);
+                    })
+                },
+            ),
+        ],
+    );
+
+    let fred_made: Vec<fred::types::Key> = made.iter().map(|key| key.as_str().into()).collect();
+    let owned: Vec<String> = keys.iter().map(|key| (*key).to_owned()).collect();
+    // The measuring task needs `'static` keys: leaked, once.
+    let leaked: &'static [&'static str] = Vec::leak(
+        owned
+            .iter()
+            .map(|key| &*String::leak(key.clone()))
+            .collect(),
+    );
+    let aget_many = || {
+        timed_async!(runtime, ops, (cache = cache.clone()), {
+            let found: HashMap<String, String> = cache.aget_many(leaked).await.expect("aget_many");
+            assert_eq!(found.len(), MANY);
+            found
+        })
+    };
+    let mux_mget = |decoded: bool| {
+        timed_async!(
+            runtime,
             ops,
-            || {
-                timed(ops, || {
-                    let failed = cache
-                        .set_many(black_box(&items), Timeout::Default)
-                        .expect("set_many");
-                    black_box(failed);
-                })
-            },
-            || {
-                timed(ops, || {
-                    let mut pipe = redis::pipe();
-                    for key in &made {
-                        pipe.cmd("SET")
-                            .arg(key)
-                            .arg(&bytes)
-                            .arg("PX")
-                            .arg(PX_MILLIS)
-                            .ignore();
-                    }
-                    pipe.exec(&mut conn).expect("pipelined SET");
-                })
+            (
+                mut mux = peers.mux.clone(),
+                made = made.clone(),
+                owned = owned.clone()
+            ),
+            {
+                let found: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                    .arg(&made)
+                    .query_async(&mut mux)
+                    .await
+                    .expect("MGET");
+                if decoded {
+                    let map: HashMap<String, String> = owned
+                        .iter()
+                        .zip(found)
+                        .filter_map(|(key, bytes)| Some((key.clone(), decode(&bytes?))))
+                        .collect();
+                    assert_eq!(map.len(), MANY);
+                    black_box(map);
+                } else {
+                    black_box(found);
+                }
+            }
+        )
+    };
+    macro_rules! fred_mget {
+        ($client:expr) => {
+            timed_async!(
+                runtime,
+                ops,
+                (
+                    client = $client.clone(),
+                    made = fred_made.clone(),
+                    owned = owned.clone()
+                ),
+                {
+                    let found: Vec<Option<Bytes>> = client.mget(made.clone()).await.expect("MGET");
+                    let map: HashMap<String, String> = owned
+                        .iter()
+                        .zip(found)
+                        .filter_map(|(key, bytes)| Some((key.clone(), decode(&bytes?))))
+                        .collect();
+                    assert_eq!(map.len(), MANY);
+                    map
+                }
+            )
+        };
+    }
+    compare(
+        plan,
+        rows,
+        "`aget_many` (100 keys)",
+        Unit::PerOp,
+        ops,
+        aget_many,
+        async_peers(
+            "MGET",
+            "decode",
+            Some(Target::AtMost(1.05)),
+            &mux_mget,
+            &|pool| {
+                if pool {
+                    fred_mget!(peers.pool)
+                } else {
+                    fred_mget!(peers.fred)
+                }
             },
         ),
-    ));
+    );
+
+    compare(
+        plan,
+        rows,
+        "`set_many` (100 keys, blocking)",
+        Unit::PerOp,
+        ops,
+        || {
+            timed(ops, || {
+                let failed = cache
+                    .set_many(black_box(&items), Timeout::Default)
+                    .expect("set_many");
+                black_box(failed);
+            })
+        },
+        vec![peer("`Connection` pipelined SET PX + encode", None, || {
+            timed(ops, || {
+                let mut pipe = redis::pipe();
+                for key in &made {
+                    pipe.cmd("SET")
+                        .arg(key)
+                        .arg(encode(black_box(&value)))
+                        .arg("PX")
+                        .arg(PX_MILLIS)
+                        .ignore();
+                }
+                pipe.exec(*conn.borrow_mut()).expect("pipelined SET");
+            })
+        })],
+    );
+    drop(bytes);
 }
 
-fn sweep(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Server, cache: &Cache) {
-    let made = cache
-        .core()
-        .key_settings()
-        .make(KEY, None)
-        .expect("a valid key");
+fn concurrency(
+    plan: &Plan,
+    rows: &mut Vec<Row>,
+    runtime: &Runtime,
+    server: &Server,
+    cache: &Cache,
+    peers: &Peers,
+) {
+    let made = made_key(cache, KEY);
     cache.set(KEY, &value_100(), Timeout::Default).expect("set");
-    let mux = raw_multiplexed(runtime, server);
 
-    eprintln!("concurrent tasks: aget on one cache vs GET on one MultiplexedConnection");
+    eprintln!("concurrent tasks: aget on one cache vs GET on one connection or a pool");
     for tasks in [1_u64, 16, 256] {
         let per_task = (plan.sweep_ops / tasks).max(1);
         let ops = per_task * tasks;
         let cachex_side = || {
-            let cache = cache.clone();
-            on_worker(runtime, async move {
-                let start = Instant::now();
-                let handles: Vec<_> = (0..tasks)
-                    .map(|_| {
-                        let cache = cache.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..per_task {
-                                black_box(cache.aget::<String>(KEY).await.expect("aget"));
-                            }
-                        })
-                    })
-                    .collect();
-                for handle in handles {
-                    handle.await.expect("a task");
-                }
-                start.elapsed()
+            spawned!(runtime, tasks, per_task, (cache = cache.clone()), {
+                cache.aget::<String>(KEY).await.expect("aget")
             })
         };
-        let raw_side = || {
-            let (mux, made) = (mux.clone(), made.clone());
-            on_worker(runtime, async move {
-                let start = Instant::now();
-                let handles: Vec<_> = (0..tasks)
-                    .map(|_| {
-                        let (mut mux, made) = (mux.clone(), made.clone());
-                        tokio::spawn(async move {
-                            for _ in 0..per_task {
-                                black_box(raw_aget(&mut mux, &made).await);
-                            }
-                        })
-                    })
-                    .collect();
-                for handle in handles {
-                    handle.await.expect("a task");
+        let mux_side = |decoded: bool| {
+            spawned!(
+                runtime,
+                tasks,
+                per_task,
+                (mux = peers.mux.clone(), made = made.clone()),
+                {
+                    let bytes = raw_aget(&mut mux, &made).await;
+                    if decoded {
+                        black_box(decode(&bytes.expect("a hit")));
+                    } else {
+                        black_box(bytes);
+                    }
                 }
-                start.elapsed()
-            })
+            )
         };
-        let target = (tasks == 256).then_some(Target::AtLeast(0.95));
-        rows.push(throughput(
-            &format!("{tasks} task{} × `aget`", if tasks == 1 { "" } else { "s" }),
-            "one `MultiplexedConnection`",
-            target,
-            interleave(plan, ops, cachex_side, raw_side),
-        ));
+        macro_rules! fred_side {
+            ($client:expr, $decoded:expr) => {
+                spawned!(
+                    runtime,
+                    tasks,
+                    per_task,
+                    (client = $client.clone(), made = made.clone()),
+                    {
+                        let bytes = fred_get(&client, &made).await;
+                        if $decoded {
+                            black_box(decode(&bytes.expect("a hit")));
+                        } else {
+                            black_box(bytes);
+                        }
+                    }
+                )
+            };
+        }
+        let target = (tasks > 1).then_some(Target::AtLeast(1.00));
+        let case = format!("{tasks} task{} × `aget`", if tasks == 1 { "" } else { "s" });
+        let fred_decoded = |pool: bool| {
+            if pool {
+                fred_side!(peers.pool, true)
+            } else {
+                fred_side!(peers.fred, true)
+            }
+        };
+        let mut list = async_peers("GET", "decode", target, &mux_side, &fred_decoded);
+        if tasks == 1 {
+            // One task: redis-rs only, as before.
+            list.truncate(2);
+        } else {
+            list.push(peer("fred client GET (raw)", None, || {
+                fred_side!(peers.fred, false)
+            }));
+        }
+        compare(plan, rows, &case, Unit::Throughput, ops, cachex_side, list);
     }
 
     eprintln!("OS threads: blocking get on one cache vs GET on a Connection per thread");
-    for threads in [1_u64, 4, 16] {
+    for threads in [1_u64, 16] {
         let per_thread = (plan.sweep_ops / threads).max(1);
         let ops = per_thread * threads;
-        let mut conns: Vec<redis::Connection> =
-            (0..threads).map(|_| raw_blocking(server)).collect();
+        let conns: Vec<std::sync::Mutex<redis::Connection>> = (0..threads)
+            .map(|_| std::sync::Mutex::new(raw_blocking(server)))
+            .collect();
         let cachex_side = || {
             let start = Instant::now();
             thread::scope(|scope| {
@@ -674,106 +1016,305 @@ fn sweep(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, server: &Server, c
             });
             start.elapsed()
         };
-        let raw_side = || {
+        let raw_side = |decoded: bool| {
             let start = Instant::now();
             thread::scope(|scope| {
-                for conn in conns.iter_mut() {
+                for conn in &conns {
                     let made = &made;
                     scope.spawn(move || {
+                        let mut conn = conn.lock().expect("one thread each");
                         for _ in 0..per_thread {
-                            black_box(raw_get(conn, made));
+                            let bytes = raw_get(&mut conn, made);
+                            if decoded {
+                                black_box(decode(&bytes.expect("a hit")));
+                            } else {
+                                black_box(bytes);
+                            }
                         }
                     });
                 }
             });
             start.elapsed()
         };
-        rows.push(throughput(
+        let target = (threads > 1).then_some(Target::AtLeast(0.97));
+        compare(
+            plan,
+            rows,
             &format!(
                 "{threads} thread{} × `get`",
                 if threads == 1 { "" } else { "s" }
             ),
-            "a `Connection` per thread",
-            None,
-            interleave(plan, ops, cachex_side, raw_side),
-        ));
+            Unit::Throughput,
+            ops,
+            cachex_side,
+            vec![
+                peer("a `Connection` per thread (raw)", target, || {
+                    raw_side(false)
+                }),
+                peer("a `Connection` per thread + decode", None, || {
+                    raw_side(true)
+                }),
+            ],
+        );
     }
 }
 
 fn memory(plan: &Plan, rows: &mut Vec<Row>) {
-    eprintln!("in-memory backend vs moka::sync::Cache of the encoded bytes");
+    eprintln!("in-memory backend vs moka and quick_cache holding the encoded bytes");
     const KEYS: usize = 1000;
     let cache = Cache::in_memory();
     let moka: moka::sync::Cache<String, Arc<[u8]>> = moka::sync::Cache::builder()
         .max_capacity(10_000)
         .eviction_policy(moka::policy::EvictionPolicy::lru())
         .build();
+    let quick: quick_cache::sync::Cache<String, Arc<[u8]>> = quick_cache::sync::Cache::new(10_000);
     let value = value_100();
     let bytes = cache.core().codec().encode(&value).expect("encodes");
     let keys: Vec<String> = (0..KEYS).map(|i| format!("mem:{i}")).collect();
-    let made: Vec<String> = keys
-        .iter()
-        .map(|key| {
-            cache
-                .core()
-                .key_settings()
-                .make(key, None)
-                .expect("a valid key")
-        })
-        .collect();
+    let made: Vec<String> = keys.iter().map(|key| made_key(&cache, key)).collect();
     for (key, made) in keys.iter().zip(&made) {
         cache.set(key, &value, Timeout::Default).expect("set");
         moka.insert(made.clone(), Arc::from(bytes.as_slice()));
+        quick.insert(made.clone(), Arc::from(bytes.as_slice()));
     }
     let ops = plan.memory_ops;
-    rows.push(per_op(
+    // A loop over the keys in turn: `read` looks one up (made key) and returns what it found.
+    let looped = |mut op: Box<dyn FnMut(usize) + '_>| {
+        let mut i = 0;
+        timed(ops, || {
+            i = (i + 1) % KEYS;
+            op(i);
+        })
+    };
+    compare(
+        plan,
+        rows,
         "memory `get` (100 B)",
-        "`moka::sync::Cache::get`",
-        Some(Target::AtMost(2.0)),
-        interleave(
-            plan,
-            ops,
-            || {
-                let mut i = 0;
-                timed(ops, || {
-                    i = (i + 1) % KEYS;
-                    black_box(cache.get::<String>(black_box(&keys[i])).expect("get"));
-                })
-            },
-            || {
-                let mut i = 0;
-                timed(ops, || {
-                    i = (i + 1) % KEYS;
-                    black_box(moka.get(black_box(made[i].as_str())));
-                })
-            },
-        ),
-    ));
-    rows.push(per_op(
+        Unit::PerOp,
+        ops,
+        || {
+            looped(Box::new(|i| {
+                black_box(cache.get::<String>(black_box(&keys[i])).expect("get"));
+            }))
+        },
+        vec![
+            peer("`moka` get (raw)", None, || {
+                looped(Box::new(|i| {
+                    drop(black_box(moka.get(black_box(made[i].as_str()))))
+                }))
+            }),
+            peer("`moka` get + decode", Some(Target::AtMost(1.5)), || {
+                looped(Box::new(|i| {
+                    black_box(decode(
+                        &moka.get(black_box(made[i].as_str())).expect("a hit"),
+                    ));
+                }))
+            }),
+            peer("`quick_cache` get (raw)", None, || {
+                looped(Box::new(|i| {
+                    drop(black_box(quick.get(black_box(made[i].as_str()))))
+                }))
+            }),
+            peer(
+                "`quick_cache` get + decode",
+                Some(Target::AtMost(1.5)),
+                || {
+                    looped(Box::new(|i| {
+                        black_box(decode(
+                            &quick.get(black_box(made[i].as_str())).expect("a hit"),
+                        ));
+                    }))
+                },
+            ),
+        ],
+    );
+    compare(
+        plan,
+        rows,
         "memory `set` (100 B)",
-        "`moka::sync::Cache::insert`",
-        None,
-        interleave(
+        Unit::PerOp,
+        ops,
+        || {
+            looped(Box::new(|i| {
+                cache
+                    .set(black_box(&keys[i]), &value, Timeout::Default)
+                    .expect("set");
+            }))
+        },
+        vec![
+            peer("`moka` insert + encode", Some(Target::AtMost(2.0)), || {
+                looped(Box::new(|i| {
+                    moka.insert(made[i].clone(), Arc::from(encode(black_box(&value))));
+                }))
+            }),
+            peer(
+                "`quick_cache` insert + encode",
+                Some(Target::AtMost(2.0)),
+                || {
+                    looped(Box::new(|i| {
+                        quick.insert(made[i].clone(), Arc::from(encode(black_box(&value))));
+                    }))
+                },
+            ),
+        ],
+    );
+}
+
+/// The scale sweeps: one row per size, cachex next to the like-for-like raw redis client.
+fn scale(
+    plan: &Plan,
+    rows: &mut Vec<Row>,
+    runtime: &Runtime,
+    server: &Server,
+    cache: &Cache,
+    peers: &Peers,
+) {
+    eprintln!("value sizes: aget vs MultiplexedConnection GET + decode");
+    for (label, size, ops) in [
+        ("100 B", 100, plan.ops),
+        ("10 KiB", 10 * 1024, plan.ops),
+        ("1 MiB", 1024 * 1024, (plan.ops / 50).max(4)),
+    ] {
+        let key = format!("scale:{size}");
+        let value = "v".repeat(size - 2);
+        cache.set(&key, &value, Timeout::Default).expect("set");
+        let made = made_key(cache, &key);
+        compare(
             plan,
+            rows,
+            &format!("`aget` ({label})"),
+            Unit::PerOp,
             ops,
             || {
-                let mut i = 0;
-                timed(ops, || {
-                    i = (i + 1) % KEYS;
-                    cache
-                        .set(black_box(&keys[i]), &value, Timeout::Default)
-                        .expect("set");
+                timed_async!(runtime, ops, (cache = cache.clone(), key = key.clone()), {
+                    cache.aget::<String>(&key).await.expect("aget")
                 })
             },
+            vec![peer("`MultiplexedConnection` GET + decode", None, || {
+                timed_async!(
+                    runtime,
+                    ops,
+                    (mut mux = peers.mux.clone(), made = made.clone()),
+                    decode(&raw_aget(&mut mux, &made).await.expect("a hit"))
+                )
+            })],
+        );
+    }
+
+    eprintln!("get_many sizes: blocking get_many vs MGET + decode");
+    let mut conn = raw_blocking(server);
+    for n in [1_usize, 10, 100, 1000] {
+        let (keys, made) = many_keys(cache, n);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let items: Vec<(&str, String)> = keys.iter().map(|key| (*key, value_100())).collect();
+        cache.set_many(&items, Timeout::Default).expect("set_many");
+        let ops = (plan.many_ops * 100 / n as u64).clamp(4, plan.ops);
+        let conn = std::cell::RefCell::new(&mut conn);
+        compare(
+            plan,
+            rows,
+            &format!("`get_many` ({n} key{})", if n == 1 { "" } else { "s" }),
+            Unit::PerOp,
+            ops,
             || {
-                let mut i = 0;
                 timed(ops, || {
-                    i = (i + 1) % KEYS;
-                    moka.insert(made[i].clone(), Arc::from(black_box(bytes.as_slice())));
+                    let found: HashMap<String, String> =
+                        cache.get_many(black_box(&keys)).expect("get_many");
+                    assert_eq!(found.len(), n);
+                    black_box(found);
                 })
             },
+            vec![peer("`Connection` MGET + decode", None, || {
+                timed(ops, || {
+                    black_box(raw_mget_decoded(*conn.borrow_mut(), &keys, &made));
+                })
+            })],
+        );
+    }
+}
+
+/// The entries of the footprint measurement.
+const FOOTPRINT_ENTRIES: usize = 100_000;
+
+/// Resident memory of this process, in bytes (Linux).
+fn resident() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// Run in a child process (`CACHEX_BENCH_FOOTPRINT=<store>`): fills one store with
+/// [`FOOTPRINT_ENTRIES`] entries of 100-byte values and prints the resident bytes it added.
+fn footprint_child(store: &str) {
+    let value = value_100();
+    let bytes = encode(&value);
+    let before = resident().expect("/proc/self/statm");
+    let keep: Box<dyn std::any::Any> = match store {
+        "cachex" => {
+            let cache = Cache::builder()
+                .max_entries(FOOTPRINT_ENTRIES as u64 * 2)
+                .build()
+                .expect("a cache");
+            for i in 0..FOOTPRINT_ENTRIES {
+                cache
+                    .set(&format!("mem:{i}"), &value, Timeout::Default)
+                    .expect("set");
+            }
+            Box::new(cache)
+        }
+        "moka" => {
+            let moka: moka::sync::Cache<String, Arc<[u8]>> = moka::sync::Cache::builder()
+                .max_capacity(FOOTPRINT_ENTRIES as u64 * 2)
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .build();
+            for i in 0..FOOTPRINT_ENTRIES {
+                moka.insert(format!(":1:mem:{i}"), Arc::from(bytes.as_slice()));
+            }
+            moka.run_pending_tasks();
+            Box::new(moka)
+        }
+        _ => {
+            let quick: quick_cache::sync::Cache<String, Arc<[u8]>> =
+                quick_cache::sync::Cache::new(FOOTPRINT_ENTRIES * 2);
+            for i in 0..FOOTPRINT_ENTRIES {
+                quick.insert(format!(":1:mem:{i}"), Arc::from(bytes.as_slice()));
+            }
+            Box::new(quick)
+        }
+    };
+    let after = resident().expect("/proc/self/statm");
+    println!("{}", after.saturating_sub(before));
+    drop(keep);
+}
+
+/// Memory per entry of the in-memory backend and of the peers, each filled in a fresh process.
+fn footprint_table() -> String {
+    eprintln!("memory per entry ({FOOTPRINT_ENTRIES} entries of 100-byte values)");
+    let mut out = format!(
+        "| store ({FOOTPRINT_ENTRIES} entries, key `:1:mem:N`, 100-byte value) | resident bytes per entry |\n| --- | ---: |\n"
+    );
+    let exe = std::env::current_exe().expect("this bench's path");
+    for (store, name) in [
+        ("cachex", "cachex `Cache::in_memory()`"),
+        ("moka", "`moka::sync::Cache<String, Arc<[u8]>>`"),
+        (
+            "quick_cache",
+            "`quick_cache::sync::Cache<String, Arc<[u8]>>`",
         ),
-    ));
+    ] {
+        let output = std::process::Command::new(&exe)
+            .env("CACHEX_BENCH_FOOTPRINT", store)
+            .output()
+            .expect("the footprint child runs");
+        let bytes: f64 = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("the child prints its bytes");
+        let line = format!("| {name} | {:.0} B |\n", bytes / FOOTPRINT_ENTRIES as f64);
+        eprint!("  {line}");
+        out.push_str(&line);
+    }
+    out
 }
 
 /// A record of the codec payload: text, numbers and repetition, like a typical cached object.
@@ -867,6 +1408,10 @@ fn serializer_name(serializer: Serializer) -> &'static str {
 }
 
 fn main() {
+    if let Some(store) = std::env::var_os("CACHEX_BENCH_FOOTPRINT") {
+        footprint_child(&store.to_string_lossy());
+        return;
+    }
     let plan = Plan::from_env();
     let started = Instant::now();
     let server = Server::start(ServerKind::Redis);
@@ -883,21 +1428,35 @@ fn main() {
         if plan.quick { ", quick mode" } else { "" }
     );
 
-    // `CACHEX_BENCH_GROUPS=sweep,memory` runs only those groups of cases.
+    // `CACHEX_BENCH_GROUPS=concurrency,memory` runs only those groups of cases.
     let groups = std::env::var("CACHEX_BENCH_GROUPS").unwrap_or_default();
     let wanted = |group: &str| groups.is_empty() || groups.split(',').any(|name| name == group);
+    let peers = Peers {
+        mux: raw_multiplexed(&runtime, &server),
+        fred: fred_client(&runtime, &server),
+        pool: fred_pool(&runtime, &server, POOL),
+    };
+    let footprint = if wanted("footprint") {
+        footprint_table()
+    } else {
+        String::new()
+    };
     let mut rows = Vec::new();
     if wanted("single") {
-        single_key(&plan, &mut rows, &runtime, &server, &cache);
+        single_key(&plan, &mut rows, &runtime, &server, &cache, &peers);
     }
     if wanted("many") {
-        many(&plan, &mut rows, &server, &cache);
+        many(&plan, &mut rows, &runtime, &server, &cache, &peers);
     }
-    if wanted("sweep") {
-        sweep(&plan, &mut rows, &runtime, &server, &cache);
+    if wanted("concurrency") {
+        concurrency(&plan, &mut rows, &runtime, &server, &cache, &peers);
     }
     if wanted("memory") {
         memory(&plan, &mut rows);
+    }
+    let mut scale_rows = Vec::new();
+    if wanted("scale") {
+        scale(&plan, &mut scale_rows, &runtime, &server, &cache, &peers);
     }
     let codecs = if wanted("codecs") {
         codec_table(&plan)
@@ -905,14 +1464,21 @@ fn main() {
         String::new()
     };
 
+    let header = "| case | cachex | peer | peer figure | ratio | ratio p25–p75 | target | met |\n| --- | ---: | --- | ---: | ---: | ---: | ---: | :---: |";
     println!();
-    println!(
-        "| case | cachex | baseline | baseline figure | ratio | ratio p25–p75 | target | met |\n| --- | ---: | --- | ---: | ---: | ---: | ---: | :---: |"
-    );
+    println!("{header}");
     for row in &rows {
         println!("{}", row.render());
     }
+    if !scale_rows.is_empty() {
+        println!();
+        println!("{header}");
+        for row in &scale_rows {
+            println!("{}", row.render());
+        }
+    }
     println!();
+    println!("{footprint}");
     println!("{codecs}");
     println!(
         "{} rounds per case, medians; whole run {:.0} s{}",
@@ -920,6 +1486,7 @@ fn main() {
         started.elapsed().as_secs_f64(),
         if plan.quick { " (quick mode)" } else { "" }
     );
+    drop(peers);
     drop(cache);
     drop(server);
 }

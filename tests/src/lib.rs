@@ -32,3 +32,13 @@ pub mod topology;
 pub use proxy::FaultProxy;
 pub use server::{Server, ServerKind, shared};
 pub use topology::{Cluster, SentinelGroup, shared_cluster, shared_sentinel};
+
+/// The key `cache` stores `key` under (prefix and version applied), for tests and benches that
+/// read or write the server directly.
+pub fn made_key(cache: &cachex::Cache, key: &str) -> String {
+    cache
+        .core()
+        .key_settings()
+        .make(key, None)
+        .expect("a valid key")
+}

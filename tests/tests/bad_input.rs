@@ -13,6 +13,7 @@ use cachex::codec::{Codec, Compressor, Serializer};
 use cachex::keys::KeyValidation;
 use cachex::prelude::*;
 use cachex::{CacheBuilder, Error};
+use cachex_tests::made_key as made;
 use cachex_tests::{Server, ServerKind, logs, shared};
 use serde::{Deserialize, Serialize};
 
@@ -51,15 +52,6 @@ fn cache_on(server: &Server, prefix: &str, codec: Option<Codec>) -> Cache {
         builder = builder.codec(codec_builder);
     }
     builder.build().expect("a cache")
-}
-
-/// The key the cache stores `key` under.
-fn made(cache: &Cache, key: &str) -> String {
-    cache
-        .core()
-        .key_settings()
-        .make(key, None)
-        .expect("a valid key")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

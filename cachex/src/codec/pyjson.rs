@@ -65,6 +65,11 @@ impl Formatter for PythonFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        // The usual fragment is printable ASCII (serde_json escaped the controls): written as
+        // it is, after two word-at-a-time scans (no per-character decoding).
+        if fragment.is_ascii() && !fragment.contains('\x7f') {
+            return writer.write_all(fragment.as_bytes());
+        }
         let mut start = 0;
         for (index, c) in fragment.char_indices() {
             if (' '..='~').contains(&c) {

@@ -286,9 +286,16 @@ impl Memory {
 
     /// The bytes of a live string key (`GET`): shared, not copied.
     fn string(&self, key: &str) -> Result<Option<Bytes>> {
-        self.live(key)
-            .map(|entry| entry.bytes(key).cloned())
-            .transpose()
+        // The map hands out its own clone of the entry: its bytes are moved out, not cloned
+        // again.
+        match self.live(key) {
+            None => Ok(None),
+            Some(Entry {
+                data: Data::Bytes(bytes),
+                ..
+            }) => Ok(Some(bytes)),
+            Some(_) => Err(wrong_type(key)),
+        }
     }
 
     /// Runs `change` on the live entry of `key` (or `None`), atomically for that key; what it

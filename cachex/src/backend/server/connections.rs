@@ -7,7 +7,6 @@
 //! is never used again, and stale entries are swept out whenever a connection is opened for
 //! another runtime.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -74,10 +73,21 @@ pub(super) enum Unavailable {
     Open(redis::RedisError),
 }
 
-/// One connection per tokio runtime.
+/// One connection per tokio runtime. A process has few runtimes (usually one, plus cachex's
+/// bridge runtime), so the slots are a short list searched in order: cheaper per call than
+/// hashing the runtime's id.
 #[derive(Default)]
 pub(super) struct Connections {
-    slots: RwLock<HashMap<runtime::Id, Slot>>,
+    slots: RwLock<Vec<(runtime::Id, Slot)>>,
+}
+
+/// The live slot of runtime `id`, if any.
+fn live(slots: &[(runtime::Id, Slot)], id: runtime::Id) -> Option<&Slot> {
+    slots
+        .iter()
+        .find(|(slot_id, _)| *slot_id == id)
+        .map(|(_, slot)| slot)
+        .filter(|slot| slot.is_live())
 }
 
 impl Connections {
@@ -97,17 +107,17 @@ impl Connections {
         let id = handle.id();
         {
             let slots = self.slots.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
+            if let Some(slot) = live(&slots, id) {
                 return Ok(slot.checkout());
             }
         }
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
         // Another call of this runtime may have opened it meanwhile.
-        if let Some(slot) = slots.get(&id).filter(|slot| slot.is_live()) {
+        if let Some(slot) = live(&slots, id) {
             return Ok(slot.checkout());
         }
-        // Connections of runtimes that were dropped since.
-        slots.retain(|_, slot| slot.is_live());
+        // Connections of runtimes that were dropped since, and this runtime's dead one.
+        slots.retain(|(_, slot)| slot.is_live());
         // No I/O: this at most spawns a helper task on the current runtime.
         let link = connector.open().map_err(Unavailable::Open)?;
         let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
@@ -118,7 +128,7 @@ impl Connections {
             timeouts: Arc::default(),
         };
         let checkout = slot.checkout();
-        slots.insert(id, slot);
+        slots.push((id, slot));
         Ok(checkout)
     }
 
@@ -127,7 +137,7 @@ impl Connections {
     /// opens a new one.
     pub(super) fn forget(&self, generation: u64) {
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
-        slots.retain(|_, slot| slot.generation != generation);
+        slots.retain(|(_, slot)| slot.generation != generation);
     }
 
     /// Notes that a request on `checkout`'s connection timed out: after
