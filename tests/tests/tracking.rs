@@ -304,11 +304,28 @@ fn check(kind: ServerKind, fault: Fault) {
         let seq = sequence.fetch_add(1, Ordering::Relaxed);
         i64::try_from((writer << 32) | seq).expect("fits")
     };
+    // Writes a new value of `key` as `writer` with `write` (true when acknowledged), recorded
+    // with its times; whether acknowledged.
+    let write_as = |writer: usize, key: usize, write: &mut dyn FnMut(i64) -> bool| {
+        let value = next_value(writer);
+        let began = started.elapsed();
+        let acked = write(value).then(|| started.elapsed());
+        record(
+            key,
+            Write {
+                value,
+                writer,
+                began,
+                acked,
+            },
+        );
+        acked.is_some()
+    };
 
     thread::scope(|scope| {
         // Cache writers: ids 1..
         for writer in 1..=CACHE_WRITERS {
-            let (url, stop, record, next_value) = (&url, &stop, &record, &next_value);
+            let (url, stop, write_as) = (&url, &stop, &write_as);
             scope.spawn(move || {
                 let cache = plain_cache(url);
                 let mut turn = writer;
@@ -318,20 +335,9 @@ fn check(kind: ServerKind, fault: Fault) {
                     }
                     turn += 1;
                     let key = turn % KEYS;
-                    let value = next_value(writer);
-                    let began = started.elapsed();
-                    let done = cache.set(&key_name(key), &value, Timeout::Never);
-                    let acked = done.is_ok().then(|| started.elapsed());
-                    record(
-                        key,
-                        Write {
-                            value,
-                            writer,
-                            began,
-                            acked,
-                        },
-                    );
-                    if acked.is_none() {
+                    let set =
+                        &mut |value| cache.set(&key_name(key), &value, Timeout::Never).is_ok();
+                    if !write_as(writer, key, set) {
                         thread::sleep(Duration::from_millis(5));
                     }
                 }
@@ -340,7 +346,7 @@ fn check(kind: ServerKind, fault: Fault) {
         // Raw writers.
         for raw in 0..RAW_WRITERS {
             let writer = 1 + CACHE_WRITERS + raw;
-            let (url, stop, record, next_value) = (&url, &stop, &record, &next_value);
+            let (url, stop, write_as) = (&url, &stop, &write_as);
             scope.spawn(move || {
                 let client = redis::Client::open(url.as_str()).expect("a client");
                 let mut connection = None;
@@ -363,23 +369,14 @@ fn check(kind: ServerKind, fault: Fault) {
                     }
                     turn += 3;
                     let key = turn % KEYS;
-                    let value = next_value(writer);
-                    let began = started.elapsed();
-                    let done: redis::RedisResult<()> = redis::cmd("SET")
-                        .arg(format!("chk:1:{}", key_name(key)))
-                        .arg(value)
-                        .query(live);
-                    let acked = done.is_ok().then(|| started.elapsed());
-                    record(
-                        key,
-                        Write {
-                            value,
-                            writer,
-                            began,
-                            acked,
-                        },
-                    );
-                    if acked.is_none() {
+                    let set = &mut |value| {
+                        redis::cmd("SET")
+                            .arg(format!("chk:1:{}", key_name(key)))
+                            .arg(value)
+                            .query::<()>(live)
+                            .is_ok()
+                    };
+                    if !write_as(writer, key, set) {
                         connection = None;
                     }
                 }
@@ -388,7 +385,7 @@ fn check(kind: ServerKind, fault: Fault) {
         // Tracking readers, which write now and then (read your writes).
         for (at, cache) in readers.iter().enumerate() {
             let reader = 1 + CACHE_WRITERS + RAW_WRITERS + at;
-            let (stop, record, next_value, reads) = (&stop, &record, &next_value, &reads);
+            let (stop, write_as, reads) = (&stop, &write_as, &reads);
             scope.spawn(move || {
                 let mut mine = Vec::new();
                 let mut turn = reader * 7;
@@ -397,19 +394,9 @@ fn check(kind: ServerKind, fault: Fault) {
                     let key = (turn * 5 + turn / 7) % KEYS;
                     if turn % 16 == 0 && started.elapsed().as_millis() / PHASE.as_millis() % 2 == 0
                     {
-                        let value = next_value(reader);
-                        let began = started.elapsed();
-                        let done = cache.set(&key_name(key), &value, Timeout::Never);
-                        let acked = done.is_ok().then(|| started.elapsed());
-                        record(
-                            key,
-                            Write {
-                                value,
-                                writer: reader,
-                                began,
-                                acked,
-                            },
-                        );
+                        let set =
+                            &mut |value| cache.set(&key_name(key), &value, Timeout::Never).is_ok();
+                        write_as(reader, key, set);
                         continue;
                     }
                     let began = started.elapsed();
