@@ -151,6 +151,16 @@ impl Keys {
         &self.prefix
     }
 
+    /// What every made key starts with (`{prefix}:`), for Django's key function; `None` for a
+    /// custom one, whose keys may start with anything.
+    #[cfg(feature = "redis")]
+    pub(crate) fn made_prefix(&self) -> Option<String> {
+        self.function
+            .0
+            .is_none()
+            .then(|| format!("{}:", self.prefix))
+    }
+
     /// The default version.
     pub fn version(&self) -> i64 {
         self.version

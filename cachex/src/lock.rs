@@ -103,7 +103,7 @@ impl Drop for Lock {
 /// lease frees what it held anyway.
 pub(crate) fn run_in_background<C>(store: &Arc<Store>, key: &str, command: C, what: &'static str)
 where
-    C: Apply + 'static,
+    C: Apply + Sync + 'static,
 {
     let (store, key) = (store.clone(), key.to_owned());
     let spawned = crate::bridge::spawn(async move {

@@ -6,6 +6,7 @@
 //!   resend rule, typed reply);
 //! - [`memory`]: the embedded in-memory backend, each family's Redis semantics beside it;
 //! - `server`: Redis and Valkey (standalone, Cluster, Sentinel) over the redis crate;
+//! - `near`: a server backend's near cache (tracking): local copies the server invalidates;
 //! - [`Store`]: the one the cache uses, dispatched statically, traced;
 //! - [`batch`]: pipelines and transactions (commands with their types erased, the store a
 //!   pipeline's operations are queued on).
@@ -14,6 +15,8 @@ pub(crate) mod batch;
 pub(crate) mod command;
 pub(crate) mod glob;
 pub(crate) mod memory;
+#[cfg(feature = "redis")]
+pub(crate) mod near;
 #[cfg(feature = "redis")]
 pub(crate) mod server;
 mod store;

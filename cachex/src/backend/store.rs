@@ -82,6 +82,15 @@ impl Store {
         }
     }
 
+    /// The near cache of a server backend with tracking on.
+    #[cfg(feature = "redis")]
+    pub(crate) fn near(&self) -> Option<&super::near::Near> {
+        match self {
+            Store::Server(server) => server.near(),
+            _ => None,
+        }
+    }
+
     /// Runs one command of the table about the caller's `key`: the one path every operation
     /// of the cache takes to a backend, and where an error gets the key its caller knows
     /// (backends only know made keys).
@@ -134,6 +143,10 @@ impl Store {
 
     /// Deletes every key matching `pattern` (`SCAN` + `UNLINK`, batch by batch): how many.
     pub(crate) async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.near() {
+            near.drop_all("this cache deleted keys by pattern");
+        }
         let mut cursor = 0;
         let mut deleted = 0;
         loop {

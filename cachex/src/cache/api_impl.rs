@@ -115,9 +115,14 @@ impl CacheApi for CacheCore {
             return Ok(HashMap::new());
         }
         let made = self.made_keys(keys)?;
-        let values = match self.run(keys[0], Mget { keys: made.clone() }).await {
-            Ok(values) => self.read_many(made, values).await,
-            Err(err) => Err(err),
+        let values = match self.stampede {
+            // Under stampede prevention the expiries are asked too (no near cache: the
+            // builder refuses both together).
+            Some(_) => match self.run(keys[0], Mget { keys: made.clone() }).await {
+                Ok(values) => self.read_many(made, values).await,
+                Err(err) => Err(err),
+            },
+            None => self.get_many_bytes(keys[0], made).await,
         };
         let values = self.or_fail_open(values, Vec::new)?;
         let mut found = HashMap::with_capacity(values.len());

@@ -253,6 +253,40 @@ impl CacheBuilder {
         self
     }
 
+    /// Turns tracking on (default off): a near cache of local copies that `get` and
+    /// `get_many` serve without a round trip, kept current by the server's invalidation
+    /// messages on a connection of its own (`CLIENT TRACKING ON BCAST`), never served while
+    /// that connection is lost or silent past `max_staleness` (default 1 s), bounded by
+    /// `max_bytes` (default 32 MiB). One server only: a cluster or Sentinel URL is refused
+    /// with [`Error::Unsupported`](crate::Error::Unsupported) by [`build`](Self::build), and
+    /// the in-memory backend, already local, with [`Error::Config`](crate::Error::Config).
+    /// URL options: `tracking=true`, `tracking_max_staleness=<seconds>`,
+    /// `tracking_max_bytes=<bytes>`. See the guide's [tracking page](crate::guide::tracking).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn tracking(mut self, on: bool) -> Self {
+        self.server.tracking = on.then(|| self.server.tracking.unwrap_or_default());
+        self
+    }
+
+    /// How long copies may be served after the invalidation link's last confirmation
+    /// (default 1 s); turns tracking on. See [`tracking`](Self::tracking).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn tracking_max_staleness(mut self, max_staleness: Duration) -> Self {
+        self.server.tracking.get_or_insert_default().max_staleness = max_staleness;
+        self
+    }
+
+    /// The bound on the near cache's weight: keys, values and about 400 bytes a copy (default
+    /// 32 MiB); turns tracking on. See [`tracking`](Self::tracking).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn tracking_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.server.tracking.get_or_insert_default().max_bytes = max_bytes;
+        self
+    }
+
     /// Trusts the CA certificates of `pem` (PEM text, one or more `-----BEGIN CERTIFICATE-----`
     /// blocks) for `rediss://` and `valkeys://`, instead of the system's roots: for servers
     /// whose certificate a private CA signed. The URL option `tls_ca=/path/to/ca.pem` does the
@@ -277,11 +311,28 @@ impl CacheBuilder {
     pub fn build(self) -> Result<Cache> {
         let (store, origin) = match self.location {
             Location::Memory { bound } => {
+                #[cfg(feature = "redis")]
+                if self.server.tracking.is_some() {
+                    return Err(crate::Error::config(
+                        "tracking keeps local copies of a server's values; the in-memory \
+                         backend is already local: leave tracking off",
+                    ));
+                }
                 (Store::Memory(Memory::new(bound)), Origin::memory(bound))
             }
             #[cfg(feature = "redis")]
             Location::Server { url, kind } => {
-                let server = Server::new(&url, self.server.clone())?;
+                let mut server = Server::new(&url, self.server.clone())?;
+                if self.server.tracking.is_some() && self.stampede.is_some() {
+                    return Err(crate::Error::config(
+                        "tracking and stampede_prevention together are not supported yet: a \
+                         stampede-protected read needs the key's expiry from the server, which \
+                         the near cache's copies do not serve; choose one",
+                    ));
+                }
+                if let Some(tracking) = self.server.tracking {
+                    server.track(self.keys.made_prefix(), tracking)?;
+                }
                 let origin = Origin {
                     address: server.location().to_owned(),
                     location: Location::Server { url, kind },

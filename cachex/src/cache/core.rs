@@ -15,8 +15,8 @@ use super::flight::{ComputeTimes, Flights};
 use super::stampede::StampedePrevention;
 use crate::api::{Timeout, Ttl};
 use crate::backend::command::{
-    Del, Exists, FieldTtl, Get, GetDel, GetPttl, PersistExisting, Pexpire, Pttl, Rename, Scored,
-    expiry_millis,
+    Del, Exists, FieldTtl, Get, GetDel, GetPttl, Mget, PersistExisting, Pexpire, Pttl, Rename,
+    Scored, expiry_millis,
 };
 use crate::backend::memory::Apply;
 use crate::backend::{Expiry, Store};
@@ -121,7 +121,7 @@ impl CacheCore {
     /// recompute it). `get` and `get_or_set` read here.
     pub(super) async fn read(&self, key: &str, made: String) -> Result<Option<Bytes>> {
         let Some(stampede) = self.stampede else {
-            return self.run(key, Get { key: made }).await;
+            return self.get_bytes(key, made).await;
         };
         let (bytes, pttl) = self.run(key, GetPttl { key: made }).await?;
         Ok(bytes.filter(|_| !stampede.recompute(pttl)))
@@ -172,6 +172,42 @@ impl CacheCore {
     /// The stored keys of the caller's keys.
     pub(super) fn made_keys(&self, keys: &[&str]) -> Result<Vec<String>> {
         keys.iter().map(|key| self.key(key)).collect()
+    }
+
+    /// `GET` of the made key, served by the near cache when tracking is on (see
+    /// [`crate::backend::near`]).
+    pub(super) async fn get_bytes(&self, key: &str, made: String) -> Result<Option<Bytes>> {
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            return super::near::get(self, near, key, made).await;
+        }
+        self.run(key, Get { key: made }).await
+    }
+
+    /// `MGET` of the made keys, served by the near cache when tracking is on.
+    pub(super) async fn get_many_bytes(
+        &self,
+        key: &str,
+        made: Vec<String>,
+    ) -> Result<Vec<Option<Bytes>>> {
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            return super::near::get_many(self, near, key, made).await;
+        }
+        self.run(key, Mget { keys: made }).await
+    }
+
+    /// The counters of the near cache, with tracking on (see
+    /// [`CacheBuilder::tracking`](super::CacheBuilder::tracking)); `None` without.
+    ///
+    /// ```
+    /// let cache = cachex::Cache::in_memory();
+    /// assert!(cache.tracking_stats().is_none());
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn tracking_stats(&self) -> Option<crate::TrackingStats> {
+        self.store.near().map(|near| near.stats())
     }
 
     /// Runs one command about the caller's `key` (see [`Store::run`]).

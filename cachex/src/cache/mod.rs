@@ -14,6 +14,8 @@ mod api_impl;
 mod builder;
 mod core;
 pub(crate) mod flight;
+#[cfg(feature = "redis")]
+mod near;
 mod pipeline;
 mod stampede;
 mod url;

@@ -413,6 +413,51 @@ const OPTIONS: &[UrlOption] = &[
     },
     #[cfg(feature = "redis")]
     UrlOption {
+        name: "tracking",
+        takes: SERVERS,
+        apply: |builder, name, value| {
+            let on = flag(name, value)?;
+            builder.server.tracking = on.then(|| builder.server.tracking.unwrap_or_default());
+            Ok(())
+        },
+        show: |core| core.origin.server.tracking.map(|_| "true".to_owned()),
+    },
+    #[cfg(feature = "redis")]
+    UrlOption {
+        name: "tracking_max_staleness",
+        takes: SERVERS,
+        apply: |builder, name, value| {
+            builder
+                .server
+                .tracking
+                .get_or_insert_default()
+                .max_staleness = seconds(name, value)?;
+            Ok(())
+        },
+        show: |core| {
+            core.origin
+                .server
+                .tracking
+                .map(|tracking| seconds_text(tracking.max_staleness))
+        },
+    },
+    #[cfg(feature = "redis")]
+    UrlOption {
+        name: "tracking_max_bytes",
+        takes: SERVERS,
+        apply: |builder, name, value| {
+            builder.server.tracking.get_or_insert_default().max_bytes = number(name, value)?;
+            Ok(())
+        },
+        show: |core| {
+            core.origin
+                .server
+                .tracking
+                .map(|tracking| tracking.max_bytes.to_string())
+        },
+    },
+    #[cfg(feature = "redis")]
+    UrlOption {
         name: "connection_limit",
         takes: SERVERS,
         apply: |builder, name, value| {

@@ -8,6 +8,7 @@
 //! | [`configuration`] | one URL for a whole deployment: every scheme and option, and the builder |
 //! | [`topologies`] | standalone servers, TLS, Unix sockets; read replicas; Cluster and Sentinel |
 //! | [`coordination`] | locks, counting semaphores, stampede prevention |
+//! | [`tracking`] | a near cache the server keeps current: hot reads without a round trip, and its exact guarantee |
 //! | [`codecs`] | how values are stored: serializers, compressors, their features, migrating between them |
 //! | [`pipelines`] | many operations in one round trip, transactions, Lua scripts |
 //! | [`streams`] | Redis streams: entries, blocking reads, consumer groups, claims |
@@ -36,6 +37,8 @@ pub mod topologies {}
 
 #[doc = include_str!("coordination.md")]
 pub mod coordination {}
+#[doc = include_str!("tracking.md")]
+pub mod tracking {}
 
 #[doc = include_str!("codecs.md")]
 pub mod codecs {}

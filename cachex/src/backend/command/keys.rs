@@ -59,6 +59,10 @@ commands! {
     /// `GET key` + `PTTL key`, atomically.
     GetPttl { key: String } -> (Option<bytes::Bytes>, i64),
         "GET PTTL" script(GET_PTTL; key;), keys [key], Primary, Safe;
+    /// `MGET` + `PTTL` of each key, atomically: each key's value (nil for another type, as
+    /// `MGET`) and milliseconds left. Read on the primary: the near cache keeps what it reads.
+    MgetPttl { keys: Vec<String> } -> Vec<(Option<bytes::Bytes>, i64)>,
+        "MGET PTTL" script(MGET_PTTL; keys;), keys [keys], Primary, Safe;
     /// Deletes `key` if it holds `token` (a lock's release): whether deleted.
     DeleteIfEquals { key: String, token: Vec<u8> } -> bool,
         "lock release" script(DELETE_IF_EQUALS; key; token), keys [key], Writes, Safe;
@@ -132,6 +136,22 @@ return redis.call('EXISTS', KEYS[1])
 static GET_PTTL: Script = Script::new(
     r"
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+",
+);
+
+/// See [`MgetPttl`]. A key of another type reads as nil, as `MGET` has it.
+#[cfg(feature = "redis")]
+static MGET_PTTL: Script = Script::new(
+    r"
+local found = {}
+for i, key in ipairs(KEYS) do
+    local value = redis.pcall('GET', key)
+    if type(value) == 'table' and value.err then
+        value = false
+    end
+    found[i] = {value, redis.call('PTTL', key)}
+end
+return found
 ",
 );
 

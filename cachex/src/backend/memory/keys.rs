@@ -9,8 +9,8 @@ use super::data::{Data, lock};
 use super::{Apply, Entry, Memory, count, millis_left, unix_millis_at, unix_millis_now, weight};
 use crate::backend::command::{
     Del, DeleteIfEquals, Eval, Exists, ExpireIfEquals, FlushDb, GetPttl, InfoReply, MemoryUsage,
-    Persist, PersistExisting, Pexpire, PexpireAt, PexpireTime, Pttl, Rename, RenameNx, Scan,
-    ServerInfo, Type, TypeOf, Unlink,
+    MgetPttl, Persist, PersistExisting, Pexpire, PexpireAt, PexpireTime, Pttl, Rename, RenameNx,
+    Scan, ServerInfo, Type, TypeOf, Unlink,
 };
 use crate::backend::glob;
 use crate::script::ScriptReply;
@@ -209,6 +209,17 @@ impl Apply for GetPttl {
     fn apply(self, memory: &Memory) -> Result<(Option<bytes::Bytes>, i64)> {
         let value = memory.string(&self.key)?;
         Ok((value, pttl(memory, &self.key)))
+    }
+}
+
+impl Apply for MgetPttl {
+    fn apply(self, memory: &Memory) -> Result<Vec<(Option<bytes::Bytes>, i64)>> {
+        // A key of another type reads as nil, as `MGET` has it.
+        Ok(self
+            .keys
+            .iter()
+            .map(|key| (memory.string(key).ok().flatten(), pttl(memory, key)))
+            .collect())
     }
 }
 

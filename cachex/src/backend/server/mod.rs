@@ -74,9 +74,11 @@ mod replicas;
 mod sentinel;
 mod standalone;
 mod topology;
+pub(crate) mod tracking;
 mod url;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::{FromRedisValue, Value};
@@ -96,6 +98,7 @@ use self::topology::{Connector, Parsed};
 pub(crate) use self::url::host_and_port;
 use super::batch::{AnyCommand, Reply};
 use super::command::{Command, Request, Resend, Route, ScriptSource};
+use super::near::{Near, Tracking};
 use crate::error::{Delivery, Waiting};
 use crate::{Error, Result};
 
@@ -125,6 +128,8 @@ pub(crate) struct Server {
     /// Blocking connections for callers that own their thread (a standalone server only;
     /// boxed, as the connector).
     blocking: Option<Box<BlockingPool>>,
+    /// The near cache, with tracking on (see [`Server::track`]).
+    near: Option<Arc<Near>>,
 }
 
 impl fmt::Debug for Server {
@@ -175,7 +180,77 @@ impl Server {
             retry_budget: options.retry_budget.unwrap_or_default(),
             connections: Connections::default(),
             blocking,
+            near: None,
         })
+    }
+
+    /// Turns tracking on: a near cache of the keys starting with `prefix` (`None`: every key),
+    /// kept current by an invalidation link of its own, started now in the background (see
+    /// [`tracking`]). One server only: a cluster or Sentinel service is refused.
+    pub(crate) fn track(&mut self, prefix: Option<String>, settings: Tracking) -> Result<()> {
+        if settings.max_staleness.is_zero() || settings.max_bytes == 0 {
+            return Err(Error::config(
+                "tracking_max_staleness and tracking_max_bytes must be above zero (with \
+                 either at zero no copy could be served: leave tracking off instead)",
+            ));
+        }
+        #[allow(irrefutable_let_patterns)] // without the cluster and sentinel features
+        let Connector::Standalone { client, .. } = &*self.connector else {
+            return Err(Error::Unsupported {
+                operation: "tracking",
+                reason: format!(
+                    "the near cache needs one server; on a {} its invalidation link would \
+                     have to follow slot moves (a link per primary) or failovers, which cachex \
+                     does not do yet: use tracking with a standalone server",
+                    self.kind()
+                ),
+            });
+        };
+        let near = Arc::new(Near::new(settings));
+        match tracking::start(&near, client, prefix, self.connect_timeout) {
+            Ok(true) => {
+                self.near = Some(near);
+                Ok(())
+            }
+            Ok(false) => Err(Error::Unsupported {
+                operation: "tracking",
+                reason: "cachex's bridge runtime, which runs the invalidation link, could not \
+                         be started"
+                    .to_owned(),
+            }),
+            Err(err) => Err(self.error(err)),
+        }
+    }
+
+    /// The near cache, with tracking on.
+    pub(crate) fn near(&self) -> Option<&Near> {
+        self.near.as_deref()
+    }
+
+    /// Read your writes: the near cache's copies of the keys a command writes are evicted (all
+    /// of them for a write that names no key, as `FLUSHDB`). Called before the write is sent
+    /// and after its answer came, so that a fetch that raced with it installs nothing.
+    fn evict_written(&self, route: Route, each_key: impl FnOnce(&mut dyn FnMut(&str))) {
+        let Some(near) = self.near.as_deref().filter(|_| route == Route::Writes) else {
+            return;
+        };
+        let mut named = false;
+        each_key(&mut |key| {
+            named = true;
+            near.evict(key.as_bytes());
+        });
+        if !named {
+            near.drop_all("this cache wrote without naming its keys");
+        }
+    }
+
+    /// [`evict_written`](Self::evict_written) for every command of a pipeline.
+    fn evict_all_written(&self, commands: &[Box<dyn AnyCommand>]) {
+        if self.near.is_some() {
+            for command in commands {
+                self.evict_written(command.route(), |visit| command.each_key(visit));
+            }
+        }
     }
 
     /// The server's address with its password replaced by `***`, for errors and the cache's
@@ -193,6 +268,17 @@ impl Server {
 
     /// Runs one command of the table (see the module documentation).
     pub(crate) async fn execute<C: Command>(&self, command: C) -> Result<C::Output> {
+        if self.near.is_none() || C::ROUTE != Route::Writes {
+            return self.send_command(&command).await;
+        }
+        self.evict_written(C::ROUTE, |visit| command.each_key(visit));
+        let result = self.send_command(&command).await;
+        self.evict_written(C::ROUTE, |visit| command.each_key(visit));
+        result
+    }
+
+    /// Sends one command of the table.
+    async fn send_command<C: Command>(&self, command: &C) -> Result<C::Output> {
         match command.request() {
             Request::Plain(cmd) => {
                 self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None)
@@ -251,9 +337,12 @@ impl Server {
                 }
             };
         }
-        let replies: Vec<Value> = self
-            .call(route, resend, Packet::Many(&pipeline), None)
-            .await?;
+        self.evict_all_written(&commands);
+        let replies = self
+            .call::<Vec<Value>>(route, resend, Packet::Many(&pipeline), None)
+            .await;
+        self.evict_all_written(&commands);
+        let replies = replies?;
         if replies.len() != commands.len() {
             return Err(Error::unexpected_reply(format!(
                 "{} replies to a pipeline of {} commands",

@@ -57,6 +57,8 @@ pub(crate) struct ServerOptions {
     pub(crate) sentinel_user: Option<String>,
     /// The sentinels' own password, when they have one (`?sentinel_password=`).
     pub(crate) sentinel_password: Option<Secret>,
+    /// The near cache's settings, with tracking on (`?tracking=true`).
+    pub(crate) tracking: Option<crate::backend::near::Tracking>,
 }
 
 impl ServerOptions {

@@ -1,0 +1,198 @@
+//! The invalidation link of a near cache (see [`crate::backend::near`]): a connection of its
+//! own to the server, over RESP3, with `CLIENT TRACKING ON BCAST PREFIX <the cache's prefix>`.
+//!
+//! Why broadcast mode on the link itself rather than the default mode with `REDIRECT`:
+//!
+//! - **No per-key bookkeeping on the server, no redirect to keep consistent.** In the default
+//!   mode the server remembers every key each data connection read, and the data
+//!   connections (one per runtime, plus the blocking pool) would each need
+//!   `CLIENT TRACKING ON REDIRECT <link id>` again whenever either side reconnects; a data
+//!   connection that missed it would install copies nobody invalidates. With `BCAST`, the
+//!   server tells the link of every write under the prefix, whoever wrote and whichever
+//!   connection read: the link alone decides whether copies may be served.
+//! - **One ordered stream.** Over RESP3 the invalidations come on the link itself, in order
+//!   with the link's own replies, and the push handler applies each one as it is read. So a
+//!   `PING` answered on the link proves that every invalidation the server sent before it has
+//!   been applied: that is the heartbeat that keeps copies servable (see `max_staleness`).
+//!
+//! The cost of `BCAST` is messages for keys this process never read (every write under the
+//! prefix): cheap for a cache whose keys are hot, and the reason the prefix is sent.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::backend::near::Near;
+
+/// The first pause before the link is opened again after a loss.
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+
+/// The longest pause between two attempts to open the link.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
+
+/// Starts the link of `near` on cachex's bridge runtime: it connects to the server of
+/// `client` (over RESP3 whatever the cache's protocol), turns tracking on for keys starting
+/// with `prefix` (`None`: every key, for a custom key function), and keeps `near` informed
+/// until `near` is dropped. `false` if the bridge runtime could not be started.
+pub(crate) fn start(
+    near: &Arc<Near>,
+    client: &redis::Client,
+    prefix: Option<String>,
+    connect_timeout: Duration,
+) -> redis::RedisResult<bool> {
+    let info = client.get_connection_info().clone();
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
+    let client = redis::Client::open(info.set_redis_settings(settings))?;
+    let link = Link {
+        near: Arc::downgrade(near),
+        client,
+        prefix,
+        connect_timeout,
+    };
+    Ok(crate::bridge::spawn(link.run()).is_some())
+}
+
+/// What the link task needs.
+struct Link {
+    near: Weak<Near>,
+    client: redis::Client,
+    prefix: Option<String>,
+    connect_timeout: Duration,
+}
+
+impl Link {
+    /// Keeps a session open, opening a new one after each loss, until the near cache is gone.
+    async fn run(self) {
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let started = Instant::now();
+            let ended = self.session().await;
+            let Some(near) = self.near.upgrade() else {
+                return;
+            };
+            near.link_down("the invalidation link was lost");
+            tracing::debug!(target: "cachex::tracking", reason = ended, "invalidation link lost");
+            drop(near);
+            // A session that lasted resets the pauses.
+            if started.elapsed() > MAX_PAUSE {
+                pause = FIRST_PAUSE;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
+    }
+
+    /// One connection: open, track, heartbeat until it fails. Why it ended.
+    async fn session(&self) -> &'static str {
+        let Some(near) = self.near.upgrade() else {
+            return "the cache is gone";
+        };
+        let (heartbeat, max_staleness) = (near.heartbeat(), near.settings().max_staleness);
+        drop(near);
+        let closed = Arc::new(Notify::new());
+        // Whether this session is the current one: a close reported by the connection after
+        // the session ended must not drop the next session's copies.
+        let current = Arc::new(AtomicBool::new(true));
+        let _ended = Ended(current.clone());
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            // Copies stop being served once the last answer is older than `max_staleness`;
+            // the connection is given up only well after, as a slow answer is not a lost link.
+            .set_response_timeout(Some((max_staleness * 4).max(Duration::from_secs(1))))
+            .set_push_sender(pushed(self.near.clone(), closed.clone(), current));
+        let opening = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config);
+        let mut connection = match tokio::time::timeout(self.connect_timeout, opening).await {
+            Ok(Ok(connection)) => connection,
+            _ => return "the link could not connect",
+        };
+        let mut track = redis::cmd("CLIENT");
+        track.arg("TRACKING").arg("ON").arg("BCAST");
+        if let Some(prefix) = &self.prefix {
+            track.arg("PREFIX").arg(prefix);
+        }
+        let asked = Instant::now();
+        if track.query_async::<()>(&mut connection).await.is_err() {
+            return "the server refused CLIENT TRACKING";
+        }
+        match self.near.upgrade() {
+            Some(near) => near.link_up(asked.into_std()),
+            None => return "the cache is gone",
+        }
+        loop {
+            if tokio::time::timeout(heartbeat, closed.notified())
+                .await
+                .is_ok()
+            {
+                return "the server closed the link";
+            }
+            let sent = Instant::now();
+            if redis::cmd("PING")
+                .query_async::<()>(&mut connection)
+                .await
+                .is_err()
+            {
+                return "the link's PING failed";
+            }
+            match self.near.upgrade() {
+                Some(near) => near.confirm(sent.into_std()),
+                None => return "the cache is gone",
+            }
+        }
+    }
+}
+
+/// Marks a session ended when it returns.
+struct Ended(Arc<AtomicBool>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The link's push handler: applies invalidations as they are read (before any reply after
+/// them is delivered), and reports the connection's close.
+fn pushed(
+    near: Weak<Near>,
+    closed: Arc<Notify>,
+    current: Arc<AtomicBool>,
+) -> impl Fn(PushInfo) -> Result<(), Infallible> + Send + Sync + 'static {
+    move |push: PushInfo| {
+        match push.kind {
+            PushKind::Invalidate => {
+                if let Some(near) = near.upgrade() {
+                    match push.data.first() {
+                        Some(Value::Array(keys))
+                            if keys.iter().all(|key| matches!(key, Value::BulkString(_))) =>
+                        {
+                            near.invalidated(Some(keys.iter().filter_map(|key| match key {
+                                Value::BulkString(key) => Some(key.as_slice()),
+                                _ => None,
+                            })));
+                        }
+                        // A flush (nil), or keys of a shape not known: every key.
+                        _ => near.invalidated(None::<std::iter::Empty<&[u8]>>),
+                    }
+                }
+            }
+            PushKind::Disconnection => {
+                if let Some(near) = near.upgrade().filter(|_| current.load(Ordering::SeqCst)) {
+                    near.link_down("the server closed the invalidation link");
+                }
+                closed.notify_one();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}

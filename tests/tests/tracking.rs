@@ -1,0 +1,666 @@
+//! Tracking (the near cache), checked against real servers.
+//!
+//! The checker: writers (caches without tracking, and raw redis connections) and tracking
+//! readers (which also write now and then) hammer a few keys for a bounded time, each call
+//! recorded with when it began and when it was acknowledged. Afterwards every read is checked
+//! against the history of acknowledged writes:
+//!
+//! - **bounded staleness**: a read must not return a value `v` when some write `w` of the key
+//!   began after `v`'s write was acknowledged (so `w` came after `v` on the server) and `w` was
+//!   acknowledged more than the bound before the read began. The bound is the guarantee the
+//!   guide states: the invalidation delay, measured on the same server just before the run
+//!   (its maximum), or `max_staleness` when that is longer (the link is confirmed by a `PING`
+//!   at least that often, or nothing is served), plus [`MARGIN`]. With seven threads
+//!   spinning on two cores, the invalidations' task is sometimes not scheduled for tens of
+//!   milliseconds: staleness then reaches towards `max_staleness`, never past it. The
+//!   stalest read of each run is printed;
+//! - **read your writes**: for the reading cache's own writes the bound is zero;
+//! - a read never returns a key missing while every write of it is kept (no restart).
+//!
+//! Each run happens on Redis and Valkey, undisturbed, with the invalidation link killed
+//! (`CLIENT KILL`) mid-run, with the server paused (`SIGSTOP`) past `max_staleness`, and
+//! with a restart. The counters prove each fault was met (a link drop, a staleness drop) and
+//! that copies were served (hits), so that the check is not vacuous. Figures are printed
+//! (`cargo test -p cachex-tests --test tracking -- --nocapture`).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use cachex::prelude::*;
+use cachex::{CacheBuilder, TrackingStats};
+use cachex_tests::{Server, ServerKind};
+
+/// The keys hammered.
+const KEYS: usize = 4;
+/// How long each run hammers them.
+const RUN: Duration = Duration::from_secs(3);
+/// Added to the bound: the time between a reader taking its clock and its call looking at the
+/// copy, and between the server's answer to a writer and the writer's clock.
+const MARGIN: Duration = Duration::from_millis(10);
+/// `max_staleness` of the readers: short, so that a pause runs past it and the bound stays
+/// below the quiet between bursts of writes (see [`PHASE`]).
+const MAX_STALENESS: Duration = Duration::from_millis(100);
+/// Reading caches, cache writers, raw writers.
+const READERS: usize = 3;
+const CACHE_WRITERS: usize = 2;
+const RAW_WRITERS: usize = 2;
+
+/// A fault met mid-run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Fault {
+    None,
+    KillLink,
+    Pause,
+    Restart,
+}
+
+/// A write: the value (unique), who wrote it, when it began and when it was acknowledged
+/// (`None`: it failed, it may or may not have been applied).
+struct Write {
+    value: i64,
+    writer: usize,
+    began: Duration,
+    acked: Option<Duration>,
+}
+
+/// A read: by which cache (a writer id), of which key, when it began, what it returned.
+struct Read {
+    reader: usize,
+    key: usize,
+    began: Duration,
+    value: Option<i64>,
+}
+
+/// Writes come in bursts of this long, with as long a quiet between: a stale copy left
+/// behind by a write would be read through the quiet, past any bound.
+const PHASE: Duration = Duration::from_millis(250);
+
+/// Whether writers may write now (see [`PHASE`]); otherwise they wait a little.
+fn writing(started: Instant) -> bool {
+    let phase = started.elapsed().as_millis() / PHASE.as_millis();
+    if phase % 2 == 0 {
+        return true;
+    }
+    thread::sleep(Duration::from_millis(2));
+    false
+}
+
+fn key_name(key: usize) -> String {
+    format!("k{key}")
+}
+
+fn tracking_cache(url: &str) -> Cache {
+    CacheBuilder::from_url(url)
+        .expect("a URL")
+        .prefix("chk")
+        .tracking(true)
+        .tracking_max_staleness(MAX_STALENESS)
+        .response_timeout(Duration::from_secs(10))
+        .build()
+        .expect("a tracking cache")
+}
+
+fn plain_cache(url: &str) -> Cache {
+    CacheBuilder::from_url(url)
+        .expect("a URL")
+        .prefix("chk")
+        .response_timeout(Duration::from_secs(10))
+        .build()
+        .expect("a cache")
+}
+
+/// Waits until `cache`'s link is confirmed.
+fn wait_live(cache: &Cache) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cache.tracking_stats().expect("tracking").live {
+        assert!(
+            Instant::now() < deadline,
+            "the invalidation link never came up"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The invalidation delay, `rounds` times: a raw write acknowledged until a tracking
+/// cache's copy of the key is gone (its `get` returns the new value).
+fn invalidation_delays(url: &str, rounds: usize) -> Vec<Duration> {
+    let reader = tracking_cache(url);
+    wait_live(&reader);
+    let mut raw = redis::Client::open(url)
+        .expect("a client")
+        .get_connection()
+        .expect("a connection");
+    let mut delays = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let round = i64::try_from(round).expect("small");
+        let _: () = redis::cmd("SET")
+            .arg("chk:1:delay")
+            .arg(round)
+            .query(&mut raw)
+            .expect("SET");
+        // Read until served from a copy.
+        loop {
+            let hits = reader.tracking_stats().expect("tracking").hits;
+            let value: Option<i64> = reader.get("delay").expect("get");
+            if value == Some(round) && reader.tracking_stats().expect("tracking").hits > hits {
+                break;
+            }
+        }
+        let _: () = redis::cmd("SET")
+            .arg("chk:1:delay")
+            .arg(-1)
+            .query(&mut raw)
+            .expect("SET");
+        let acked = Instant::now();
+        while reader.get::<i64>("delay").expect("get") != Some(-1) {}
+        delays.push(acked.elapsed());
+    }
+    delays.sort();
+    delays
+}
+
+/// The violations of `reads` against `writes` (per key), with `bound`; and the stalest read:
+/// how long before it began its value had been overwritten.
+fn violations(
+    writes: &[Vec<Write>],
+    reads: &[Read],
+    bound: Duration,
+    missing_allowed: bool,
+) -> (Vec<String>, Duration) {
+    let mut found = Vec::new();
+    let mut stalest = Duration::ZERO;
+    for read in reads {
+        let history = &writes[read.key];
+        let Some(value) = read.value else {
+            if !missing_allowed {
+                found.push(format!(
+                    "reader {} read k{} missing at {:?}",
+                    read.reader, read.key, read.began
+                ));
+            }
+            continue;
+        };
+        let Some(written) = history.iter().find(|write| write.value == value) else {
+            found.push(format!(
+                "reader {} read k{} = {value}, never written",
+                read.reader, read.key
+            ));
+            continue;
+        };
+        // A value whose write failed cannot be placed: nothing to check.
+        let Some(written_acked) = written.acked else {
+            continue;
+        };
+        for later in history.iter().filter(|write| write.began > written_acked) {
+            let Some(later_acked) = later.acked else {
+                continue;
+            };
+            stalest = stalest.max(read.began.saturating_sub(later_acked));
+            let allowed = if later.writer == read.reader {
+                Duration::ZERO
+            } else {
+                bound
+            };
+            if later_acked + allowed < read.began {
+                found.push(format!(
+                    "reader {} read k{} = {value} at {:?}: overwritten by {} (writer {}) \
+                     acknowledged at {later_acked:?}, {:?} before the read",
+                    read.reader,
+                    read.key,
+                    read.began,
+                    later.value,
+                    later.writer,
+                    read.began - later_acked
+                ));
+                break;
+            }
+        }
+    }
+    (found, stalest)
+}
+
+/// Kills every client with tracking on (flag `t` in `CLIENT LIST`): the readers' links, once
+/// at least one is up (they reconnect after each kill); how many.
+fn kill_links(server: &Server) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let killed = kill_tracking_clients(server);
+        if killed > 0 || Instant::now() > deadline {
+            return killed;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sets the flag when dropped: a panic in the body of a scope stops its threads, so that the
+/// scope ends and the panic is reported instead of a hang.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// [`kill_links`] once.
+fn kill_tracking_clients(server: &Server) -> usize {
+    let list = server.command(&["CLIENT", "LIST"]);
+    let mut killed = 0;
+    for line in list.lines() {
+        let field = |name: &str| {
+            line.split(' ')
+                .find_map(|field| field.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        if let (Some(id), Some(flags)) = (field("id="), field("flags="))
+            && flags.contains('t')
+        {
+            server.command(&["CLIENT", "KILL", "ID", id.as_str()]);
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// One checker run (see the module documentation).
+fn check(kind: ServerKind, fault: Fault) {
+    let mut server = Server::start(kind);
+    let url = server.url();
+    let delays = invalidation_delays(&url, 50);
+    let measured = *delays.last().expect("rounds");
+    let bound = measured.max(MAX_STALENESS) + MARGIN;
+
+    let started = Instant::now();
+    let writes: Vec<Mutex<Vec<Write>>> = (0..KEYS).map(|_| Mutex::new(Vec::new())).collect();
+    let reads = Mutex::new(Vec::new());
+    let record = |key: usize, write: Write| writes[key].lock().expect("lock").push(write);
+    // Every key starts written (writer 0).
+    let setup = plain_cache(&url);
+    for key in 0..KEYS {
+        let value = i64::try_from(key).expect("small");
+        let began = started.elapsed();
+        setup
+            .set(&key_name(key), &value, Timeout::Never)
+            .expect("set");
+        record(
+            key,
+            Write {
+                value,
+                writer: 0,
+                began,
+                acked: Some(started.elapsed()),
+            },
+        );
+    }
+    let readers: Vec<Cache> = (0..READERS).map(|_| tracking_cache(&url)).collect();
+    readers.iter().for_each(wait_live);
+    let stop = AtomicBool::new(false);
+    let mut killed = 0;
+    let sequence = AtomicUsize::new(KEYS);
+    // A unique value for `writer`.
+    let next_value = |writer: usize| {
+        let seq = sequence.fetch_add(1, Ordering::Relaxed);
+        i64::try_from((writer << 32) | seq).expect("fits")
+    };
+    // Writes a new value of `key` as `writer` with `write` (true when acknowledged), recorded
+    // with its times; whether acknowledged.
+    let write_as = |writer: usize, key: usize, write: &mut dyn FnMut(i64) -> bool| {
+        let value = next_value(writer);
+        let began = started.elapsed();
+        let acked = write(value).then(|| started.elapsed());
+        record(
+            key,
+            Write {
+                value,
+                writer,
+                began,
+                acked,
+            },
+        );
+        acked.is_some()
+    };
+
+    thread::scope(|scope| {
+        // Cache writers: ids 1..
+        for writer in 1..=CACHE_WRITERS {
+            let (url, stop, write_as) = (&url, &stop, &write_as);
+            scope.spawn(move || {
+                let cache = plain_cache(url);
+                let mut turn = writer;
+                while !stop.load(Ordering::Relaxed) {
+                    if !writing(started) {
+                        continue;
+                    }
+                    turn += 1;
+                    let key = turn % KEYS;
+                    let set =
+                        &mut |value| cache.set(&key_name(key), &value, Timeout::Never).is_ok();
+                    if !write_as(writer, key, set) {
+                        thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            });
+        }
+        // Raw writers.
+        for raw in 0..RAW_WRITERS {
+            let writer = 1 + CACHE_WRITERS + raw;
+            let (url, stop, write_as) = (&url, &stop, &write_as);
+            scope.spawn(move || {
+                let client = redis::Client::open(url.as_str()).expect("a client");
+                let mut connection = None;
+                let mut turn = writer;
+                while !stop.load(Ordering::Relaxed) {
+                    if connection.is_none() {
+                        connection = client
+                            .get_connection_with_timeout(Duration::from_secs(1))
+                            .ok();
+                        if connection.is_none() {
+                            thread::sleep(Duration::from_millis(5));
+                            continue;
+                        }
+                    }
+                    let Some(live) = connection.as_mut() else {
+                        continue;
+                    };
+                    if !writing(started) {
+                        continue;
+                    }
+                    turn += 3;
+                    let key = turn % KEYS;
+                    let set = &mut |value| {
+                        redis::cmd("SET")
+                            .arg(format!("chk:1:{}", key_name(key)))
+                            .arg(value)
+                            .query::<()>(live)
+                            .is_ok()
+                    };
+                    if !write_as(writer, key, set) {
+                        connection = None;
+                    }
+                }
+            });
+        }
+        // Tracking readers, which write now and then (read your writes).
+        for (at, cache) in readers.iter().enumerate() {
+            let reader = 1 + CACHE_WRITERS + RAW_WRITERS + at;
+            let (stop, write_as, reads) = (&stop, &write_as, &reads);
+            scope.spawn(move || {
+                let mut mine = Vec::new();
+                let mut turn = reader * 7;
+                while !stop.load(Ordering::Relaxed) {
+                    turn += 1;
+                    let key = (turn * 5 + turn / 7) % KEYS;
+                    if turn % 16 == 0 && started.elapsed().as_millis() / PHASE.as_millis() % 2 == 0
+                    {
+                        let set =
+                            &mut |value| cache.set(&key_name(key), &value, Timeout::Never).is_ok();
+                        write_as(reader, key, set);
+                        continue;
+                    }
+                    let began = started.elapsed();
+                    if turn % 5 == 0 {
+                        let other = (key + 1) % KEYS;
+                        let names = [key_name(key), key_name(other)];
+                        let asked: Vec<&str> = names.iter().map(String::as_str).collect();
+                        if let Ok(found) = cache.get_many::<i64>(&asked) {
+                            for (key, name) in [(key, &names[0]), (other, &names[1])] {
+                                let value = found.get(name).copied();
+                                mine.push(Read {
+                                    reader,
+                                    key,
+                                    began,
+                                    value,
+                                });
+                            }
+                        }
+                    } else if let Ok(value) = cache.get::<i64>(&key_name(key)) {
+                        mine.push(Read {
+                            reader,
+                            key,
+                            began,
+                            value,
+                        });
+                    }
+                }
+                reads.lock().expect("lock").extend(mine);
+            });
+        }
+        // The fault, a third of the way in.
+        let _stop = StopOnDrop(&stop);
+        thread::sleep(RUN / 3);
+        match fault {
+            Fault::None => {}
+            Fault::KillLink => {
+                for _ in 0..3 {
+                    killed += kill_links(&server);
+                    thread::sleep(Duration::from_millis(200));
+                }
+            }
+            Fault::Pause => {
+                server.pause();
+                thread::sleep(MAX_STALENESS * 3);
+                server.resume();
+            }
+            Fault::Restart => server.restart(),
+        }
+        let left = RUN.saturating_sub(started.elapsed());
+        thread::sleep(left);
+        stop.store(true, Ordering::Relaxed);
+    });
+
+    let writes: Vec<Vec<Write>> = writes
+        .into_iter()
+        .map(|history| history.into_inner().expect("lock"))
+        .collect();
+    let reads = reads.into_inner().expect("lock");
+    let stats: Vec<TrackingStats> = readers
+        .iter()
+        .map(|cache| cache.tracking_stats().expect("tracking"))
+        .collect();
+    let (found, stalest) = violations(&writes, &reads, bound, fault == Fault::Restart);
+    let hits: u64 = stats.iter().map(|stats| stats.hits).sum();
+    let misses: u64 = stats.iter().map(|stats| stats.misses).sum();
+    let link_drops: u64 = stats.iter().map(|stats| stats.link_drops).sum();
+    let staleness_drops: u64 = stats.iter().map(|stats| stats.staleness_drops).sum();
+    println!(
+        "{kind} {fault:?}: invalidation delay p50 {:?} max {measured:?} (bound {bound:?}); \
+         {} writes, {} reads ({hits} hits, {misses} misses), {link_drops} link drops, \
+         {staleness_drops} staleness drops, stalest read {stalest:?}, {} violations",
+        delays[delays.len() / 2],
+        writes.iter().map(Vec::len).sum::<usize>(),
+        reads.len(),
+        found.len()
+    );
+    assert!(
+        found.is_empty(),
+        "{} violations, the first: {:#?}",
+        found.len(),
+        &found[..found.len().min(10)]
+    );
+    assert!(
+        hits > 0,
+        "no read was served from a copy: the check proves nothing"
+    );
+    match fault {
+        Fault::None => {}
+        Fault::KillLink | Fault::Restart => {
+            assert!(
+                fault == Fault::Restart || killed >= READERS,
+                "killed {killed} links"
+            );
+            assert!(
+                link_drops >= READERS as u64,
+                "the links were not lost: {stats:?}"
+            )
+        }
+        Fault::Pause => assert!(
+            staleness_drops >= READERS as u64,
+            "no copies were dropped for staleness: {stats:?}"
+        ),
+    }
+}
+
+/// One test per server and fault.
+macro_rules! checkers {
+    ($($name:ident: $kind:ident, $fault:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            check(ServerKind::$kind, Fault::$fault);
+        }
+    )*};
+}
+
+checkers! {
+    checker_redis: Redis, None;
+    checker_redis_link_killed: Redis, KillLink;
+    checker_redis_paused: Redis, Pause;
+    checker_redis_restarted: Redis, Restart;
+    checker_valkey: Valkey, None;
+    checker_valkey_link_killed: Valkey, KillLink;
+    checker_valkey_paused: Valkey, Pause;
+    checker_valkey_restarted: Valkey, Restart;
+}
+
+// --- behaviour of the option ---
+
+/// A tracking cache on a fresh Redis, its link confirmed.
+fn live_tracking(server: &Server) -> Cache {
+    let cache = tracking_cache(&server.url());
+    wait_live(&cache);
+    cache
+}
+
+/// Reads `key` until a read is served from a copy; panics past a liveness bound.
+fn until_hit(cache: &Cache, key: &str) -> Option<i64> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hits = cache.tracking_stats().expect("tracking").hits;
+        let value = cache.get::<i64>(key).expect("get");
+        if cache.tracking_stats().expect("tracking").hits > hits {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{key} is never served from a copy"
+        );
+    }
+}
+
+#[test]
+fn copies_are_shared_by_both_surfaces_and_dropped_by_flush_and_clear() {
+    let server = Server::start(ServerKind::Redis);
+    let cache = live_tracking(&server);
+    cache.set("a", &1, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "a"), Some(1));
+    // The async surface reads the same copy.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let hits = cache.tracking_stats().expect("tracking").hits;
+    let value: Option<i64> = runtime.block_on(cache.aget("a")).expect("aget");
+    assert_eq!(value, Some(1));
+    assert_eq!(cache.tracking_stats().expect("tracking").hits, hits + 1);
+    // Another client's FLUSHALL: the copy goes (a null invalidation).
+    server.command(&["FLUSHALL"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache.get::<i64>("a").expect("get").is_some() {
+        assert!(Instant::now() < deadline, "the copy outlived FLUSHALL");
+    }
+    // `clear` drops every copy at once, missing keys' included.
+    cache.set("b", &2, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "b"), Some(2));
+    cache.clear().expect("clear");
+    assert_eq!(cache.tracking_stats().expect("tracking").copies, 0);
+    assert_eq!(cache.get::<i64>("b").expect("get"), None);
+}
+
+#[test]
+fn a_copy_never_outlives_its_key() {
+    let server = Server::start(ServerKind::Redis);
+    let cache = live_tracking(&server);
+    cache
+        .set("short", &7, Timeout::After(Duration::from_millis(300)))
+        .expect("set");
+    assert_eq!(until_hit(&cache, "short"), Some(7));
+    thread::sleep(Duration::from_millis(400));
+    assert_eq!(cache.get::<i64>("short").expect("get"), None);
+}
+
+#[test]
+fn get_many_mixes_copies_and_one_fetch() {
+    let server = Server::start(ServerKind::Valkey);
+    let cache = live_tracking(&server);
+    cache
+        .set_many(&[("x", 1), ("y", 2)], Timeout::Never)
+        .expect("set_many");
+    assert_eq!(until_hit(&cache, "x"), Some(1));
+    let before = cache.tracking_stats().expect("tracking");
+    let found = cache.get_many::<i64>(&["x", "y", "z"]).expect("get_many");
+    assert_eq!(found.len(), 2);
+    assert_eq!((found["x"], found["y"]), (1, 2));
+    let after = cache.tracking_stats().expect("tracking");
+    assert_eq!(after.hits, before.hits + 1, "x from its copy");
+    assert_eq!(after.misses, before.misses + 2, "y and z fetched");
+    // Now all three are copies, the missing one too.
+    let found = cache.get_many::<i64>(&["x", "y", "z"]).expect("get_many");
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        cache.tracking_stats().expect("tracking").hits,
+        after.hits + 3
+    );
+}
+
+#[test]
+fn the_option_is_refused_where_it_cannot_hold() {
+    let memory = CacheBuilder::from_url("memory://")
+        .expect("a URL")
+        .tracking(true)
+        .build();
+    assert!(
+        matches!(&memory, Err(cachex::Error::Config { reason }) if reason.contains("tracking")),
+        "{memory:?}"
+    );
+    assert!(Cache::from_url("memory://?tracking=true").is_err());
+    for zero in ["tracking_max_staleness=0", "tracking_max_bytes=0"] {
+        let refused = Cache::from_url(&format!("redis://127.0.0.1:1?{zero}"));
+        assert!(
+            matches!(&refused, Err(cachex::Error::Config { .. })),
+            "{zero}: {refused:?}"
+        );
+    }
+    for url in [
+        "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true",
+        "redis+sentinel://127.0.0.1:1/service?tracking=true",
+    ] {
+        let refused = Cache::from_url(url);
+        assert!(
+            matches!(
+                &refused,
+                Err(cachex::Error::Unsupported {
+                    operation: "tracking",
+                    ..
+                })
+            ),
+            "{url}: {refused:?}"
+        );
+    }
+}
+
+#[test]
+fn the_url_options_show_as_they_were_given() {
+    let cache = Cache::from_url(
+        "redis://127.0.0.1:1?tracking=true&tracking_max_staleness=0.5&tracking_max_bytes=1000",
+    )
+    .expect("a cache");
+    let shown = cache.to_string();
+    assert!(
+        shown.contains("tracking=true&tracking_max_staleness=0.5&tracking_max_bytes=1000"),
+        "{shown}"
+    );
+    let plain = Cache::from_url("redis://127.0.0.1:1").expect("a cache");
+    assert!(!plain.to_string().contains("tracking"));
+    assert!(plain.tracking_stats().is_none());
+}
