@@ -749,6 +749,28 @@ pub trait CacheApi: Send + Sync {
     /// missing. In memory: the key's and its stored bytes.
     async fn memory_usage(&self, key: &str, samples: Option<u64>) -> Result<Option<u64>>;
 
+    /// The `count` largest keys of this cache matching `pattern`, as (the caller's key, bytes),
+    /// largest first (django-cachex's `largest_keys`): the keys are scanned with `SCAN` and
+    /// measured with `MEMORY USAGE` (`samples` as [`memory_usage`](CacheApi::memory_usage)), a
+    /// pipeline per batch, keeping the top `count`. A `count` of 0 scans nothing.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    ///
+    /// let cache = Cache::in_memory();
+    /// cache.set("small", "x", Timeout::Default)?;
+    /// cache.set("large", &"x".repeat(1_000), Timeout::Default)?;
+    /// let largest = cache.largest_keys("*", 1, None)?;
+    /// assert_eq!(largest[0].0, "large");
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn largest_keys(
+        &self,
+        pattern: &str,
+        count: usize,
+        samples: Option<u64>,
+    ) -> Result<Vec<(String, u64)>>;
+
     /// Deletes the keys of this cache's prefix in every version (django-cachex's
     /// `clear_all_versions`: `{prefix}:{version}:*` for any integer version, so a cache whose
     /// prefix extends this one, `app:sessions` after `app`, keeps its keys); how many. With a

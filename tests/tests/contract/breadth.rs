@@ -1,4 +1,4 @@
-//! django-cachex 0.14.1's further operations (`expiretime`, `scan`, `memory_usage`,
+//! django-cachex 0.14.1's further operations (`expiretime`, `scan`, `memory_usage`, `largest_keys`,
 //! `clear_all_versions`, `info`, `set` flags, multi-field `hset`, list moves and positions,
 //! set moves, stores and scans, `zadd` flags and range removals, hash-field expiry), with
 //! Redis's documented edge cases; multi-key operations use hash tags, and on a cluster keys of
@@ -85,6 +85,24 @@ pub(crate) async fn breadth_keys(s: &Subject) {
         .expect("memory_usage")
         .expect("present");
     assert!(used >= 1_000, "{used} bytes for a value of 1,000");
+
+    // The largest keys, largest first, by the caller's keys; the pattern filters.
+    call!(s, set / aset("huge", &"x".repeat(5_000), Timeout::Never)).expect("set");
+    let largest = call!(s, largest_keys / alargest_keys("*", 2, Some(0))).expect("largest_keys");
+    let names: Vec<&str> = largest.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(names, ["huge", "big"], "{largest:?}");
+    assert!(
+        largest[0].1 > largest[1].1 && largest[1].1 >= 1_000,
+        "{largest:?}"
+    );
+    let users = call!(s, largest_keys / alargest_keys("user:*", 10, None)).expect("largest_keys");
+    assert_eq!(users.len(), 5, "{users:?}");
+    assert!(users.iter().all(|(key, _)| key.starts_with("user:")));
+    assert!(
+        call!(s, largest_keys / alargest_keys("*", 0, None))
+            .expect("largest_keys")
+            .is_empty()
+    );
 
     let info = call!(s, info / ainfo(None)).expect("info");
     assert!(!info.nodes.is_empty());
