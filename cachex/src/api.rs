@@ -12,7 +12,7 @@ use crate::load::LoadError;
 use crate::lock::Lock;
 use crate::ops::{
     ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info, InsertAt, ListEnd, SetOptions,
-    SetOutcome, ZaddOptions,
+    SetOutcome, SlowlogEntry, ZaddOptions,
 };
 use crate::scan::{KeyScan, MemberScan};
 use crate::semaphore::Permit;
@@ -776,6 +776,14 @@ pub trait CacheApi: Send + Sync {
     /// prefix extends this one, `app:sessions` after `app`, keeps its keys); how many. With a
     /// custom key function, the keys [`clear`](CacheApi::clear) would delete.
     async fn clear_all_versions(&self) -> Result<u64>;
+
+    /// The newest `count` entries of the server's slow log (`SLOWLOG GET`: commands slower
+    /// than its `slowlog-log-slower-than`), newest first; on a cluster every node's. The
+    /// in-memory backend keeps none.
+    async fn slowlog_get(&self, count: u64) -> Result<Vec<SlowlogEntry>>;
+
+    /// How many entries the server's slow log holds (`SLOWLOG LEN`; summed over a cluster).
+    async fn slowlog_len(&self) -> Result<u64>;
 
     /// The server's `INFO` (one `section`, or `None` for the default ones), as sections of
     /// fields; see [`Info`] for a cluster and for the in-memory backend.

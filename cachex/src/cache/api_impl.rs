@@ -25,7 +25,7 @@ use crate::load::LoadError;
 use crate::lock::{Lock, Retry};
 use crate::ops::{
     Condition, ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info, InsertAt, ListEnd,
-    SetOptions, SetOutcome, ZaddOptions,
+    SetOptions, SetOutcome, SlowlogEntry, ZaddOptions,
 };
 use crate::scan::{KeyScan, MemberScan};
 use crate::semaphore::{self, Permit};
@@ -1010,6 +1010,14 @@ impl CacheApi for CacheCore {
             .collect();
         found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(found)
+    }
+
+    async fn aslowlog_get(&self, count: u64) -> Result<Vec<SlowlogEntry>> {
+        self.run("", SlowlogGet { count }).await
+    }
+
+    async fn aslowlog_len(&self) -> Result<u64> {
+        self.run("", SlowlogLen {}).await
     }
 
     async fn aclear_all_versions(&self) -> Result<u64> {

@@ -917,3 +917,41 @@ pub(crate) async fn hash_field_expiry(s: &Subject) {
         [None]
     );
 }
+
+/// The slow log: a script that runs for tens of milliseconds (past the default 10 ms
+/// threshold) is in it, with its command and duration; the in-memory backend keeps none.
+pub(crate) async fn breadth_slowlog(s: &Subject) {
+    if s.backend == Backend::Memory {
+        assert!(
+            call!(s, slowlog_get / aslowlog_get(10))
+                .expect("slowlog_get")
+                .is_empty()
+        );
+        assert_eq!(
+            call!(s, slowlog_len / aslowlog_len()).expect("slowlog_len"),
+            0
+        );
+        return;
+    }
+    // A bounded loop (a clock-based one never ends where scripts see a frozen clock).
+    let slow = cachex::Script::new("local n = 0 for i = 1, 5000000 do n = n + i end return 1");
+    let ran: i64 = s
+        .cache
+        .aeval_script(&slow, &["slow"], &[])
+        .await
+        .expect("a slow script");
+    assert_eq!(ran, 1);
+    let entries = call!(s, slowlog_get / aslowlog_get(128)).expect("slowlog_get");
+    let ours = entries
+        .iter()
+        .find(|entry| {
+            entry
+                .command
+                .first()
+                .is_some_and(|name| name.starts_with("EVAL"))
+                && entry.command.iter().any(|arg| arg.contains("slow"))
+        })
+        .unwrap_or_else(|| panic!("the script is not in the slow log: {entries:?}"));
+    assert!(ours.duration >= Duration::from_millis(10), "{ours:?}");
+    assert!(call!(s, slowlog_len / aslowlog_len()).expect("slowlog_len") >= 1);
+}
