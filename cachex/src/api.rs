@@ -12,7 +12,7 @@ use crate::load::LoadError;
 use crate::lock::Lock;
 use crate::ops::{
     ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info, InsertAt, ListEnd, SetOptions,
-    SetOutcome, ZaddOptions,
+    SetOutcome, SlowlogEntry, ZaddOptions,
 };
 use crate::scan::{KeyScan, MemberScan};
 use crate::semaphore::Permit;
@@ -749,11 +749,41 @@ pub trait CacheApi: Send + Sync {
     /// missing. In memory: the key's and its stored bytes.
     async fn memory_usage(&self, key: &str, samples: Option<u64>) -> Result<Option<u64>>;
 
+    /// The `count` largest keys of this cache matching `pattern`, as (the caller's key, bytes),
+    /// largest first (django-cachex's `largest_keys`): the keys are scanned with `SCAN` and
+    /// measured with `MEMORY USAGE` (`samples` as [`memory_usage`](CacheApi::memory_usage)), a
+    /// pipeline per batch, keeping the top `count`. A `count` of 0 scans nothing.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    ///
+    /// let cache = Cache::in_memory();
+    /// cache.set("small", "x", Timeout::Default)?;
+    /// cache.set("large", &"x".repeat(1_000), Timeout::Default)?;
+    /// let largest = cache.largest_keys("*", 1, None)?;
+    /// assert_eq!(largest[0].0, "large");
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    async fn largest_keys(
+        &self,
+        pattern: &str,
+        count: usize,
+        samples: Option<u64>,
+    ) -> Result<Vec<(String, u64)>>;
+
     /// Deletes the keys of this cache's prefix in every version (django-cachex's
     /// `clear_all_versions`: `{prefix}:{version}:*` for any integer version, so a cache whose
     /// prefix extends this one, `app:sessions` after `app`, keeps its keys); how many. With a
     /// custom key function, the keys [`clear`](CacheApi::clear) would delete.
     async fn clear_all_versions(&self) -> Result<u64>;
+
+    /// The newest `count` entries of the server's slow log (`SLOWLOG GET`: commands slower
+    /// than its `slowlog-log-slower-than`), newest first; on a cluster every node's. The
+    /// in-memory backend keeps none.
+    async fn slowlog_get(&self, count: u64) -> Result<Vec<SlowlogEntry>>;
+
+    /// How many entries the server's slow log holds (`SLOWLOG LEN`; summed over a cluster).
+    async fn slowlog_len(&self) -> Result<u64>;
 
     /// The server's `INFO` (one `section`, or `None` for the default ones), as sections of
     /// fields; see [`Info`] for a cluster and for the in-memory backend.

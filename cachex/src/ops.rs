@@ -3,7 +3,7 @@
 //! `expiretime`, `info`.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// Which existing value a write may overwrite: Redis's `NX` / `XX`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -288,4 +288,23 @@ mod tests {
         assert_eq!(info.get("keyspace", "db0"), Some("keys=1,expires=0"));
         assert_eq!(info.server_version().as_deref(), Some("Valkey 9.1.2"));
     }
+}
+
+/// One entry of the server's slow log ([`slowlog_get`](crate::CacheApi::slowlog_get)): a
+/// command that took longer than the server's `slowlog-log-slower-than`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlowlogEntry {
+    /// The entry's number, growing with each entry.
+    pub id: u64,
+    /// When the command ran (to the second).
+    pub at: SystemTime,
+    /// How long it took (to the microsecond).
+    pub duration: Duration,
+    /// The command and its arguments as the server kept them (it shortens long ones), as text;
+    /// bytes that are not UTF-8 are replaced.
+    pub command: Vec<String>,
+    /// The client's address, when the server says.
+    pub client_address: Option<String>,
+    /// The client's name (`CLIENT SETNAME`), when it has one.
+    pub client_name: Option<String>,
 }

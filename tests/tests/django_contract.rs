@@ -794,6 +794,7 @@ mod breadth {
         breadth_blmove,
         breadth_sets,
         breadth_sorted_sets,
+        breadth_slowlog,
     );
 
     /// Hash-field expiry needs Redis 7.4+ or Valkey 9: its behaviour on memory and a Valkey 9,

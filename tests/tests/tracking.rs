@@ -162,17 +162,20 @@ fn invalidation_delays(url: &str, rounds: usize) -> Vec<Duration> {
 }
 
 /// The violations of `reads` against `writes` (per key), with `bound`; and the stalest read:
-/// how long before it began its value had been overwritten.
+/// how long before it began its value had been overwritten. A read of a value is a violation
+/// when a write that began after that value's was acknowledged was itself acknowledged more
+/// than `bound` before the read began (no time at all for the reader's own writes).
 fn violations(
     writes: &[Vec<Write>],
     reads: &[Read],
     bound: Duration,
     missing_allowed: bool,
 ) -> (Vec<String>, Duration) {
+    let histories: Vec<History<'_>> = writes.iter().map(|writes| History::new(writes)).collect();
     let mut found = Vec::new();
     let mut stalest = Duration::ZERO;
     for read in reads {
-        let history = &writes[read.key];
+        let history = &histories[read.key];
         let Some(value) = read.value else {
             if !missing_allowed {
                 found.push(format!(
@@ -182,7 +185,7 @@ fn violations(
             }
             continue;
         };
-        let Some(written) = history.iter().find(|write| write.value == value) else {
+        let Some(written) = history.by_value.get(&value) else {
             found.push(format!(
                 "reader {} read k{} = {value}, never written",
                 read.reader, read.key
@@ -193,32 +196,165 @@ fn violations(
         let Some(written_acked) = written.acked else {
             continue;
         };
-        for later in history.iter().filter(|write| write.began > written_acked) {
-            let Some(later_acked) = later.acked else {
-                continue;
-            };
-            stalest = stalest.max(read.began.saturating_sub(later_acked));
-            let allowed = if later.writer == read.reader {
-                Duration::ZERO
-            } else {
-                bound
-            };
-            if later_acked + allowed < read.began {
-                found.push(format!(
-                    "reader {} read k{} = {value} at {:?}: overwritten by {} (writer {}) \
-                     acknowledged at {later_acked:?}, {:?} before the read",
-                    read.reader,
-                    read.key,
-                    read.began,
-                    later.value,
-                    later.writer,
-                    read.began - later_acked
-                ));
-                break;
-            }
+        let later = history
+            .by_start
+            .partition_point(|write| write.began <= written_acked);
+        if let Some(first) = history.first_acked(later, None) {
+            stalest = stalest.max(read.began.saturating_sub(first.acked.unwrap_or_default()));
+        }
+        let own = history.first_acked(later, Some(read.reader));
+        let other = history.first_acked_not_by(later, read.reader);
+        let overwritten = [(own, Duration::ZERO), (other, bound)]
+            .into_iter()
+            .filter_map(|(write, allowed)| Some((write?, allowed)))
+            .find(|(write, allowed)| write.acked.unwrap_or_default() + *allowed < read.began);
+        if let Some((later, _)) = overwritten {
+            let later_acked = later.acked.unwrap_or_default();
+            found.push(format!(
+                "reader {} read k{} = {value} at {:?}: overwritten by {} (writer {}) \
+                 acknowledged at {later_acked:?}, {:?} before the read",
+                read.reader,
+                read.key,
+                read.began,
+                later.value,
+                later.writer,
+                read.began - later_acked
+            ));
         }
     }
     (found, stalest)
+}
+
+/// One key's writes, indexed for the checker: by value, and by start time with the
+/// earliest-acknowledged write of every suffix (overall and per writer), so that a read is
+/// checked in logarithmic time however many writes there were.
+struct History<'w> {
+    by_value: std::collections::HashMap<i64, &'w Write>,
+    by_start: Vec<&'w Write>,
+    /// `first[i]`: the earliest-acknowledged write among `by_start[i..]`.
+    first: Vec<Option<&'w Write>>,
+    /// `first_by[writer][i]`: the same among that writer's writes.
+    first_by: Vec<Vec<Option<&'w Write>>>,
+    /// `second[i]`: the earliest-acknowledged write among `by_start[i..]` whose writer is not
+    /// `first[i]`'s.
+    second: Vec<Option<&'w Write>>,
+}
+
+impl<'w> History<'w> {
+    fn new(writes: &'w [Write]) -> Self {
+        let by_value = writes.iter().map(|write| (write.value, write)).collect();
+        let mut by_start: Vec<&Write> = writes.iter().collect();
+        by_start.sort_by_key(|write| write.began);
+        let writers = writes
+            .iter()
+            .map(|write| write.writer + 1)
+            .max()
+            .unwrap_or(0);
+        let earlier = |a: Option<&'w Write>, b: &'w Write| match (a, b.acked) {
+            (_, None) => a,
+            (Some(a), Some(at)) if a.acked.unwrap_or_default() <= at => Some(a),
+            _ => Some(b),
+        };
+        let n = by_start.len();
+        let (mut first, mut second) = (vec![None; n + 1], vec![None; n + 1]);
+        let mut first_by = vec![vec![None; n + 1]; writers];
+        for i in (0..n).rev() {
+            let write = by_start[i];
+            for (writer, suffix) in first_by.iter_mut().enumerate() {
+                suffix[i] = if writer == write.writer {
+                    earlier(suffix[i + 1], write)
+                } else {
+                    suffix[i + 1]
+                };
+            }
+            // The best two of different writers: each writer's best, then the top two.
+            let mut best: Vec<&Write> = first_by.iter().filter_map(|suffix| suffix[i]).collect();
+            best.sort_by_key(|write| write.acked);
+            first[i] = best.first().copied();
+            second[i] = best.get(1).copied();
+        }
+        History {
+            by_value,
+            by_start,
+            first,
+            first_by,
+            second,
+        }
+    }
+
+    /// The earliest-acknowledged write from position `from` on, by `writer` or by anyone.
+    fn first_acked(&self, from: usize, writer: Option<usize>) -> Option<&'w Write> {
+        match writer {
+            None => self.first[from],
+            Some(writer) => self.first_by.get(writer).and_then(|suffix| suffix[from]),
+        }
+    }
+
+    /// The earliest-acknowledged write from position `from` on by anyone but `writer`.
+    fn first_acked_not_by(&self, from: usize, writer: usize) -> Option<&'w Write> {
+        match self.first[from] {
+            Some(first) if first.writer == writer => self.second[from],
+            first => first,
+        }
+    }
+}
+
+/// The checker itself: a stale read past the bound is found, one within it is not, and a
+/// reader's own overwrite allows no staleness at all.
+#[test]
+fn the_checker_finds_stale_reads() {
+    let ms = Duration::from_millis;
+    let write = |value, writer, began, acked| Write {
+        value,
+        writer,
+        began: ms(began),
+        acked: Some(ms(acked)),
+    };
+    let writes = vec![vec![
+        write(1, 0, 0, 1),
+        write(2, 3, 2, 3),
+        write(3, 5, 300, 301),
+    ]];
+    let read = |reader, began, value| Read {
+        reader,
+        key: 0,
+        began: ms(began),
+        value: Some(value),
+    };
+    let bound = ms(110);
+    // Value 1 read 50 ms after another writer overwrote it: within the bound.
+    assert!(
+        violations(&writes, &[read(5, 53, 1)], bound, false)
+            .0
+            .is_empty()
+    );
+    // 200 ms after: a violation.
+    let (found, stalest) = violations(&writes, &[read(5, 203, 1)], bound, false);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(stalest, ms(200));
+    // Value 2 read by writer 5 after its own overwrite (value 3) was acknowledged.
+    assert_eq!(
+        violations(&writes, &[read(5, 302, 2)], bound, false)
+            .0
+            .len(),
+        1
+    );
+    // The same read by another reader is within the bound.
+    assert!(
+        violations(&writes, &[read(6, 302, 2)], bound, false)
+            .0
+            .is_empty()
+    );
+    // A value never written, and a miss where none is allowed.
+    assert_eq!(
+        violations(&writes, &[read(5, 10, 9)], bound, false).0.len(),
+        1
+    );
+    let missing = Read {
+        value: None,
+        ..read(5, 10, 0)
+    };
+    assert_eq!(violations(&writes, &[missing], bound, false).0.len(), 1);
 }
 
 /// Kills every client with tracking on (flag `t` in `CLIENT LIST`): the readers' links, once

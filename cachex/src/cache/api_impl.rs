@@ -1,7 +1,8 @@
 //! The cache API on [`CacheCore`]: each operation makes its keys, encodes its values, runs
 //! commands of the table through [`CacheCore::run`] and decodes the replies.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -24,7 +25,7 @@ use crate::load::LoadError;
 use crate::lock::{Lock, Retry};
 use crate::ops::{
     Condition, ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info, InsertAt, ListEnd,
-    SetOptions, SetOutcome, ZaddOptions,
+    SetOptions, SetOutcome, SlowlogEntry, ZaddOptions,
 };
 use crate::scan::{KeyScan, MemberScan};
 use crate::semaphore::{self, Permit};
@@ -958,6 +959,65 @@ impl CacheApi for CacheCore {
 
     async fn amemory_usage(&self, key: &str, samples: Option<u64>) -> Result<Option<u64>> {
         self.on_key(key, |key| MemoryUsage { key, samples }).await
+    }
+
+    async fn alargest_keys(
+        &self,
+        pattern: &str,
+        count: usize,
+        samples: Option<u64>,
+    ) -> Result<Vec<(String, u64)>> {
+        /// How many keys one `MEMORY USAGE` pipeline measures.
+        const BATCH: usize = 100;
+        let mut largest = BinaryHeap::with_capacity(count + 1);
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut scan = self.key_scan(pattern);
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            let next = std::future::poll_fn(|cx| Pin::new(&mut scan).poll_next(cx)).await;
+            let done = next.is_none();
+            if let Some(key) = next {
+                batch.push(key?);
+            }
+            if batch.len() == BATCH || (done && !batch.is_empty()) {
+                let asks = batch
+                    .iter()
+                    .map(|key| {
+                        let key = self.key(key)?;
+                        Ok(MemoryUsage { key, samples })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let sizes = self.store.pipeline(asks).await?;
+                for (key, size) in batch.drain(..).zip(sizes) {
+                    // A key gone since the scan saw it has no size: left out.
+                    if let Some(size) = size? {
+                        largest.push(Reverse((size, key)));
+                        if largest.len() > count {
+                            largest.pop();
+                        }
+                    }
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        let mut found: Vec<(String, u64)> = largest
+            .into_iter()
+            .map(|Reverse((size, key))| (key, size))
+            .collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(found)
+    }
+
+    async fn aslowlog_get(&self, count: u64) -> Result<Vec<SlowlogEntry>> {
+        self.run("", SlowlogGet { count }).await
+    }
+
+    async fn aslowlog_len(&self) -> Result<u64> {
+        self.run("", SlowlogLen {}).await
     }
 
     async fn aclear_all_versions(&self) -> Result<u64> {

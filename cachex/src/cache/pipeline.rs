@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -24,6 +24,14 @@ use super::core::CacheCore;
 use crate::api::{CacheApi, KeyType, Timeout, Ttl};
 use crate::backend::Store;
 use crate::backend::batch::Batch;
+use crate::ops::{
+    ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, InsertAt, ListEnd, SetOptions,
+    SetOutcome, ZaddOptions,
+};
+use crate::stream::{
+    AutoClaim, ClaimOptions, ConsumerInfo, GroupInfo, PendingEntry, PendingRange, PendingSummary,
+    ReadFrom, StreamEntry, StreamId, StreamInfo, Trim, XaddOptions,
+};
 use crate::{Error, FromScriptReply, Result, Script, ScriptArg, auto_async};
 
 /// An operation's outcome (`Result<T>`), its type erased.
@@ -413,6 +421,112 @@ queue! {
         => azpopmin;
     zpopmax[V: DeserializeOwned + Send + 'static](key: &'a str, count: u64) -> Vec<(V, f64)>
         => azpopmax;
+    // --- django-cachex 0.14.1's further operations ---
+    expiretime[](key: &'a str) -> ExpireTime => aexpiretime;
+    memory_usage[](key: &'a str, samples: Option<u64>) -> Option<u64> => amemory_usage;
+    set_with[V: Serialize + DeserializeOwned + Send + Sync + 'static](
+        key: &'a str, value: &'a V, timeout: Timeout, options: SetOptions
+    ) -> SetOutcome<V> => aset_with;
+    hset_many[V: Serialize + Sync](key: &'a str, fields: &'a [(&'a str, V)]) -> u64 => ahset_many;
+    hexpire[](
+        key: &'a str, ttl: Duration, fields: &'a [&'a str], condition: Option<ExpireCondition>
+    ) -> Vec<FieldExpiry> => ahexpire;
+    hpexpire[](
+        key: &'a str, ttl: Duration, fields: &'a [&'a str], condition: Option<ExpireCondition>
+    ) -> Vec<FieldExpiry> => ahpexpire;
+    hexpire_at[](
+        key: &'a str, when: SystemTime, fields: &'a [&'a str], condition: Option<ExpireCondition>
+    ) -> Vec<FieldExpiry> => ahexpire_at;
+    hpexpire_at[](
+        key: &'a str, when: SystemTime, fields: &'a [&'a str], condition: Option<ExpireCondition>
+    ) -> Vec<FieldExpiry> => ahpexpire_at;
+    httl[](key: &'a str, fields: &'a [&'a str]) -> Vec<Ttl> => ahttl;
+    hpttl[](key: &'a str, fields: &'a [&'a str]) -> Vec<Ttl> => ahpttl;
+    hexpiretime[](key: &'a str, fields: &'a [&'a str]) -> Vec<ExpireTime> => ahexpiretime;
+    hpersist[](key: &'a str, fields: &'a [&'a str]) -> Vec<FieldExpiry> => ahpersist;
+    hsetex[V: Serialize + Sync](
+        key: &'a str, fields: &'a [(&'a str, V)], timeout: Option<Timeout>,
+        condition: Option<FieldsCondition>
+    ) -> bool => ahsetex;
+    hgetex[V: DeserializeOwned + Send + 'static](
+        key: &'a str, fields: &'a [&'a str], timeout: Option<Timeout>
+    ) -> Vec<Option<V>> => ahgetex;
+    lpop_count[V: DeserializeOwned + Send + 'static](
+        key: &'a str, count: u64
+    ) -> Vec<V> => alpop_count;
+    rpop_count[V: DeserializeOwned + Send + 'static](
+        key: &'a str, count: u64
+    ) -> Vec<V> => arpop_count;
+    lpos[V: Serialize + Sync + ?Sized](
+        key: &'a str, value: &'a V, rank: Option<i64>, maxlen: Option<u64>
+    ) -> Option<u64> => alpos;
+    lpos_count[V: Serialize + Sync + ?Sized](
+        key: &'a str, value: &'a V, count: u64, rank: Option<i64>, maxlen: Option<u64>
+    ) -> Vec<u64> => alpos_count;
+    linsert[P: Serialize + Sync + ?Sized, V: Serialize + Sync + ?Sized](
+        key: &'a str, at: InsertAt, pivot: &'a P, value: &'a V
+    ) -> Option<u64> => alinsert;
+    lmove[V: DeserializeOwned + Send + 'static](
+        source: &'a str, destination: &'a str, from: ListEnd, to: ListEnd
+    ) -> Option<V> => almove;
+    smove[V: Serialize + Sync + ?Sized](
+        source: &'a str, destination: &'a str, member: &'a V
+    ) -> bool => asmove;
+    smismember[V: Serialize + Sync](key: &'a str, members: &'a [V]) -> Vec<bool> => asmismember;
+    sdiffstore[](destination: &'a str, keys: &'a [&'a str]) -> u64 => asdiffstore;
+    sinterstore[](destination: &'a str, keys: &'a [&'a str]) -> u64 => asinterstore;
+    sunionstore[](destination: &'a str, keys: &'a [&'a str]) -> u64 => asunionstore;
+    zadd_with[V: Serialize + Sync](
+        key: &'a str, members: &'a [(V, f64)], options: ZaddOptions
+    ) -> u64 => azadd_with;
+    zremrangebyscore[](key: &'a str, min: f64, max: f64) -> u64 => azremrangebyscore;
+    zremrangebyrank[](key: &'a str, start: i64, stop: i64) -> u64 => azremrangebyrank;
+    zrevrangebyscore[V: DeserializeOwned + Send + 'static](
+        key: &'a str, max: f64, min: f64
+    ) -> Vec<V> => azrevrangebyscore;
+    zrevrangebyscore_with_scores[V: DeserializeOwned + Send + 'static](
+        key: &'a str, max: f64, min: f64
+    ) -> Vec<(V, f64)> => azrevrangebyscore_with_scores;
+    zmscore[V: Serialize + Sync](key: &'a str, members: &'a [V]) -> Vec<Option<f64>> => azmscore;
+    // --- streams ---
+    xadd[V: Serialize + Sync](
+        key: &'a str, fields: &'a [(&'a str, V)], options: XaddOptions
+    ) -> Option<StreamId> => axadd;
+    xlen[](key: &'a str) -> u64 => axlen;
+    xrange[V: DeserializeOwned + Send + 'static](
+        key: &'a str, start: StreamId, end: StreamId, count: Option<u64>
+    ) -> Vec<StreamEntry<V>> => axrange;
+    xrevrange[V: DeserializeOwned + Send + 'static](
+        key: &'a str, end: StreamId, start: StreamId, count: Option<u64>
+    ) -> Vec<StreamEntry<V>> => axrevrange;
+    xtrim[](key: &'a str, trim: Trim) -> u64 => axtrim;
+    xdel[](key: &'a str, ids: &'a [StreamId]) -> u64 => axdel;
+    xack[](key: &'a str, group: &'a str, ids: &'a [StreamId]) -> u64 => axack;
+    xgroup_create[](
+        key: &'a str, group: &'a str, start: ReadFrom, mkstream: bool
+    ) -> () => axgroup_create;
+    xgroup_destroy[](key: &'a str, group: &'a str) -> bool => axgroup_destroy;
+    xgroup_setid[](key: &'a str, group: &'a str, start: ReadFrom) -> () => axgroup_setid;
+    xgroup_delconsumer[](
+        key: &'a str, group: &'a str, consumer: &'a str
+    ) -> u64 => axgroup_delconsumer;
+    xpending[](key: &'a str, group: &'a str) -> PendingSummary => axpending;
+    xpending_range[](
+        key: &'a str, group: &'a str, range: PendingRange
+    ) -> Vec<PendingEntry> => axpending_range;
+    xclaim[V: DeserializeOwned + Send + 'static](
+        key: &'a str, group: &'a str, consumer: &'a str, min_idle: Duration, ids: &'a [StreamId],
+        options: ClaimOptions
+    ) -> Vec<StreamEntry<V>> => axclaim;
+    xautoclaim[V: DeserializeOwned + Send + 'static](
+        key: &'a str, group: &'a str, consumer: &'a str, min_idle: Duration, start: StreamId,
+        count: Option<u64>
+    ) -> AutoClaim<V> => axautoclaim;
+    xinfo_stream[V: DeserializeOwned + Send + 'static](
+        key: &'a str
+    ) -> StreamInfo<V> => axinfo_stream;
+    xinfo_groups[](key: &'a str) -> Vec<GroupInfo> => axinfo_groups;
+    xinfo_consumers[](key: &'a str, group: &'a str) -> Vec<ConsumerInfo> => axinfo_consumers;
     // --- scripts (sent with their source: see `Server::batch`) ---
     eval_script[T: FromScriptReply + Send + 'static](
         script: &'a Script, keys: &'a [&'a str], args: &'a [ScriptArg<'a>]

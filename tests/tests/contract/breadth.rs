@@ -1,4 +1,4 @@
-//! django-cachex 0.14.1's further operations (`expiretime`, `scan`, `memory_usage`,
+//! django-cachex 0.14.1's further operations (`expiretime`, `scan`, `memory_usage`, `largest_keys`,
 //! `clear_all_versions`, `info`, `set` flags, multi-field `hset`, list moves and positions,
 //! set moves, stores and scans, `zadd` flags and range removals, hash-field expiry), with
 //! Redis's documented edge cases; multi-key operations use hash tags, and on a cluster keys of
@@ -85,6 +85,24 @@ pub(crate) async fn breadth_keys(s: &Subject) {
         .expect("memory_usage")
         .expect("present");
     assert!(used >= 1_000, "{used} bytes for a value of 1,000");
+
+    // The largest keys, largest first, by the caller's keys; the pattern filters.
+    call!(s, set / aset("huge", &"x".repeat(5_000), Timeout::Never)).expect("set");
+    let largest = call!(s, largest_keys / alargest_keys("*", 2, Some(0))).expect("largest_keys");
+    let names: Vec<&str> = largest.iter().map(|(key, _)| key.as_str()).collect();
+    assert_eq!(names, ["huge", "big"], "{largest:?}");
+    assert!(
+        largest[0].1 > largest[1].1 && largest[1].1 >= 1_000,
+        "{largest:?}"
+    );
+    let users = call!(s, largest_keys / alargest_keys("user:*", 10, None)).expect("largest_keys");
+    assert_eq!(users.len(), 5, "{users:?}");
+    assert!(users.iter().all(|(key, _)| key.starts_with("user:")));
+    assert!(
+        call!(s, largest_keys / alargest_keys("*", 0, None))
+            .expect("largest_keys")
+            .is_empty()
+    );
 
     let info = call!(s, info / ainfo(None)).expect("info");
     assert!(!info.nodes.is_empty());
@@ -898,4 +916,42 @@ pub(crate) async fn hash_field_expiry(s: &Subject) {
         call!(s, hgetex / ahgetex::<i32>("missing", &["a"], None)).expect("hgetex"),
         [None]
     );
+}
+
+/// The slow log: a script that runs for tens of milliseconds (past the default 10 ms
+/// threshold) is in it, with its command and duration; the in-memory backend keeps none.
+pub(crate) async fn breadth_slowlog(s: &Subject) {
+    if s.backend == Backend::Memory {
+        assert!(
+            call!(s, slowlog_get / aslowlog_get(10))
+                .expect("slowlog_get")
+                .is_empty()
+        );
+        assert_eq!(
+            call!(s, slowlog_len / aslowlog_len()).expect("slowlog_len"),
+            0
+        );
+        return;
+    }
+    // A bounded loop (a clock-based one never ends where scripts see a frozen clock).
+    let slow = cachex::Script::new("local n = 0 for i = 1, 5000000 do n = n + i end return 1");
+    let ran: i64 = s
+        .cache
+        .aeval_script(&slow, &["slow"], &[])
+        .await
+        .expect("a slow script");
+    assert_eq!(ran, 1);
+    let entries = call!(s, slowlog_get / aslowlog_get(128)).expect("slowlog_get");
+    let ours = entries
+        .iter()
+        .find(|entry| {
+            entry
+                .command
+                .first()
+                .is_some_and(|name| name.starts_with("EVAL"))
+                && entry.command.iter().any(|arg| arg.contains("slow"))
+        })
+        .unwrap_or_else(|| panic!("the script is not in the slow log: {entries:?}"));
+    assert!(ours.duration >= Duration::from_millis(10), "{ours:?}");
+    assert!(call!(s, slowlog_len / aslowlog_len()).expect("slowlog_len") >= 1);
 }

@@ -81,6 +81,37 @@ pub(crate) async fn pipeline_typed_results(s: &Subject) {
         Err(Error::InvalidArgument { .. })
     ));
     drop(other);
+
+    // The further operations and streams queue as the others do (one row each); what they
+    // borrow lives longer than the pipeline.
+    let grace = "Grace".to_owned();
+    let fields = [("a", 1), ("b", 2)];
+    let entry = [("field", "value")];
+    let mut pipe = cache.pipeline();
+    let swapped = pipe.set_with(
+        "name",
+        &grace,
+        Timeout::Never,
+        cachex::SetOptions::new().get(),
+    );
+    let many_fields = pipe.hset_many("h2", &fields);
+    let popped = pipe.lpop_count::<String>("l", 2);
+    let position = pipe.lpos("l", "c", None, None);
+    let flagged = pipe.zadd_with("z", &[("x", 5.0)], cachex::ZaddOptions::new().gt().ch());
+    let scores = pipe.zmscore("z", &["x", "none"]);
+    let added = pipe.xadd("s", &entry, cachex::stream::XaddOptions::default());
+    let length = pipe.xlen("s");
+    let mut replies = execute(s, pipe).await.expect("execute");
+    let outcome = replies.take(swapped).expect("set_with");
+    assert!(outcome.stored);
+    assert_eq!(outcome.previous.as_deref(), Some("Ada"));
+    assert_eq!(replies.take(many_fields).expect("hset_many"), 2);
+    assert_eq!(replies.take(popped).expect("lpop_count"), ["a", "b"]);
+    assert_eq!(replies.take(position).expect("lpos"), Some(0));
+    assert_eq!(replies.take(flagged).expect("zadd_with"), 1);
+    assert_eq!(replies.take(scores).expect("zmscore"), [Some(5.0), None]);
+    assert!(replies.take(added).expect("xadd").is_some());
+    assert_eq!(replies.take(length).expect("xlen"), 1);
 }
 
 pub(crate) async fn pipeline_errors_are_each_operations_own(s: &Subject) {

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 #[cfg(feature = "redis")]
 use super::Script;
 use super::{KeyCount, commands};
+use crate::ops::SlowlogEntry;
 
 commands! {
     /// `EXISTS key`.
@@ -56,6 +57,12 @@ commands! {
     /// `FLUSHDB`: every key of the database.
     FlushDb {} -> (),
         "FLUSHDB" cmd(), keys [], Writes, Safe;
+    /// `SLOWLOG GET count`: the newest entries of the slow log (every node's on a cluster).
+    SlowlogGet { count: u64 } -> Vec<SlowlogEntry>,
+        "SLOWLOG" cmd("GET", count), keys [], Primary, Safe;
+    /// `SLOWLOG LEN`: how many entries the slow log holds (summed over a cluster's nodes).
+    SlowlogLen {} -> u64,
+        "SLOWLOG" cmd("LEN"), keys [], Primary, Safe;
     /// `GET key` + `PTTL key`, atomically.
     GetPttl { key: String } -> (Option<bytes::Bytes>, i64),
         "GET PTTL" script(GET_PTTL; key;), keys [key], Primary, Safe;
@@ -92,6 +99,38 @@ impl redis::FromRedisValue for TypeOf {
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
         let name: String = redis::FromRedisValue::from_redis_value(value)?;
         Ok(TypeOf(Cow::Owned(name)))
+    }
+}
+
+/// A slow log entry: `[id, unix seconds, microseconds, [args], address, name]` (the last two
+/// since Redis 4).
+#[cfg(feature = "redis")]
+impl redis::FromRedisValue for SlowlogEntry {
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        use redis::FromRedisValue as Decode;
+        let redis::Value::Array(fields) = value else {
+            return Err(format!("a slow log entry is an array, not {value:?}").into());
+        };
+        let mut fields = fields.into_iter();
+        let mut next = || fields.next().unwrap_or(redis::Value::Nil);
+        let id = u64::from_redis_value(next())?;
+        let at = u64::from_redis_value(next())?;
+        let micros = u64::from_redis_value(next())?;
+        let command: Vec<Vec<u8>> = Decode::from_redis_value(next())?;
+        let text = |value: redis::Value| -> Result<Option<String>, redis::ParsingError> {
+            Ok(Option::<String>::from_redis_value(value)?.filter(|text| !text.is_empty()))
+        };
+        Ok(SlowlogEntry {
+            id,
+            at: std::time::UNIX_EPOCH + std::time::Duration::from_secs(at),
+            duration: std::time::Duration::from_micros(micros),
+            command: command
+                .iter()
+                .map(|arg| String::from_utf8_lossy(arg).into_owned())
+                .collect(),
+            client_address: text(next())?,
+            client_name: text(next())?,
+        })
     }
 }
 

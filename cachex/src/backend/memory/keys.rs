@@ -10,9 +10,10 @@ use super::{Apply, Entry, Memory, count, millis_left, unix_millis_at, unix_milli
 use crate::backend::command::{
     Del, DeleteIfEquals, Eval, Exists, ExpireIfEquals, FlushDb, GetPttl, InfoReply, MemoryUsage,
     MgetPttl, Persist, PersistExisting, Pexpire, PexpireAt, PexpireTime, Pttl, Rename, RenameNx,
-    Scan, ServerInfo, Type, TypeOf, Unlink,
+    Scan, ServerInfo, SlowlogGet, SlowlogLen, Type, TypeOf, Unlink,
 };
 use crate::backend::glob;
+use crate::ops::SlowlogEntry;
 use crate::script::ScriptReply;
 use crate::{Error, Result};
 
@@ -195,6 +196,20 @@ impl Apply for Scan {
             .map(|(key, _)| key.as_bytes().to_vec())
             .collect();
         Ok((0, keys))
+    }
+}
+
+impl Apply for SlowlogGet {
+    /// Nothing: the in-memory backend keeps no slow log.
+    fn apply(self, _memory: &Memory) -> Result<Vec<SlowlogEntry>> {
+        Ok(Vec::new())
+    }
+}
+
+impl Apply for SlowlogLen {
+    /// 0: the in-memory backend keeps no slow log.
+    fn apply(self, _memory: &Memory) -> Result<u64> {
+        Ok(0)
     }
 }
 

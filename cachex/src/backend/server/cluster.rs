@@ -534,16 +534,19 @@ fn ask_target(err: &RedisError) -> Option<SingleNodeRoutingInfo> {
     })
 }
 
-/// The slot of a command's first key (its first argument after the name; a script's after
-/// its key count), if it has one.
+/// The slot of a command's first key (its first argument after the name; after the
+/// subcommand for a container command such as `MEMORY USAGE`; a script's after its key
+/// count), if it has one.
 fn first_key_slot(cmd: &Cmd) -> Option<Slot> {
     let mut args = cmd.args_iter();
-    let script = matches!(
-        args.next(),
-        Some(Arg::Simple(name)) if name.eq_ignore_ascii_case(b"EVAL")
-            || name.eq_ignore_ascii_case(b"EVALSHA")
-    );
-    let mut args = args.skip(if script { 2 } else { 0 });
+    let is =
+        |name: &[u8], of: &[&str]| of.iter().any(|of| name.eq_ignore_ascii_case(of.as_bytes()));
+    let (script, skip) = match args.next() {
+        Some(Arg::Simple(name)) if is(name, &["EVAL", "EVALSHA"]) => (true, 2),
+        Some(Arg::Simple(name)) if is(name, &["MEMORY", "OBJECT", "XINFO", "XGROUP"]) => (false, 1),
+        _ => (false, 0),
+    };
+    let mut args = args.skip(skip);
     match args.next() {
         Some(Arg::Simple(key)) if !script || !cmd.args_iter().nth(2).is_some_and(no_keys) => {
             Some(Slot::for_key(key))
