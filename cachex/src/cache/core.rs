@@ -123,7 +123,8 @@ impl CacheCore {
         let Some(stampede) = self.stampede else {
             return self.get_bytes(key, made).await;
         };
-        let (bytes, pttl) = self.run(key, GetPttl { key: made }).await?;
+        // Boxed, as the option is rare: the plain read's future stays small and cheap to move.
+        let (bytes, pttl) = Box::pin(self.run(key, GetPttl { key: made })).await?;
         Ok(bytes.filter(|_| !stampede.recompute(pttl)))
     }
 
@@ -179,7 +180,9 @@ impl CacheCore {
     pub(super) async fn get_bytes(&self, key: &str, made: String) -> Result<Option<Bytes>> {
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {
-            return super::near::get(self, near, key, made).await;
+            // Boxed: a read with tracking has a future of its own size, kept out of the
+            // plain read's.
+            return Box::pin(super::near::get(self, near, key, made)).await;
         }
         self.run(key, Get { key: made }).await
     }
@@ -192,7 +195,7 @@ impl CacheCore {
     ) -> Result<Vec<Option<Bytes>>> {
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {
-            return super::near::get_many(self, near, key, made).await;
+            return Box::pin(super::near::get_many(self, near, key, made)).await;
         }
         self.run(key, Mget { keys: made }).await
     }
