@@ -1,7 +1,8 @@
-//! A Django service (the real django-cachex, with its JSONSerializer or its default pickle) and
-//! cachex sharing one Redis: each reads the plain-data values and counters the other wrote, with
-//! and without compression; cachex refuses a pickled object.
-//! The Python environment is the one `scripts/test` makes (see `codec_golden.rs`).
+//! A Django service (the real django-cachex 0.14.1, with its JsonSerializer or its default
+//! pickle) and cachex sharing one Redis: each reads the plain-data values and counters the other
+//! wrote, with and without compression; cachex refuses a pickled object.
+//! The Python environment is the one `scripts/django-cachex-venv` makes (`scripts/test` runs
+//! it), or `CACHEX_DJANGO_PYTHON`; the fixtures are in `tests/fixtures/django/`.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -299,7 +300,7 @@ fn django_streams(url: &str, prefix: &str, mode: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Streams shared with django-cachex (0.3's stream methods are on its client, see
+/// Streams shared with django-cachex (its cache's stream methods, see
 /// `fixtures/django/streams.py`), with its JSON serializer: entries Django added, read by
 /// cachex in a range and in the group Django created; entries cachex added, read by Django in
 /// a range and in the group cachex created, and acknowledged there.
