@@ -169,11 +169,10 @@ fn python_values_and_objects(cache: &Cache) {
     assert!(reason.contains("STACK_GLOBAL"), "{reason}");
 }
 
-/// Values cachex writes with `stampede_prevention` stay readable by Django: the stored bytes
-/// are the ones written without it, and the stored expiry is the timeout plus the buffer, as
-/// django-cachex 0.14.1 stores it. The harness' django-cachex is 0.3, which has no stampede
-/// option: it reads the values and counters as any Django cache would, and the expiry is
-/// checked on the server.
+/// Values cachex writes with `stampede_prevention` stay readable by a Django cache without the
+/// option: the stored bytes are the ones written without it, and the stored expiry is the
+/// timeout plus the buffer (checked on the server). Both sides with the option:
+/// `stampede_prevention_on_both_sides`.
 #[test]
 fn values_written_with_stampede_prevention_stay_readable() {
     let server = shared(ServerKind::Redis);
@@ -285,10 +284,11 @@ fn pipelines_on_both_sides() {
     cache.clear().expect("clear");
 }
 
-/// Runs `fixtures/django/streams.py` in `mode`; returns what it printed.
-fn django_streams(url: &str, prefix: &str, mode: &str) -> String {
+/// Runs `fixtures/django/{script}` in `mode` on the server `url` with the key prefix `prefix`;
+/// returns what it printed.
+fn django_script(script: &str, url: &str, prefix: &str, mode: &str) -> String {
     let output = Command::new(cachex_tests::django::python())
-        .arg(cachex_tests::django::fixture("streams.py"))
+        .arg(cachex_tests::django::fixture(script))
         .args([url, prefix, mode])
         .output()
         .expect("python runs");
@@ -315,7 +315,7 @@ fn streams_in_both_directions() {
         Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
 
     // Django writes, cachex reads.
-    django_streams(&url, &prefix, "write");
+    django_script("streams.py", &url, &prefix, "write");
     let fields = |entry: &StreamEntry<Value>| -> Vec<(String, Value)> { entry.fields.clone() };
     let entries: Vec<StreamEntry<Value>> = cache
         .xrange("django:events", StreamId::MIN, StreamId::MAX, None)
@@ -366,8 +366,8 @@ fn streams_in_both_directions() {
     cache
         .xgroup_create("rust:events", "workers", ReadFrom::START, false)
         .expect("group");
-    let seen: Value =
-        serde_json::from_str(&django_streams(&url, &prefix, "read")).expect("Django printed JSON");
+    let seen: Value = serde_json::from_str(&django_script("streams.py", &url, &prefix, "read"))
+        .expect("Django printed JSON");
     let expected = json!([
         [first.to_string(), {"user": "ünï ✓", "n": 3}],
         [second.to_string(), {"data": {"nested": [true, null]}}],
@@ -383,5 +383,101 @@ fn streams_in_both_directions() {
         0,
         "Django acknowledged them"
     );
+    cache.clear().expect("clear");
+}
+
+/// The seconds left on `key`, rounded as Redis's `TTL` rounds; `None` without expiry.
+fn stored_secs(cache: &Cache, key: &str) -> Option<u128> {
+    match cache.pttl(key).expect("pttl") {
+        cachex::Ttl::Expires(left) => Some((left.as_millis() + 500) / 1000),
+        cachex::Ttl::Persistent => None,
+        cachex::Ttl::Missing => panic!("{key} is missing"),
+    }
+}
+
+/// Stampede prevention on both sides, with the same buffer (django-cachex's
+/// `OPTIONS["stampede_prevention"] = {"buffer": 60}`, cachex's `stampede_prevention=buffer:60`):
+/// each stores the other's timeout plus the buffer, reads the other's values, and counts a value
+/// with less than the buffer left as missing (`get`, `has_key`), which its `add` then
+/// overwrites. Django's `ttl` strips the buffer from what cachex stored.
+#[test]
+fn stampede_prevention_on_both_sides() {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-stampede-both-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let cache = Cache::from_url(&format!(
+        "{url}?prefix={prefix}&serializer=json&stampede_prevention=buffer:60"
+    ))
+    .expect("a cache");
+    // The same keys without the option, to shorten an expiry on the server as it is.
+    let plain =
+        Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
+    let five_minutes = Timeout::After(std::time::Duration::from_secs(300));
+    let late = std::time::Duration::from_secs(30);
+
+    // Django writes, cachex reads.
+    django_script("stampede.py", &url, &prefix, "write");
+    assert_eq!(
+        cache.get::<String>("django:text").expect("get").as_deref(),
+        Some("héllo ✓")
+    );
+    assert_eq!(cache.get::<i64>("django:counter").expect("get"), Some(20));
+    assert_eq!(
+        cache.get::<Value>("django:forever").expect("get"),
+        Some(json!({"k": [1, 2]}))
+    );
+    for key in ["django:text", "django:counter"] {
+        let secs = stored_secs(&cache, key).expect("an expiry");
+        assert!((359..=360).contains(&secs), "{key}: {secs} s, not 300 + 60");
+    }
+    assert_eq!(stored_secs(&cache, "django:forever"), None);
+    // Less than the buffer left: missing for cachex, and its add overwrites it.
+    assert!(plain.expire("django:text", late).expect("expire"));
+    assert_eq!(cache.get::<String>("django:text").expect("get"), None);
+    assert!(!cache.has_key("django:text").expect("has_key"));
+    assert!(
+        cache
+            .add("django:text", "cachex's add", five_minutes)
+            .expect("add")
+    );
+    let secs = stored_secs(&cache, "django:text").expect("an expiry");
+    assert!((359..=360).contains(&secs), "added: {secs} s");
+
+    // cachex writes, Django reads.
+    cache
+        .set("rust:text", "wörld ✓", five_minutes)
+        .expect("set");
+    cache.set("rust:counter", &20, five_minutes).expect("set");
+    cache
+        .set("rust:forever", &json!([1, "two"]), Timeout::Never)
+        .expect("set");
+    cache.set("rust:late", "old", five_minutes).expect("set");
+    assert!(plain.expire("rust:late", late).expect("expire"));
+    let seen: Value = serde_json::from_str(&django_script("stampede.py", &url, &prefix, "read"))
+        .expect("Django printed JSON");
+    assert_eq!(seen["text"], json!("wörld ✓"));
+    assert_eq!(seen["counter_after_incr"], json!(21));
+    assert_eq!(seen["forever"], json!([1, "two"]));
+    for key in ["text", "counter"] {
+        let logical = seen["ttl"][key].as_u64().expect("Django's ttl");
+        let stored = seen["stored_ttl"][key].as_u64().expect("the stored ttl");
+        assert!(
+            (299..=300).contains(&logical),
+            "{key}: Django's ttl {logical}"
+        );
+        assert!((359..=360).contains(&stored), "{key}: stored {stored}");
+    }
+    assert_eq!(seen["ttl"]["forever"], Value::Null, "no expiry");
+    assert_eq!(seen["late"], json!("MISSING"), "inside the buffer");
+    assert_eq!(seen["late_present"], json!(false));
+    assert_eq!(seen["late_added"], json!(true), "Django's add overwrote it");
+    assert_eq!(seen["django_text"], json!("cachex's add"));
+    assert_eq!(
+        cache.get::<String>("rust:late").expect("get").as_deref(),
+        Some("django's add")
+    );
+    let secs = stored_secs(&cache, "rust:late").expect("an expiry");
+    assert!((359..=360).contains(&secs), "Django's add: {secs} s");
+    assert_eq!(cache.get::<i64>("rust:counter").expect("get"), Some(21));
     cache.clear().expect("clear");
 }
