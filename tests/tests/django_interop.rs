@@ -4,8 +4,9 @@
 //! The Python environment is the one `scripts/django-cachex-venv` makes (`scripts/test` runs
 //! it), or `CACHEX_DJANGO_PYTHON`; the fixtures are in `tests/fixtures/django/`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
 
 use cachex::prelude::*;
 use cachex_tests::{ServerKind, shared};
@@ -480,4 +481,198 @@ fn stampede_prevention_on_both_sides() {
     assert!((359..=360).contains(&secs), "Django's add: {secs} s");
     assert_eq!(cache.get::<i64>("rust:counter").expect("get"), Some(21));
     cache.clear().expect("clear");
+}
+
+/// A Django process that takes one command a line and answers one line
+/// (`fixtures/django/{script}` in `mode`).
+struct Driver {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl Driver {
+    fn start(script: &str, url: &str, prefix: &str, mode: &[&str]) -> Driver {
+        let mut child = Command::new(cachex_tests::django::python())
+            .arg(cachex_tests::django::fixture(script))
+            .args([url, prefix])
+            .args(mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python starts");
+        let input = child.stdin.take().expect("a stdin");
+        let output = BufReader::new(child.stdout.take().expect("a stdout"));
+        Driver {
+            child,
+            input,
+            output,
+        }
+    }
+
+    /// The next line the process prints.
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.output.read_line(&mut line).expect("an answer");
+        assert!(
+            !line.is_empty(),
+            "the Django process ended (see its stderr)"
+        );
+        line.trim_end().to_owned()
+    }
+
+    fn ask(&mut self, command: &str) -> String {
+        writeln!(self.input, "{command}").expect("command sent");
+        self.line()
+    }
+
+    /// Waits for the process to end; asserts that it succeeded.
+    fn finish(mut self) {
+        drop(self.input);
+        let status = self.child.wait().expect("python ends");
+        assert!(status.success(), "the Django process failed: {status}");
+    }
+}
+
+/// Semaphores shared with django-cachex's `cache.semaphore` (same prefix, so the same
+/// `{prefix:1:name}` keys): the holders on both sides never hold more than the capacity
+/// together, a release on one side admits a waiter on the other, and a Django holder that dies
+/// without releasing frees its share for cachex when its lease runs out.
+#[test]
+fn semaphores_shared_with_django() {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-semaphore-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let cache =
+        Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
+    let (lease, now) = (Duration::from_secs(30), Duration::ZERO);
+    let mut django = Driver::start("semaphore.py", &url, &prefix, &["drive"]);
+
+    // Capacity 3: Django holds 2, cachex 1, then neither side gets more.
+    assert_eq!(django.ask("acquire a jobs 3 2 30 0"), "yes");
+    let one = cache
+        .semaphore("jobs", 3, 1, lease, now)
+        .expect("semaphore");
+    let one = one.expect("1 of 3 left");
+    assert!(
+        cache
+            .semaphore("jobs", 3, 1, lease, now)
+            .expect("semaphore")
+            .is_none(),
+        "Django's 2 and cachex's 1 fill it"
+    );
+    assert_eq!(
+        django.ask("acquire b jobs 3 1 30 0"),
+        "no",
+        "full for Django too"
+    );
+    // cachex's release makes room for Django, Django's for cachex.
+    assert!(one.release().expect("release"));
+    assert_eq!(django.ask("acquire b jobs 3 1 30 0"), "yes");
+    assert_eq!(django.ask("release a"), "released");
+    let two = cache
+        .semaphore("jobs", 3, 2, lease, now)
+        .expect("semaphore");
+    let two = two.expect("2 of 3 left");
+    assert_eq!(django.ask("acquire c jobs 3 1 30 0"), "no");
+    // A Django waiter is admitted once cachex releases.
+    writeln!(django.input, "acquire c jobs 3 1 30 20").expect("command sent");
+    assert!(two.release().expect("release"));
+    assert_eq!(django.line(), "yes", "admitted after cachex's release");
+    assert!(
+        cache
+            .semaphore("jobs", 3, 2, lease, now)
+            .expect("semaphore")
+            .is_none(),
+        "Django holds 2"
+    );
+
+    // A Django holder with a 1 s lease dies holding all of `short`: cachex gets it when the
+    // lease runs out.
+    assert_eq!(django.ask("acquire d short 2 2 1 0"), "yes");
+    writeln!(django.input, "exit").expect("command sent");
+    django.finish();
+    assert!(
+        cache
+            .semaphore("short", 2, 1, lease, now)
+            .expect("semaphore")
+            .is_none(),
+        "the dead holder's share is held until its lease runs out"
+    );
+    let after = cache
+        .semaphore("short", 2, 2, lease, Duration::from_secs(20))
+        .expect("semaphore");
+    assert!(
+        after
+            .expect("freed by the lease")
+            .release()
+            .expect("release")
+    );
+}
+
+/// Holders on both sides at once, with weights (capacity 3; Django threads of weights 1 and 2,
+/// cachex threads of weights 1 and 2): while holding, each adds its weight to a shared counter
+/// and notes what it holds; it never exceeds the capacity.
+#[test]
+fn semaphore_holders_on_both_sides_never_exceed_capacity() {
+    const ROUNDS: usize = 25;
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-semaphore-stress-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let cache =
+        Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
+    cache.set("inside", &0, Timeout::Never).expect("set");
+    let (wait, lease) = (Duration::from_secs(60), Duration::from_secs(30));
+    let warmup = cache
+        .semaphore("shared", 3, 1, lease, wait)
+        .expect("semaphore");
+    assert!(warmup.expect("free").release().expect("release"));
+    let rounds = ROUNDS.to_string();
+    let mut django = Driver::start(
+        "semaphore.py",
+        &url,
+        &prefix,
+        &["stress", "shared", "3", "1,2", &rounds],
+    );
+    assert_eq!(django.line(), "ready");
+    let highest = std::thread::scope(|scope| {
+        let holders: Vec<_> = [1, 2]
+            .map(|weight: u32| {
+                let cache = &cache;
+                scope.spawn(move || {
+                    let mut highest = 0;
+                    for _ in 0..ROUNDS {
+                        let permit = cache
+                            .semaphore("shared", 3, weight, lease, wait)
+                            .expect("semaphore")
+                            .expect("acquired within a minute");
+                        let inside = cache.incr("inside", weight.into()).expect("incr");
+                        std::thread::sleep(Duration::from_millis(5));
+                        let before = cache.incr("inside", -i64::from(weight)).expect("decr")
+                            + i64::from(weight);
+                        highest = highest.max(inside).max(before);
+                        assert!(permit.release().expect("release"), "still held");
+                    }
+                    highest
+                })
+            })
+            .into_iter()
+            .collect();
+        holders
+            .into_iter()
+            .map(|holder| holder.join().expect("holder"))
+            .max()
+    });
+    let seen: Value = serde_json::from_str(&django.line()).expect("Django printed JSON");
+    django.finish();
+    println!(
+        "Django's holders held alongside another in {} of their rounds",
+        seen["shared"]
+    );
+    assert_eq!(seen["rounds"], json!(2 * ROUNDS));
+    let highest = highest
+        .expect("two holders")
+        .max(seen["max"].as_i64().expect("a max"));
+    assert!(highest <= 3, "{highest} held of a capacity of 3");
+    assert_eq!(cache.get::<i64>("inside").expect("get"), Some(0));
 }
