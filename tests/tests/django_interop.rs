@@ -676,3 +676,74 @@ fn semaphore_holders_on_both_sides_never_exceed_capacity() {
     assert!(highest <= 3, "{highest} held of a capacity of 3");
     assert_eq!(cache.get::<i64>("inside").expect("get"), Some(0));
 }
+
+/// Reads `key` through `cache` until `done` holds for what it read, 10 s at most.
+fn read_until(cache: &Cache, key: &str, done: impl Fn(Option<i64>) -> bool) -> Option<i64> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = cache.get::<i64>(key).expect("get");
+        if done(value) {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{key} stays {value:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Tracking on both sides, on one prefix (cachex's `tracking=true`, django-cachex's
+/// `OPTIONS["tracking"]`: each a BCAST registration for `prefix:`): each side serves its copy,
+/// and a write on either side replaces the copy on the other.
+#[test]
+fn tracking_on_both_sides_of_one_prefix() {
+    let server = shared(ServerKind::Redis);
+    let prefix = format!("interop-tracking-{}", std::process::id());
+    let url = format!("{}/0", server.url());
+    let cache = Cache::from_url(&format!(
+        "{url}?prefix={prefix}&serializer=json&tracking=true"
+    ))
+    .expect("a tracking cache");
+    read_until(&cache, "warm", |_| {
+        cache.tracking_stats().expect("tracking").live
+    });
+    cache.set("shared", &1, Timeout::Never).expect("set");
+    let mut django = Driver::start("tracking.py", &url, &prefix, &[]);
+    assert_eq!(django.line(), "ready");
+
+    // Both hold a copy of 1.
+    assert_eq!(django.ask("hit shared"), "1");
+    let hits = cache.tracking_stats().expect("tracking").hits;
+    read_until(&cache, "shared", |_| {
+        cache.tracking_stats().expect("tracking").hits > hits
+    });
+
+    // cachex writes: Django's copy goes.
+    cache.set("shared", &2, Timeout::Never).expect("set");
+    assert_eq!(
+        django.ask("until shared 2"),
+        "yes",
+        "Django's copy replaced"
+    );
+    assert_eq!(django.ask("hit shared"), "2");
+    assert_eq!(
+        read_until(&cache, "shared", |value| value == Some(2)),
+        Some(2)
+    );
+
+    // Django writes: cachex's copy goes.
+    let hits = cache.tracking_stats().expect("tracking").hits;
+    read_until(&cache, "shared", |_| {
+        cache.tracking_stats().expect("tracking").hits > hits
+    });
+    let invalidations = cache.tracking_stats().expect("tracking").invalidations;
+    assert_eq!(django.ask("set shared 3"), "done");
+    assert_eq!(
+        read_until(&cache, "shared", |value| value == Some(3)),
+        Some(3)
+    );
+    assert!(cache.tracking_stats().expect("tracking").invalidations > invalidations);
+    django.finish();
+    cache.clear().expect("clear");
+}
