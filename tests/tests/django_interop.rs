@@ -747,3 +747,51 @@ fn tracking_on_both_sides_of_one_prefix() {
     django.finish();
     cache.clear().expect("clear");
 }
+
+/// Hash fields made by `HINCRBYFLOAT` (stored as bare float text) on either side, read by the
+/// other with the same serializer: django-cachex 0.14.1 reads bare float text as a float before
+/// trying its serializer, whatever the serializer, and so does cachex (before, it read them
+/// only through JSON, and failed with MessagePack and pickle).
+#[test]
+fn float_fields_in_both_directions() {
+    for serializer in ["json", "msgpack", "pickle"] {
+        let server = shared(ServerKind::Redis);
+        let prefix = format!("interop-floats-{serializer}-{}", std::process::id());
+        let url = format!("{}/0", server.url());
+        let cache = Cache::from_url(&format!("{url}?prefix={prefix}&serializer={serializer}"))
+            .expect("a cache");
+        let codec = Codec {
+            serializer,
+            compressor: "none",
+        };
+        django(&url, &prefix, "float-write", codec, &json!({}));
+        assert_eq!(
+            cache.hget::<f64>("django:floats", "x").expect(serializer),
+            Some(10.25),
+            "{serializer}"
+        );
+        assert_eq!(
+            cache
+                .hincrbyfloat("django:floats", "x", 0.5)
+                .expect("hincrbyfloat"),
+            10.75
+        );
+        assert_eq!(
+            cache
+                .hincrbyfloat("rust:floats", "x", 1.5)
+                .expect("hincrbyfloat"),
+            1.5
+        );
+        assert_eq!(
+            cache
+                .hincrbyfloat("rust:floats", "x", 1.0)
+                .expect("hincrbyfloat"),
+            2.5
+        );
+        let seen: Value =
+            serde_json::from_str(&django(&url, &prefix, "float-read", codec, &json!({})))
+                .expect("Django printed JSON");
+        assert_eq!(seen, json!({"x": 2.5, "all": {"x": 2.5}}), "{serializer}");
+        cache.clear().expect("clear");
+    }
+}
