@@ -12,6 +12,16 @@ use cachex::prelude::*;
 use cachex_tests::{ServerKind, shared};
 use serde_json::{Value, json};
 
+/// A test's place on the shared Redis: the URL of its database, and a key prefix of its own
+/// (`interop-{name}-{process}`).
+fn place(name: &str) -> (String, String) {
+    let server = shared(ServerKind::Redis);
+    (
+        format!("{}/0", server.url()),
+        format!("interop-{name}-{}", std::process::id()),
+    )
+}
+
 /// Runs the Django side; returns what it printed.
 fn django(url: &str, prefix: &str, mode: &str, codec: Codec, values: &Value) -> String {
     let script = cachex_tests::django::fixture("live.py");
@@ -71,9 +81,7 @@ fn both_directions(codec: Codec) {
         serializer,
         compressor,
     } = codec;
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-{serializer}-{compressor}-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place(&format!("{serializer}-{compressor}"));
     let mut query = format!("prefix={prefix}&serializer={serializer}");
     if compressor != "none" {
         query.push_str(&format!("&compressor={compressor}"));
@@ -176,9 +184,7 @@ fn python_values_and_objects(cache: &Cache) {
 /// `stampede_prevention_on_both_sides`.
 #[test]
 fn values_written_with_stampede_prevention_stay_readable() {
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-stampede-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place("stampede");
     let query = format!("prefix={prefix}&serializer=json&stampede_prevention=buffer:60");
     let cache = Cache::from_url(&format!("{url}?{query}")).expect("a cache");
     let values = values();
@@ -229,9 +235,7 @@ fn django_reads(url: &str, prefix: &str, codec: Codec, values: &Value) -> Value 
 /// the other way round: same keys, same encoding, counters shared.
 #[test]
 fn pipelines_on_both_sides() {
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-pipeline-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place("pipeline");
     let cache =
         Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
 
@@ -309,9 +313,7 @@ fn django_script(script: &str, url: &str, prefix: &str, mode: &str) -> String {
 fn streams_in_both_directions() {
     use cachex::stream::{ReadFrom, ReadOptions, StreamEntry, StreamId, XaddOptions};
 
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-streams-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place("streams");
     let cache =
         Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
 
@@ -412,9 +414,7 @@ fn assert_buffered(what: &str, secs: u128) {
 /// overwrites. Django's `ttl` strips the buffer from what cachex stored.
 #[test]
 fn stampede_prevention_on_both_sides() {
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-stampede-both-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place("stampede-both");
     let cache = Cache::from_url(&format!(
         "{url}?prefix={prefix}&serializer=json&stampede_prevention=buffer:60"
     ))
@@ -554,9 +554,7 @@ impl Driver {
 /// at least 5 s: far longer than the step that checks that they still hold.)
 #[test]
 fn semaphores_shared_with_django() {
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-semaphore-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place("semaphore");
     let cache =
         Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
     let (lease, now) = (Duration::from_secs(30), Duration::ZERO);
@@ -630,9 +628,7 @@ fn semaphores_shared_with_django() {
 #[test]
 fn semaphore_holders_on_both_sides_never_exceed_capacity() {
     const ROUNDS: usize = 25;
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-semaphore-stress-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place("semaphore-stress");
     let cache =
         Cache::from_url(&format!("{url}?prefix={prefix}&serializer=json")).expect("a cache");
     cache.set("inside", &0, Timeout::Never).expect("set");
@@ -712,9 +708,7 @@ fn read_until(cache: &Cache, key: &str, done: impl Fn(Option<i64>) -> bool) -> O
 /// and a write on either side replaces the copy on the other.
 #[test]
 fn tracking_on_both_sides_of_one_prefix() {
-    let server = shared(ServerKind::Redis);
-    let prefix = format!("interop-tracking-{}", std::process::id());
-    let url = format!("{}/0", server.url());
+    let (url, prefix) = place("tracking");
     let cache = Cache::from_url(&format!(
         "{url}?prefix={prefix}&serializer=json&tracking=true"
     ))
@@ -769,9 +763,7 @@ fn tracking_on_both_sides_of_one_prefix() {
 #[test]
 fn float_fields_in_both_directions() {
     for serializer in ["json", "msgpack", "pickle"] {
-        let server = shared(ServerKind::Redis);
-        let prefix = format!("interop-floats-{serializer}-{}", std::process::id());
-        let url = format!("{}/0", server.url());
+        let (url, prefix) = place(&format!("floats-{serializer}"));
         let cache = Cache::from_url(&format!("{url}?prefix={prefix}&serializer={serializer}"))
             .expect("a cache");
         let codec = Codec {
