@@ -6,8 +6,8 @@
 //!
 //! Run with `scripts/bench-tracking` (it makes the Python environment with django-cachex
 //! 0.14.1, then runs `cargo bench -p cachex-tests --bench tracking`); `-- --quick` for a smoke
-//! run. The Python is `CACHEX_TRACKING_PYTHON`, or `.cache/tracking-bench-venv/bin/python`;
-//! without one, the django-cachex rows are left out with a note. No timing is asserted.
+//! run. The Python is `CACHEX_TRACKING_PYTHON`, or the one `scripts/django-cachex-venv` makes
+//! (`.cache/django-cachex-0.14.1`); without one, the django-cachex rows are left out with a note. No timing is asserted.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -190,7 +190,7 @@ fn django(plan: &Plan, url: &str) -> Option<serde_json::Value> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = std::env::var_os("CACHEX_TRACKING_PYTHON")
         .map(Into::into)
-        .unwrap_or_else(|| root.join("../.cache/tracking-bench-venv/bin/python"));
+        .unwrap_or_else(cachex_tests::django::venv_python);
     if !python.exists() {
         println!(
             "\n(django-cachex rows left out: no {}; scripts/bench-tracking makes it)",

@@ -5,40 +5,15 @@ Prints one JSON object: the hot get with and without tracking (ns per call, medi
 the invalidation delays from the write's answer and from its start (microseconds, sorted), and the memory held per copy (RSS growth).
 """
 
-import __future__
-import importlib.machinery
-import importlib.util
 import json
-import re
 import sys
 import time
+from pathlib import Path
 
-# django-cachex 0.14.1 is written for Python 3.14: its annotations name types imported only for
-# type checking (evaluated lazily on 3.14, eagerly before), and it writes `except A, B:`
-# (PEP 758). On 3.13 its modules are compiled with deferred annotations and parenthesized
-# except lists, by this loader; nothing else is changed.
-_EXCEPT = re.compile(r"^(\s*except )([A-Za-z_][\w.]*(?:, [A-Za-z_][\w.]*)+):", re.MULTILINE)
-
-
-class _Py313Loader(importlib.machinery.SourceFileLoader):
-    def get_code(self, fullname):
-        # From the source every time: the bytecode pip compiled is 3.13's reading, which fails.
-        source = _EXCEPT.sub(r"\1(\2):", importlib.util.decode_source(self.get_data(self.path)))
-        return compile(source, self.path, "exec", flags=__future__.annotations.compiler_flag, dont_inherit=True)
-
-
-class _Py313Finder(importlib.machinery.PathFinder):
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if not name.startswith("django_cachex") or sys.version_info >= (3, 14):
-            return None
-        spec = super().find_spec(name, path, target)
-        if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader):
-            spec.loader = _Py313Loader(spec.loader.name, spec.loader.path)
-        return spec
-
-
-sys.meta_path.insert(0, _Py313Finder)
+# django-cachex 0.14.1 is written for Python 3.14; on 3.12 and 3.13 it loads through the import
+# hook in tests/fixtures/django/py313_compat.py (shared with the interoperability fixtures).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures" / "django"))
+import py313_compat  # noqa: E402, F401
 
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -2,18 +2,31 @@
 
 use std::path::{Path, PathBuf};
 
-/// A Python that has django-cachex: `CACHEX_DJANGO_PYTHON`, or the environment `scripts/test`
-/// makes in `.cache/django-venv`. When there is none, this panics with how to make one: the
-/// interoperability tests fail rather than skip.
+/// The django-cachex release the fixtures are written for and `scripts/django-cachex-venv`
+/// installs (keep the three in step: that script, this and `fixtures/django/py313_compat.py`).
+pub const DJANGO_CACHEX: &str = "0.14.1";
+
+/// The Python of the environment `scripts/django-cachex-venv` makes (named after the version,
+/// so an environment with an older django-cachex is not picked up).
+pub fn venv_python() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.cache")
+        .join(format!("django-cachex-{DJANGO_CACHEX}"))
+        .join("bin/python")
+}
+
+/// A Python that has django-cachex: `CACHEX_DJANGO_PYTHON`, or the environment
+/// `scripts/django-cachex-venv` makes (`scripts/test` runs it). When there is none, this panics
+/// with how to make one: the interoperability tests fail rather than skip.
 pub fn python() -> PathBuf {
     if let Some(python) = std::env::var_os("CACHEX_DJANGO_PYTHON") {
         return PathBuf::from(python);
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/django-venv/bin/python");
+    let venv = venv_python();
     assert!(
         venv.exists(),
-        "no Python with django-cachex: run scripts/test (it makes .cache/django-venv), or make \
-         one with Python >= 3.12 as tests/fixtures/django/README.md says and point \
+        "no Python with django-cachex {DJANGO_CACHEX}: run scripts/django-cachex-venv (scripts/test \
+         runs it), or make one as tests/fixtures/django/README.md says and point \
          CACHEX_DJANGO_PYTHON at it"
     );
     venv

@@ -1,6 +1,6 @@
 //! The compressors, written and read as django-cachex's compressor classes do.
 //!
-//! | compressor | written as (django-cachex 0.3.0) | read as |
+//! | compressor | written as (django-cachex 0.14.1, as 0.3.0) | read as |
 //! |---|---|---|
 //! | zlib | `zlib.compress(data, level)`, level 6 | `zlib.decompress`: one zlib stream, trailing bytes ignored |
 //! | gzip | `gzip.compress(data)`: level 9, header `1f 8b 08 00`, mtime, XFL, OS 255 | `gzip.decompress`: members, zero padding between them |

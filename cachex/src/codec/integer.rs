@@ -1,5 +1,7 @@
 //! Plain integers: written as decimal text (what redis-py sends for a Python `int`), read back
-//! with Python's `int()` rules (what django-cachex's `decode` tries first).
+//! with Python's `int()` rules (what django-cachex's `decode` tries first). And bare float text
+//! (what `INCRBYFLOAT`/`HINCRBYFLOAT` store), read with Python's `float()` rules (what
+//! django-cachex 0.14.1's `decode` tries next).
 
 use std::fmt;
 
@@ -73,6 +75,33 @@ pub(super) fn parse_python_int(bytes: &[u8]) -> Option<Int> {
             Err(_) => Int::Unsigned(magnitude),
         })
     }
+}
+
+/// Parses `bytes` as Python's `float(bytes)` does: surrounding ASCII whitespace, an optional
+/// sign, decimal digits with single underscores between digits, an optional fraction and
+/// exponent, or `inf`, `infinity`, `nan` in any case. `None` if that fails.
+pub(super) fn parse_python_float(bytes: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(bytes)
+        .ok()?
+        .trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r'));
+    if !text.contains('_') {
+        return text.parse().ok();
+    }
+    // An underscore only between two digits, as Python allows in numeric literals.
+    let chars = text.as_bytes();
+    let between_digits = |i: usize| {
+        i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(u8::is_ascii_digit)
+    };
+    if (0..chars.len()).any(|i| chars[i] == b'_' && !between_digits(i)) {
+        return None;
+    }
+    text.replace('_', "").parse().ok()
+}
+
+/// `V` built from the float through serde, or `None` if `V` does not take a float.
+pub(super) fn from_float<V: DeserializeOwned>(x: f64) -> Option<V> {
+    let result: Result<V, ValueError> = V::deserialize(x.into_deserializer());
+    result.ok()
 }
 
 /// `V` built from the integer through serde, or `None` if `V` does not take that integer.
@@ -309,6 +338,47 @@ mod tests {
         ];
         for text in refused {
             assert_eq!(parse_python_int(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn python_float_grammar() {
+        let ok: &[(&[u8], f64)] = &[
+            (b"10.25", 10.25),
+            (b"-0.5", -0.5),
+            (b" 2.5\n", 2.5),
+            (b"+1e3", 1000.0),
+            (b"1E-2", 0.01),
+            (b".5", 0.5),
+            (b"5.", 5.0),
+            (b"1_000.2_5", 1000.25),
+            (b"1e1_0", 1e10),
+            (b"3", 3.0),
+            (b"17.300000000000001", 17.3),
+        ];
+        for (text, x) in ok {
+            assert_eq!(parse_python_float(text), Some(*x), "{text:?}");
+        }
+        assert!(parse_python_float(b"-Infinity").is_some_and(|x| x == f64::NEG_INFINITY));
+        assert!(parse_python_float(b"nan").is_some_and(f64::is_nan));
+        let refused: &[&[u8]] = &[
+            b"",
+            b" ",
+            b".",
+            b"1__0.5",
+            b"_1.5",
+            b"1.5_",
+            b"1_.5",
+            b"1._5",
+            b"1_e5",
+            b"1.5.5",
+            b"0x1p3",
+            b"\"1.5\"",
+            b"1.5 x",
+            b"\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00",
+        ];
+        for text in refused {
+            assert_eq!(parse_python_float(text), None, "{text:?}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! Value codecs: how values become the bytes stored in the cache, in django-cachex's format.
 //!
-//! The format, as django-cachex 0.3.0 writes it (`KeyValueCacheClient.encode`, then redis-py's
-//! `Encoder`) and reads it (`decode`):
+//! The format, as django-cachex 0.14.1 writes it (the cache's `encode`, then redis-py's
+//! `Encoder`; 0.3.0's `KeyValueCacheClient.encode` wrote the same bytes) and reads it
+//! (`decode`):
 //!
 //! - **Plain integers** (not bools) are stored as their decimal text (`42`, `-7`), so that
 //!   Redis' `INCR` works on them; no serializer or compressor is involved, whatever the
@@ -10,8 +11,9 @@
 //!   configured and the serialized payload is *longer than* `min_length` bytes (256 by
 //!   default; a payload of exactly `min_length` bytes is stored uncompressed), compressed with
 //!   the first compressor. Nothing marks a value as compressed.
-//! - **Reading** tries, in order: the bytes as an integer (Python's `int(bytes)`); then each
-//!   configured compressor in turn, keeping the first that decompresses the bytes (if none
+//! - **Reading** tries, in order: the bytes as an integer (Python's `int(bytes)`); then as a
+//!   finite float (Python's `float(bytes)`: what `INCRBYFLOAT`/`HINCRBYFLOAT` store; 0.14.1
+//!   does this, 0.3.0 did not); then each configured compressor in turn, keeping the first that decompresses the bytes (if none
 //!   does, the bytes are used as they are); then each configured serializer in turn, keeping
 //!   the first that parses the payload.
 //!
@@ -515,6 +517,7 @@ impl Codec {
     /// The value stored as `bytes` under `key` (the key is only used in errors).
     ///
     /// Integer text first (as Python's `int(bytes)` reads it), if `V` takes an integer; then
+    /// finite float text (as Python's `float(bytes)` reads it), if `V` takes a float; then
     /// the configured compressors in order, the first that decompresses the bytes winning
     /// (none: the bytes as they are); then the configured serializers in order.
     ///
@@ -532,6 +535,15 @@ impl Codec {
                     "the integer {n} is not a {}",
                     short_type_name::<V>()
                 )),
+            }
+        }
+        // Bare float text (`HINCRBYFLOAT`'s), as django-cachex 0.14.1 reads it: a float whatever
+        // the serializer. Not NaN or the infinities, which no serializer here reads as such and
+        // `INCRBYFLOAT` never stores: those go on to the serializers as before.
+        if let Some(x) = integer::parse_python_float(bytes).filter(|x| x.is_finite()) {
+            match integer::from_float(x) {
+                Some(value) => return Ok(value),
+                None => notes.push(format!("the float {x} is not a {}", short_type_name::<V>())),
             }
         }
         let payload = self.decompress(key, bytes, &mut notes)?;

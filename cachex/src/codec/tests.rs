@@ -118,6 +118,29 @@ fn bools_floats_and_null_are_not_integers() {
     assert!(msgpack.decode::<bool>("k", &[0xc3]).expect("decodes"));
 }
 
+/// Bare float text (what `HINCRBYFLOAT` stores) reads as a float whatever the serializer, as
+/// django-cachex 0.14.1's `decode` reads it; a type that takes no float falls through to the
+/// serializers as before.
+#[test]
+fn float_text_reads_as_a_float_whatever_the_serializer() {
+    for serializer in [Serializer::Json, Serializer::MessagePack] {
+        for compressor in [None, Some(Compressor::Zstd)] {
+            let codec = codec(serializer, compressor);
+            assert_eq!(codec.decode::<f64>("k", b"10.25").expect("decodes"), 10.25);
+            assert_eq!(
+                codec.decode::<Value>("k", b"-0.5").expect("decodes"),
+                json!(-0.5)
+            );
+            assert_eq!(codec.decode::<f32>("k", b"2.5").expect("decodes"), 2.5);
+            assert_decode_error::<i64>(&codec, b"2.5");
+            assert_decode_error::<String>(&codec, b"2.5");
+        }
+    }
+    // Not NaN or the infinities: those are left to the serializer (JSON has neither).
+    assert_decode_error::<f64>(&Codec::new(), b"nan");
+    assert_decode_error::<f64>(&codec(Serializer::MessagePack, None), b"inf");
+}
+
 #[test]
 fn compresses_only_payloads_longer_than_min_length() {
     for compressor in ALL {
