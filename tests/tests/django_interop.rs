@@ -190,10 +190,7 @@ fn values_written_with_stampede_prevention_stay_readable() {
     let values = values();
     write_rust_values(&cache, &values);
     for key in ["rust:text", "rust:counter"] {
-        let Ok(cachex::Ttl::Expires(left)) = cache.pttl(key) else {
-            panic!("{key} has no expiry");
-        };
-        let secs = (left.as_millis() + 500) / 1000;
+        let secs = stored_secs(&cache, key).expect("an expiry");
         assert!(
             (359..=360).contains(&secs),
             "{key}: stored for {secs} s, not 300 + 60"
@@ -389,8 +386,15 @@ fn streams_in_both_directions() {
     cache.clear().expect("clear");
 }
 
-/// The seconds left on `key`, rounded as Redis's `TTL` rounds; `None` without expiry.
+/// The seconds left on `key` as stored (the stampede buffer included), rounded to the nearest;
+/// `None` without expiry.
 fn stored_secs(cache: &Cache, key: &str) -> Option<u128> {
+    logical_secs(&cache.with_stampede_prevention(None), key)
+}
+
+/// The time left of `key` as the cache reports it (the buffer taken off under stampede
+/// prevention), in whole seconds (rounded to the nearest); `None` without expiry.
+fn logical_secs(cache: &Cache, key: &str) -> Option<u128> {
     match cache.pttl(key).expect("pttl") {
         cachex::Ttl::Expires(left) => Some((left.as_millis() + 500) / 1000),
         cachex::Ttl::Persistent => None,
@@ -411,7 +415,7 @@ fn assert_buffered(what: &str, secs: u128) {
 /// `OPTIONS["stampede_prevention"] = {"buffer": 60}`, cachex's `stampede_prevention=buffer:60`):
 /// each stores the other's timeout plus the buffer, reads the other's values, and counts a value
 /// with less than the buffer left as missing (`get`, `has_key`), which its `add` then
-/// overwrites. Django's `ttl` strips the buffer from what cachex stored.
+/// overwrites. Both sides' `ttl` strip the buffer and both sides' `expire` add it.
 #[test]
 fn stampede_prevention_on_both_sides() {
     let (url, prefix) = place("stampede-both");
@@ -437,12 +441,26 @@ fn stampede_prevention_on_both_sides() {
         Some(json!({"k": [1, 2]}))
     );
     for key in ["django:text", "django:counter"] {
-        assert_buffered(key, stored_secs(&cache, key).expect("an expiry"));
+        assert_buffered(key, stored_secs(&plain, key).expect("an expiry"));
+        // cachex's ttl is the logical one, as Django's: the 300 s Django was given.
+        let logical = logical_secs(&cache, key).expect("an expiry");
+        assert!(
+            (299..=300).contains(&logical),
+            "{key}: cachex's ttl {logical}"
+        );
     }
+    // Django's expire(k, 100) stored 100 + 60, which cachex reads as 100.
+    assert_eq!(stored_secs(&plain, "django:expired"), Some(160));
+    assert_eq!(logical_secs(&cache, "django:expired"), Some(100));
     assert_eq!(stored_secs(&cache, "django:forever"), None);
     // Less than the buffer left: missing for cachex, and its add overwrites it.
     assert!(plain.expire("django:text", late).expect("expire"));
     assert_eq!(cache.get::<String>("django:text").expect("get"), None);
+    assert_eq!(
+        cache.ttl("django:text").expect("ttl"),
+        cachex::Ttl::Expires(std::time::Duration::ZERO),
+        "inside the buffer: 0 left, as Django's max(0, ttl - buffer)"
+    );
     assert!(!cache.has_key("django:text").expect("has_key"));
     assert!(
         cache
@@ -451,7 +469,7 @@ fn stampede_prevention_on_both_sides() {
     );
     assert_buffered(
         "added",
-        stored_secs(&cache, "django:text").expect("an expiry"),
+        stored_secs(&plain, "django:text").expect("an expiry"),
     );
 
     // cachex writes, Django reads.
@@ -464,6 +482,14 @@ fn stampede_prevention_on_both_sides() {
         .expect("set");
     cache.set("rust:late", "old", five_minutes).expect("set");
     assert!(plain.expire("rust:late", late).expect("expire"));
+    cache
+        .set("rust:expired", "value", Timeout::Never)
+        .expect("set");
+    assert!(
+        cache
+            .expire("rust:expired", std::time::Duration::from_secs(100))
+            .expect("expire")
+    );
     let seen: Value = serde_json::from_str(&django_script("stampede.py", &url, &prefix, "read"))
         .expect("Django printed JSON");
     assert_eq!(seen["text"], json!("wörld ✓"));
@@ -480,6 +506,16 @@ fn stampede_prevention_on_both_sides() {
         );
     }
     assert_eq!(seen["ttl"]["forever"], Value::Null, "no expiry");
+    // cachex's expire(k, 100) stored 100 + 60, which Django reads as 100.
+    let stored = seen["stored_ttl"]["expired"]
+        .as_u64()
+        .expect("the stored ttl");
+    assert!((159..=160).contains(&stored), "stored {stored}");
+    assert!(
+        (99..=100).contains(&seen["ttl"]["expired"].as_u64().expect("Django's ttl")),
+        "Django's ttl of cachex's expire: {}",
+        seen["ttl"]["expired"]
+    );
     assert_eq!(seen["late"], json!("MISSING"), "inside the buffer");
     assert_eq!(seen["late_present"], json!(false));
     assert_eq!(seen["late_added"], json!(true), "Django's add overwrote it");
@@ -490,7 +526,7 @@ fn stampede_prevention_on_both_sides() {
     );
     assert_buffered(
         "Django's add",
-        stored_secs(&cache, "rust:late").expect("an expiry"),
+        stored_secs(&plain, "rust:late").expect("an expiry"),
     );
     assert_eq!(cache.get::<i64>("rust:counter").expect("get"), Some(21));
     cache.clear().expect("clear");

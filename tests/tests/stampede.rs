@@ -2,19 +2,20 @@
 //! 0.14.1 does it, on memory, Redis and a cluster, blocking and async: values are stored for
 //! their timeout plus the buffer (integers too), a value inside its buffer reads as missing
 //! (`get`, `get_many`, `has_key`) and is overwritten by `add` and `get_or_set` and left alone by
-//! `touch`, and a value near the end of its logical life misses now and then (XFetch). Each
-//! case reads the stored expiry with `pttl`, which shows it as stored.
+//! `touch`, and a value near the end of its logical life misses now and then (XFetch). `ttl`,
+//! `pttl` and `expiretime` report the logical expiry (the buffer taken off) and `expire`,
+//! `pexpire` and `expire_at` add the buffer, as django-cachex 0.14.1's; the cases read and set
+//! the stored expiry through `with_stampede_prevention(None)`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use cachex::prelude::*;
-use cachex::{StampedePrevention, Ttl};
+use cachex::{ExpireTime, StampedePrevention, Ttl};
 use cachex_tests::{ServerKind, shared, shared_cluster};
 
 const BUFFER: u64 = 60;
 
-/// The cache with the option on each backend. Its `ttl`, `pttl` and `pexpire` see and set the
-/// stored expiry (the buffer included), which the cases use to look under the option.
+/// The cache with the option on each backend.
 fn caches(name: &str) -> Vec<(&'static str, Cache)> {
     let prefix = format!("stampede-{name}-{}", std::process::id());
     let option = format!("stampede_prevention=buffer:{BUFFER},beta:1,delta:1");
@@ -34,17 +35,21 @@ fn caches(name: &str) -> Vec<(&'static str, Cache)> {
 
 /// Stores `value` at `key` for `secs`, buffer or not (as a cache without the option would).
 fn store_for(cache: &Cache, key: &str, value: &str, secs: u64) {
-    cache.set(key, value, Timeout::Never).expect("set");
+    let raw = cache.with_stampede_prevention(None);
+    raw.set(key, value, Timeout::Never).expect("set");
     assert!(
-        cache
-            .pexpire(key, Duration::from_secs(secs))
+        raw.pexpire(key, Duration::from_secs(secs))
             .expect("pexpire")
     );
 }
 
 /// The stored expiry in whole seconds (rounded to the nearest).
 fn stored_secs(cache: &Cache, key: &str) -> u64 {
-    match cache.pttl(key).expect("pttl") {
+    match cache
+        .with_stampede_prevention(None)
+        .pttl(key)
+        .expect("pttl")
+    {
         Ttl::Expires(left) => (left.as_millis() as u64 + 500) / 1000,
         other => panic!("{key}: {other:?}"),
     }
@@ -174,5 +179,91 @@ fn near_its_logical_end_a_value_misses_now_and_then() {
         println!("{backend}: {hits} hits of 200 reads one second before the logical end");
         assert!(0 < hits && hits < 200, "{backend}: {hits} hits of 200");
         cache.clear().expect("clear");
+    }
+}
+
+/// Rounds a time left to whole seconds.
+fn secs(ttl: Ttl) -> u64 {
+    match ttl {
+        Ttl::Expires(left) => (left.as_millis() as u64 + 500) / 1000,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn expiries_are_read_and_set_without_the_buffer() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    for (backend, cache) in caches("logical") {
+        cache
+            .set("k", "value", Timeout::After(TIMEOUT))
+            .expect("set");
+        assert_eq!(secs(cache.ttl("k").expect("ttl")), 100, "{backend}: ttl");
+        assert_eq!(secs(cache.pttl("k").expect("pttl")), 100, "{backend}: pttl");
+        let when = match cache.expiretime("k").expect("expiretime") {
+            ExpireTime::At(when) => when,
+            other => panic!("{backend}: {other:?}"),
+        };
+        let left = when
+            .duration_since(SystemTime::now())
+            .expect("in the future");
+        assert!(
+            (98..=100).contains(&left.as_secs()),
+            "{backend}: expiretime {left:?} from now"
+        );
+
+        // expire under the buffer: the value stays readable (stored 30 + 60), as in Django.
+        assert!(cache.expire("k", Duration::from_secs(30)).expect("expire"));
+        assert_eq!(stored_secs(&cache, "k"), 30 + BUFFER, "{backend}");
+        assert_eq!(secs(cache.ttl("k").expect("ttl")), 30, "{backend}");
+        assert!(
+            cache.get::<String>("k").expect("get").is_some(),
+            "{backend}"
+        );
+        let set = runtime
+            .block_on(cache.apexpire("k", Duration::from_secs(40)))
+            .expect("apexpire");
+        assert!(set, "{backend}");
+        assert_eq!(stored_secs(&cache, "k"), 40 + BUFFER, "{backend}");
+
+        let deadline = SystemTime::now() + Duration::from_secs(200);
+        assert!(cache.expire_at("k", deadline).expect("expire_at"));
+        assert_eq!(stored_secs(&cache, "k"), 200 + BUFFER, "{backend}");
+        assert_eq!(secs(cache.ttl("k").expect("ttl")), 200, "{backend}");
+
+        // Inside the buffer the logical time left is 0, the key still stored.
+        store_for(&cache, "stale", "old", BUFFER / 2);
+        assert_eq!(
+            cache.ttl("stale").expect("ttl"),
+            Ttl::Expires(Duration::ZERO),
+            "{backend}"
+        );
+
+        // A deadline already past deletes, it is not kept for the buffer.
+        let past = SystemTime::now() - Duration::from_secs(5);
+        assert!(cache.expire_at("k", past).expect("expire_at"));
+        assert_eq!(cache.ttl("k").expect("ttl"), Ttl::Missing, "{backend}");
+        assert_eq!(cache.ttl("never").expect("ttl"), Ttl::Missing, "{backend}");
+        cache.set("forever", "v", Timeout::Never).expect("set");
+        assert_eq!(
+            cache.ttl("forever").expect("ttl"),
+            Ttl::Persistent,
+            "{backend}"
+        );
+        cache.clear().expect("clear");
+    }
+}
+
+#[test]
+fn views_keep_the_option() {
+    for (backend, cache) in caches("views") {
+        for view in [
+            cache.with_version(2),
+            cache.with_prefix("other-stampede-view"),
+        ] {
+            view.set("k", "value", Timeout::After(TIMEOUT))
+                .expect("set");
+            assert_eq!(stored_secs(&view, "k"), 100 + BUFFER, "{backend}");
+            view.clear().expect("clear");
+        }
     }
 }

@@ -450,7 +450,8 @@ impl CacheApi for CacheCore {
     }
 
     async fn apttl(&self, key: &str) -> Result<Ttl> {
-        Ok(ttl_of_millis(self.on_key(key, |key| Pttl { key }).await?))
+        let stored = self.on_key(key, |key| Pttl { key }).await?;
+        Ok(ttl_of_millis(self.logical_millis(stored)))
     }
 
     async fn aexpire(&self, key: &str, timeout: impl Into<Timeout> + Send) -> Result<bool> {
@@ -462,7 +463,11 @@ impl CacheApi for CacheCore {
     }
 
     async fn aexpire_at(&self, key: &str, when: SystemTime) -> Result<bool> {
-        let unix_millis = unix_millis(when)?;
+        let mut unix_millis = unix_millis(when)?;
+        if let Some(stampede) = self.stampede {
+            unix_millis =
+                stampede.stored_deadline(unix_millis, self::unix_millis(SystemTime::now())?);
+        }
         self.on_key(key, |key| PexpireAt { key, unix_millis }).await
     }
 
@@ -926,9 +931,8 @@ impl CacheApi for CacheCore {
     // --- breadth: django-cachex 0.14.1's further operations ---
 
     async fn aexpiretime(&self, key: &str) -> Result<ExpireTime> {
-        Ok(expire_time(
-            self.on_key(key, |key| PexpireTime { key }).await?,
-        ))
+        let stored = self.on_key(key, |key| PexpireTime { key }).await?;
+        Ok(expire_time(self.logical_millis(stored)))
     }
 
     async fn ascan(

@@ -116,6 +116,15 @@ impl CacheCore {
         })
     }
 
+    /// A stored time left or deadline (`PTTL`, `PEXPIRETIME` codes) as the caller sees it:
+    /// under stampede prevention, without the buffer every write adds.
+    pub(super) fn logical_millis(&self, stored: i64) -> i64 {
+        match self.stampede {
+            Some(stampede) => stampede.logical_millis(stored),
+            None => stored,
+        }
+    }
+
     /// The stored bytes a read of the made key finds: under stampede prevention, `None` when
     /// the read must miss (the value is within its buffer, or XFetch chose this caller to
     /// recompute it). `get` and `get_or_set` read here.
@@ -364,7 +373,7 @@ impl CacheCore {
     /// too far away to set), a delete for "expired at once". Whether the key existed.
     pub(super) async fn expire_in(&self, key: &str, timeout: Timeout) -> Result<bool> {
         let made = self.key(key)?;
-        match self.expiry(timeout).map(expiry_millis) {
+        match self.stored_expiry(timeout).map(expiry_millis) {
             Some(Some(millis)) => {
                 let millis = i64::try_from(millis).unwrap_or(i64::MAX);
                 self.run(key, Pexpire { key: made, millis }).await

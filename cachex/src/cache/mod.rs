@@ -179,25 +179,52 @@ impl Cache {
     /// The same cache (same backend, same settings) at another default version, as Django's
     /// `version=` argument: keys written through one are invisible to the other.
     pub fn with_version(&self, version: i64) -> Self {
-        self.with_keys(self.core().keys.clone().with_version(version))
+        let core = self.core();
+        self.view(core.keys.clone().with_version(version), core.stampede)
     }
 
     /// The same cache (same backend, same settings) under another prefix: keys written
     /// through one are invisible to the other, and `clear` on one leaves the other's.
     pub fn with_prefix(&self, prefix: impl Into<String>) -> Self {
-        self.with_keys(self.core().keys.clone().with_prefix(prefix))
+        let core = self.core();
+        self.view(core.keys.clone().with_prefix(prefix), core.stampede)
     }
 
-    fn with_keys(&self, keys: Keys) -> Self {
+    /// The same cache (same backend, same keys) with another `stampede_prevention` setting,
+    /// as django-cachex's per-call `stampede_prevention=` argument: `None` reads and sets the
+    /// raw stored expiries (the buffer included) and never misses early.
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    /// use cachex::{StampedePrevention, Ttl};
+    /// use std::time::Duration;
+    ///
+    /// let cache = Cache::builder()
+    ///     .stampede_prevention(Some(StampedePrevention::default()))
+    ///     .build()?;
+    /// cache.set("k", "v", Timeout::After(Duration::from_secs(100)))?;
+    /// let Ttl::Expires(logical) = cache.ttl("k")? else { unreachable!() };
+    /// let Ttl::Expires(stored) = cache.with_stampede_prevention(None).ttl("k")? else { unreachable!() };
+    /// assert_eq!(stored - logical, Duration::from_secs(60));
+    /// # Ok::<(), cachex::Error>(())
+    /// ```
+    pub fn with_stampede_prevention(&self, stampede: Option<StampedePrevention>) -> Self {
+        self.view(self.core().keys.clone(), stampede)
+    }
+
+    /// A cache over this one's backend and settings with other keys and stampede option.
+    fn view(&self, keys: Keys, stampede: Option<StampedePrevention>) -> Self {
         let core = self.core();
-        Cache::from_core(CacheCore::new(
+        let mut view = CacheCore::new(
             core.store.clone(),
             core.origin.clone(),
             keys,
             core.codec.clone(),
             core.default_timeout,
             core.fail_open,
-        ))
+        );
+        view.stampede = stampede;
+        Cache::from_core(view)
     }
 
     /// The cache's implementation of [`CacheApi`](crate::CacheApi), shared by every clone.

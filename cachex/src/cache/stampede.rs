@@ -129,6 +129,30 @@ impl StampedePrevention {
         }
     }
 
+    /// A deadline for `expire_at` as stored: the buffer added to one in the future (Unix
+    /// milliseconds), as django-cachex's `_buffered_when`; one already past stays, so that the
+    /// key is deleted rather than kept for the buffer.
+    pub(crate) fn stored_deadline(self, unix_millis: i64, now_unix_millis: i64) -> i64 {
+        if unix_millis <= now_unix_millis {
+            return unix_millis;
+        }
+        unix_millis.saturating_add(self.buffer_millis())
+    }
+
+    /// The logical time left (or deadline) of a stored one, in milliseconds, as
+    /// django-cachex's `_logical_ttl`: the buffer taken off, never below 0; the codes for
+    /// "missing" (-2) and "no expiry" (-1) pass through.
+    pub(crate) fn logical_millis(self, stored: i64) -> i64 {
+        if stored < 0 {
+            return stored;
+        }
+        stored.saturating_sub(self.buffer_millis()).max(0)
+    }
+
+    fn buffer_millis(self) -> i64 {
+        i64::try_from(self.buffer.as_millis()).unwrap_or(i64::MAX)
+    }
+
     /// Whether a value with `pttl` left (`PTTL`'s answer) counts as present: no expiry, or
     /// more than the buffer left (django-cachex's `outlives_buffer`, on `TTL`'s seconds).
     pub(crate) fn outlives(self, pttl: i64) -> bool {
@@ -183,6 +207,22 @@ mod tests {
         ] {
             assert!(StampedePrevention::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn expiries_are_stored_with_the_buffer_and_read_without_it() {
+        let config = StampedePrevention::default();
+        assert_eq!(config.logical_millis(-2), -2, "missing");
+        assert_eq!(config.logical_millis(-1), -1, "no expiry");
+        assert_eq!(config.logical_millis(160_000), 100_000);
+        assert_eq!(config.logical_millis(30_000), 0, "inside the buffer");
+        let now = 1_700_000_000_000;
+        assert_eq!(config.stored_deadline(now + 1_000, now), now + 61_000);
+        assert_eq!(
+            config.stored_deadline(now - 1_000, now),
+            now - 1_000,
+            "past: deleted"
+        );
     }
 
     #[test]
