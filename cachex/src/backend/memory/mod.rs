@@ -36,6 +36,7 @@ mod gate;
 mod hash;
 mod keys;
 mod list;
+mod raw;
 mod semaphore;
 mod set;
 mod stream;
