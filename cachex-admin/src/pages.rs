@@ -52,7 +52,7 @@ pub(crate) fn page(frame: &Frame<'_>, title: &str, notice: &Notice, body: Markup
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                header { nav aria-label="main" { a href={ (frame.base) "/" } { "cachex admin" } } }
+                header { nav aria-label="main" { a href=(home(frame)) { "cachex admin" } } }
                 main {
                     h1 { (title) }
                     @if frame.read_only {
@@ -67,6 +67,15 @@ pub(crate) fn page(frame: &Frame<'_>, title: &str, notice: &Notice, body: Markup
                 }
             }
         }
+    }
+}
+
+/// The list of caches' address: the mount path itself (axum's `nest` serves it there).
+fn home(frame: &Frame<'_>) -> String {
+    if frame.base.is_empty() {
+        "/".to_owned()
+    } else {
+        frame.base.to_owned()
     }
 }
 
@@ -113,7 +122,7 @@ pub(crate) fn index(frame: &Frame<'_>, caches: &[CacheRow]) -> Markup {
 fn cache_nav(frame: &Frame<'_>, cache: &str) -> Markup {
     html! {
         nav aria-label="cache" {
-            a href={ (frame.base) "/" } { "All caches" }
+            a href=(home(frame)) { "All caches" }
             a href={ (frame.base) "/" (cache) "/keys" } { "Keys of " (cache) }
             a href={ (frame.base) "/" (cache) "/server" } { "Server" }
         }
