@@ -70,13 +70,16 @@ pub async fn seed(cache: &Cache) -> cachex::Result<()> {
     Ok(())
 }
 
-/// The service: the admin nested at [`BASE`] over `cache` (named `default`), `/` sending to it.
+/// The service: the admin nested at [`BASE`] over the named caches, `/` sending to it.
 pub fn app(
-    cache: Cache,
+    caches: Vec<(&str, Cache)>,
     authorize: impl Fn(&http::request::Parts) -> bool + Send + Sync + 'static,
 ) -> Result<Router, cachex_admin::BuildError> {
-    let admin = AdminRouter::new(BASE)
-        .cache("default", cache)
+    let admin = caches
+        .into_iter()
+        .fold(AdminRouter::new(BASE), |admin, (name, cache)| {
+            admin.cache(name, cache)
+        })
         .authorize(authorize)
         .build()?;
     Ok(Router::new()
@@ -105,7 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&address).await?;
     println!("cache: {cache}");
     println!("admin: http://{}{BASE}", listener.local_addr()?);
-    let app = app(cache, from_loopback)?;
+    let app = app(vec![("default", cache)], from_loopback)?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
