@@ -381,7 +381,7 @@ pub(crate) fn key_page(
                             @if !ro { td {
                                 (edit("hset", html! {
                                     input type="hidden" name="field" value=(field);
-                                    label { span.muted { "new value" } input type="text" name="value" value=(item.text) aria-label={ "value of " (field) }; }
+                                    label { span.muted { "new value " } input type="text" name="value" value=(item.text) aria-label={ "value of " (field) }; }
                                     button type="submit" { "Save" }
                                 }))
                                 " "
