@@ -571,11 +571,11 @@ impl Pipeline<'_> {
     /// cache.aset("n", &1, Timeout::Never).await?;
     /// let seen = cache.core().raw("n")?;
     /// let mut edit = cache.transaction();
-    /// edit.set("n", &2, Timeout::Never);
+    /// let _stored = edit.set("n", &2, Timeout::Never);
     /// let ran = edit.aexecute_if("n", |now| now == seen.as_ref()).await?;
     /// assert!(ran.is_some());
     /// let mut stale = cache.transaction();
-    /// stale.set("n", &3, Timeout::Never);
+    /// let _stored = stale.set("n", &3, Timeout::Never);
     /// assert!(stale.aexecute_if("n", |now| now == seen.as_ref()).await?.is_none());
     /// assert_eq!(cache.aget::<i64>("n").await?, Some(2));
     /// # Ok::<(), cachex::Error>(())
