@@ -1,4 +1,4 @@
-//! An admin page for [cachex](cachex) caches, as an axum [`Router`]: a list of the caches with
+//! An admin page for [cachex] caches, as an axum [`Router`]: a list of the caches with
 //! their backend and location, a key browser (wildcard search, filter by type, TTL,
 //! pagination, bulk delete, add a key), a page per key type (string, hash, list, set, sorted
 //! set, stream) with its edits, and a server page (INFO, keyspace hits and misses, command

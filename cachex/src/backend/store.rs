@@ -158,7 +158,7 @@ impl Store {
         &self,
         commands: Vec<Box<dyn AnyCommand>>,
         key: &str,
-        check: Box<dyn FnOnce(Option<&crate::ops::RawData>) -> bool + Send + '_>,
+        check: super::memory::Check<'_>,
     ) -> Result<Option<Vec<Result<Reply>>>> {
         match self {
             Store::Memory(memory) => Ok(memory.batch_if(commands, key, check)),

@@ -5,6 +5,9 @@ use super::data::{Data, lock};
 use super::gate::stripes;
 use super::{AnyCommand, Memory, Reply};
 use crate::Result;
+
+/// The check of [`Memory::batch_if`]: whether the transaction may run, given the key's content.
+pub(crate) type Check<'a> = Box<dyn FnOnce(Option<&RawData>) -> bool + Send + 'a>;
 use crate::ops::RawData;
 
 impl Memory {
@@ -61,7 +64,7 @@ impl Memory {
         &self,
         commands: Vec<Box<dyn AnyCommand>>,
         key: &str,
-        check: Box<dyn FnOnce(Option<&RawData>) -> bool + Send + '_>,
+        check: Check<'_>,
     ) -> Option<Vec<Result<Reply>>> {
         let mask = stripes(|visit| {
             visit(key);
