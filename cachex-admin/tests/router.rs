@@ -393,3 +393,32 @@ async fn every_edit_on_redis() -> TestResult {
     let url = format!("{}?prefix=admin-router", shared(ServerKind::Redis).url());
     every_edit(Cache::from_url(&url)?).await
 }
+
+#[tokio::test]
+async fn bytes_that_do_not_decode_show_raw_and_are_removed_exactly() -> TestResult {
+    let server = shared(ServerKind::Redis);
+    let url = format!("{}?prefix=admin-raw", server.url());
+    let cache = Cache::from_url(&url)?;
+    let session = Session::start(app(cache.clone())?).await?;
+    let made = cachex_tests::made_key(&cache, "bin");
+    server.command(&[b"DEL".as_slice(), made.as_bytes()]);
+    server.command(&[
+        b"SADD".as_slice(),
+        made.as_bytes(),
+        b"\xff\xfe<b>",
+        b"\"ok\"",
+    ]);
+    let (status, _, body) = session.get("/admin/c/key?k=bin").await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("raw (not decodable)"), "{body}");
+    assert!(body.contains("hex: fffe3c623e"), "{body}");
+    assert!(
+        body.contains("&lt;b&gt;") && !body.contains("<b>"),
+        "escaped: {body}"
+    );
+    session
+        .edit("bin", &[("op", "srem"), ("raw", "fffe3c623e")])
+        .await?;
+    assert_eq!(cache.asmembers::<String>("bin").await?, ["ok"]);
+    Ok(())
+}

@@ -114,12 +114,45 @@ impl Browser {
         Ok(())
     }
 
-    /// The page's visible text.
+    /// The page's visible text (read again if the page was replaced meanwhile).
     async fn text(&self) -> Result<String, Box<dyn Error>> {
-        Ok(self.client.find(Locator::Css("body")).await?.text().await?)
+        let mut last = None;
+        for _ in 0..50 {
+            match self.client.find(Locator::Css("body")).await {
+                Ok(body) => match body.text().await {
+                    Ok(text) => return Ok(text),
+                    Err(err) => last = Some(err),
+                },
+                Err(err) => last = Some(err),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("no page text: {last:?}").into())
     }
 
-    async fn click(&self, xpath: &str) -> TestResult {
+    /// Clicks what `xpath` finds, which loads a new page, and waits until the page's text
+    /// holds `expected` (up to 30 s): that text.
+    async fn click(&self, xpath: &str, expected: &str) -> Result<String, Box<dyn Error>> {
+        self.client
+            .find(Locator::XPath(xpath))
+            .await
+            .map_err(|err| format!("{xpath}: {err}"))?
+            .click()
+            .await
+            .map_err(|err| format!("clicking {xpath}: {err}"))?;
+        let mut text = String::new();
+        for _ in 0..300 {
+            text = self.text().await?;
+            if text.contains(expected) {
+                return Ok(text);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(format!("after clicking {xpath}, no {expected:?} in: {text}").into())
+    }
+
+    /// Ticks a checkbox (no page load).
+    async fn tick(&self, xpath: &str) -> TestResult {
         self.client
             .find(Locator::XPath(xpath))
             .await?
@@ -129,9 +162,19 @@ impl Browser {
     }
 
     async fn fill(&self, xpath: &str, text: &str) -> TestResult {
-        let input = self.client.find(Locator::XPath(xpath)).await?;
-        input.clear().await?;
-        input.send_keys(text).await?;
+        let input = self
+            .client
+            .find(Locator::XPath(xpath))
+            .await
+            .map_err(|err| format!("{xpath}: {err}"))?;
+        input
+            .clear()
+            .await
+            .map_err(|err| format!("clearing {xpath}: {err}"))?;
+        input
+            .send_keys(text)
+            .await
+            .map_err(|err| format!("typing in {xpath}: {err}"))?;
         Ok(())
     }
 
@@ -215,10 +258,12 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
     browser.shot("caches").await?;
 
     // Browse, search, filter by type.
-    browser
-        .click("//tr[td[1][normalize-space()='default']]//a[normalize-space()='Keys']")
+    let text = browser
+        .click(
+            "//tr[td[1][normalize-space()='default']]//a[normalize-space()='Keys']",
+            "8 keys",
+        )
         .await?;
-    let text = browser.text().await?;
     for key in [
         "greeting", "counter", "user:1", "queue", "tags", "scores", "events", "xss",
     ] {
@@ -227,10 +272,9 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
     assert!(text.contains("8 keys"), "{text}");
     browser.shot("keys").await?;
     browser.fill("//input[@name='q']", "user").await?;
-    browser
-        .click("//button[normalize-space()='Search']")
+    let text = browser
+        .click("//button[normalize-space()='Search']", "1 keys")
         .await?;
-    let text = browser.text().await?;
     assert!(
         text.contains("user:1") && !text.contains("greeting"),
         "{text}"
@@ -262,10 +306,12 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
                 key.replace(':', "%3A")
             ))
             .await?;
-        browser
-            .click(&format!("//a[normalize-space()='{key}']"))
+        let text = browser
+            .click(
+                &format!("//a[normalize-space()='{key}']"),
+                &format!("Key {key}"),
+            )
             .await?;
-        let text = browser.text().await?;
         assert!(text.contains(&format!("Key {key}")), "{text}");
         assert!(text.contains(&format!("Type {kind}")), "{key}: {text}");
         assert!(text.contains(shown), "{key} shows {shown}: {text}");
@@ -286,13 +332,12 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
             "Grace",
         )
         .await?;
-    browser
-        .click(&format!(
-            "{name_row}//form[input[@name='op'][@value='hset']]//button"
-        ))
+    let text = browser
+        .click(
+            &format!("{name_row}//form[input[@name='op'][@value='hset']]//button"),
+            "Saved.",
+        )
         .await?;
-    let text = browser.text().await?;
-    assert!(text.contains("Saved."), "{text}");
     assert!(text.contains("\"Grace\""), "{text}");
     assert_eq!(
         cache.ahget::<String>("user:1", "name").await?.as_deref(),
@@ -312,16 +357,12 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
             "Mallory",
         )
         .await?;
-    browser
-        .click(&format!(
-            "{name_row}//form[input[@name='op'][@value='hset']]//button"
-        ))
+    let text = browser
+        .click(
+            &format!("{name_row}//form[input[@name='op'][@value='hset']]//button"),
+            "Not saved: this key changed since you opened it",
+        )
         .await?;
-    let text = browser.text().await?;
-    assert!(
-        text.contains("Not saved: this key changed since you opened it"),
-        "{text}"
-    );
     assert!(
         text.contains("grace@example.com"),
         "the current content is shown: {text}"
@@ -337,9 +378,9 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
         .goto(&format!("{base}/default/key?k=greeting"))
         .await?;
     browser.fill("//input[@name='seconds']", "120").await?;
-    browser.click("//button[@value='expire']").await?;
-    let text = browser.text().await?;
-    assert!(text.contains("The TTL was set."), "{text}");
+    let text = browser
+        .click("//button[@value='expire']", "The TTL was set.")
+        .await?;
     assert!(
         text.contains("TTL 120 s") || text.contains("TTL 119 s"),
         "{text}"
@@ -347,35 +388,37 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
     assert!(
         matches!(cache.attl("greeting").await?, Ttl::Expires(left) if left > Duration::from_secs(100))
     );
-    browser.click("//button[@value='persist']").await?;
-    let text = browser.text().await?;
-    assert!(text.contains("TTL never expires"), "{text}");
+    browser
+        .click("//button[@value='persist']", "TTL never expires")
+        .await?;
     assert_eq!(cache.attl("greeting").await?, Ttl::Persistent);
     browser.shot("ttl-removed").await?;
 
     // Bulk delete, after a confirmation.
     client.goto(&format!("{base}/default/keys")).await?;
     browser
-        .click("//input[@type='checkbox'][@value='queue']")
+        .tick("//input[@type='checkbox'][@value='queue']")
         .await?;
     browser
-        .click("//input[@type='checkbox'][@value='tags']")
+        .tick("//input[@type='checkbox'][@value='tags']")
         .await?;
     browser
-        .click("//button[starts-with(normalize-space(), 'Delete selected')]")
+        .click(
+            "//button[starts-with(normalize-space(), 'Delete selected')]",
+            "Delete 2 keys?",
+        )
         .await?;
-    let text = browser.text().await?;
-    assert!(text.contains("Delete 2 keys?"), "{text}");
     assert!(
         cache.ahas_key("queue").await?,
         "nothing deleted before the confirmation"
     );
     browser.shot("bulk-delete-confirm").await?;
     browser
-        .click("//button[normalize-space()='Yes, do it']")
+        .click(
+            "//button[normalize-space()='Yes, do it']",
+            "Deleted 2 keys.",
+        )
         .await?;
-    let text = browser.text().await?;
-    assert!(text.contains("Deleted 2 keys."), "{text}");
     assert!(!cache.ahas_key("queue").await? && !cache.ahas_key("tags").await?);
     assert!(cache.ahas_key("scores").await?);
 
@@ -392,9 +435,12 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
     browser
         .fill("//form[input[@value='set']]//input[@name='value']", "99")
         .await?;
-    browser.click("//form[input[@value='set']]//button").await?;
-    let text = browser.text().await?;
-    assert!(text.contains("CSRF token is missing or wrong"), "{text}");
+    browser
+        .click(
+            "//form[input[@value='set']]//button",
+            "CSRF token is missing or wrong",
+        )
+        .await?;
     assert_eq!(cache.aget::<i64>("counter").await?, Some(41));
     browser.shot("csrf-refused").await?;
 
@@ -418,11 +464,14 @@ async fn steps(browser: &Browser, cache: &Cache, base: &str) -> TestResult {
     );
     browser.shot("server").await?;
     browser
-        .click("//button[starts-with(normalize-space(), 'Flush the whole database')]")
+        .click(
+            "//button[starts-with(normalize-space(), 'Flush the whole database')]",
+            "Flush the whole database?",
+        )
         .await?;
-    let text = browser.text().await?;
-    assert!(text.contains("Flush the whole database?"), "{text}");
-    browser.click("//a[normalize-space()='Cancel']").await?;
+    browser
+        .click("//a[normalize-space()='Cancel']", "6 keys")
+        .await?;
     assert!(
         cache.ahas_key("scores").await?,
         "cancelled: nothing flushed"
