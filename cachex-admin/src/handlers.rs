@@ -252,16 +252,20 @@ async fn index(State(admin): State<Arc<Admin>>, nonce: axum::Extension<Nonce>) -
         .map(|(name, cache)| {
             // The URL that builds the cache, passwords shown as ***.
             let location = cache.to_string();
-            let backend = location.split("://").next().unwrap_or("").to_owned();
             CacheRow {
                 name: name.clone(),
-                backend,
+                backend: backend_of(&location),
                 location,
             }
         })
         .collect();
     let token = admin.csrf.token(&nonce.0.0);
     html(pages::index(&admin.frame(&token), &rows))
+}
+
+/// The backend of a cache's URL: its scheme (`memory`, `redis`, `redis+cluster`, ...).
+fn backend_of(location: &str) -> String {
+    location.split("://").next().unwrap_or("").to_owned()
 }
 
 /// The glob of a search: as typed when it has wildcards, else the keys containing it.
@@ -706,8 +710,14 @@ async fn server(
             .and_then(|sections| sections.get("commandstats"))
             .map(|fields| fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
+        let location = cache.to_string();
+        let settings = cache.core().key_settings();
         let view = pages::Server {
             cache: &name,
+            backend: backend_of(&location),
+            location: location.clone(),
+            prefix: settings.prefix().to_owned(),
+            version: settings.version(),
             hits: info.get("stats", "keyspace_hits").map(str::to_owned),
             misses: info.get("stats", "keyspace_misses").map(str::to_owned),
             sections,

@@ -486,6 +486,11 @@ pub(crate) fn key_page(
 /// The server page.
 pub(crate) struct Server<'a> {
     pub(crate) cache: &'a str,
+    pub(crate) backend: String,
+    /// The cache as a URL, passwords shown as `***`.
+    pub(crate) location: String,
+    pub(crate) prefix: String,
+    pub(crate) version: i64,
     pub(crate) sections: Vec<(String, Vec<(String, String)>)>,
     pub(crate) hits: Option<String>,
     pub(crate) misses: Option<String>,
@@ -503,6 +508,13 @@ pub(crate) fn server(frame: &Frame<'_>, notice: &Notice, view: &Server<'_>) -> M
         notice,
         html! {
             (cache_nav(frame, cache))
+            h2 { "Configuration" }
+            table {
+                tr { th { "Backend" } td { (view.backend) } }
+                tr { th { "Location" } td { code { (view.location) } } }
+                tr { th { "Key prefix" } td { code { (view.prefix) } } }
+                tr { th { "Version" } td { (view.version) } }
+            }
             h2 { "Keyspace hits and misses" }
             table {
                 tr { th { "Hits" } td { (view.hits.as_deref().unwrap_or("-")) } }
@@ -522,7 +534,10 @@ pub(crate) fn server(frame: &Frame<'_>, notice: &Notice, view: &Server<'_>) -> M
                     tbody { @for entry in &view.slowlog { tr {
                         td { (entry.id) }
                         td { (entry.duration.as_micros()) " µs" }
-                        td { code { (entry.command.join(" ")) } }
+                        // Only the command's name: the slow log is the whole server's, and its
+                        // arguments can hold other caches' keys and values.
+                        td { code { (entry.command.first().map_or("", String::as_str)) }
+                            @if entry.command.len() > 1 { " " span.muted { "(" (entry.command.len() - 1) " arguments hidden)" } } }
                         td { (entry.client_address.as_deref().unwrap_or("")) }
                     } } }
                 }

@@ -422,3 +422,23 @@ async fn bytes_that_do_not_decode_show_raw_and_are_removed_exactly() -> TestResu
     assert_eq!(cache.asmembers::<String>("bin").await?, ["ok"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_server_page_hides_the_slow_logs_arguments() -> TestResult {
+    // A server of its own that logs every command as slow.
+    let server =
+        cachex_tests::Server::start_with(ServerKind::Redis, &["--slowlog-log-slower-than", "0"]);
+    let cache = Cache::from_url(&format!("{}?prefix=p&version=3", server.url()))?;
+    cache.aset("k", "topsecret", Timeout::Never).await?;
+    let session = Session::start(app(cache)?).await?;
+    let (status, _, body) = session.get("/admin/c/server").await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("arguments hidden"), "{body}");
+    assert!(!body.contains("topsecret"), "{body}");
+    assert!(
+        body.contains("<code>p</code>") && body.contains("<td>3</td>"),
+        "{body}"
+    );
+    assert!(body.contains("cmdstat_set"), "{body}");
+    Ok(())
+}
