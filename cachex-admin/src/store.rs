@@ -481,9 +481,20 @@ async fn apply_on_server(
     })
 }
 
-/// The value stored as `raw`, decoded, to name an item to remove through the API.
+/// The value stored as `raw`, decoded, to name an item to remove through the API: only when
+/// the codec encodes it back to the same bytes (else the API would name another item).
 fn decoded(cache: &Cache, key: &str, raw: &[u8]) -> Result<Value, Error> {
-    cache.core().codec().decode::<Value>(key, raw)
+    let codec = cache.core().codec();
+    let value = codec.decode::<Value>(key, raw)?;
+    if codec.encode(&value)? != raw {
+        return Err(Error::Unsupported {
+            operation: "admin",
+            reason: "this item's stored bytes are not what its value encodes to (another \
+                     encoder wrote it), so the in-memory backend cannot name it to remove it"
+                .to_owned(),
+        });
+    }
+    Ok(value)
 }
 
 /// Checks one queued operation's result.

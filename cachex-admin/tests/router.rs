@@ -442,3 +442,21 @@ async fn the_server_page_hides_the_slow_logs_arguments() -> TestResult {
     assert!(body.contains("cmdstat_set"), "{body}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_edit_on_a_cluster() -> TestResult {
+    let url = format!(
+        "{}?prefix=admin-cluster",
+        cachex_tests::shared_cluster().url()
+    );
+    every_edit(Cache::from_url(&url)?).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_edit_through_sentinel() -> TestResult {
+    let url = format!(
+        "{}?prefix=admin-sentinel",
+        cachex_tests::shared_sentinel().url()
+    );
+    every_edit(Cache::from_url(&url)?).await
+}
