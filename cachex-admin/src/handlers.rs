@@ -309,10 +309,7 @@ async fn keys(
         .max(1);
     let result = async {
         let cache = admin.cache(&name)?;
-        let mut found = cache.akeys(&glob(search)).await?;
-        found.sort();
-        let capped = found.len() > store::SCANNED;
-        found.truncate(store::SCANNED);
+        let (found, capped) = store::matching(cache, &glob(search)).await?;
         if kind.is_empty() {
             // Only the page's keys need their type and TTL.
             let matched = found.len();

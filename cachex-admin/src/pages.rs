@@ -185,7 +185,7 @@ pub(crate) fn browser(frame: &Frame<'_>, notice: &Notice, view: &Browser<'_>) ->
             }
             p {
                 (view.matched) " keys"
-                @if view.capped { " (the first " (crate::store::SCANNED) " matches looked at)" }
+                @if view.capped { " (the scan stopped at " (crate::store::SCANNED) " matches: narrow the search)" }
                 ", page " (view.page) " of " (view.pages.max(1))
             }
             form method="post" action={ (frame.base) "/" (cache) "/bulk-delete" } {

@@ -614,6 +614,26 @@ async fn apply_in_memory(
     }
 }
 
+/// The keys matching `pattern`, sorted: at most [`SCANNED`] of them, the scan stopped there
+/// (then `true`), so that a large keyspace is not read whole.
+pub(crate) async fn matching(cache: &Cache, pattern: &str) -> Result<(Vec<String>, bool), Error> {
+    let mut scan = std::pin::pin!(cache.aiter_keys(pattern).await?);
+    // A key can come twice in a scan: a set keeps it once.
+    let mut found = std::collections::BTreeSet::new();
+    while found.len() <= SCANNED {
+        let next =
+            std::future::poll_fn(|cx| futures_core::Stream::poll_next(scan.as_mut(), cx)).await;
+        match next {
+            Some(key) => {
+                found.insert(key?);
+            }
+            None => break,
+        }
+    }
+    let capped = found.len() > SCANNED;
+    Ok((found.into_iter().take(SCANNED).collect(), capped))
+}
+
 /// A key's type and time to live, for the key browser.
 pub(crate) async fn types_and_ttls(
     cache: &Cache,

@@ -460,3 +460,47 @@ async fn every_edit_through_sentinel() -> TestResult {
     );
     every_edit(Cache::from_url(&url)?).await
 }
+
+#[tokio::test]
+async fn the_browser_pages_filters_and_stops_its_scan() -> TestResult {
+    let cache = Cache::in_memory();
+    let keys: Vec<String> = (0..120).map(|n| format!("item:{n:03}")).collect();
+    let items: Vec<(&str, i64)> = keys.iter().map(|key| (key.as_str(), 1)).collect();
+    cache.aset_many(&items, Timeout::Never).await?;
+    cache.ahset("item:hash", "f", &1).await?;
+    let session = Session::start(app(cache.clone())?).await?;
+    let (_, _, page1) = session.get("/admin/c/keys?q=item").await?;
+    assert!(page1.contains("121 keys, page 1 of 3"), "{page1}");
+    assert!(
+        page1.contains(">item:000<") && !page1.contains(">item:050<"),
+        "{page1}"
+    );
+    assert!(page1.contains("rel=\"next\""), "{page1}");
+    let (_, _, page3) = session.get("/admin/c/keys?q=item&page=3").await?;
+    assert!(
+        page3.contains(">item:119<") && page3.contains(">item:hash<"),
+        "{page3}"
+    );
+    assert!(!page3.contains("rel=\"next\""), "{page3}");
+    let (_, _, hashes) = session.get("/admin/c/keys?q=item&type=hash").await?;
+    assert!(
+        hashes.contains("1 keys, page 1 of 1") && hashes.contains(">item:hash<"),
+        "{hashes}"
+    );
+    let (_, _, glob) = session.get("/admin/c/keys?q=item%3A00%3F").await?;
+    assert!(glob.contains("10 keys"), "a wildcard search: {glob}");
+
+    // More keys than the browser looks at: it says so.
+    let many: Vec<String> = (0..10_001).map(|n| format!("many:{n}")).collect();
+    let items: Vec<(&str, i64)> = many.iter().map(|key| (key.as_str(), 1)).collect();
+    let big = Cache::builder().max_entries(20_000).build()?;
+    big.aset_many(&items, Timeout::Never).await?;
+    let session = Session::start(app(big)?).await?;
+    let (_, _, body) = session.get("/admin/c/keys").await?;
+    assert!(
+        body.contains("10000 keys") && body.contains("the scan stopped at 10000"),
+        "{}",
+        &body[..2000.min(body.len())]
+    );
+    Ok(())
+}
