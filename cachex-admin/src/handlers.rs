@@ -5,14 +5,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cachex::prelude::*;
 use cachex::stream::{StreamId, XaddOptions};
 use cachex::{Cache, Error, KeyType};
-use http::header::{HeaderValue, SET_COOKIE};
+use http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName, HeaderValue, REFERRER_POLICY, SET_COOKIE,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use http::{Method, StatusCode, Uri};
 use maud::{Markup, html};
 use serde_json::Value;
@@ -57,8 +62,18 @@ pub(crate) fn router(admin: Admin) -> Router {
         .with_state(admin)
 }
 
-/// Authorization, read-only refusal and the CSRF cookie, for every request.
-async fn gate(State(admin): State<Arc<Admin>>, mut request: Request, next: Next) -> Response {
+/// Every request passes here: [`admit`], then the security headers on whatever it answers.
+async fn gate(state: State<Arc<Admin>>, request: Request, next: Next) -> Response {
+    let mut response = admit(state, request, next).await;
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// Authorization, read-only refusal and the CSRF cookie.
+async fn admit(State(admin): State<Arc<Admin>>, mut request: Request, next: Next) -> Response {
     if let Some(authorize) = &admin.authorize {
         let (parts, body) = request.into_parts();
         if !authorize(&parts) {
@@ -70,8 +85,23 @@ async fn gate(State(admin): State<Arc<Admin>>, mut request: Request, next: Next)
         }
         request = Request::from_parts(parts, body);
     }
-    if admin.read_only && request.method() != Method::GET && request.method() != Method::HEAD {
-        return refusal(&admin, StatusCode::FORBIDDEN, "This admin is read-only.");
+    if admin.read_only {
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            return refusal(&admin, StatusCode::FORBIDDEN, "This admin is read-only.");
+        }
+        // Served with the peer's address known (`into_make_service_with_connect_info`): local
+        // use means a loopback peer.
+        let remote = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(peer)| !peer.ip().is_loopback());
+        if remote {
+            return refusal(
+                &admin,
+                StatusCode::FORBIDDEN,
+                "This admin is for local use only.",
+            );
+        }
     }
     let (nonce, new) = match csrf::nonce_of(request.headers()) {
         Some(nonce) => (nonce, false),
@@ -100,6 +130,20 @@ async fn gate(State(admin): State<Arc<Admin>>, mut request: Request, next: Next)
     }
     response
 }
+
+/// Headers on every answer: nothing but the inline stylesheet may load or run, forms post only
+/// here, no other site may frame the pages (clickjacking), and nothing is cached.
+const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
+    (
+        CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (X_FRAME_OPTIONS, "DENY"),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (REFERRER_POLICY, "same-origin"),
+    (CACHE_CONTROL, "no-store"),
+];
 
 /// A page saying why a request was refused.
 fn refusal(admin: &Admin, status: StatusCode, text: &str) -> Response {

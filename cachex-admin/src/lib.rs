@@ -15,7 +15,9 @@
 //! puts its own layer in front) unless the router is made
 //! [read-only for local use](AdminRouter::read_only_for_local_use). State changes are POSTs
 //! with a CSRF token (a signed double-submit cookie), every value is escaped, destructive
-//! actions ask for a confirmation, and the caches' locations never show a password.
+//! actions ask for a confirmation, and the caches' locations never show a password. Every
+//! answer carries a Content-Security-Policy that lets nothing load or run but the inline
+//! stylesheet and forbids framing, with `X-Frame-Options: DENY` and `Cache-Control: no-store`.
 //!
 //! ```
 //! use cachex::Cache;
@@ -154,7 +156,9 @@ impl AdminRouter {
     }
 
     /// No authorization, and no edits at all: every page reads, every form is gone, every
-    /// POST is refused (403). For a developer's own machine; serve it on loopback only.
+    /// POST is refused (403). For a developer's own machine: serve it on loopback; when it is
+    /// served with the peer's address (`into_make_service_with_connect_info::<SocketAddr>`), a
+    /// peer that is not a loopback address is refused too.
     pub fn read_only_for_local_use(mut self) -> Self {
         self.access = Access::ReadOnly;
         self

@@ -196,6 +196,17 @@ async fn read_only_refuses_every_post_and_shows_no_form() -> TestResult {
     .await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(cache.ahas_key("k").await?);
+    // A peer that is not this machine is refused, even to read.
+    let mut remote = Request::get("/admin/c/key?k=k").body(Body::empty())?;
+    remote
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [192, 0, 2, 1],
+            4000,
+        ))));
+    let (status, _, body) = send(&router, remote).await?;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("local use only"), "{body}");
     Ok(())
 }
 
