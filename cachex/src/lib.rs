@@ -93,7 +93,7 @@ pub use lock::{Lock, LockApi, LockApiAsync};
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use ops::{
     Compare, Condition, ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, Info,
-    InfoSections, InsertAt, ListEnd, SetOptions, SetOutcome, SlowlogEntry, ZaddOptions,
+    InfoSections, InsertAt, ListEnd, RawData, SetOptions, SetOutcome, SlowlogEntry, ZaddOptions,
 };
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]

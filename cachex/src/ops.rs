@@ -308,3 +308,32 @@ pub struct SlowlogEntry {
     /// The client's name (`CLIENT SETNAME`), when it has one.
     pub client_name: Option<String>,
 }
+
+// --- admin ---
+
+/// What a key holds, raw: its stored bytes as they are, not decoded (for tools that inspect
+/// keys, as `cachex-admin` does; see [`CacheCore::raw`](crate::CacheCore::raw)).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RawData {
+    /// A plain value's bytes.
+    String(Vec<u8>),
+    /// A hash's fields and values, by field.
+    Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    /// A list's items, head first.
+    List(Vec<Vec<u8>>),
+    /// A set's members, in byte order.
+    Set(Vec<Vec<u8>>),
+    /// A sorted set's members and scores, lowest score first.
+    SortedSet(Vec<(Vec<u8>, f64)>),
+    /// A stream: its length, last id and how many entries were ever added (what changes when
+    /// it changes; its entries are read with `xrange`).
+    Stream {
+        /// How many entries it has.
+        length: u64,
+        /// The last id ever made.
+        last_id: crate::stream::StreamId,
+        /// How many entries were ever added.
+        entries_added: u64,
+    },
+}

@@ -141,6 +141,31 @@ impl Store {
         dispatch!(self, operation, keys, backend => backend.batch(commands, atomic).await)
     }
 
+    // --- admin ---
+
+    /// The raw content of the made key `key` (in-memory only; on a server, `cachex-admin`
+    /// reads it with a script).
+    pub(crate) fn raw(&self, key: &str) -> Result<Option<crate::ops::RawData>> {
+        match self {
+            Store::Memory(memory) => Ok(memory.raw(key)),
+            _ => Err(admin_unsupported("raw")),
+        }
+    }
+
+    /// A transaction run only if `check` accepts the raw content of `key` under its hold
+    /// (in-memory only; on a server, a script checks and applies).
+    pub(crate) fn batch_if(
+        &self,
+        commands: Vec<Box<dyn AnyCommand>>,
+        key: &str,
+        check: super::memory::Check<'_>,
+    ) -> Result<Option<Vec<Result<Reply>>>> {
+        match self {
+            Store::Memory(memory) => Ok(memory.batch_if(commands, key, check)),
+            _ => Err(admin_unsupported("execute_if")),
+        }
+    }
+
     /// Deletes every key matching `pattern` (`SCAN` + `UNLINK`, batch by batch): how many.
     pub(crate) async fn delete_pattern(&self, pattern: &str) -> Result<u64> {
         #[cfg(feature = "redis")]
@@ -205,5 +230,14 @@ impl Store {
             crate::metrics::call(operation, self.kind(), elapsed, result.as_ref().err());
         }
         result
+    }
+}
+
+/// An admin operation the server backends do not offer (a script does it there).
+fn admin_unsupported(operation: &'static str) -> crate::Error {
+    crate::Error::Unsupported {
+        operation,
+        reason: "only the in-memory backend offers it: on a server, use a script (eval_script)"
+            .to_owned(),
     }
 }

@@ -23,10 +23,10 @@ use serde::de::DeserializeOwned;
 use super::core::CacheCore;
 use crate::api::{CacheApi, KeyType, Timeout, Ttl};
 use crate::backend::Store;
-use crate::backend::batch::Batch;
+use crate::backend::batch::{Batch, Reply};
 use crate::ops::{
-    ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, InsertAt, ListEnd, SetOptions,
-    SetOutcome, ZaddOptions,
+    ExpireCondition, ExpireTime, FieldExpiry, FieldsCondition, InsertAt, ListEnd, RawData,
+    SetOptions, SetOutcome, ZaddOptions,
 };
 use crate::stream::{
     AutoClaim, ClaimOptions, ConsumerInfo, GroupInfo, PendingEntry, PendingRange, PendingSummary,
@@ -262,21 +262,29 @@ pub trait PipelineApi: Send {
 
 impl PipelineApi for Pipeline<'_> {
     async fn aexecute(self) -> Result<Replies> {
-        let Pipeline {
-            cache,
-            queue,
-            operations,
-            atomic,
-            id,
-        } = self;
-        let batch = queue.store.as_batch().ok_or_else(not_one_command)?;
+        let batch = self.queue.store.as_batch().ok_or_else(not_one_command)?;
         let commands = batch.take();
         let replies = if commands.is_empty() {
             Vec::new()
         } else {
-            cache.store.batch(commands, atomic).await?
+            self.cache.store.batch(commands, self.atomic).await?
         };
-        batch.answer(replies);
+        Ok(self.answered(replies))
+    }
+}
+
+impl Pipeline<'_> {
+    /// Hands the batch its replies and collects every operation's outcome.
+    fn answered(self, replies: Vec<Result<Reply>>) -> Replies {
+        let Pipeline {
+            queue,
+            operations,
+            id,
+            ..
+        } = self;
+        if let Some(batch) = queue.store.as_batch() {
+            batch.answer(replies);
+        }
         let outcomes = operations
             .into_iter()
             .map(|operation| {
@@ -289,10 +297,10 @@ impl PipelineApi for Pipeline<'_> {
                 })
             })
             .collect();
-        Ok(Replies {
+        Replies {
             outcomes,
             pipeline: id,
-        })
+        }
     }
 }
 
@@ -531,4 +539,64 @@ queue! {
     eval_script[T: FromScriptReply + Send + 'static](
         script: &'a Script, keys: &'a [&'a str], args: &'a [ScriptArg<'a>]
     ) -> T => aeval_script;
+}
+
+// --- admin ---
+
+impl CacheCore {
+    /// The raw content of `key` (its stored bytes, not decoded), `None` when it is missing:
+    /// for tools that inspect keys (`cachex-admin`). In-memory backend only; on a server,
+    /// read it with a script ([`eval_script`](crate::CacheApi::eval_script)), which is
+    /// [`Error::Unsupported`] here.
+    pub fn raw(&self, key: &str) -> Result<Option<RawData>> {
+        let made = self.keys.make(key, None)?;
+        self.store.raw(&made).map_err(|err| err.about(key))
+    }
+}
+
+impl Pipeline<'_> {
+    /// Runs the queued operations as a transaction only if `check` accepts the raw content
+    /// of `key` ([`CacheCore::raw`]), read while the transaction holds its keys and `key`:
+    /// no other command of them runs between the check and the last operation. `None` when
+    /// `check` refused (nothing ran). A compare-and-swap for tools that edit keys
+    /// (`cachex-admin`). In-memory backend only (on a server a script checks and applies:
+    /// [`Error::Unsupported`] here).
+    ///
+    /// ```
+    /// use cachex::prelude::*;
+    /// use cachex::RawData;
+    ///
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let cache = Cache::in_memory();
+    /// cache.aset("n", &1, Timeout::Never).await?;
+    /// let seen = cache.core().raw("n")?;
+    /// let mut edit = cache.transaction();
+    /// let _stored = edit.set("n", &2, Timeout::Never);
+    /// let ran = edit.aexecute_if("n", |now| now == seen.as_ref()).await?;
+    /// assert!(ran.is_some());
+    /// let mut stale = cache.transaction();
+    /// let _stored = stale.set("n", &3, Timeout::Never);
+    /// assert!(stale.aexecute_if("n", |now| now == seen.as_ref()).await?.is_none());
+    /// assert_eq!(cache.aget::<i64>("n").await?, Some(2));
+    /// # Ok::<(), cachex::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn aexecute_if(
+        self,
+        key: &str,
+        check: impl FnOnce(Option<&RawData>) -> bool + Send,
+    ) -> Result<Option<Replies>> {
+        let made = self.cache.keys.make(key, None)?;
+        let batch = self.queue.store.as_batch().ok_or_else(not_one_command)?;
+        let commands = batch.take();
+        let Some(replies) = self
+            .cache
+            .store
+            .batch_if(commands, &made, Box::new(check))
+            .map_err(|err| err.about(key))?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.answered(replies)))
+    }
 }

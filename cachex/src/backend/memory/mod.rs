@@ -36,6 +36,7 @@ mod gate;
 mod hash;
 mod keys;
 mod list;
+mod raw;
 mod semaphore;
 mod set;
 mod stream;
@@ -54,6 +55,7 @@ use tokio::sync::Notify;
 
 use self::data::{Collection, Data, lock};
 use self::gate::{Gate, stripes};
+pub(crate) use self::raw::Check;
 use super::Expiry;
 use super::batch::{AnyCommand, Reply};
 use super::command::Command;

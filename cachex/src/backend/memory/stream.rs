@@ -51,6 +51,11 @@ struct Delivery {
 }
 
 impl Stream {
+    /// Its length, last id and how many entries were ever added (`RawData::Stream`).
+    pub(super) fn counts(&self) -> (u64, StreamId, u64) {
+        (self.entries.len() as u64, self.last_id, self.entries_added)
+    }
+
     /// The bytes it stores: fields and values.
     pub(super) fn size(&self) -> usize {
         self.entries

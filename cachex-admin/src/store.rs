@@ -1,0 +1,665 @@
+//! What the pages read and change, through the cache's own API: a key's content with its
+//! fingerprint, and the edits, applied only if the key still has the fingerprint the page
+//! showed (compare-and-swap): by a Lua script on a server, in a transaction checked under the
+//! in-memory backend's exclusive hold in memory.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use cachex::prelude::*;
+use cachex::stream::{StreamId, Trim, XaddOptions};
+use cachex::{Error, KeyType, RawData, Replies, Script, ScriptArg, ScriptReply, SetOptions, Ttl};
+use serde_json::Value;
+
+/// How many items of a collection a key page shows.
+pub(crate) const SHOWN: usize = 500;
+
+/// How many matching keys the key browser looks at, at most.
+pub(crate) const SCANNED: usize = 10_000;
+
+/// One stored value, decoded for display.
+#[derive(Clone, Debug)]
+pub(crate) struct Item {
+    /// The value as JSON text, or the raw bytes as lossy text when they do not decode.
+    pub(crate) text: String,
+    /// The stored bytes, hex-encoded (how removals name the item).
+    pub(crate) hex: String,
+    /// Whether the bytes did not decode (the text is the raw view).
+    pub(crate) raw: bool,
+}
+
+/// What a key holds, decoded for display.
+#[derive(Debug)]
+pub(crate) enum Content {
+    String(Item),
+    Hash(Vec<(String, Item)>),
+    List(Vec<Item>),
+    Set(Vec<Item>),
+    SortedSet(Vec<(Item, f64)>),
+    Stream(Vec<(StreamId, Vec<(String, String)>)>),
+}
+
+/// A key as its page shows it.
+#[derive(Debug)]
+pub(crate) struct KeyView {
+    pub(crate) content: Content,
+    /// How many items it holds (1 for a string), of which at most [`SHOWN`] are shown.
+    pub(crate) total: u64,
+    pub(crate) ttl: Ttl,
+    /// The fingerprint of its content, which every edit form sends back.
+    pub(crate) fingerprint: String,
+}
+
+/// One change to a key, made from a page's form.
+#[derive(Debug)]
+pub(crate) enum Edit {
+    SetString(Value),
+    HashSet(String, Value),
+    HashDelete(String),
+    Push { head: bool, value: Value },
+    Pop { head: bool },
+    ListRemove(Vec<u8>),
+    ListTrim(i64, i64),
+    ListSet(i64, Value),
+    SetAdd(Value),
+    SetRemove(Vec<u8>),
+    ZsetAdd(Value, f64),
+    ZsetRemove(Vec<u8>),
+    StreamAdd(String, Value),
+    StreamDelete(StreamId),
+    StreamTrim(u64),
+}
+
+/// What an edit came to.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Applied,
+    /// The key changed since the page was shown: nothing was done.
+    Conflict,
+}
+
+/// The Lua function both scripts start with: the type and fingerprint of a key (SHA-1 of its
+/// type and content, each part length-prefixed; hashes and sets sorted), its size and up to
+/// `limit` of its items, raw.
+const FINGERPRINT: &str = r#"
+local function lp(parts, s) s = tostring(s) parts[#parts + 1] = #s .. ':' .. s end
+local function look(key, limit)
+  local t = redis.call('TYPE', key)
+  if type(t) == 'table' then t = t['ok'] end
+  local parts, items, total = {t}, {}, 0
+  if t == 'string' then
+    local v = redis.call('GET', key)
+    lp(parts, v) items[1] = v total = 1
+  elseif t == 'hash' then
+    local h = redis.call('HGETALL', key)
+    local fields = {}
+    for i = 1, #h, 2 do fields[#fields + 1] = {h[i], h[i + 1]} end
+    table.sort(fields, function(a, b) return a[1] < b[1] end)
+    for i, f in ipairs(fields) do
+      lp(parts, f[1]) lp(parts, f[2])
+      if i <= limit then items[#items + 1] = f[1] items[#items + 1] = f[2] end
+    end
+    total = #fields
+  elseif t == 'list' or t == 'set' then
+    local l
+    if t == 'list' then l = redis.call('LRANGE', key, 0, -1) else
+      l = redis.call('SMEMBERS', key) table.sort(l) end
+    for i, v in ipairs(l) do lp(parts, v) if i <= limit then items[#items + 1] = v end end
+    total = #l
+  elseif t == 'zset' then
+    local z = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+    for i = 1, #z, 2 do
+      lp(parts, z[i]) lp(parts, z[i + 1])
+      if (i + 1) / 2 <= limit then items[#items + 1] = z[i] items[#items + 1] = z[i + 1] end
+    end
+    total = #z / 2
+  elseif t == 'stream' then
+    local info = redis.call('XINFO', 'STREAM', key)
+    for i = 1, #info, 2 do
+      if info[i] == 'length' or info[i] == 'last-generated-id' or info[i] == 'entries-added' then
+        lp(parts, info[i + 1])
+      end
+    end
+    total = redis.call('XLEN', key)
+  end
+  return t, redis.sha1hex(table.concat(parts)), total, items
+end
+"#;
+
+/// Reads a key: `{type, fingerprint, total, items}`.
+static READ: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(format!(
+        "{FINGERPRINT}\nlocal t, fp, total, items = look(KEYS[1], tonumber(ARGV[1]))\n\
+         return {{t, fp, total, items}}"
+    ))
+});
+
+/// Applies one edit if the key's fingerprint is `ARGV[1]`: 1, or 0 when it changed. `ARGV[2]`
+/// is the command (one of the edits'), the rest its arguments after the key.
+static EDIT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(format!(
+        "{FINGERPRINT}\nlocal _, fp = look(KEYS[1], 0)\n\
+         if fp ~= ARGV[1] then return 0 end\n\
+         local allowed = {{SET = true, HSET = true, HDEL = true, LPUSH = true, RPUSH = true,\n\
+           LPOP = true, RPOP = true, LREM = true, LTRIM = true, LSET = true, SADD = true,\n\
+           SREM = true, ZADD = true, ZREM = true, XADD = true, XDEL = true, XTRIM = true}}\n\
+         local op = ARGV[2]\n\
+         if not allowed[op] then return redis.error_reply('not an edit: ' .. op) end\n\
+         local args = {{}}\n\
+         for i = 3, #ARGV do args[#args + 1] = ARGV[i] end\n\
+         if op == 'SET' then args[#args + 1] = 'KEEPTTL' end\n\
+         redis.call(op, KEYS[1], unpack(args))\n\
+         return 1"
+    ))
+});
+
+/// Whether the cache is the in-memory backend (which answers `raw`; a server refuses it).
+fn in_memory(cache: &Cache, key: &str) -> Result<Option<Option<RawData>>, Error> {
+    match cache.core().raw(key) {
+        Ok(raw) => Ok(Some(raw)),
+        Err(Error::Unsupported { .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The key's view, or `None` when it is missing.
+pub(crate) async fn view(cache: &Cache, key: &str) -> Result<Option<KeyView>, Error> {
+    let ttl = cache.apttl(key).await?;
+    let (content, total, fingerprint) = match in_memory(cache, key)? {
+        Some(None) => return Ok(None),
+        Some(Some(raw)) => {
+            let fingerprint = fingerprint(&raw);
+            let (content, total) = memory_content(cache, key, raw).await?;
+            (content, total, fingerprint)
+        }
+        None => match server_content(cache, key).await? {
+            None => return Ok(None),
+            Some(found) => found,
+        },
+    };
+    Ok(Some(KeyView {
+        content,
+        total,
+        ttl,
+        fingerprint,
+    }))
+}
+
+/// The SHA-1 of a key's raw content, as hex (the in-memory fingerprint).
+pub(crate) fn fingerprint(raw: &RawData) -> String {
+    let mut parts = Vec::new();
+    let mut part = |bytes: &[u8]| {
+        parts.extend_from_slice(bytes.len().to_string().as_bytes());
+        parts.push(b':');
+        parts.extend_from_slice(bytes);
+    };
+    match raw {
+        RawData::String(bytes) => {
+            part(b"string");
+            part(bytes);
+        }
+        RawData::Hash(fields) => {
+            part(b"hash");
+            for (field, value) in fields {
+                part(field);
+                part(value);
+            }
+        }
+        RawData::List(items) | RawData::Set(items) => {
+            part(if matches!(raw, RawData::List(_)) {
+                b"list"
+            } else {
+                b"set"
+            });
+            items.iter().for_each(|item| part(item));
+        }
+        RawData::SortedSet(members) => {
+            part(b"zset");
+            for (member, score) in members {
+                part(member);
+                part(score.to_string().as_bytes());
+            }
+        }
+        RawData::Stream {
+            length,
+            last_id,
+            entries_added,
+        } => {
+            part(b"stream");
+            part(length.to_string().as_bytes());
+            part(last_id.to_string().as_bytes());
+            part(entries_added.to_string().as_bytes());
+        }
+        _ => part(b"other"),
+    }
+    hex(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &parts).as_ref())
+}
+
+/// Lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|byte| {
+            [
+                DIGITS[usize::from(byte >> 4)],
+                DIGITS[usize::from(byte & 15)],
+            ]
+        })
+        .map(char::from)
+        .collect()
+}
+
+/// The bytes of lower-case or upper-case hex; `None` if it is not hex.
+pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
+        .collect()
+}
+
+/// A stored value decoded by the cache's codec, or its raw view.
+fn item(cache: &Cache, key: &str, bytes: &[u8]) -> Item {
+    match cache.core().codec().decode::<Value>(key, bytes) {
+        Ok(value) => Item {
+            text: value.to_string(),
+            hex: hex(bytes),
+            raw: false,
+        },
+        Err(_) => Item {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            hex: hex(bytes),
+            raw: true,
+        },
+    }
+}
+
+/// A memory key's content from its raw data.
+async fn memory_content(cache: &Cache, key: &str, raw: RawData) -> Result<(Content, u64), Error> {
+    let len = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    Ok(match raw {
+        RawData::String(bytes) => (Content::String(item(cache, key, &bytes)), 1),
+        RawData::Hash(fields) => (
+            Content::Hash(
+                fields
+                    .iter()
+                    .take(SHOWN)
+                    .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), item(cache, key, v)))
+                    .collect(),
+            ),
+            len(fields.len()),
+        ),
+        RawData::List(items) => (
+            Content::List(
+                items
+                    .iter()
+                    .take(SHOWN)
+                    .map(|v| item(cache, key, v))
+                    .collect(),
+            ),
+            len(items.len()),
+        ),
+        RawData::Set(items) => (
+            Content::Set(
+                items
+                    .iter()
+                    .take(SHOWN)
+                    .map(|v| item(cache, key, v))
+                    .collect(),
+            ),
+            len(items.len()),
+        ),
+        RawData::SortedSet(members) => (
+            Content::SortedSet(
+                members
+                    .iter()
+                    .take(SHOWN)
+                    .map(|(m, s)| (item(cache, key, m), *s))
+                    .collect(),
+            ),
+            len(members.len()),
+        ),
+        RawData::Stream { length, .. } => (stream_content(cache, key).await?, length),
+        _ => (Content::List(Vec::new()), 0),
+    })
+}
+
+/// The newest entries of a stream, values decoded as JSON text.
+async fn stream_content(cache: &Cache, key: &str) -> Result<Content, Error> {
+    let count = Some(u64::try_from(SHOWN).unwrap_or(u64::MAX));
+    let entries = cache
+        .axrevrange::<Value>(key, StreamId::MAX, StreamId::MIN, count)
+        .await?;
+    Ok(Content::Stream(
+        entries
+            .into_iter()
+            .map(|entry| {
+                let fields = entry
+                    .fields
+                    .into_iter()
+                    .map(|(field, value)| (field, value.to_string()))
+                    .collect();
+                (entry.id, fields)
+            })
+            .collect(),
+    ))
+}
+
+/// A server key's content, total and fingerprint, read by one script.
+async fn server_content(cache: &Cache, key: &str) -> Result<Option<(Content, u64, String)>, Error> {
+    let limit = SHOWN.to_string();
+    let reply: ScriptReply = cache
+        .aeval_script(&READ, &[key], &[ScriptArg::raw(limit)])
+        .await?;
+    let unexpected = || Error::Unsupported {
+        operation: "admin",
+        reason: "the admin's read script answered another shape".to_owned(),
+    };
+    let ScriptReply::Array(parts) = reply else {
+        return Err(unexpected());
+    };
+    let [kind, fingerprint, total, ScriptReply::Array(items)] =
+        <[ScriptReply; 4]>::try_from(parts).map_err(|_| unexpected())?
+    else {
+        return Err(unexpected());
+    };
+    let text = |reply: ScriptReply| match reply {
+        ScriptReply::Data(bytes) => Ok(bytes),
+        ScriptReply::Status(text) => Ok(text.into_bytes()),
+        ScriptReply::Int(n) => Ok(n.to_string().into_bytes()),
+        _ => Err(unexpected()),
+    };
+    let kind = String::from_utf8_lossy(&text(kind)?).into_owned();
+    let fingerprint = String::from_utf8_lossy(&text(fingerprint)?).into_owned();
+    let total = match total {
+        ScriptReply::Int(n) => u64::try_from(n).unwrap_or(0),
+        _ => return Err(unexpected()),
+    };
+    let items = items.into_iter().map(text).collect::<Result<Vec<_>, _>>()?;
+    let pairs = |items: &[Vec<u8>]| -> Vec<(Vec<u8>, Vec<u8>)> {
+        items
+            .chunks_exact(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect()
+    };
+    let content = match kind.as_str() {
+        "none" => return Ok(None),
+        "string" => Content::String(item(cache, key, items.first().map_or(&[][..], |v| v))),
+        "hash" => Content::Hash(
+            pairs(&items)
+                .iter()
+                .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), item(cache, key, v)))
+                .collect(),
+        ),
+        "list" => Content::List(items.iter().map(|v| item(cache, key, v)).collect()),
+        "set" => Content::Set(items.iter().map(|v| item(cache, key, v)).collect()),
+        "zset" => Content::SortedSet(
+            pairs(&items)
+                .iter()
+                .map(|(m, s)| {
+                    let score = std::str::from_utf8(s)
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(f64::NAN);
+                    (item(cache, key, m), score)
+                })
+                .collect(),
+        ),
+        "stream" => stream_content(cache, key).await?,
+        other => {
+            return Err(Error::Unsupported {
+                operation: "admin",
+                reason: format!("the admin does not show keys of type {other}"),
+            });
+        }
+    };
+    Ok(Some((content, total, fingerprint)))
+}
+
+/// Applies `edit` to `key` if its fingerprint is still `seen`.
+pub(crate) async fn apply(
+    cache: &Cache,
+    key: &str,
+    seen: &str,
+    edit: Edit,
+) -> Result<Outcome, Error> {
+    if in_memory(cache, key)?.is_some() {
+        apply_in_memory(cache, key, seen, edit).await
+    } else {
+        apply_on_server(cache, key, seen, edit).await
+    }
+}
+
+/// The command and arguments of an edit, for the edit script.
+async fn apply_on_server(
+    cache: &Cache,
+    key: &str,
+    seen: &str,
+    edit: Edit,
+) -> Result<Outcome, Error> {
+    let (op, args): (&str, Vec<ScriptArg<'_>>) = match &edit {
+        Edit::SetString(value) => ("SET", vec![ScriptArg::value(value)]),
+        Edit::HashSet(field, value) => {
+            ("HSET", vec![field.as_str().into(), ScriptArg::value(value)])
+        }
+        Edit::HashDelete(field) => ("HDEL", vec![field.as_str().into()]),
+        Edit::Push { head, value } => (
+            if *head { "LPUSH" } else { "RPUSH" },
+            vec![ScriptArg::value(value)],
+        ),
+        Edit::Pop { head } => (if *head { "LPOP" } else { "RPOP" }, vec![]),
+        Edit::ListRemove(raw) => ("LREM", vec![ScriptArg::raw("1"), ScriptArg::raw(raw)]),
+        Edit::ListTrim(start, stop) => ("LTRIM", vec![(*start).into(), (*stop).into()]),
+        Edit::ListSet(index, value) => ("LSET", vec![(*index).into(), ScriptArg::value(value)]),
+        Edit::SetAdd(value) => ("SADD", vec![ScriptArg::value(value)]),
+        Edit::SetRemove(raw) => ("SREM", vec![ScriptArg::raw(raw)]),
+        Edit::ZsetAdd(value, score) => (
+            "ZADD",
+            vec![ScriptArg::raw(score.to_string()), ScriptArg::value(value)],
+        ),
+        Edit::ZsetRemove(raw) => ("ZREM", vec![ScriptArg::raw(raw)]),
+        Edit::StreamAdd(field, value) => (
+            "XADD",
+            vec!["*".into(), field.as_str().into(), ScriptArg::value(value)],
+        ),
+        Edit::StreamDelete(id) => ("XDEL", vec![ScriptArg::raw(id.to_string())]),
+        Edit::StreamTrim(len) => (
+            "XTRIM",
+            vec!["MAXLEN".into(), ScriptArg::raw(len.to_string())],
+        ),
+    };
+    let mut all = vec![ScriptArg::raw(seen), ScriptArg::raw(op)];
+    all.extend(args);
+    let applied: i64 = cache.aeval_script(&EDIT, &[key], &all).await?;
+    Ok(if applied == 1 {
+        Outcome::Applied
+    } else {
+        Outcome::Conflict
+    })
+}
+
+/// The value stored as `raw`, decoded, to name an item to remove through the API: only when
+/// the codec encodes it back to the same bytes (else the API would name another item).
+fn decoded(cache: &Cache, key: &str, raw: &[u8]) -> Result<Value, Error> {
+    let codec = cache.core().codec();
+    let value = codec.decode::<Value>(key, raw)?;
+    if codec.encode(&value)? != raw {
+        return Err(Error::Unsupported {
+            operation: "admin",
+            reason: "this item's stored bytes are not what its value encodes to (another \
+                     encoder wrote it), so the in-memory backend cannot name it to remove it"
+                .to_owned(),
+        });
+    }
+    Ok(value)
+}
+
+/// Checks one queued operation's result.
+type Check = Box<dyn FnOnce(&mut Replies) -> Result<(), Error> + Send>;
+
+/// Applies an edit in memory: a transaction run only if the fingerprint still matches, checked
+/// under the transaction's exclusive hold of the key.
+async fn apply_in_memory(
+    cache: &Cache,
+    key: &str,
+    seen: &str,
+    edit: Edit,
+) -> Result<Outcome, Error> {
+    // Values to remove are named by their stored bytes; the API takes them decoded.
+    let removed: Option<Value> = match &edit {
+        Edit::ListRemove(raw) | Edit::SetRemove(raw) | Edit::ZsetRemove(raw) => {
+            Some(decoded(cache, key, raw)?)
+        }
+        _ => None,
+    };
+    let removed = removed.unwrap_or(Value::Null);
+    let one = std::slice::from_ref(&removed);
+    let scored;
+    let added;
+    let field;
+    let id;
+    let entry_fields;
+    let mut tx = cache.transaction();
+    let check: Check = match &edit {
+        Edit::SetString(value) => {
+            let q = tx.set_with(key, value, Timeout::Never, SetOptions::new().keep_ttl());
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::HashSet(f, value) => {
+            let q = tx.hset(key, f, value);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::HashDelete(f) => {
+            field = [f.as_str()];
+            let q = tx.hdel(key, &field);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::Push { head, value } => {
+            added = [value.clone()];
+            let q = if *head {
+                tx.lpush(key, &added)
+            } else {
+                tx.rpush(key, &added)
+            };
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::Pop { head } => {
+            let q = if *head {
+                tx.lpop::<Value>(key)
+            } else {
+                tx.rpop::<Value>(key)
+            };
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::ListRemove(_) => {
+            let q = tx.lrem(key, 1, &removed);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::ListTrim(start, stop) => {
+            let q = tx.ltrim(key, *start, *stop);
+            Box::new(move |r| r.take(q))
+        }
+        Edit::ListSet(index, value) => {
+            let q = tx.lset(key, *index, value);
+            Box::new(move |r| r.take(q))
+        }
+        Edit::SetAdd(value) => {
+            added = [value.clone()];
+            let q = tx.sadd(key, &added);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::SetRemove(_) => {
+            let q = tx.srem(key, one);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::ZsetAdd(value, score) => {
+            scored = [(value.clone(), *score)];
+            let q = tx.zadd(key, &scored);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::ZsetRemove(_) => {
+            let q = tx.zrem(key, one);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::StreamAdd(f, value) => {
+            entry_fields = [(f.as_str(), value.clone())];
+            let q = tx.xadd(key, &entry_fields, XaddOptions::default());
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::StreamDelete(entry) => {
+            id = [*entry];
+            let q = tx.xdel(key, &id);
+            Box::new(move |r| r.take(q).map(drop))
+        }
+        Edit::StreamTrim(len) => {
+            let q = tx.xtrim(key, Trim::max_len(*len));
+            Box::new(move |r| r.take(q).map(drop))
+        }
+    };
+    let seen = seen.to_owned();
+    let ran = tx
+        .aexecute_if(key, move |now| {
+            now.map(fingerprint).as_deref() == Some(&*seen)
+        })
+        .await?;
+    match ran {
+        None => Ok(Outcome::Conflict),
+        Some(mut replies) => {
+            check(&mut replies)?;
+            Ok(Outcome::Applied)
+        }
+    }
+}
+
+/// The keys matching `pattern`, sorted: at most [`SCANNED`] of them, the scan stopped there
+/// (then `true`), so that a large keyspace is not read whole.
+pub(crate) async fn matching(cache: &Cache, pattern: &str) -> Result<(Vec<String>, bool), Error> {
+    let mut scan = std::pin::pin!(cache.aiter_keys(pattern).await?);
+    // A key can come twice in a scan: a set keeps it once.
+    let mut found = std::collections::BTreeSet::new();
+    while found.len() <= SCANNED {
+        let next =
+            std::future::poll_fn(|cx| futures_core::Stream::poll_next(scan.as_mut(), cx)).await;
+        match next {
+            Some(key) => {
+                found.insert(key?);
+            }
+            None => break,
+        }
+    }
+    let capped = found.len() > SCANNED;
+    Ok((found.into_iter().take(SCANNED).collect(), capped))
+}
+
+/// A key's type and time to live, for the key browser.
+pub(crate) async fn types_and_ttls(
+    cache: &Cache,
+    keys: &[String],
+) -> Result<Vec<(Option<KeyType>, Ttl)>, Error> {
+    let mut pipe = cache.pipeline();
+    let queued: Vec<_> = keys
+        .iter()
+        .map(|key| (pipe.key_type(key), pipe.ttl(key)))
+        .collect();
+    let mut replies = pipe.aexecute().await?;
+    queued
+        .into_iter()
+        .map(|(kind, ttl)| Ok((replies.take(kind)?, replies.take(ttl)?)))
+        .collect()
+}
+
+/// A time to live as the pages show it.
+pub(crate) fn ttl_text(ttl: Ttl) -> String {
+    match ttl {
+        Ttl::Missing => "missing".to_owned(),
+        Ttl::Persistent => "never expires".to_owned(),
+        Ttl::Expires(left) => seconds(left),
+    }
+}
+
+fn seconds(left: Duration) -> String {
+    format!("{} s", left.as_secs())
+}
