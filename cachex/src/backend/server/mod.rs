@@ -407,11 +407,38 @@ impl Server {
         script: Option<&str>,
     ) -> Result<T> {
         let started = Instant::now();
+        let deadline = started.checked_add(self.response_timeout);
+        match self.send(route, packet, deadline).await {
+            Ok((Ok(value), _, _)) => Ok(value),
+            // Boxed, as failures are rare: the usual call's future holds only the first
+            // attempt, not the loop's replays, script loading and pauses.
+            first => {
+                let recover = self.call_again(route, resend, packet, script, started, first);
+                Box::pin(recover).await
+            }
+        }
+    }
+
+    /// [`call`](Self::call) after its first attempt, `first`, did not bring a value.
+    async fn call_again<T: FromRedisValue>(
+        &self,
+        route: Route,
+        resend: Resend,
+        packet: Packet<'_>,
+        script: Option<&str>,
+        started: Instant,
+        first: Result<(redis::RedisResult<T>, Reached, Option<u64>)>,
+    ) -> Result<T> {
         let mut deadline = started.checked_add(self.response_timeout);
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
+        let mut first = Some(first);
         loop {
-            let (outcome, reached, generation) = match self.send(route, packet, deadline).await {
+            let sent = match first.take() {
+                Some(sent) => sent,
+                None => self.send(route, packet, deadline).await,
+            };
+            let (outcome, reached, generation) = match sent {
                 Ok(sent) => sent,
                 Err(err) => {
                     let delivery = err.delivery().unwrap_or(Delivery::Unknown);
