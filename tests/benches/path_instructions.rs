@@ -103,6 +103,13 @@ fn server(path: &str, calls: u64) {
     let mux = runtime
         .block_on(client.get_multiplexed_async_connection())
         .expect("a multiplexed connection");
+    // The same with the queue cachex gives its connections (1,024 requests instead of the
+    // crate's 50), so that the 256-task paths can be compared with both.
+    let mux_queue_1024 = runtime
+        .block_on(client.get_multiplexed_async_connection_with_config(
+            &redis::AsyncConnectionConfig::new().set_pipeline_buffer_size(1024),
+        ))
+        .expect("a multiplexed connection");
     // Warm up: each side's connections opened before the counted calls.
     drop(cache.get::<String>("bench:value"));
     drop(runtime.block_on(cache.aget::<String>("bench:value")));
@@ -157,8 +164,13 @@ fn server(path: &str, calls: u64) {
                 handle.await.expect("a task");
             }
         }),
-        "mux_get_decode_256" => runtime.block_on(async {
+        "mux_get_decode_256" | "mux1024_get_decode_256" => runtime.block_on(async {
             let per_task = calls / TASKS as u64;
+            let mux = if path == "mux_get_decode_256" {
+                &mux
+            } else {
+                &mux_queue_1024
+            };
             let handles: Vec<_> = (0..TASKS)
                 .map(|_| {
                     let (mut mux, key) = (mux.clone(), key_made.clone());
@@ -210,6 +222,22 @@ fn server(path: &str, calls: u64) {
                 let found: HashMap<String, String> =
                     cache.aget_many(&keys).await.expect("aget_many");
                 drop(black_box(found));
+            }
+        }),
+        "mux_mget_decode" => runtime.block_on(async {
+            let mut mux = mux.clone();
+            for _ in 0..calls {
+                let found: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                    .arg(&made_many)
+                    .query_async(&mut mux)
+                    .await
+                    .expect("MGET");
+                let map: HashMap<String, String> = keys
+                    .iter()
+                    .zip(found)
+                    .filter_map(|(key, bytes)| Some(((*key).to_owned(), decode(&bytes?))))
+                    .collect();
+                drop(black_box(map));
             }
         }),
         "conn_mget_decode" => {

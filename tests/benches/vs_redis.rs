@@ -288,6 +288,22 @@ fn raw_blocking(server: &Server) -> redis::Connection {
         .expect("a blocking connection")
 }
 
+/// A multiplexed connection whose write queue holds `queue` requests.
+fn raw_multiplexed_queue(
+    runtime: &Runtime,
+    server: &Server,
+    queue: usize,
+) -> MultiplexedConnection {
+    let client = redis::Client::open(raw_info(server)).expect("a client");
+    let config = redis::AsyncConnectionConfig::new().set_pipeline_buffer_size(queue);
+    runtime.block_on(async move {
+        client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .expect("a multiplexed connection")
+    })
+}
+
 fn raw_multiplexed(runtime: &Runtime, server: &Server) -> MultiplexedConnection {
     let client = redis::Client::open(raw_info(server)).expect("a client");
     runtime.block_on(async move {
@@ -715,6 +731,9 @@ macro_rules! spawned {
 /// The peers' connections of the server cases, opened once.
 struct Peers {
     mux: MultiplexedConnection,
+    /// The same, queueing 1,024 requests for writing as cachex's connections do (the crate's
+    /// default is 50).
+    mux_queue: MultiplexedConnection,
     fred: fred::clients::Client,
     pool: fred::clients::Pool,
 }
@@ -992,6 +1011,19 @@ fn concurrency(
             list.push(peer("fred client GET (raw)", None, || {
                 fred_side!(peers.fred, false)
             }));
+            list.push(peer(
+                "`MultiplexedConnection`, queue of 1,024, GET + decode",
+                target,
+                || {
+                    spawned!(
+                        runtime,
+                        tasks,
+                        per_task,
+                        (mux = peers.mux_queue.clone(), made = made.clone()),
+                        black_box(decode(&raw_aget(&mut mux, &made).await.expect("a hit")))
+                    )
+                },
+            ));
         }
         compare(plan, rows, &case, Unit::Throughput, ops, cachex_side, list);
     }
@@ -1201,6 +1233,57 @@ fn scale(
         );
     }
 
+    eprintln!("value sizes: aset vs MultiplexedConnection SET PX + encode");
+    for (label, size, ops) in [
+        ("100 B", 100, plan.ops),
+        ("10 KiB", 10 * 1024, plan.ops),
+        ("1 MiB", 1024 * 1024, (plan.ops / 50).max(4)),
+    ] {
+        let key = format!("scale:set:{size}");
+        let value = "v".repeat(size - 2);
+        let made = made_key(cache, &key);
+        compare(
+            plan,
+            rows,
+            &format!("`aset` ({label})"),
+            Unit::PerOp,
+            ops,
+            || {
+                timed_async!(
+                    runtime,
+                    ops,
+                    (
+                        cache = cache.clone(),
+                        key = key.clone(),
+                        value = value.clone()
+                    ),
+                    {
+                        cache
+                            .aset(&key, &value, Timeout::Default)
+                            .await
+                            .expect("aset")
+                    }
+                )
+            },
+            vec![peer(
+                "`MultiplexedConnection` SET PX + encode",
+                None,
+                || {
+                    timed_async!(
+                        runtime,
+                        ops,
+                        (
+                            mut mux = peers.mux.clone(),
+                            made = made.clone(),
+                            value = value.clone()
+                        ),
+                        raw_aset(&mut mux, &made, &encode(&value)).await
+                    )
+                },
+            )],
+        );
+    }
+
     eprintln!("get_many sizes: blocking get_many vs MGET + decode");
     let mut conn = raw_blocking(server);
     for n in [1_usize, 10, 100, 1000] {
@@ -1231,6 +1314,113 @@ fn scale(
             })],
         );
     }
+
+    eprintln!("aget_many sizes: aget_many vs MultiplexedConnection MGET + decode");
+    for n in [1_usize, 10, 100, 1000] {
+        let (keys, made) = many_keys(cache, n);
+        // The measuring task needs `'static` keys: leaked, once per size.
+        let leaked: &'static [&'static str] =
+            Vec::leak(keys.iter().map(|key| &*String::leak(key.clone())).collect());
+        let ops = (plan.many_ops * 100 / n as u64).clamp(4, plan.ops);
+        compare(
+            plan,
+            rows,
+            &format!("`aget_many` ({n} key{})", if n == 1 { "" } else { "s" }),
+            Unit::PerOp,
+            ops,
+            || {
+                timed_async!(runtime, ops, (cache = cache.clone()), {
+                    let found: HashMap<String, String> =
+                        cache.aget_many(leaked).await.expect("aget_many");
+                    assert_eq!(found.len(), n);
+                    found
+                })
+            },
+            vec![peer("`MultiplexedConnection` MGET + decode", None, || {
+                timed_async!(
+                    runtime,
+                    ops,
+                    (
+                        mut mux = peers.mux.clone(),
+                        made = made.clone(),
+                        keys = keys.clone()
+                    ),
+                    {
+                        let found: Vec<Option<Vec<u8>>> = redis::cmd("MGET")
+                            .arg(&made)
+                            .query_async(&mut mux)
+                            .await
+                            .expect("MGET");
+                        let map: HashMap<String, String> = keys
+                            .iter()
+                            .zip(found)
+                            .filter_map(|(key, bytes)| Some((key.clone(), decode(&bytes?))))
+                            .collect();
+                        assert_eq!(map.len(), n);
+                        map
+                    }
+                )
+            })],
+        );
+    }
+}
+
+/// How the scale sweeps grow: for each sweep (rows whose case differs only in the size in
+/// brackets), the cost added per extra key or per extra KiB from its smallest size to its
+/// largest, cachex next to the peer (linear growth: the same per-unit cost at every step).
+fn growth(rows: &[Row]) -> String {
+    let size = |case: &str| -> Option<(String, f64, &'static str)> {
+        let (name, rest) = case.split_once(" (")?;
+        let amount = rest.strip_suffix(')')?;
+        let (number, unit) = amount.split_once(' ')?;
+        let number: f64 = number.parse().ok()?;
+        Some(match unit {
+            "B" => (name.to_owned(), number / 1024.0, "KiB"),
+            "KiB" => (name.to_owned(), number, "KiB"),
+            "MiB" => (name.to_owned(), number * 1024.0, "KiB"),
+            _ => (name.to_owned(), number, "key"),
+        })
+    };
+    let mut out = String::from(
+        "| sweep | step | cachex per unit | peer per unit | ratio of the steps |\n| --- | --- | ---: | ---: | ---: |\n",
+    );
+    let mut at = 0;
+    while at < rows.len() {
+        let Some((name, _, unit)) = size(&rows[at].case) else {
+            at += 1;
+            continue;
+        };
+        let sweep: Vec<(&Row, f64)> = rows[at..]
+            .iter()
+            .map_while(|row| {
+                size(&row.case)
+                    .filter(|(other, _, _)| *other == name)
+                    .map(|(_, amount, _)| (row, amount))
+            })
+            .collect();
+        for pair in sweep.windows(2) {
+            let ((small, a), (large, b)) = (pair[0], pair[1]);
+            let span = b - a;
+            let ours = (large.ours - small.ours) / span;
+            let base = (large.base - small.base) / span;
+            out.push_str(&format!(
+                "| {name} | {} -> {} | {} / {unit} | {} / {unit} | {:.3} |\n",
+                small
+                    .case
+                    .split_once(" (")
+                    .map_or("", |(_, s)| s.trim_end_matches(')')),
+                large
+                    .case
+                    .split_once(" (")
+                    .map_or("", |(_, s)| s.trim_end_matches(')')),
+                fmt_time(ours),
+                fmt_time(base),
+                ours / base
+            ));
+        }
+        at += sweep.len().max(1);
+    }
+    out
 }
 
 /// The entries of the footprint measurement.
@@ -1433,6 +1623,7 @@ fn main() {
     let wanted = |group: &str| groups.is_empty() || groups.split(',').any(|name| name == group);
     let peers = Peers {
         mux: raw_multiplexed(&runtime, &server),
+        mux_queue: raw_multiplexed_queue(&runtime, &server, 1024),
         fred: fred_client(&runtime, &server),
         pool: fred_pool(&runtime, &server, POOL),
     };
@@ -1476,6 +1667,8 @@ fn main() {
         for row in &scale_rows {
             println!("{}", row.render());
         }
+        println!();
+        print!("{}", growth(&scale_rows));
     }
     println!();
     println!("{footprint}");

@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
+use redis::aio::MultiplexedConnection;
 use tokio::runtime::{self, Handle};
 use tokio::task::JoinHandle;
 
@@ -37,15 +38,28 @@ struct Slot {
 
 /// The connection a call uses, and what the call reports back about it.
 pub(super) struct Checkout {
-    pub(super) link: Link,
+    pub(super) via: Via,
     pub(super) generation: u64,
     timeouts: Arc<AtomicU32>,
 }
 
+/// What a call sends on.
+pub(super) enum Via {
+    /// A standalone server's open connection (the usual case): a command is sent on it
+    /// directly, its future polled by the call loop without the link's around it.
+    Open(MultiplexedConnection),
+    /// The runtime's link (it opens its connection, or routes by topology).
+    Link(Link),
+}
+
 impl Slot {
     fn checkout(&self) -> Checkout {
+        let via = match self.link.open_standalone() {
+            Some(connection) => Via::Open(connection),
+            None => Via::Link(self.link.clone()),
+        };
         Checkout {
-            link: self.link.clone(),
+            via,
             generation: self.generation,
             timeouts: self.timeouts.clone(),
         }

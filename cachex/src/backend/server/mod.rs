@@ -81,11 +81,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::{FromRedisValue, Value};
+use redis::aio::ConnectionLike;
+use redis::{FromRedisValue, RedisError, Value};
 use tokio::time::Instant;
 
 use self::blocking::{BlockingPool, Packet};
-use self::connections::Connections;
+use self::connections::{Connections, Via};
 use self::error::{breaks_connection, is_loading, is_topology_change, is_unknown_script};
 pub(crate) use self::options::ServerOptions;
 #[cfg(feature = "tls")]
@@ -406,11 +407,38 @@ impl Server {
         script: Option<&str>,
     ) -> Result<T> {
         let started = Instant::now();
+        let deadline = started.checked_add(self.response_timeout);
+        match self.send(route, packet, deadline).await {
+            Ok((Ok(value), _, _)) => Ok(value),
+            // Boxed, as failures are rare: the usual call's future holds only the first
+            // attempt, not the loop's replays, script loading and pauses.
+            first => {
+                let recover = self.call_again(route, resend, packet, script, started, first);
+                Box::pin(recover).await
+            }
+        }
+    }
+
+    /// [`call`](Self::call) after its first attempt, `first`, did not bring a value.
+    async fn call_again<T: FromRedisValue>(
+        &self,
+        route: Route,
+        resend: Resend,
+        packet: Packet<'_>,
+        script: Option<&str>,
+        started: Instant,
+        first: Result<(redis::RedisResult<T>, Reached, Option<u64>)>,
+    ) -> Result<T> {
         let mut deadline = started.checked_add(self.response_timeout);
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
+        let mut first = Some(first);
         loop {
-            let (outcome, reached, generation) = match self.send(route, packet, deadline).await {
+            let sent = match first.take() {
+                Some(sent) => sent,
+                None => self.send(route, packet, deadline).await,
+            };
+            let (outcome, reached, generation) = match sent {
                 Ok(sent) => sent,
                 Err(err) => {
                     let delivery = err.delivery().unwrap_or(Delivery::Unknown);
@@ -511,16 +539,42 @@ impl Server {
                 connections::Unavailable::NoRuntime(err) => err,
                 connections::Unavailable::Open(err) => self.error(err),
             })?;
-        let sent = checkout.link.send(packet, route);
-        let (outcome, reached) = match deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    self.connections.timed_out(&checkout);
-                    return Err(self.timeout(Waiting::Response));
+        let (outcome, reached) = match (&mut checkout.via, packet) {
+            // The usual request: its future polled right here, without the link's layers.
+            (Via::Open(connection), Packet::One(command)) => {
+                let answer = connection.req_packed_command(command);
+                let answer = match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline, answer).await,
+                    None => Ok(answer.await),
+                };
+                let Ok(answer) = answer else {
+                    return Err(self.timed_out(&checkout));
+                };
+                let outcome = answer
+                    .and_then(Value::extract_error)
+                    .and_then(|value| T::from_redis_value(value).map_err(RedisError::from));
+                (outcome, Reached::Maybe)
+            }
+            (Via::Open(connection), packet) => {
+                let sent = packet.send(connection);
+                match deadline {
+                    Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
+                        Ok(outcome) => (outcome, Reached::Maybe),
+                        Err(_) => return Err(self.timed_out(&checkout)),
+                    },
+                    None => (sent.await, Reached::Maybe),
                 }
-            },
-            None => sent.await,
+            }
+            (Via::Link(link), packet) => {
+                let sent = link.send(packet, route);
+                match deadline {
+                    Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => return Err(self.timed_out(&checkout)),
+                    },
+                    None => sent.await,
+                }
+            }
         };
         if outcome.is_ok() {
             Connections::answered(&checkout);
@@ -560,6 +614,13 @@ impl Server {
 impl Server {
     /// A timeout of this server while `waiting_for` it: an opening sent nothing; a request
     /// may have been applied (the call loop says whether it is safe to repeat).
+    /// A request on `checkout`'s connection timed out: noted (see
+    /// [`Connections::timed_out`]), and its error.
+    fn timed_out(&self, checkout: &connections::Checkout) -> Error {
+        self.connections.timed_out(checkout);
+        self.timeout(Waiting::Response)
+    }
+
     fn timeout(&self, waiting_for: Waiting) -> Error {
         let (after, delivery) = match waiting_for {
             Waiting::Connect => (self.connect_timeout, Delivery::NotSent),

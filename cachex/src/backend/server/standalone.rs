@@ -63,6 +63,11 @@ impl StandaloneLink {
         self.0.closed.load(Ordering::Relaxed)
     }
 
+    /// The connection, if it is open (a clone: each request needs its own handle).
+    pub(crate) fn open_connection(&self) -> Option<MultiplexedConnection> {
+        self.0.connection.get().cloned()
+    }
+
     /// Sends `packet`, opening the connection first if it is not open yet; whether a failed
     /// request may have reached the server.
     pub(crate) async fn send<T: redis::FromRedisValue>(

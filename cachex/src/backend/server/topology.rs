@@ -145,6 +145,16 @@ impl Link {
         }
     }
 
+    /// A standalone server's connection, if it is open (a clone: each request needs its own
+    /// handle).
+    pub(crate) fn open_standalone(&self) -> Option<redis::aio::MultiplexedConnection> {
+        match self {
+            Link::Standalone(link) => link.open_connection(),
+            #[allow(unreachable_patterns)] // with the cluster or sentinel feature only
+            _ => None,
+        }
+    }
+
     /// Whether the link knows its connection is closed (it must be replaced before use).
     pub(crate) fn is_closed(&self) -> bool {
         match self {
