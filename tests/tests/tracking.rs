@@ -30,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use cachex::prelude::*;
 use cachex::{CacheBuilder, TrackingStats};
-use cachex_tests::{Server, ServerKind};
+use cachex_tests::topology::SERVICE;
+use cachex_tests::{SentinelGroup, Server, ServerKind};
 
 /// The keys hammered.
 const KEYS: usize = 4;
@@ -54,6 +55,97 @@ enum Fault {
     KillLink,
     Pause,
     Restart,
+    /// A Sentinel failover (`SENTINEL FAILOVER`), on a Sentinel setup only.
+    Failover,
+}
+
+/// Where a run happens.
+enum Setup {
+    /// One server.
+    Single(Server),
+    /// A primary, a replica and three sentinels (Redis); the caches use the Sentinel URL.
+    Sentinel(SentinelGroup),
+}
+
+impl Setup {
+    /// The caches' URL.
+    fn url(&self) -> String {
+        match self {
+            Setup::Single(server) => server.url(),
+            Setup::Sentinel(group) => group.url(),
+        }
+    }
+
+    /// How raw connections find the primary.
+    fn primary(&self) -> Primary {
+        match self {
+            Setup::Single(server) => Primary::Fixed(server.url()),
+            Setup::Sentinel(group) => Primary::Sentinel(
+                group
+                    .sentinels()
+                    .iter()
+                    .map(|sentinel| format!("redis://127.0.0.1:{}", sentinel.port()))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Setup::Single(server) => server.kind().to_string(),
+            Setup::Sentinel(_) => "sentinel".to_owned(),
+        }
+    }
+}
+
+/// How a raw connection finds the primary: a fixed URL, or by asking the sentinels (their
+/// URLs). A raw write through Sentinel counts as acknowledged only once a replica has it
+/// (`WAIT 1`): a failover loses what only the old primary had, and a lost write is not a stale
+/// read.
+#[derive(Clone)]
+enum Primary {
+    Fixed(String),
+    Sentinel(Vec<String>),
+}
+
+impl Primary {
+    /// The primary's URL now, if a sentinel names it.
+    fn url(&self) -> Option<String> {
+        match self {
+            Primary::Fixed(url) => Some(url.clone()),
+            Primary::Sentinel(sentinels) => sentinels.iter().find_map(|sentinel| {
+                let mut connection = redis::Client::open(sentinel.as_str())
+                    .ok()?
+                    .get_connection_with_timeout(Duration::from_secs(1))
+                    .ok()?;
+                let (host, port): (String, u16) = redis::cmd("SENTINEL")
+                    .arg("GET-MASTER-ADDR-BY-NAME")
+                    .arg(SERVICE)
+                    .query(&mut connection)
+                    .ok()?;
+                Some(format!("redis://{host}:{port}"))
+            }),
+        }
+    }
+
+    /// `SET key value` on `connection`, acknowledged (see [`Primary`]).
+    fn set(&self, connection: &mut redis::Connection, key: &str, value: i64) -> bool {
+        let set = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .query::<()>(connection)
+            .is_ok();
+        match self {
+            Primary::Fixed(_) => set,
+            Primary::Sentinel(_) => {
+                set && redis::cmd("WAIT")
+                    .arg(1)
+                    .arg(100)
+                    .query::<u64>(connection)
+                    .is_ok_and(|replicas| replicas >= 1)
+            }
+        }
+    }
 }
 
 /// A write: the value (unique), who wrote it, when it began and when it was acknowledged
@@ -125,10 +217,10 @@ fn wait_live(cache: &Cache) {
 
 /// The invalidation delay, `rounds` times: a raw write acknowledged until a tracking
 /// cache's copy of the key is gone (its `get` returns the new value).
-fn invalidation_delays(url: &str, rounds: usize) -> Vec<Duration> {
+fn invalidation_delays(url: &str, raw_url: &str, rounds: usize) -> Vec<Duration> {
     let reader = tracking_cache(url);
     wait_live(&reader);
-    let mut raw = redis::Client::open(url)
+    let mut raw = redis::Client::open(raw_url)
         .expect("a client")
         .get_connection()
         .expect("a connection");
@@ -401,10 +493,10 @@ fn kill_tracking_clients(server: &Server) -> usize {
 }
 
 /// One checker run (see the module documentation).
-fn check(kind: ServerKind, fault: Fault) {
-    let mut server = Server::start(kind);
-    let url = server.url();
-    let delays = invalidation_delays(&url, 50);
+fn check(mut place: Setup, fault: Fault) {
+    let url = place.url();
+    let primary = place.primary();
+    let delays = invalidation_delays(&url, &primary.url().expect("a primary"), 50);
     let measured = *delays.last().expect("rounds");
     let bound = measured.max(MAX_STALENESS) + MARGIN;
 
@@ -434,6 +526,7 @@ fn check(kind: ServerKind, fault: Fault) {
     readers.iter().for_each(wait_live);
     let stop = AtomicBool::new(false);
     let mut killed = 0;
+    let mut at_failover: Vec<u64> = Vec::new();
     let sequence = AtomicUsize::new(KEYS);
     // A unique value for `writer`.
     let next_value = |writer: usize| {
@@ -482,16 +575,20 @@ fn check(kind: ServerKind, fault: Fault) {
         // Raw writers.
         for raw in 0..RAW_WRITERS {
             let writer = 1 + CACHE_WRITERS + raw;
-            let (url, stop, write_as) = (&url, &stop, &write_as);
+            let (primary, stop, write_as) = (&primary, &stop, &write_as);
             scope.spawn(move || {
-                let client = redis::Client::open(url.as_str()).expect("a client");
                 let mut connection = None;
                 let mut turn = writer;
                 while !stop.load(Ordering::Relaxed) {
                     if connection.is_none() {
-                        connection = client
-                            .get_connection_with_timeout(Duration::from_secs(1))
-                            .ok();
+                        connection = primary
+                            .url()
+                            .and_then(|url| redis::Client::open(url).ok())
+                            .and_then(|client| {
+                                client
+                                    .get_connection_with_timeout(Duration::from_secs(1))
+                                    .ok()
+                            });
                         if connection.is_none() {
                             thread::sleep(Duration::from_millis(5));
                             continue;
@@ -505,13 +602,8 @@ fn check(kind: ServerKind, fault: Fault) {
                     }
                     turn += 3;
                     let key = turn % KEYS;
-                    let set = &mut |value| {
-                        redis::cmd("SET")
-                            .arg(format!("chk:1:{}", key_name(key)))
-                            .arg(value)
-                            .query::<()>(live)
-                            .is_ok()
-                    };
+                    let name = format!("chk:1:{}", key_name(key));
+                    let set = &mut |value| primary.set(live, &name, value);
                     if !write_as(writer, key, set) {
                         connection = None;
                     }
@@ -566,22 +658,34 @@ fn check(kind: ServerKind, fault: Fault) {
         // The fault, a third of the way in.
         let _stop = StopOnDrop(&stop);
         thread::sleep(RUN / 3);
-        match fault {
-            Fault::None => {}
-            Fault::KillLink => {
+        match (fault, &mut place) {
+            (Fault::None, _) => {}
+            (Fault::KillLink, Setup::Single(server)) => {
                 for _ in 0..3 {
-                    killed += kill_links(&server);
+                    killed += kill_links(server);
                     thread::sleep(Duration::from_millis(200));
                 }
             }
-            Fault::Pause => {
+            (Fault::Pause, Setup::Single(server)) => {
                 server.pause();
                 thread::sleep(MAX_STALENESS * 3);
                 server.resume();
             }
-            Fault::Restart => server.restart(),
+            (Fault::Restart, Setup::Single(server)) => server.restart(),
+            (Fault::Failover, Setup::Sentinel(group)) => {
+                let old = group.primary_port();
+                group.failover();
+                group.wait_primary_moved(old, FAILOVER_SETTLE);
+                // The hits so far: the links must follow the new primary and serve again.
+                at_failover = readers
+                    .iter()
+                    .map(|cache| cache.tracking_stats().expect("tracking").hits)
+                    .collect();
+            }
+            (fault, _) => panic!("{fault:?} cannot happen on {}", url),
         }
-        let left = RUN.saturating_sub(started.elapsed());
+        // The run goes on for at least a third of its length after the fault.
+        let left = RUN.saturating_sub(started.elapsed()).max(RUN / 3);
         thread::sleep(left);
         stop.store(true, Ordering::Relaxed);
     });
@@ -601,9 +705,10 @@ fn check(kind: ServerKind, fault: Fault) {
     let link_drops: u64 = stats.iter().map(|stats| stats.link_drops).sum();
     let staleness_drops: u64 = stats.iter().map(|stats| stats.staleness_drops).sum();
     println!(
-        "{kind} {fault:?}: invalidation delay p50 {:?} max {measured:?} (bound {bound:?}); \
+        "{} {fault:?}: invalidation delay p50 {:?} max {measured:?} (bound {bound:?}); \
          {} writes, {} reads ({hits} hits, {misses} misses), {link_drops} link drops, \
          {staleness_drops} staleness drops, stalest read {stalest:?}, {} violations",
+        place.name(),
         delays[delays.len() / 2],
         writes.iter().map(Vec::len).sum::<usize>(),
         reads.len(),
@@ -635,6 +740,20 @@ fn check(kind: ServerKind, fault: Fault) {
             staleness_drops >= READERS as u64,
             "no copies were dropped for staleness: {stats:?}"
         ),
+        Fault::Failover => {
+            // Every reader dropped its copies, and serves copies again: its link follows the
+            // new primary.
+            assert!(
+                stats.iter().all(|stats| stats.link_drops >= 1),
+                "a failover left copies in place: {stats:?}"
+            );
+            for (stats, before) in stats.iter().zip(&at_failover) {
+                assert!(
+                    stats.hits > *before,
+                    "a reader served no copy after the failover: {stats:?}"
+                );
+            }
+        }
     }
 }
 
@@ -643,9 +762,22 @@ macro_rules! checkers {
     ($($name:ident: $kind:ident, $fault:ident;)*) => {$(
         #[test]
         fn $name() {
-            check(ServerKind::$kind, Fault::$fault);
+            check(Setup::Single(Server::start(ServerKind::$kind)), Fault::$fault);
         }
     )*};
+}
+
+/// A liveness bound for a Sentinel failover to complete.
+const FAILOVER_SETTLE: Duration = Duration::from_secs(30);
+
+/// The checker on a Sentinel service, failed over mid-run: the readers' links drop every copy
+/// and follow the new primary.
+#[test]
+fn checker_sentinel_failover() {
+    check(
+        Setup::Sentinel(SentinelGroup::start_for_failover()),
+        Fault::Failover,
+    );
 }
 
 checkers! {
@@ -767,21 +899,25 @@ fn the_option_is_refused_where_it_cannot_hold() {
             "{zero}: {refused:?}"
         );
     }
+    let url = "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true";
+    let refused = Cache::from_url(url);
+    assert!(
+        matches!(
+            &refused,
+            Err(cachex::Error::Unsupported {
+                operation: "tracking",
+                reason,
+            }) if reason.contains("every primary")
+        ),
+        "{url}: {refused:?}"
+    );
+    // Sentinel and a replicas= list: the link follows the primary.
     for url in [
-        "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true",
         "redis+sentinel://127.0.0.1:1/service?tracking=true",
+        "redis://127.0.0.1:1/0?replicas=127.0.0.1:2&tracking=true",
     ] {
-        let refused = Cache::from_url(url);
-        assert!(
-            matches!(
-                &refused,
-                Err(cachex::Error::Unsupported {
-                    operation: "tracking",
-                    ..
-                })
-            ),
-            "{url}: {refused:?}"
-        );
+        let cache = Cache::from_url(url).expect("a tracking cache");
+        assert!(cache.tracking_stats().is_some(), "{url}");
     }
 }
 

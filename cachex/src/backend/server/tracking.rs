@@ -35,25 +35,69 @@ const FIRST_PAUSE: Duration = Duration::from_millis(10);
 /// The longest pause between two attempts to open the link.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
-/// Starts the link of `near` on cachex's bridge runtime: it connects to the server of
-/// `client` (over RESP3 whatever the cache's protocol), turns tracking on for keys starting
-/// with `prefix` (`None`: every key, for a custom key function), and keeps `near` informed
-/// until `near` is dropped. `false` if the bridge runtime could not be started.
+/// Where the link connects.
+pub(crate) enum Target {
+    /// One server (standalone, or the primary of a `replicas=` list).
+    Server(redis::Client),
+    /// The primary of a Sentinel service, found again after each failover.
+    #[cfg(feature = "sentinel")]
+    Sentinel(Arc<super::sentinel::SentinelTopology>),
+}
+
+impl Target {
+    /// A client of the server to track now (over RESP3 whatever the cache's protocol), and
+    /// what the session must check it is still the right one with.
+    async fn client(&self) -> redis::RedisResult<(redis::Client, u64)> {
+        match self {
+            Target::Server(client) => Ok((client.clone(), 0)),
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(topology) => topology.tracked_primary().await,
+        }
+    }
+
+    /// Whether the server the session connected to (with `checked` from
+    /// [`client`](Self::client)) is still the one to track: a Sentinel failover that began
+    /// since makes it not.
+    fn still_current(&self, checked: u64) -> bool {
+        match self {
+            Target::Server(_) => {
+                let _ = checked;
+                true
+            }
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(topology) => topology.still_primary(checked),
+        }
+    }
+}
+
+/// Starts the link of `near` on cachex's bridge runtime: it connects to `target`, turns
+/// tracking on for keys starting with `prefix` (`None`: every key, for a custom key
+/// function), and keeps `near` informed until `near` is dropped. `false` if the bridge
+/// runtime could not be started.
 pub(crate) fn start(
     near: &Arc<Near>,
-    client: &redis::Client,
+    target: Target,
     prefix: Option<String>,
     connect_timeout: Duration,
 ) -> redis::RedisResult<bool> {
-    let info = client.get_connection_info().clone();
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(ProtocolVersion::RESP3);
-    let client = redis::Client::open(info.set_redis_settings(settings))?;
+    let target = match target {
+        Target::Server(client) => {
+            let info = client.get_connection_info().clone();
+            let settings = info
+                .redis_settings()
+                .clone()
+                .set_protocol(ProtocolVersion::RESP3);
+            Target::Server(redis::Client::open(info.set_redis_settings(settings))?)
+        }
+        #[cfg(feature = "sentinel")]
+        Target::Sentinel(topology) => {
+            topology.track(near);
+            Target::Sentinel(topology)
+        }
+    };
     let link = Link {
         near: Arc::downgrade(near),
-        client,
+        target,
         prefix,
         connect_timeout,
     };
@@ -63,7 +107,7 @@ pub(crate) fn start(
 /// What the link task needs.
 struct Link {
     near: Weak<Near>,
-    client: redis::Client,
+    target: Target,
     prefix: Option<String>,
     connect_timeout: Duration,
 }
@@ -108,9 +152,11 @@ impl Link {
             // the connection is given up only well after, as a slow answer is not a lost link.
             .set_response_timeout(Some((max_staleness * 4).max(Duration::from_secs(1))))
             .set_push_sender(pushed(self.near.clone(), closed.clone(), current));
-        let opening = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config);
+        let (client, checked) = match self.target.client().await {
+            Ok(found) => found,
+            Err(_) => return "no server to track could be found",
+        };
+        let opening = client.get_multiplexed_async_connection_with_config(&config);
         let mut connection = match tokio::time::timeout(self.connect_timeout, opening).await {
             Ok(Ok(connection)) => connection,
             _ => return "the link could not connect",
@@ -124,9 +170,24 @@ impl Link {
         if track.query_async::<()>(&mut connection).await.is_err() {
             return "the server refused CLIENT TRACKING";
         }
+        // A Sentinel's primary is checked on the link itself, tracking on: a demoted primary
+        // would not hear the new primary's writes.
+        #[cfg(feature = "sentinel")]
+        if matches!(self.target, Target::Sentinel(_)) {
+            let role: redis::RedisResult<Value> =
+                redis::cmd("ROLE").query_async(&mut connection).await;
+            if !role.is_ok_and(|role| super::sentinel::is_primary(&role)) {
+                return "the server tracked is not a primary";
+            }
+        }
         match self.near.upgrade() {
             Some(near) => near.link_up(asked.into_std()),
             None => return "the cache is gone",
+        }
+        // Checked after the link is up: a failover that began before is seen here, one that
+        // begins after drops the copies itself (see the Sentinel topology's `upheaval`).
+        if !self.target.still_current(checked) {
+            return "a Sentinel failover began";
         }
         loop {
             if tokio::time::timeout(heartbeat, closed.notified())
@@ -142,6 +203,9 @@ impl Link {
                 .is_err()
             {
                 return "the link's PING failed";
+            }
+            if !self.target.still_current(checked) {
+                return "a Sentinel failover began";
             }
             match self.near.upgrade() {
                 Some(near) => near.confirm(sent.into_std()),
