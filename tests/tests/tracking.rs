@@ -29,9 +29,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cachex::prelude::*;
-use cachex::{CacheBuilder, TrackingStats};
+use cachex::{CacheBuilder, StampedePrevention, TrackingStats};
 use cachex_tests::topology::SERVICE;
-use cachex_tests::{SentinelGroup, Server, ServerKind};
+use cachex_tests::{ReplicaSet, SentinelGroup, Server, ServerKind};
 
 /// The keys hammered.
 const KEYS: usize = 4;
@@ -184,14 +184,16 @@ fn key_name(key: usize) -> String {
 }
 
 fn tracking_cache(url: &str) -> Cache {
+    tracking_builder(url).build().expect("a tracking cache")
+}
+
+fn tracking_builder(url: &str) -> CacheBuilder {
     CacheBuilder::from_url(url)
         .expect("a URL")
         .prefix("chk")
         .tracking(true)
         .tracking_max_staleness(MAX_STALENESS)
         .response_timeout(Duration::from_secs(10))
-        .build()
-        .expect("a tracking cache")
 }
 
 fn plain_cache(url: &str) -> Cache {
@@ -522,7 +524,17 @@ fn check(mut place: Setup, fault: Fault) {
             },
         );
     }
-    let readers: Vec<Cache> = (0..READERS).map(|_| tracking_cache(&url)).collect();
+    // The last reader has stampede prevention too: its reads take the copies' expiries
+    // (the values never expire, so the rule never misses a read, but the path is checked).
+    let readers: Vec<Cache> = (0..READERS)
+        .map(|at| {
+            let stampede = (at + 1 == READERS).then(StampedePrevention::default);
+            tracking_builder(&url)
+                .stampede_prevention(stampede)
+                .build()
+                .expect("a tracking cache")
+        })
+        .collect();
     readers.iter().for_each(wait_live);
     let stop = AtomicBool::new(false);
     let mut killed = 0;
@@ -855,6 +867,89 @@ fn a_copy_never_outlives_its_key() {
     assert_eq!(until_hit(&cache, "short"), Some(7));
     thread::sleep(Duration::from_millis(400));
     assert_eq!(cache.get::<i64>("short").expect("get"), None);
+}
+
+/// Stampede prevention judges a copy by its expiry as it judges the server's answer: a value
+/// inside its buffer is a miss, whether read from a copy or from the server.
+#[test]
+fn stampede_prevention_applies_to_copies() {
+    let server = Server::start(ServerKind::Redis);
+    let stampede = StampedePrevention {
+        buffer: Duration::from_secs(1),
+        beta: 0.0,
+        delta: 0.0,
+    };
+    let cache = tracking_builder(&server.url())
+        .stampede_prevention(Some(stampede))
+        .build()
+        .expect("tracking with stampede prevention");
+    wait_live(&cache);
+    let plain = CacheBuilder::from_url(&server.url())
+        .expect("a URL")
+        .prefix("chk")
+        .stampede_prevention(Some(stampede))
+        .build()
+        .expect("a cache");
+    let set = Instant::now();
+    cache
+        .set("s", &5, Timeout::After(Duration::from_secs(3)))
+        .expect("set");
+    assert_eq!(until_hit(&cache, "s"), Some(5));
+    assert_eq!(
+        cache.get_many::<i64>(&["s"]).expect("get_many").get("s"),
+        Some(&5)
+    );
+    // Stored for 4 s; `TTL` rounds, so the value is logically over once less than 1.5 s are
+    // left: well before 3 s after the write, while the copy (kept until the key's end) is
+    // still there.
+    thread::sleep(Duration::from_secs(3).saturating_sub(set.elapsed()));
+    let hits = cache.tracking_stats().expect("tracking").hits;
+    assert_eq!(cache.get::<i64>("s").expect("get"), None);
+    assert!(cache.get_many::<i64>(&["s"]).expect("get_many").is_empty());
+    assert_eq!(
+        cache.tracking_stats().expect("tracking").hits,
+        hits + 2,
+        "both reads were judged on the copy"
+    );
+    // The server agrees: the key is there, and a cache without tracking misses it too.
+    assert_eq!(server.command(&["EXISTS", "chk:1:s"]).trim(), ":1");
+    assert_eq!(plain.get::<i64>("s").expect("get"), None);
+}
+
+/// With `replicas=`, the link tracks the primary and a copy is only ever installed from a
+/// read of the primary: a replica that falls behind (here: cut off from its primary) serves
+/// the reads of a cache without tracking, never a tracking cache's copies.
+#[test]
+fn a_replicas_list_keeps_copies_read_on_the_primary_only() {
+    let set = ReplicaSet::start(ServerKind::Valkey, 1);
+    set.primary.command(&["SET", "chk:1:r", "1"]);
+    set.wait_replicated();
+    set.replicas[0].command(&["REPLICAOF", "NO", "ONE"]);
+    set.primary.command(&["SET", "chk:1:r", "2"]);
+    let url = set.url();
+    let plain = CacheBuilder::from_url(&url)
+        .expect("a URL")
+        .prefix("chk")
+        .build()
+        .expect("a cache");
+    assert_eq!(
+        plain.get::<i64>("r").expect("get"),
+        Some(1),
+        "the replica is behind"
+    );
+    let cache = tracking_cache(&url);
+    wait_live(&cache);
+    assert_eq!(until_hit(&cache, "r"), Some(2));
+    assert_eq!(
+        cache.get_many::<i64>(&["r"]).expect("get_many").get("r"),
+        Some(&2)
+    );
+    // The primary's invalidations reach the copies.
+    set.primary.command(&["SET", "chk:1:r", "3"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache.get::<i64>("r").expect("get") != Some(3) {
+        assert!(Instant::now() < deadline, "the copy outlived the write");
+    }
 }
 
 #[test]

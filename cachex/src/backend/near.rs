@@ -63,8 +63,10 @@ struct Held {
 
 /// The answer of a lookup.
 pub(crate) enum Lookup {
-    /// A copy: the value, or `None` for a key known missing.
-    Hit(Option<Bytes>),
+    /// A copy: the value (`None` for a key known missing), and its time left as `PTTL` says
+    /// it (-2 missing, -1 persistent; milliseconds, counted from before the fetch was sent,
+    /// so never more than the server's).
+    Hit(Option<Bytes>, i64),
     /// No copy: fetch the value and its time left, then [`Near::install`] it with this token
     /// (`None`: the link is not confirmed, nothing may be installed).
     Miss(Option<Token>),
@@ -152,7 +154,15 @@ impl Near {
         match self.copies.get(key) {
             Some(copy) if copy.expires.is_none_or(|at| now < at) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                Lookup::Hit(copy.value)
+                let pttl = match (&copy.value, copy.expires) {
+                    (None, _) => -2,
+                    (Some(_), None) => -1,
+                    (Some(_), Some(at)) => {
+                        i64::try_from(at.saturating_duration_since(now).as_millis())
+                            .unwrap_or(i64::MAX)
+                    }
+                };
+                Lookup::Hit(copy.value, pttl)
             }
             // The token is taken before the fetch is sent: an invalidation received earlier
             // was for a write the fetch sees.

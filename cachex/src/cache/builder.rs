@@ -323,13 +323,6 @@ impl CacheBuilder {
             #[cfg(feature = "redis")]
             Location::Server { url, kind } => {
                 let mut server = Server::new(&url, self.server.clone())?;
-                if self.server.tracking.is_some() && self.stampede.is_some() {
-                    return Err(crate::Error::config(
-                        "tracking and stampede_prevention together are not supported yet: a \
-                         stampede-protected read needs the key's expiry from the server, which \
-                         the near cache's copies do not serve; choose one",
-                    ));
-                }
                 if let Some(tracking) = self.server.tracking {
                     server.track(self.keys.made_prefix(), tracking)?;
                 }
