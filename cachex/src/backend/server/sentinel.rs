@@ -58,6 +58,15 @@
 //! replica chosen at random among those the sentinels report healthy (the primary when there
 //! is none). A replica may lag behind its primary: a value just written may not be read back
 //! at once. Pipelines, scripts and `SCAN` always go to the primary.
+//!
+//! # Tracking
+//!
+//! A near cache's invalidation link (see [`super::tracking`]) tracks the primary found here
+//! ([`SentinelTopology::tracked_primary`]). Its near cache is registered with the watch, which
+//! drops every copy the moment a sentinel announces a failover or another primary is named
+//! (an *upheaval*): a sentinel announces before it promotes the replica, so no write to the new
+//! primary can find a copy the old primary's link would never invalidate. The link's session
+//! then ends, and the next one waits for the failover to end and tracks the new primary.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -17,6 +17,18 @@
 //!
 //! The cost of `BCAST` is messages for keys this process never read (every write under the
 //! prefix): cheap for a cache whose keys are hot, and the reason the prefix is sent.
+//!
+//! # Topologies
+//!
+//! The link tracks the primary: a standalone server, the primary of a `replicas=` list, or
+//! the primary a Sentinel service names ([`Target`]). Replicas are not tracked: the fetches
+//! that install copies (`GET`+`PTTL`, rows routed `Primary`) read the primary, since a
+//! replica's answer could predate an invalidation already applied, and nothing would ever
+//! correct the copy. On Sentinel, the topology's watcher drops every copy the moment a
+//! failover is announced or the primary moves (before the new primary accepts a write, when
+//! the announcement is heard), the session that tracked the old primary ends, and the next
+//! one connects to the new primary once the failover is over, checked with `ROLE` on the link
+//! itself. A cluster is refused (see `Server::track`).
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +47,8 @@ const FIRST_PAUSE: Duration = Duration::from_millis(10);
 /// The longest pause between two attempts to open the link.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
-/// Where the link connects.
+/// Where the link connects (one per cache, made once: the size of the client is no cost).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Target {
     /// One server (standalone, or the primary of a `replicas=` list).
     Server(redis::Client),
