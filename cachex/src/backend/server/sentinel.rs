@@ -748,9 +748,12 @@ impl SentinelTopology {
     }
 
     /// Whether nothing moved since a tracking link read `upheaval`: no failover began, the
-    /// primary it connected to is still the one named.
+    /// primary it connected to is still the one named, and the watcher still runs (its
+    /// runtime may have ended: the link's next session starts it again, in its own).
     pub(crate) fn still_primary(&self, upheaval: u64) -> bool {
-        self.watch.upheaval.load(Ordering::SeqCst) == upheaval && !self.watch.holding()
+        self.watch.upheaval.load(Ordering::SeqCst) == upheaval
+            && !self.watch.holding()
+            && self.watch.watching.load(Ordering::Acquire)
     }
 
     /// A connection to a data node, with the URL's credentials and database.
