@@ -807,7 +807,24 @@ checkers! {
 
 /// A tracking cache on a fresh Redis, its link confirmed.
 fn live_tracking(server: &Server) -> Cache {
-    let cache = tracking_cache(&server.url());
+    live(
+        steady_tracking(&server.url())
+            .build()
+            .expect("a tracking cache"),
+    )
+}
+
+/// `max_staleness` of the behaviour tests' caches: long, so that a heartbeat delayed by a
+/// starved CPU (other tests run alongside) does not drop the copies a test counts on.
+const STEADY_STALENESS: Duration = Duration::from_secs(10);
+
+/// A tracking cache's builder for the behaviour tests (see [`STEADY_STALENESS`]).
+fn steady_tracking(url: &str) -> CacheBuilder {
+    tracking_builder(url).tracking_max_staleness(STEADY_STALENESS)
+}
+
+/// `cache`, once its link is confirmed.
+fn live(cache: Cache) -> Cache {
     wait_live(&cache);
     cache
 }
@@ -879,11 +896,12 @@ fn stampede_prevention_applies_to_copies() {
         beta: 0.0,
         delta: 0.0,
     };
-    let cache = tracking_builder(&server.url())
-        .stampede_prevention(Some(stampede))
-        .build()
-        .expect("tracking with stampede prevention");
-    wait_live(&cache);
+    let cache = live(
+        steady_tracking(&server.url())
+            .stampede_prevention(Some(stampede))
+            .build()
+            .expect("tracking with stampede prevention"),
+    );
     let plain = CacheBuilder::from_url(&server.url())
         .expect("a URL")
         .prefix("chk")
@@ -937,8 +955,7 @@ fn a_replicas_list_keeps_copies_read_on_the_primary_only() {
         Some(1),
         "the replica is behind"
     );
-    let cache = tracking_cache(&url);
-    wait_live(&cache);
+    let cache = live(steady_tracking(&url).build().expect("a tracking cache"));
     assert_eq!(until_hit(&cache, "r"), Some(2));
     assert_eq!(
         cache.get_many::<i64>(&["r"]).expect("get_many").get("r"),

@@ -63,10 +63,9 @@ struct Held {
 
 /// The answer of a lookup.
 pub(crate) enum Lookup {
-    /// A copy: the value (`None` for a key known missing), and its time left as `PTTL` says
-    /// it (-2 missing, -1 persistent; milliseconds, counted from before the fetch was sent,
-    /// so never more than the server's).
-    Hit(Option<Bytes>, i64),
+    /// A copy: the value (`None` for a key known missing), and when the key expires (see
+    /// [`pttl`]).
+    Hit(Option<Bytes>, Option<Instant>),
     /// No copy: fetch the value and its time left, then [`Near::install`] it with this token
     /// (`None`: the link is not confirmed, nothing may be installed).
     Miss(Option<Token>),
@@ -154,15 +153,7 @@ impl Near {
         match self.copies.get(key) {
             Some(copy) if copy.expires.is_none_or(|at| now < at) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                let pttl = match (&copy.value, copy.expires) {
-                    (None, _) => -2,
-                    (Some(_), None) => -1,
-                    (Some(_), Some(at)) => {
-                        i64::try_from(at.saturating_duration_since(now).as_millis())
-                            .unwrap_or(i64::MAX)
-                    }
-                };
-                Lookup::Hit(copy.value, pttl)
+                Lookup::Hit(copy.value, copy.expires)
             }
             // The token is taken before the fetch is sent: an invalidation received earlier
             // was for a write the fetch sees.
@@ -328,6 +319,19 @@ impl Near {
             copies: self.copies.entry_count(),
             bytes: self.copies.weighted_size(),
             live: self.live(Instant::now()),
+        }
+    }
+}
+
+/// A copy's time left now, as `PTTL` says it: -2 missing, -1 persistent, else milliseconds,
+/// counted from before the copy's fetch was sent, so never more than the server's.
+pub(crate) fn pttl(value: &Option<Bytes>, expires: Option<Instant>) -> i64 {
+    match (value, expires) {
+        (None, _) => -2,
+        (Some(_), None) => -1,
+        (Some(_), Some(at)) => {
+            i64::try_from(at.saturating_duration_since(Instant::now()).as_millis())
+                .unwrap_or(i64::MAX)
         }
     }
 }

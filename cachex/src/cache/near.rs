@@ -11,7 +11,7 @@ use bytes::Bytes;
 use super::CacheCore;
 use crate::Result;
 use crate::backend::command::{Get, GetPttl, Mget, MgetPttl};
-use crate::backend::near::{Lookup, Near};
+use crate::backend::near::{Lookup, Near, pttl as left_of};
 
 /// `get`'s bytes: the copy, or the server's value (kept as a copy when sound).
 pub(super) async fn get(
@@ -43,7 +43,10 @@ async fn read(
     pttl: bool,
 ) -> Result<(Option<Bytes>, Option<i64>)> {
     match near.lookup(&made) {
-        Lookup::Hit(value, left) => Ok((value, Some(left))),
+        Lookup::Hit(value, expires) => {
+            let left = pttl.then(|| left_of(&value, expires));
+            Ok((value, left))
+        }
         Lookup::Miss(None) if !pttl => Ok((core.run(key, Get { key: made }).await?, None)),
         Lookup::Miss(None) => {
             let (value, left) = core.run(key, GetPttl { key: made }).await?;
@@ -97,7 +100,10 @@ async fn read_many(
     let mut tokens = Vec::new();
     for (at, made) in made.iter().enumerate() {
         match near.lookup(made) {
-            Lookup::Hit(value, left) => values.push((value, Some(left))),
+            Lookup::Hit(value, expires) => {
+                let left = pttl.then(|| left_of(&value, expires));
+                values.push((value, left));
+            }
             Lookup::Miss(token) => {
                 values.push((None, None));
                 missing.push(at);
