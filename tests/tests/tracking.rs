@@ -969,6 +969,67 @@ fn a_replicas_list_keeps_copies_read_on_the_primary_only() {
     }
 }
 
+/// On Sentinel with `replica_reads=true`, the fetches that install copies read the primary:
+/// the replica serves a cache without tracking's reads, and none of a tracking cache's while
+/// its link is confirmed.
+#[test]
+fn sentinel_replica_reads_install_nothing_from_the_replica() {
+    let group = SentinelGroup::start();
+    let url = format!("{}?replica_reads=true", group.url());
+    let primary_port = group.primary_port();
+    let replica = group
+        .data_nodes()
+        .find(|node| node.port() != primary_port)
+        .expect("a replica");
+    let primary = group
+        .data_nodes()
+        .find(|node| node.port() == primary_port)
+        .expect("the primary");
+    let reads = |server: &Server| {
+        ["get", "mget", "eval", "evalsha"]
+            .iter()
+            .map(|command| ReplicaSet::calls(server, command))
+            .sum::<u64>()
+    };
+    let plain = CacheBuilder::from_url(&url)
+        .expect("a URL")
+        .prefix("chk")
+        .build()
+        .expect("a cache");
+    let keys: Vec<String> = (0..20).map(|at| format!("rr{at}")).collect();
+    for key in &keys {
+        plain.set(key, &1, Timeout::Never).expect("set");
+    }
+    let before = reads(replica);
+    for key in &keys {
+        plain.get::<i64>(key).expect("get");
+    }
+    assert!(
+        reads(replica) > before,
+        "a cache without tracking reads the replica"
+    );
+    let cache = live(steady_tracking(&url).build().expect("a tracking cache"));
+    let (replica_before, primary_before) = (reads(replica), reads(primary));
+    for key in &keys {
+        assert_eq!(cache.get::<i64>(key).expect("get"), Some(1));
+    }
+    let found = cache
+        .get_many::<i64>(&["rr0", "rr1", "rr-missing"])
+        .expect("get_many");
+    assert_eq!(found.len(), 2);
+    assert!(cache.tracking_stats().expect("tracking").live);
+    assert_eq!(
+        reads(replica),
+        replica_before,
+        "a tracked read went to the replica"
+    );
+    assert!(
+        reads(primary) > primary_before,
+        "the fetches read the primary"
+    );
+    assert_eq!(until_hit(&cache, "rr0"), Some(1));
+}
+
 #[test]
 fn get_many_mixes_copies_and_one_fetch() {
     let server = Server::start(ServerKind::Valkey);
