@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use cachex::prelude::*;
 use cachex::{CacheBuilder, StampedePrevention, TrackingStats};
 use cachex_tests::topology::SERVICE;
-use cachex_tests::{ReplicaSet, SentinelGroup, Server, ServerKind};
+use cachex_tests::{Cluster, ReplicaSet, SentinelGroup, Server, ServerKind};
 
 /// The keys hammered.
 const KEYS: usize = 4;
@@ -57,6 +57,8 @@ enum Fault {
     Restart,
     /// A Sentinel failover (`SENTINEL FAILOVER`), on a Sentinel setup only.
     Failover,
+    /// On a cluster: a slot moved to another primary, then a shard failed over by hand.
+    Reshape,
 }
 
 /// Where a run happens.
@@ -65,6 +67,9 @@ enum Setup {
     Single(Server),
     /// A primary, a replica and three sentinels (Redis); the caches use the Sentinel URL.
     Sentinel(SentinelGroup),
+    /// Three primaries with a replica each (Redis); the caches use the cluster URL, and the
+    /// writers are caches only (a raw connection would have to follow `MOVED` itself).
+    Cluster(Cluster),
 }
 
 impl Setup {
@@ -73,6 +78,7 @@ impl Setup {
         match self {
             Setup::Single(server) => server.url(),
             Setup::Sentinel(group) => group.url(),
+            Setup::Cluster(cluster) => cluster.url(),
         }
     }
 
@@ -87,6 +93,7 @@ impl Setup {
                     .map(|sentinel| format!("redis://127.0.0.1:{}", sentinel.port()))
                     .collect(),
             ),
+            Setup::Cluster(_) => Primary::Cluster,
         }
     }
 
@@ -94,6 +101,7 @@ impl Setup {
         match self {
             Setup::Single(server) => server.kind().to_string(),
             Setup::Sentinel(_) => "sentinel".to_owned(),
+            Setup::Cluster(_) => "cluster".to_owned(),
         }
     }
 }
@@ -102,10 +110,12 @@ impl Setup {
 /// URLs). A raw write through Sentinel counts as acknowledged only once a replica has it
 /// (`WAIT 1`): a failover loses what only the old primary had, and a lost write is not a stale
 /// read.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 enum Primary {
     Fixed(String),
     Sentinel(Vec<String>),
+    /// No raw writers (see [`Setup::Cluster`]).
+    Cluster,
 }
 
 impl Primary {
@@ -125,6 +135,7 @@ impl Primary {
                     .ok()?;
                 Some(format!("redis://{host}:{port}"))
             }),
+            Primary::Cluster => None,
         }
     }
 
@@ -136,7 +147,7 @@ impl Primary {
             .query::<()>(connection)
             .is_ok();
         match self {
-            Primary::Fixed(_) => set,
+            Primary::Fixed(_) | Primary::Cluster => set,
             Primary::Sentinel(_) => {
                 set && redis::cmd("WAIT")
                     .arg(1)
@@ -498,7 +509,13 @@ fn kill_tracking_clients(server: &Server) -> usize {
 fn check(mut place: Setup, fault: Fault) {
     let url = place.url();
     let primary = place.primary();
-    let delays = invalidation_delays(&url, &primary.url().expect("a primary"), 50);
+    let delays = match &place {
+        Setup::Cluster(cluster) => {
+            let node = cluster.primary_port_of("chk:1:delay");
+            invalidation_delays(&url, &format!("redis://127.0.0.1:{node}"), 50)
+        }
+        _ => invalidation_delays(&url, &primary.url().expect("a primary"), 50),
+    };
     let measured = *delays.last().expect("rounds");
     let bound = measured.max(MAX_STALENESS) + MARGIN;
 
@@ -585,7 +602,12 @@ fn check(mut place: Setup, fault: Fault) {
             });
         }
         // Raw writers.
-        for raw in 0..RAW_WRITERS {
+        let raw_writers = if primary == Primary::Cluster {
+            0
+        } else {
+            RAW_WRITERS
+        };
+        for raw in 0..raw_writers {
             let writer = 1 + CACHE_WRITERS + raw;
             let (primary, stop, write_as) = (&primary, &stop, &write_as);
             scope.spawn(move || {
@@ -694,6 +716,41 @@ fn check(mut place: Setup, fault: Fault) {
                     .map(|cache| cache.tracking_stats().expect("tracking").hits)
                     .collect();
             }
+            (Fault::Reshape, Setup::Cluster(cluster)) => {
+                // k0's slot moves to another primary, a key at a time (reads meet `ASK`).
+                let from = cluster.primary_port_of("chk:1:k0");
+                let to = cluster
+                    .cluster_nodes()
+                    .into_iter()
+                    .find(|node| node.primary && !node.slots.is_empty() && node.port != from)
+                    .expect("another primary")
+                    .port;
+                cluster.move_slot(
+                    cluster.slot_of("chk:1:k0"),
+                    to,
+                    1,
+                    Duration::from_millis(20),
+                );
+                // k1's shard fails over by hand (`CLUSTER FAILOVER` on its replica).
+                let old = cluster.primary_port_of("chk:1:k1");
+                let replica = cluster
+                    .nodes()
+                    .find(|node| {
+                        let role = node.command(&["ROLE"]);
+                        role.contains("slave") && role.contains(&format!(":{old}\r\n"))
+                    })
+                    .expect("a replica of k1's primary");
+                replica.command(&["CLUSTER", "FAILOVER"]);
+                let deadline = Instant::now() + FAILOVER_SETTLE;
+                while cluster.primary_port_of("chk:1:k1") == old {
+                    assert!(Instant::now() < deadline, "the manual failover never ended");
+                    thread::sleep(Duration::from_millis(20));
+                }
+                at_failover = readers
+                    .iter()
+                    .map(|cache| cache.tracking_stats().expect("tracking").hits)
+                    .collect();
+            }
             (fault, _) => panic!("{fault:?} cannot happen on {}", url),
         }
         // The run goes on for at least a third of its length after the fault.
@@ -752,6 +809,14 @@ fn check(mut place: Setup, fault: Fault) {
             staleness_drops >= READERS as u64,
             "no copies were dropped for staleness: {stats:?}"
         ),
+        Fault::Reshape => {
+            for (stats, before) in stats.iter().zip(&at_failover) {
+                assert!(
+                    stats.hits > *before,
+                    "a reader served no copy after the changes: {stats:?}"
+                );
+            }
+        }
         Fault::Failover => {
             // Every reader dropped its copies, and serves copies again: its link follows the
             // new primary.
@@ -777,6 +842,13 @@ macro_rules! checkers {
             check(Setup::Single(Server::start(ServerKind::$kind)), Fault::$fault);
         }
     )*};
+}
+
+/// The checker on a cluster: a slot moves to another primary mid-run, then a shard fails over
+/// by hand. The link covers every node, replicas too, so neither drops the copies.
+#[test]
+fn checker_cluster_reshaped() {
+    check(Setup::Cluster(Cluster::start()), Fault::Reshape);
 }
 
 /// A liveness bound for a Sentinel failover to complete.
@@ -1072,20 +1144,9 @@ fn the_option_is_refused_where_it_cannot_hold() {
             "{zero}: {refused:?}"
         );
     }
-    let url = "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true";
-    let refused = Cache::from_url(url);
-    assert!(
-        matches!(
-            &refused,
-            Err(cachex::Error::Unsupported {
-                operation: "tracking",
-                reason,
-            }) if reason.contains("every primary")
-        ),
-        "{url}: {refused:?}"
-    );
-    // Sentinel and a replicas= list: the link follows the primary.
+    // A cluster, Sentinel and a replicas= list: the link follows the topology.
     for url in [
+        "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true",
         "redis+sentinel://127.0.0.1:1/service?tracking=true",
         "redis://127.0.0.1:1/0?replicas=127.0.0.1:2&tracking=true",
     ] {

@@ -203,18 +203,9 @@ impl Server {
             }
             #[cfg(feature = "sentinel")]
             Connector::Sentinel(topology) => tracking::Target::Sentinel(topology.clone()),
+            // Every node is linked, replicas too (see `tracking`).
             #[cfg(feature = "cluster")]
-            Connector::Cluster(_) => {
-                return Err(Error::Unsupported {
-                    operation: "tracking",
-                    reason: "the near cache of a cluster would need an invalidation link on \
-                             every primary, each kept in step with the slots it serves (a \
-                             slot that moves or fails over must drop its copies before the \
-                             new owner accepts a write), which cachex does not do yet: use \
-                             tracking with a standalone server, a replicas= list or Sentinel"
-                        .to_owned(),
-                });
-            }
+            Connector::Cluster(topology) => tracking::Target::Cluster(topology.clone()),
         };
         let near = Arc::new(Near::new(settings));
         match tracking::start(&near, target, prefix, self.connect_timeout) {

@@ -35,6 +35,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -55,16 +56,25 @@ pub(crate) enum Target {
     /// The primary of a Sentinel service, found again after each failover.
     #[cfg(feature = "sentinel")]
     Sentinel(Arc<super::sentinel::SentinelTopology>),
+    /// Every node of a cluster, primaries and replicas (see [`cluster`](super::cluster)).
+    #[cfg(feature = "cluster")]
+    Cluster(Arc<super::cluster::ClusterTopology>),
 }
 
 impl Target {
-    /// A client of the server to track now (over RESP3 whatever the cache's protocol), and
-    /// what the session must check it is still the right one with.
-    async fn client(&self) -> redis::RedisResult<(redis::Client, u64)> {
+    /// The clients of the servers to track now (over RESP3 whatever the cache's protocol),
+    /// with their addresses (a cluster's, to check that no node joined), and what the session
+    /// must check they are still the right ones with.
+    async fn clients(&self) -> redis::RedisResult<(Vec<(String, redis::Client)>, u64)> {
         match self {
-            Target::Server(client) => Ok((client.clone(), 0)),
+            Target::Server(client) => Ok((vec![(String::new(), client.clone())], 0)),
             #[cfg(feature = "sentinel")]
-            Target::Sentinel(topology) => topology.tracked_primary().await,
+            Target::Sentinel(topology) => {
+                let (client, checked) = topology.tracked_primary().await?;
+                Ok((vec![(String::new(), client)], checked))
+            }
+            #[cfg(feature = "cluster")]
+            Target::Cluster(topology) => Ok((topology.tracked_nodes().await?, 0)),
         }
     }
 
@@ -73,14 +83,42 @@ impl Target {
     /// since makes it not.
     fn still_current(&self, checked: u64) -> bool {
         match self {
-            Target::Server(_) => {
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(topology) => topology.still_primary(checked),
+            _ => {
                 let _ = checked;
                 true
             }
-            #[cfg(feature = "sentinel")]
-            Target::Sentinel(topology) => topology.still_primary(checked),
         }
     }
+}
+
+/// Whether every node that the linked nodes of a cluster know (`CLUSTER NODES` asked on each
+/// link connection) is linked: a node that joined, and could accept writes the link does not
+/// hear, ends the session. Always true for one server.
+async fn covered(
+    target: &Target,
+    connections: &mut [MultiplexedConnection],
+    linked: &std::collections::BTreeSet<&str>,
+) -> bool {
+    #[cfg(feature = "cluster")]
+    if matches!(target, Target::Cluster(_)) {
+        for connection in connections.iter_mut() {
+            let Ok(text) = redis::cmd("CLUSTER")
+                .arg("NODES")
+                .query_async::<String>(connection)
+                .await
+            else {
+                return false;
+            };
+            let known = super::cluster::live_nodes(&text);
+            if !known.iter().all(|node| linked.contains(node.as_str())) {
+                return false;
+            }
+        }
+    }
+    let _ = (target, connections, linked);
+    true
 }
 
 /// Starts the link of `near` on cachex's bridge runtime: it connects to `target`, turns
@@ -107,6 +145,8 @@ pub(crate) fn start(
             topology.track(near);
             Target::Sentinel(topology)
         }
+        #[cfg(feature = "cluster")]
+        Target::Cluster(topology) => Target::Cluster(topology),
     };
     let link = Link {
         near: Arc::downgrade(near),
@@ -159,39 +199,54 @@ impl Link {
         // the session ended must not drop the next session's copies.
         let current = Arc::new(AtomicBool::new(true));
         let _ended = Ended(current.clone());
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            // Copies stop being served once the last answer is older than `max_staleness`;
-            // the connection is given up only well after, as a slow answer is not a lost link.
-            .set_response_timeout(Some((max_staleness * 4).max(Duration::from_secs(1))))
-            .set_push_sender(pushed(self.near.clone(), closed.clone(), current));
-        let (client, checked) = match self.target.client().await {
+        let (clients, checked) = match self.target.clients().await {
             Ok(found) => found,
             Err(_) => return "no server to track could be found",
         };
-        let opening = client.get_multiplexed_async_connection_with_config(&config);
-        let mut connection = match tokio::time::timeout(self.connect_timeout, opening).await {
-            Ok(Ok(connection)) => connection,
-            _ => return "the link could not connect",
-        };
+        let linked: std::collections::BTreeSet<&str> =
+            clients.iter().map(|(address, _)| address.as_str()).collect();
+        let mut connections = Vec::with_capacity(clients.len());
+        for (_, client) in &clients {
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(self.connect_timeout))
+                // Copies stop being served once the last answer is older than
+                // `max_staleness`; the connection is given up only well after, as a slow
+                // answer is not a lost link.
+                .set_response_timeout(Some((max_staleness * 4).max(Duration::from_secs(1))))
+                .set_push_sender(pushed(self.near.clone(), closed.clone(), current.clone()));
+            let opening = client.get_multiplexed_async_connection_with_config(&config);
+            match tokio::time::timeout(self.connect_timeout, opening).await {
+                Ok(Ok(connection)) => connections.push(connection),
+                _ => return "the link could not connect",
+            }
+        }
         let mut track = redis::cmd("CLIENT");
         track.arg("TRACKING").arg("ON").arg("BCAST");
         if let Some(prefix) = &self.prefix {
             track.arg("PREFIX").arg(prefix);
         }
+        // No copy is installed before the link is up (no fetch takes a token), so writes
+        // before a node's tracking is on are seen by every fetch that may install.
         let asked = Instant::now();
-        if track.query_async::<()>(&mut connection).await.is_err() {
-            return "the server refused CLIENT TRACKING";
+        for connection in &mut connections {
+            if track.query_async::<()>(connection).await.is_err() {
+                return "the server refused CLIENT TRACKING";
+            }
         }
         // A Sentinel's primary is checked on the link itself, tracking on: a demoted primary
         // would not hear the new primary's writes.
         #[cfg(feature = "sentinel")]
         if matches!(self.target, Target::Sentinel(_)) {
-            let role: redis::RedisResult<Value> =
-                redis::cmd("ROLE").query_async(&mut connection).await;
-            if !role.is_ok_and(|role| super::sentinel::is_primary(&role)) {
-                return "the server tracked is not a primary";
+            for connection in &mut connections {
+                let role: redis::RedisResult<Value> =
+                    redis::cmd("ROLE").query_async(connection).await;
+                if !role.is_ok_and(|role| super::sentinel::is_primary(&role)) {
+                    return "the server tracked is not a primary";
+                }
             }
+        }
+        if !covered(&self.target, &mut connections, &linked).await {
+            return "a cluster node is not linked";
         }
         match self.near.upgrade() {
             Some(near) => near.link_up(asked.into_std()),
@@ -210,15 +265,20 @@ impl Link {
                 return "the server closed the link";
             }
             let sent = Instant::now();
-            if redis::cmd("PING")
-                .query_async::<()>(&mut connection)
-                .await
-                .is_err()
-            {
-                return "the link's PING failed";
+            for connection in &mut connections {
+                if redis::cmd("PING")
+                    .query_async::<()>(connection)
+                    .await
+                    .is_err()
+                {
+                    return "the link's PING failed";
+                }
             }
             if !self.target.still_current(checked) {
                 return "a Sentinel failover began";
+            }
+            if !covered(&self.target, &mut connections, &linked).await {
+                return "a cluster node is not linked";
             }
             match self.near.upgrade() {
                 Some(near) => near.confirm(sent.into_std()),
