@@ -1102,6 +1102,42 @@ fn sentinel_replica_reads_install_nothing_from_the_replica() {
     assert_eq!(until_hit(&cache, "rr0"), Some(1));
 }
 
+/// On a cluster, `get_many` of keys on several slots fetches its misses (a script's keys
+/// must share a slot: one `GET`+`PTTL` each, in a pipeline split by slot), then serves
+/// them all from copies.
+#[test]
+fn cluster_get_many_across_slots() {
+    let cluster = cachex_tests::shared_cluster();
+    let cache = live(
+        steady_tracking(&cluster.url())
+            .prefix("chk-cluster-many")
+            .build()
+            .expect("a tracking cache"),
+    );
+    let keys: Vec<String> = (0..12).map(|at| format!("m{at}")).collect();
+    let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let slots: std::collections::BTreeSet<u16> = names
+        .iter()
+        .map(|key| cluster.slot_of(&format!("chk-cluster-many:1:{key}")))
+        .collect();
+    assert!(slots.len() > 1, "the keys share one slot");
+    let pairs: Vec<(&str, i64)> = names.iter().map(|key| (*key, 7)).collect();
+    cache.set_many(&pairs, Timeout::Never).expect("set_many");
+    // Until one call is served from copies only (the invalidations of the writes above may
+    // arrive after a fetch began, which then installs nothing).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hits = cache.tracking_stats().expect("tracking").hits;
+        let found = cache.get_many::<i64>(&names).expect("get_many");
+        assert_eq!(found.len(), keys.len());
+        assert!(found.values().all(|value| *value == 7));
+        if cache.tracking_stats().expect("tracking").hits == hits + keys.len() as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served from copies only");
+    }
+}
+
 #[test]
 fn get_many_mixes_copies_and_one_fetch() {
     let server = Server::start(ServerKind::Valkey);

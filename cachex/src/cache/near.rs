@@ -123,7 +123,18 @@ async fn read_many(
         return Ok(values);
     }
     let fetched_at = std::time::Instant::now();
-    let fetched = core.run(key, MgetPttl { keys }).await?;
+    let fetched = if core.store.kind() == "cluster" {
+        // A script's keys must share a slot on a cluster: one `GET`+`PTTL` per key, in one
+        // pipeline (which the cluster link splits by slot).
+        let asks = keys.into_iter().map(|key| GetPttl { key }).collect();
+        core.store
+            .pipeline(asks)
+            .await?
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        core.run(key, MgetPttl { keys }).await?
+    };
     for ((at, token), (value, left)) in missing.into_iter().zip(tokens).zip(fetched) {
         if let Some(token) = token {
             near.install(&made[at], token, value.clone(), left, fetched_at);

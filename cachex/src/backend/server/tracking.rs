@@ -203,8 +203,10 @@ impl Link {
             Ok(found) => found,
             Err(_) => return "no server to track could be found",
         };
-        let linked: std::collections::BTreeSet<&str> =
-            clients.iter().map(|(address, _)| address.as_str()).collect();
+        let linked: std::collections::BTreeSet<&str> = clients
+            .iter()
+            .map(|(address, _)| address.as_str())
+            .collect();
         let mut connections = Vec::with_capacity(clients.len());
         for (_, client) in &clients {
             let config = AsyncConnectionConfig::new()
