@@ -186,7 +186,7 @@ impl Server {
 
     /// Turns tracking on: a near cache of the keys starting with `prefix` (`None`: every key),
     /// kept current by an invalidation link of its own, started now in the background (see
-    /// [`tracking`]). The link follows a Sentinel service's primary; a cluster is refused.
+    /// [`tracking`]): on a server, a Sentinel service's primary, or every node of a cluster.
     pub(crate) fn track(&mut self, prefix: Option<String>, settings: Tracking) -> Result<()> {
         if settings.max_staleness.is_zero() || settings.max_bytes == 0 {
             return Err(Error::config(

@@ -21,14 +21,15 @@
 //! # Topologies
 //!
 //! The link tracks the primary: a standalone server, the primary of a `replicas=` list, or
-//! the primary a Sentinel service names ([`Target`]). Replicas are not tracked: the fetches
+//! the primary a Sentinel service names ([`Target`]); on a cluster, every node, replicas
+//! too, with a check at each heartbeat that no node it lacks has joined ([`covered`]). Replicas are not tracked: the fetches
 //! that install copies (`GET`+`PTTL`, rows routed `Primary`) read the primary, since a
 //! replica's answer could predate an invalidation already applied, and nothing would ever
 //! correct the copy. On Sentinel, the topology's watcher drops every copy the moment a
 //! failover is announced or the primary moves (before the new primary accepts a write, when
 //! the announcement is heard), the session that tracked the old primary ends, and the next
 //! one connects to the new primary once the failover is over, checked with `ROLE` on the link
-//! itself. A cluster is refused (see `Server::track`).
+//! itself.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
