@@ -1138,6 +1138,52 @@ fn cluster_get_many_across_slots() {
     }
 }
 
+/// On a cluster, nodes that join (here: a replica for each primary) end the link's session at
+/// its next heartbeat: every copy is dropped, and the next session links them too.
+#[test]
+fn cluster_nodes_that_join_are_linked() {
+    let mut cluster = Cluster::start_without_replicas();
+    let cache = live(
+        steady_tracking(&cluster.url())
+            .build()
+            .expect("a tracking cache"),
+    );
+    cache.set("j", &1, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "j"), Some(1));
+    let before = cache.tracking_stats().expect("tracking");
+    cluster.add_replicas();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cache.tracking_stats().expect("tracking").link_drops == before.link_drops {
+        assert!(
+            Instant::now() < deadline,
+            "the new nodes were never noticed"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // Linked again, replicas included: copies are served again.
+    let tracking_clients = |server: &Server| {
+        server
+            .command(&["CLIENT", "LIST"])
+            .lines()
+            .filter(|line| {
+                line.split(' ').any(|field| {
+                    field
+                        .strip_prefix("flags=")
+                        .is_some_and(|f| f.contains('t'))
+                })
+            })
+            .count()
+    };
+    // (The harness flushes the primaries when nodes join.)
+    cache.set("j", &2, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "j"), Some(2));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.nodes().any(|node| tracking_clients(node) == 0) {
+        assert!(Instant::now() < deadline, "a node has no tracking link");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn get_many_mixes_copies_and_one_fetch() {
     let server = Server::start(ServerKind::Valkey);

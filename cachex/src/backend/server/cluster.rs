@@ -869,6 +869,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn live_nodes_leave_out_failed_nodes() {
+        let text = "\
+a1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
+b2 127.0.0.1:30002@40002,node-b master - 0 0 2 connected 5461-10922
+c3 127.0.0.1:30003@40003 master,fail? - 0 0 3 connected 10923-16383
+d4 127.0.0.1:30004@40004 slave,fail a1 0 0 1 disconnected
+e5 :0@0 master,noaddr - 0 0 0 disconnected
+f6 127.0.0.1:30006@40006 handshake - 0 0 0 connected
+g7 127.0.0.1:30007@40007 slave b2 0 0 2 connected
+";
+        let nodes: Vec<String> = live_nodes(text).into_iter().collect();
+        assert_eq!(
+            nodes,
+            [
+                "127.0.0.1:30001",
+                "127.0.0.1:30002",
+                "127.0.0.1:30003",
+                "127.0.0.1:30007"
+            ]
+        );
+    }
+
+    #[test]
     fn redirections_are_followed_for_commands_on_one_slot() {
         let command = |args: &[&str]| {
             let mut cmd = redis::cmd(args[0]);
