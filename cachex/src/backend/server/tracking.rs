@@ -188,7 +188,8 @@ impl Link {
         }
     }
 
-    /// One connection: open, track, heartbeat until it fails. Why it ended.
+    /// One session: open the connections (one per server to track), track, heartbeat until
+    /// one fails. Why it ended.
     async fn session(&self) -> &'static str {
         let Some(near) = self.near.upgrade() else {
             return "the cache is gone";
