@@ -29,8 +29,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cachex::prelude::*;
-use cachex::{CacheBuilder, TrackingStats};
-use cachex_tests::{Server, ServerKind};
+use cachex::{CacheBuilder, StampedePrevention, TrackingStats};
+use cachex_tests::topology::SERVICE;
+use cachex_tests::{Cluster, ReplicaSet, SentinelGroup, Server, ServerKind};
 
 /// The keys hammered.
 const KEYS: usize = 4;
@@ -54,6 +55,108 @@ enum Fault {
     KillLink,
     Pause,
     Restart,
+    /// A Sentinel failover (`SENTINEL FAILOVER`), on a Sentinel setup only.
+    Failover,
+    /// On a cluster: a slot moved to another primary, then a shard failed over by hand.
+    Reshape,
+}
+
+/// Where a run happens.
+enum Setup {
+    /// One server.
+    Single(Server),
+    /// A primary, a replica and three sentinels (Redis); the caches use the Sentinel URL.
+    Sentinel(SentinelGroup),
+    /// Three primaries with a replica each (Redis); the caches use the cluster URL, and the
+    /// writers are caches only (a raw connection would have to follow `MOVED` itself).
+    Cluster(Cluster),
+}
+
+impl Setup {
+    /// The caches' URL.
+    fn url(&self) -> String {
+        match self {
+            Setup::Single(server) => server.url(),
+            Setup::Sentinel(group) => group.url(),
+            Setup::Cluster(cluster) => cluster.url(),
+        }
+    }
+
+    /// How raw connections find the primary.
+    fn primary(&self) -> Primary {
+        match self {
+            Setup::Single(server) => Primary::Fixed(server.url()),
+            Setup::Sentinel(group) => Primary::Sentinel(
+                group
+                    .sentinels()
+                    .iter()
+                    .map(|sentinel| format!("redis://127.0.0.1:{}", sentinel.port()))
+                    .collect(),
+            ),
+            Setup::Cluster(_) => Primary::Cluster,
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Setup::Single(server) => server.kind().to_string(),
+            Setup::Sentinel(_) => "sentinel".to_owned(),
+            Setup::Cluster(_) => "cluster".to_owned(),
+        }
+    }
+}
+
+/// How a raw connection finds the primary: a fixed URL, or by asking the sentinels (their
+/// URLs). A raw write through Sentinel counts as acknowledged only once a replica has it
+/// (`WAIT 1`): a failover loses what only the old primary had, and a lost write is not a stale
+/// read.
+#[derive(Clone, PartialEq)]
+enum Primary {
+    Fixed(String),
+    Sentinel(Vec<String>),
+    /// No raw writers (see [`Setup::Cluster`]).
+    Cluster,
+}
+
+impl Primary {
+    /// The primary's URL now, if a sentinel names it.
+    fn url(&self) -> Option<String> {
+        match self {
+            Primary::Fixed(url) => Some(url.clone()),
+            Primary::Sentinel(sentinels) => sentinels.iter().find_map(|sentinel| {
+                let mut connection = redis::Client::open(sentinel.as_str())
+                    .ok()?
+                    .get_connection_with_timeout(Duration::from_secs(1))
+                    .ok()?;
+                let (host, port): (String, u16) = redis::cmd("SENTINEL")
+                    .arg("GET-MASTER-ADDR-BY-NAME")
+                    .arg(SERVICE)
+                    .query(&mut connection)
+                    .ok()?;
+                Some(format!("redis://{host}:{port}"))
+            }),
+            Primary::Cluster => None,
+        }
+    }
+
+    /// `SET key value` on `connection`, acknowledged (see [`Primary`]).
+    fn set(&self, connection: &mut redis::Connection, key: &str, value: i64) -> bool {
+        let set = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .query::<()>(connection)
+            .is_ok();
+        match self {
+            Primary::Fixed(_) | Primary::Cluster => set,
+            Primary::Sentinel(_) => {
+                set && redis::cmd("WAIT")
+                    .arg(1)
+                    .arg(100)
+                    .query::<u64>(connection)
+                    .is_ok_and(|replicas| replicas >= 1)
+            }
+        }
+    }
 }
 
 /// A write: the value (unique), who wrote it, when it began and when it was acknowledged
@@ -92,14 +195,16 @@ fn key_name(key: usize) -> String {
 }
 
 fn tracking_cache(url: &str) -> Cache {
+    tracking_builder(url).build().expect("a tracking cache")
+}
+
+fn tracking_builder(url: &str) -> CacheBuilder {
     CacheBuilder::from_url(url)
         .expect("a URL")
         .prefix("chk")
         .tracking(true)
         .tracking_max_staleness(MAX_STALENESS)
         .response_timeout(Duration::from_secs(10))
-        .build()
-        .expect("a tracking cache")
 }
 
 fn plain_cache(url: &str) -> Cache {
@@ -125,10 +230,10 @@ fn wait_live(cache: &Cache) {
 
 /// The invalidation delay, `rounds` times: a raw write acknowledged until a tracking
 /// cache's copy of the key is gone (its `get` returns the new value).
-fn invalidation_delays(url: &str, rounds: usize) -> Vec<Duration> {
+fn invalidation_delays(url: &str, raw_url: &str, rounds: usize) -> Vec<Duration> {
     let reader = tracking_cache(url);
     wait_live(&reader);
-    let mut raw = redis::Client::open(url)
+    let mut raw = redis::Client::open(raw_url)
         .expect("a client")
         .get_connection()
         .expect("a connection");
@@ -401,16 +506,24 @@ fn kill_tracking_clients(server: &Server) -> usize {
 }
 
 /// One checker run (see the module documentation).
-fn check(kind: ServerKind, fault: Fault) {
-    let mut server = Server::start(kind);
-    let url = server.url();
-    let delays = invalidation_delays(&url, 50);
+fn check(mut place: Setup, fault: Fault) {
+    let url = place.url();
+    let primary = place.primary();
+    let delays = match &place {
+        Setup::Cluster(cluster) => {
+            let node = cluster.primary_port_of("chk:1:delay");
+            invalidation_delays(&url, &format!("redis://127.0.0.1:{node}"), 50)
+        }
+        _ => invalidation_delays(&url, &primary.url().expect("a primary"), 50),
+    };
     let measured = *delays.last().expect("rounds");
     let bound = measured.max(MAX_STALENESS) + MARGIN;
 
     let started = Instant::now();
     let writes: Vec<Mutex<Vec<Write>>> = (0..KEYS).map(|_| Mutex::new(Vec::new())).collect();
     let reads = Mutex::new(Vec::new());
+    // Reads that failed (recorded nowhere else: a fault makes some fail).
+    let failed_reads = AtomicUsize::new(0);
     let record = |key: usize, write: Write| writes[key].lock().expect("lock").push(write);
     // Every key starts written (writer 0).
     let setup = plain_cache(&url);
@@ -430,10 +543,21 @@ fn check(kind: ServerKind, fault: Fault) {
             },
         );
     }
-    let readers: Vec<Cache> = (0..READERS).map(|_| tracking_cache(&url)).collect();
+    // The last reader has stampede prevention too: its reads take the copies' expiries
+    // (the values never expire, so the rule never misses a read, but the path is checked).
+    let readers: Vec<Cache> = (0..READERS)
+        .map(|at| {
+            let stampede = (at + 1 == READERS).then(StampedePrevention::default);
+            tracking_builder(&url)
+                .stampede_prevention(stampede)
+                .build()
+                .expect("a tracking cache")
+        })
+        .collect();
     readers.iter().for_each(wait_live);
     let stop = AtomicBool::new(false);
     let mut killed = 0;
+    let mut at_failover: Vec<u64> = Vec::new();
     let sequence = AtomicUsize::new(KEYS);
     // A unique value for `writer`.
     let next_value = |writer: usize| {
@@ -480,18 +604,27 @@ fn check(kind: ServerKind, fault: Fault) {
             });
         }
         // Raw writers.
-        for raw in 0..RAW_WRITERS {
+        let raw_writers = if primary == Primary::Cluster {
+            0
+        } else {
+            RAW_WRITERS
+        };
+        for raw in 0..raw_writers {
             let writer = 1 + CACHE_WRITERS + raw;
-            let (url, stop, write_as) = (&url, &stop, &write_as);
+            let (primary, stop, write_as) = (&primary, &stop, &write_as);
             scope.spawn(move || {
-                let client = redis::Client::open(url.as_str()).expect("a client");
                 let mut connection = None;
                 let mut turn = writer;
                 while !stop.load(Ordering::Relaxed) {
                     if connection.is_none() {
-                        connection = client
-                            .get_connection_with_timeout(Duration::from_secs(1))
-                            .ok();
+                        connection = primary
+                            .url()
+                            .and_then(|url| redis::Client::open(url).ok())
+                            .and_then(|client| {
+                                client
+                                    .get_connection_with_timeout(Duration::from_secs(1))
+                                    .ok()
+                            });
                         if connection.is_none() {
                             thread::sleep(Duration::from_millis(5));
                             continue;
@@ -505,13 +638,8 @@ fn check(kind: ServerKind, fault: Fault) {
                     }
                     turn += 3;
                     let key = turn % KEYS;
-                    let set = &mut |value| {
-                        redis::cmd("SET")
-                            .arg(format!("chk:1:{}", key_name(key)))
-                            .arg(value)
-                            .query::<()>(live)
-                            .is_ok()
-                    };
+                    let name = format!("chk:1:{}", key_name(key));
+                    let set = &mut |value| primary.set(live, &name, value);
                     if !write_as(writer, key, set) {
                         connection = None;
                     }
@@ -521,7 +649,7 @@ fn check(kind: ServerKind, fault: Fault) {
         // Tracking readers, which write now and then (read your writes).
         for (at, cache) in readers.iter().enumerate() {
             let reader = 1 + CACHE_WRITERS + RAW_WRITERS + at;
-            let (stop, write_as, reads) = (&stop, &write_as, &reads);
+            let (stop, write_as, reads, failed_reads) = (&stop, &write_as, &reads, &failed_reads);
             scope.spawn(move || {
                 let mut mine = Vec::new();
                 let mut turn = reader * 7;
@@ -540,24 +668,34 @@ fn check(kind: ServerKind, fault: Fault) {
                         let other = (key + 1) % KEYS;
                         let names = [key_name(key), key_name(other)];
                         let asked: Vec<&str> = names.iter().map(String::as_str).collect();
-                        if let Ok(found) = cache.get_many::<i64>(&asked) {
-                            for (key, name) in [(key, &names[0]), (other, &names[1])] {
-                                let value = found.get(name).copied();
-                                mine.push(Read {
-                                    reader,
-                                    key,
-                                    began,
-                                    value,
-                                });
+                        match cache.get_many::<i64>(&asked) {
+                            Ok(found) => {
+                                for (key, name) in [(key, &names[0]), (other, &names[1])] {
+                                    let value = found.get(name).copied();
+                                    mine.push(Read {
+                                        reader,
+                                        key,
+                                        began,
+                                        value,
+                                    });
+                                }
+                            }
+                            Err(_) => {
+                                failed_reads.fetch_add(1, Ordering::Relaxed);
                             }
                         }
-                    } else if let Ok(value) = cache.get::<i64>(&key_name(key)) {
-                        mine.push(Read {
-                            reader,
-                            key,
-                            began,
-                            value,
-                        });
+                    } else {
+                        match cache.get::<i64>(&key_name(key)) {
+                            Ok(value) => mine.push(Read {
+                                reader,
+                                key,
+                                began,
+                                value,
+                            }),
+                            Err(_) => {
+                                failed_reads.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                     }
                 }
                 reads.lock().expect("lock").extend(mine);
@@ -566,22 +704,69 @@ fn check(kind: ServerKind, fault: Fault) {
         // The fault, a third of the way in.
         let _stop = StopOnDrop(&stop);
         thread::sleep(RUN / 3);
-        match fault {
-            Fault::None => {}
-            Fault::KillLink => {
+        match (fault, &mut place) {
+            (Fault::None, _) => {}
+            (Fault::KillLink, Setup::Single(server)) => {
                 for _ in 0..3 {
-                    killed += kill_links(&server);
+                    killed += kill_links(server);
                     thread::sleep(Duration::from_millis(200));
                 }
             }
-            Fault::Pause => {
+            (Fault::Pause, Setup::Single(server)) => {
                 server.pause();
                 thread::sleep(MAX_STALENESS * 3);
                 server.resume();
             }
-            Fault::Restart => server.restart(),
+            (Fault::Restart, Setup::Single(server)) => server.restart(),
+            (Fault::Failover, Setup::Sentinel(group)) => {
+                let old = group.primary_port();
+                group.failover();
+                group.wait_primary_moved(old, FAILOVER_SETTLE);
+                // The hits so far: the links must follow the new primary and serve again.
+                at_failover = readers
+                    .iter()
+                    .map(|cache| cache.tracking_stats().expect("tracking").hits)
+                    .collect();
+            }
+            (Fault::Reshape, Setup::Cluster(cluster)) => {
+                // k0's slot moves to another primary, a key at a time (reads meet `ASK`).
+                let from = cluster.primary_port_of("chk:1:k0");
+                let to = cluster
+                    .cluster_nodes()
+                    .into_iter()
+                    .find(|node| node.primary && !node.slots.is_empty() && node.port != from)
+                    .expect("another primary")
+                    .port;
+                cluster.move_slot(
+                    cluster.slot_of("chk:1:k0"),
+                    to,
+                    1,
+                    Duration::from_millis(20),
+                );
+                // k1's shard fails over by hand (`CLUSTER FAILOVER` on its replica).
+                let old = cluster.primary_port_of("chk:1:k1");
+                let replica = cluster
+                    .nodes()
+                    .find(|node| {
+                        let role = node.command(&["ROLE"]);
+                        role.contains("slave") && role.contains(&format!(":{old}\r\n"))
+                    })
+                    .expect("a replica of k1's primary");
+                replica.command(&["CLUSTER", "FAILOVER"]);
+                let deadline = Instant::now() + FAILOVER_SETTLE;
+                while cluster.primary_port_of("chk:1:k1") == old {
+                    assert!(Instant::now() < deadline, "the manual failover never ended");
+                    thread::sleep(Duration::from_millis(20));
+                }
+                at_failover = readers
+                    .iter()
+                    .map(|cache| cache.tracking_stats().expect("tracking").hits)
+                    .collect();
+            }
+            (fault, _) => panic!("{fault:?} cannot happen on {}", url),
         }
-        let left = RUN.saturating_sub(started.elapsed());
+        // The run goes on for at least a third of its length after the fault.
+        let left = RUN.saturating_sub(started.elapsed()).max(RUN / 3);
         thread::sleep(left);
         stop.store(true, Ordering::Relaxed);
     });
@@ -601,13 +786,20 @@ fn check(kind: ServerKind, fault: Fault) {
     let link_drops: u64 = stats.iter().map(|stats| stats.link_drops).sum();
     let staleness_drops: u64 = stats.iter().map(|stats| stats.staleness_drops).sum();
     println!(
-        "{kind} {fault:?}: invalidation delay p50 {:?} max {measured:?} (bound {bound:?}); \
+        "{} {fault:?}: invalidation delay p50 {:?} max {measured:?} (bound {bound:?}); \
          {} writes, {} reads ({hits} hits, {misses} misses), {link_drops} link drops, \
-         {staleness_drops} staleness drops, stalest read {stalest:?}, {} violations",
+         {staleness_drops} staleness drops, stalest read {stalest:?}, {} failed reads, \
+         {} violations",
+        place.name(),
         delays[delays.len() / 2],
         writes.iter().map(Vec::len).sum::<usize>(),
         reads.len(),
+        failed_reads.load(Ordering::Relaxed),
         found.len()
+    );
+    assert!(
+        fault != Fault::None || failed_reads.load(Ordering::Relaxed) == 0,
+        "reads failed with nothing disturbed"
     );
     assert!(
         found.is_empty(),
@@ -635,6 +827,28 @@ fn check(kind: ServerKind, fault: Fault) {
             staleness_drops >= READERS as u64,
             "no copies were dropped for staleness: {stats:?}"
         ),
+        Fault::Reshape => {
+            for (stats, before) in stats.iter().zip(&at_failover) {
+                assert!(
+                    stats.hits > *before,
+                    "a reader served no copy after the changes: {stats:?}"
+                );
+            }
+        }
+        Fault::Failover => {
+            // Every reader dropped its copies, and serves copies again: its link follows the
+            // new primary.
+            assert!(
+                stats.iter().all(|stats| stats.link_drops >= 1),
+                "a failover left copies in place: {stats:?}"
+            );
+            for (stats, before) in stats.iter().zip(&at_failover) {
+                assert!(
+                    stats.hits > *before,
+                    "a reader served no copy after the failover: {stats:?}"
+                );
+            }
+        }
     }
 }
 
@@ -643,9 +857,29 @@ macro_rules! checkers {
     ($($name:ident: $kind:ident, $fault:ident;)*) => {$(
         #[test]
         fn $name() {
-            check(ServerKind::$kind, Fault::$fault);
+            check(Setup::Single(Server::start(ServerKind::$kind)), Fault::$fault);
         }
     )*};
+}
+
+/// The checker on a cluster: a slot moves to another primary mid-run, then a shard fails over
+/// by hand. The link covers every node, replicas too, so neither drops the copies.
+#[test]
+fn checker_cluster_reshaped() {
+    check(Setup::Cluster(Cluster::start()), Fault::Reshape);
+}
+
+/// A liveness bound for a Sentinel failover to complete.
+const FAILOVER_SETTLE: Duration = Duration::from_secs(30);
+
+/// The checker on a Sentinel service, failed over mid-run: the readers' links drop every copy
+/// and follow the new primary.
+#[test]
+fn checker_sentinel_failover() {
+    check(
+        Setup::Sentinel(SentinelGroup::start_for_failover()),
+        Fault::Failover,
+    );
 }
 
 checkers! {
@@ -663,7 +897,24 @@ checkers! {
 
 /// A tracking cache on a fresh Redis, its link confirmed.
 fn live_tracking(server: &Server) -> Cache {
-    let cache = tracking_cache(&server.url());
+    live(
+        steady_tracking(&server.url())
+            .build()
+            .expect("a tracking cache"),
+    )
+}
+
+/// `max_staleness` of the behaviour tests' caches: long, so that a heartbeat delayed by a
+/// starved CPU (other tests run alongside) does not drop the copies a test counts on.
+const STEADY_STALENESS: Duration = Duration::from_secs(10);
+
+/// A tracking cache's builder for the behaviour tests (see [`STEADY_STALENESS`]).
+fn steady_tracking(url: &str) -> CacheBuilder {
+    tracking_builder(url).tracking_max_staleness(STEADY_STALENESS)
+}
+
+/// `cache`, once its link is confirmed.
+fn live(cache: Cache) -> Cache {
     wait_live(&cache);
     cache
 }
@@ -725,6 +976,242 @@ fn a_copy_never_outlives_its_key() {
     assert_eq!(cache.get::<i64>("short").expect("get"), None);
 }
 
+/// Stampede prevention judges a copy by its expiry as it judges the server's answer: a value
+/// inside its buffer is a miss, whether read from a copy or from the server.
+#[test]
+fn stampede_prevention_applies_to_copies() {
+    let server = Server::start(ServerKind::Redis);
+    let stampede = StampedePrevention {
+        buffer: Duration::from_secs(1),
+        beta: 0.0,
+        delta: 0.0,
+    };
+    let cache = live(
+        steady_tracking(&server.url())
+            .stampede_prevention(Some(stampede))
+            .build()
+            .expect("tracking with stampede prevention"),
+    );
+    let plain = CacheBuilder::from_url(&server.url())
+        .expect("a URL")
+        .prefix("chk")
+        .stampede_prevention(Some(stampede))
+        .build()
+        .expect("a cache");
+    let set = Instant::now();
+    cache
+        .set("s", &5, Timeout::After(Duration::from_secs(3)))
+        .expect("set");
+    assert_eq!(until_hit(&cache, "s"), Some(5));
+    assert_eq!(
+        cache.get_many::<i64>(&["s"]).expect("get_many").get("s"),
+        Some(&5)
+    );
+    // Stored for 4 s; `TTL` rounds, so the value is logically over once less than 1.5 s are
+    // left: well before 3 s after the write, while the copy (kept until the key's end) is
+    // still there.
+    thread::sleep(Duration::from_secs(3).saturating_sub(set.elapsed()));
+    // Every read finds it missing; until one is served by a copy (the invalidation of the
+    // write above may have come late and evicted the first copy).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hits = cache.tracking_stats().expect("tracking").hits;
+        assert_eq!(cache.get::<i64>("s").expect("get"), None);
+        if cache.tracking_stats().expect("tracking").hits > hits {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never judged on a copy");
+    }
+    let hits = cache.tracking_stats().expect("tracking").hits;
+    assert!(cache.get_many::<i64>(&["s"]).expect("get_many").is_empty());
+    assert_eq!(
+        cache.tracking_stats().expect("tracking").hits,
+        hits + 1,
+        "get_many was judged on the copy too"
+    );
+    // The server agrees: the key is there, and a cache without tracking misses it too.
+    assert_eq!(server.command(&["EXISTS", "chk:1:s"]).trim(), ":1");
+    assert_eq!(plain.get::<i64>("s").expect("get"), None);
+}
+
+/// With `replicas=`, the link tracks the primary and a copy is only ever installed from a
+/// read of the primary: a replica that falls behind (here: cut off from its primary) serves
+/// the reads of a cache without tracking, never a tracking cache's copies.
+#[test]
+fn a_replicas_list_keeps_copies_read_on_the_primary_only() {
+    let set = ReplicaSet::start(ServerKind::Valkey, 1);
+    set.primary.command(&["SET", "chk:1:r", "1"]);
+    set.wait_replicated();
+    set.replicas[0].command(&["REPLICAOF", "NO", "ONE"]);
+    set.primary.command(&["SET", "chk:1:r", "2"]);
+    let url = set.url();
+    let plain = CacheBuilder::from_url(&url)
+        .expect("a URL")
+        .prefix("chk")
+        .build()
+        .expect("a cache");
+    assert_eq!(
+        plain.get::<i64>("r").expect("get"),
+        Some(1),
+        "the replica is behind"
+    );
+    let cache = live(steady_tracking(&url).build().expect("a tracking cache"));
+    assert_eq!(until_hit(&cache, "r"), Some(2));
+    assert_eq!(
+        cache.get_many::<i64>(&["r"]).expect("get_many").get("r"),
+        Some(&2)
+    );
+    // The primary's invalidations reach the copies.
+    set.primary.command(&["SET", "chk:1:r", "3"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache.get::<i64>("r").expect("get") != Some(3) {
+        assert!(Instant::now() < deadline, "the copy outlived the write");
+    }
+}
+
+/// On Sentinel with `replica_reads=true`, the fetches that install copies read the primary:
+/// the replica serves a cache without tracking's reads, and none of a tracking cache's while
+/// its link is confirmed.
+#[test]
+fn sentinel_replica_reads_install_nothing_from_the_replica() {
+    let group = SentinelGroup::start();
+    let url = format!("{}?replica_reads=true", group.url());
+    let primary_port = group.primary_port();
+    let replica = group
+        .data_nodes()
+        .find(|node| node.port() != primary_port)
+        .expect("a replica");
+    let primary = group
+        .data_nodes()
+        .find(|node| node.port() == primary_port)
+        .expect("the primary");
+    let reads = |server: &Server| {
+        ["get", "mget", "eval", "evalsha"]
+            .iter()
+            .map(|command| ReplicaSet::calls(server, command))
+            .sum::<u64>()
+    };
+    let plain = CacheBuilder::from_url(&url)
+        .expect("a URL")
+        .prefix("chk")
+        .build()
+        .expect("a cache");
+    let keys: Vec<String> = (0..20).map(|at| format!("rr{at}")).collect();
+    for key in &keys {
+        plain.set(key, &1, Timeout::Never).expect("set");
+    }
+    let before = reads(replica);
+    for key in &keys {
+        plain.get::<i64>(key).expect("get");
+    }
+    assert!(
+        reads(replica) > before,
+        "a cache without tracking reads the replica"
+    );
+    let cache = live(steady_tracking(&url).build().expect("a tracking cache"));
+    let (replica_before, primary_before) = (reads(replica), reads(primary));
+    for key in &keys {
+        assert_eq!(cache.get::<i64>(key).expect("get"), Some(1));
+    }
+    let found = cache
+        .get_many::<i64>(&["rr0", "rr1", "rr-missing"])
+        .expect("get_many");
+    assert_eq!(found.len(), 2);
+    assert!(cache.tracking_stats().expect("tracking").live);
+    assert_eq!(
+        reads(replica),
+        replica_before,
+        "a tracked read went to the replica"
+    );
+    assert!(
+        reads(primary) > primary_before,
+        "the fetches read the primary"
+    );
+    assert_eq!(until_hit(&cache, "rr0"), Some(1));
+}
+
+/// On a cluster, `get_many` of keys on several slots fetches its misses (a script's keys
+/// must share a slot: one `GET`+`PTTL` each, in a pipeline split by slot), then serves
+/// them all from copies.
+#[test]
+fn cluster_get_many_across_slots() {
+    let cluster = cachex_tests::shared_cluster();
+    let cache = live(
+        steady_tracking(&cluster.url())
+            .prefix("chk-cluster-many")
+            .build()
+            .expect("a tracking cache"),
+    );
+    let keys: Vec<String> = (0..12).map(|at| format!("m{at}")).collect();
+    let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let slots: std::collections::BTreeSet<u16> = names
+        .iter()
+        .map(|key| cluster.slot_of(&format!("chk-cluster-many:1:{key}")))
+        .collect();
+    assert!(slots.len() > 1, "the keys share one slot");
+    let pairs: Vec<(&str, i64)> = names.iter().map(|key| (*key, 7)).collect();
+    cache.set_many(&pairs, Timeout::Never).expect("set_many");
+    // Until one call is served from copies only (the invalidations of the writes above may
+    // arrive after a fetch began, which then installs nothing).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let hits = cache.tracking_stats().expect("tracking").hits;
+        let found = cache.get_many::<i64>(&names).expect("get_many");
+        assert_eq!(found.len(), keys.len());
+        assert!(found.values().all(|value| *value == 7));
+        if cache.tracking_stats().expect("tracking").hits == hits + keys.len() as u64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never served from copies only");
+    }
+}
+
+/// On a cluster, nodes that join (here: a replica for each primary) end the link's session at
+/// its next heartbeat: every copy is dropped, and the next session links them too.
+#[test]
+fn cluster_nodes_that_join_are_linked() {
+    let mut cluster = Cluster::start_without_replicas();
+    let cache = live(
+        steady_tracking(&cluster.url())
+            .build()
+            .expect("a tracking cache"),
+    );
+    cache.set("j", &1, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "j"), Some(1));
+    let before = cache.tracking_stats().expect("tracking");
+    cluster.add_replicas();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cache.tracking_stats().expect("tracking").link_drops == before.link_drops {
+        assert!(
+            Instant::now() < deadline,
+            "the new nodes were never noticed"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // Linked again, replicas included: copies are served again.
+    let tracking_clients = |server: &Server| {
+        server
+            .command(&["CLIENT", "LIST"])
+            .lines()
+            .filter(|line| {
+                line.split(' ').any(|field| {
+                    field
+                        .strip_prefix("flags=")
+                        .is_some_and(|f| f.contains('t'))
+                })
+            })
+            .count()
+    };
+    // (The harness flushes the primaries when nodes join.)
+    cache.set("j", &2, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "j"), Some(2));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cluster.nodes().any(|node| tracking_clients(node) == 0) {
+        assert!(Instant::now() < deadline, "a node has no tracking link");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn get_many_mixes_copies_and_one_fetch() {
     let server = Server::start(ServerKind::Valkey);
@@ -732,6 +1219,16 @@ fn get_many_mixes_copies_and_one_fetch() {
     cache
         .set_many(&[("x", 1), ("y", 2)], Timeout::Never)
         .expect("set_many");
+    // The server's invalidations of these writes come on the link, maybe after a fetch:
+    // wait for them, so that none evicts a copy this test counts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cache.tracking_stats().expect("tracking").invalidations < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the writes' invalidations never came"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
     assert_eq!(until_hit(&cache, "x"), Some(1));
     let before = cache.tracking_stats().expect("tracking");
     let found = cache.get_many::<i64>(&["x", "y", "z"]).expect("get_many");
@@ -767,21 +1264,14 @@ fn the_option_is_refused_where_it_cannot_hold() {
             "{zero}: {refused:?}"
         );
     }
+    // A cluster, Sentinel and a replicas= list: the link follows the topology.
     for url in [
         "redis+cluster://127.0.0.1:1,127.0.0.1:2?tracking=true",
         "redis+sentinel://127.0.0.1:1/service?tracking=true",
+        "redis://127.0.0.1:1/0?replicas=127.0.0.1:2&tracking=true",
     ] {
-        let refused = Cache::from_url(url);
-        assert!(
-            matches!(
-                &refused,
-                Err(cachex::Error::Unsupported {
-                    operation: "tracking",
-                    ..
-                })
-            ),
-            "{url}: {refused:?}"
-        );
+        let cache = Cache::from_url(url).expect("a tracking cache");
+        assert!(cache.tracking_stats().is_some(), "{url}");
     }
 }
 

@@ -63,8 +63,9 @@ struct Held {
 
 /// The answer of a lookup.
 pub(crate) enum Lookup {
-    /// A copy: the value, or `None` for a key known missing.
-    Hit(Option<Bytes>),
+    /// A copy: the value (`None` for a key known missing), and when the key expires (see
+    /// [`pttl`]).
+    Hit(Option<Bytes>, Option<Instant>),
     /// No copy: fetch the value and its time left, then [`Near::install`] it with this token
     /// (`None`: the link is not confirmed, nothing may be installed).
     Miss(Option<Token>),
@@ -152,7 +153,7 @@ impl Near {
         match self.copies.get(key) {
             Some(copy) if copy.expires.is_none_or(|at| now < at) => {
                 self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                Lookup::Hit(copy.value)
+                Lookup::Hit(copy.value, copy.expires)
             }
             // The token is taken before the fetch is sent: an invalidation received earlier
             // was for a write the fetch sees.
@@ -318,6 +319,19 @@ impl Near {
             copies: self.copies.entry_count(),
             bytes: self.copies.weighted_size(),
             live: self.live(Instant::now()),
+        }
+    }
+}
+
+/// A copy's time left now, as `PTTL` says it: -2 missing, -1 persistent, else milliseconds,
+/// counted from before the copy's fetch was sent, so never more than the server's.
+pub(crate) fn pttl(value: &Option<Bytes>, expires: Option<Instant>) -> i64 {
+    match (value, expires) {
+        (None, _) => -2,
+        (Some(_), None) => -1,
+        (Some(_), Some(at)) => {
+            i64::try_from(at.saturating_duration_since(Instant::now()).as_millis())
+                .unwrap_or(i64::MAX)
         }
     }
 }

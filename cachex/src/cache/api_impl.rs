@@ -117,12 +117,9 @@ impl CacheApi for CacheCore {
         }
         let made = self.made_keys(keys)?;
         let values = match self.stampede {
-            // Under stampede prevention the expiries are asked too (no near cache: the
-            // builder refuses both together).
-            Some(_) => match self.run(keys[0], Mget { keys: made.clone() }).await {
-                Ok(values) => self.read_many(made, values).await,
-                Err(err) => Err(err),
-            },
+            // Under stampede prevention the expiries are asked too (a near cache's copies know
+            // theirs).
+            Some(stampede) => Box::pin(self.read_many(keys[0], stampede, made)).await,
             None => self.get_many_bytes(keys[0], made).await,
         };
         let values = self.or_fail_open(values, Vec::new)?;

@@ -257,9 +257,10 @@ impl CacheBuilder {
     /// `get_many` serve without a round trip, kept current by the server's invalidation
     /// messages on a connection of its own (`CLIENT TRACKING ON BCAST`), never served while
     /// that connection is lost or silent past `max_staleness` (default 1 s), bounded by
-    /// `max_bytes` (default 32 MiB). One server only: a cluster or Sentinel URL is refused
-    /// with [`Error::Unsupported`](crate::Error::Unsupported) by [`build`](Self::build), and
-    /// the in-memory backend, already local, with [`Error::Config`](crate::Error::Config).
+    /// `max_bytes` (default 32 MiB). On a server, a `replicas=` list, a Sentinel service or a
+    /// cluster (the link follows failovers and slot moves); the in-memory backend, already
+    /// local, is refused with [`Error::Config`](crate::Error::Config) by
+    /// [`build`](Self::build).
     /// URL options: `tracking=true`, `tracking_max_staleness=<seconds>`,
     /// `tracking_max_bytes=<bytes>`. See the guide's [tracking page](crate::guide::tracking).
     #[cfg(feature = "redis")]
@@ -323,13 +324,6 @@ impl CacheBuilder {
             #[cfg(feature = "redis")]
             Location::Server { url, kind } => {
                 let mut server = Server::new(&url, self.server.clone())?;
-                if self.server.tracking.is_some() && self.stampede.is_some() {
-                    return Err(crate::Error::config(
-                        "tracking and stampede_prevention together are not supported yet: a \
-                         stampede-protected read needs the key's expiry from the server, which \
-                         the near cache's copies do not serve; choose one",
-                    ));
-                }
                 if let Some(tracking) = self.server.tracking {
                     server.track(self.keys.made_prefix(), tracking)?;
                 }

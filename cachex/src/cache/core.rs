@@ -133,20 +133,38 @@ impl CacheCore {
             return self.get_bytes(key, made).await;
         };
         // Boxed, as the option is rare: the plain read's future stays small and cheap to move.
-        let (bytes, pttl) = Box::pin(self.run(key, GetPttl { key: made })).await?;
+        let (bytes, pttl) = Box::pin(self.get_pttl_bytes(key, made)).await?;
         Ok(bytes.filter(|_| !stampede.recompute(pttl)))
     }
 
-    /// [`read`](Self::read) for the values `MGET` found for the made keys (`get_many`): the
-    /// ones a read must miss become `None`, their expiries asked in one pipeline.
+    /// `GET` and `PTTL` of the made key (stampede prevention), served by the near cache when
+    /// tracking is on: a copy knows its expiry.
+    async fn get_pttl_bytes(&self, key: &str, made: String) -> Result<(Option<Bytes>, i64)> {
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            return super::near::get_pttl(self, near, key, made).await;
+        }
+        self.run(key, GetPttl { key: made }).await
+    }
+
+    /// `get_many`'s values under stampede prevention, in the order of `made`: the ones a read
+    /// must miss are `None`. With tracking, copies with their expiries and the rest in one
+    /// script; without, `MGET` and the found values' expiries in one pipeline.
     pub(super) async fn read_many(
         &self,
+        key: &str,
+        stampede: StampedePrevention,
         made: Vec<String>,
-        mut values: Vec<Option<Bytes>>,
     ) -> Result<Vec<Option<Bytes>>> {
-        let Some(stampede) = self.stampede else {
-            return Ok(values);
-        };
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            let read = super::near::get_many_pttl(self, near, key, made).await?;
+            return Ok(read
+                .into_iter()
+                .map(|(bytes, pttl)| bytes.filter(|_| !stampede.recompute(pttl)))
+                .collect());
+        }
+        let mut values = self.run(key, Mget { keys: made.clone() }).await?;
         let (found, asks): (Vec<usize>, Vec<Pttl>) = made
             .into_iter()
             .enumerate()

@@ -1,13 +1,17 @@
 //! Reads served by a server backend's near cache, with tracking on (the copies, tokens and
 //! liveness rules are [`crate::backend::near`]'s): a copy when one may be served, else the
 //! value and its time left in one round trip, kept when the fetch's token is still good.
+//!
+//! Under stampede prevention the reads also need each value's time left: a copy knows it (its
+//! expiry, counted from before its fetch was sent, so never later than the server's), and
+//! the stampede rules apply to it exactly as to the server's answer.
 
 use bytes::Bytes;
 
 use super::CacheCore;
 use crate::Result;
 use crate::backend::command::{Get, GetPttl, Mget, MgetPttl};
-use crate::backend::near::{Lookup, Near};
+use crate::backend::near::{Lookup, Near, pttl as left_of};
 
 /// `get`'s bytes: the copy, or the server's value (kept as a copy when sound).
 pub(super) async fn get(
@@ -16,14 +20,43 @@ pub(super) async fn get(
     key: &str,
     made: String,
 ) -> Result<Option<Bytes>> {
+    Ok(read(core, near, key, made, false).await?.0)
+}
+
+/// [`get`] with the key's time left (`PTTL`'s answer), for stampede prevention.
+pub(super) async fn get_pttl(
+    core: &CacheCore,
+    near: &Near,
+    key: &str,
+    made: String,
+) -> Result<(Option<Bytes>, i64)> {
+    let (value, pttl) = read(core, near, key, made, true).await?;
+    Ok((value, pttl.unwrap_or(-2)))
+}
+
+/// A read of one key; its time left too when `pttl` is asked (else `None` when not known).
+async fn read(
+    core: &CacheCore,
+    near: &Near,
+    key: &str,
+    made: String,
+    pttl: bool,
+) -> Result<(Option<Bytes>, Option<i64>)> {
     match near.lookup(&made) {
-        Lookup::Hit(value) => Ok(value),
-        Lookup::Miss(None) => core.run(key, Get { key: made }).await,
+        Lookup::Hit(value, expires) => {
+            let left = pttl.then(|| left_of(&value, expires));
+            Ok((value, left))
+        }
+        Lookup::Miss(None) if !pttl => Ok((core.run(key, Get { key: made }).await?, None)),
+        Lookup::Miss(None) => {
+            let (value, left) = core.run(key, GetPttl { key: made }).await?;
+            Ok((value, Some(left)))
+        }
         Lookup::Miss(Some(token)) => {
             let fetched = std::time::Instant::now();
-            let (value, pttl) = core.run(key, GetPttl { key: made.clone() }).await?;
-            near.install(&made, token, value.clone(), pttl, fetched);
-            Ok(value)
+            let (value, left) = core.run(key, GetPttl { key: made.clone() }).await?;
+            near.install(&made, token, value.clone(), left, fetched);
+            Ok((value, Some(left)))
         }
     }
 }
@@ -36,14 +69,43 @@ pub(super) async fn get_many(
     key: &str,
     made: Vec<String>,
 ) -> Result<Vec<Option<Bytes>>> {
+    let read = read_many(core, near, key, made, false).await?;
+    Ok(read.into_iter().map(|(value, _)| value).collect())
+}
+
+/// [`get_many`] with each key's time left (`PTTL`'s answers), for stampede prevention.
+pub(super) async fn get_many_pttl(
+    core: &CacheCore,
+    near: &Near,
+    key: &str,
+    made: Vec<String>,
+) -> Result<Vec<(Option<Bytes>, i64)>> {
+    let read = read_many(core, near, key, made, true).await?;
+    Ok(read
+        .into_iter()
+        .map(|(value, left)| (value, left.unwrap_or(-2)))
+        .collect())
+}
+
+/// A read of several keys; their times left too when `pttl` is asked.
+async fn read_many(
+    core: &CacheCore,
+    near: &Near,
+    key: &str,
+    made: Vec<String>,
+    pttl: bool,
+) -> Result<Vec<(Option<Bytes>, Option<i64>)>> {
     let mut values = Vec::with_capacity(made.len());
     let mut missing = Vec::new();
     let mut tokens = Vec::new();
     for (at, made) in made.iter().enumerate() {
         match near.lookup(made) {
-            Lookup::Hit(value) => values.push(value),
+            Lookup::Hit(value, expires) => {
+                let left = pttl.then(|| left_of(&value, expires));
+                values.push((value, left));
+            }
             Lookup::Miss(token) => {
-                values.push(None);
+                values.push((None, None));
                 missing.push(at);
                 tokens.push(token);
             }
@@ -53,20 +115,31 @@ pub(super) async fn get_many(
         return Ok(values);
     }
     let keys: Vec<String> = missing.iter().map(|at| made[*at].clone()).collect();
-    if tokens.iter().any(Option::is_none) {
+    if !pttl && tokens.iter().any(Option::is_none) {
         let fetched = core.run(key, Mget { keys }).await?;
         for (at, value) in missing.into_iter().zip(fetched) {
-            values[at] = value;
+            values[at] = (value, None);
         }
         return Ok(values);
     }
     let fetched_at = std::time::Instant::now();
-    let fetched = core.run(key, MgetPttl { keys }).await?;
-    for ((at, token), (value, pttl)) in missing.into_iter().zip(tokens).zip(fetched) {
+    let fetched = if core.store.kind() == "cluster" {
+        // A script's keys must share a slot on a cluster: one `GET`+`PTTL` per key, in one
+        // pipeline (which the cluster link splits by slot).
+        let asks = keys.into_iter().map(|key| GetPttl { key }).collect();
+        core.store
+            .pipeline(asks)
+            .await?
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        core.run(key, MgetPttl { keys }).await?
+    };
+    for ((at, token), (value, left)) in missing.into_iter().zip(tokens).zip(fetched) {
         if let Some(token) = token {
-            near.install(&made[at], token, value.clone(), pttl, fetched_at);
+            near.install(&made[at], token, value.clone(), left, fetched_at);
         }
-        values[at] = value;
+        values[at] = (value, Some(left));
     }
     Ok(values)
 }

@@ -101,6 +101,19 @@ pub(crate) struct ClusterTopology {
     config: ClusterConfig,
     /// Bounds each step of a check of the slot map (asking for it, opening a connection).
     connect_timeout: Duration,
+    /// What tracking's invalidation link needs to reach every node (see [`Nodes`]).
+    nodes: Nodes,
+}
+
+/// The seeds of a cluster URL and how to reach any node: tracking's link connects to every
+/// node (see [`ClusterTopology::tracked_nodes`]).
+struct Nodes {
+    seeds: Vec<redis::ConnectionInfo>,
+    tls: bool,
+    userinfo: Option<String>,
+    /// The CA certificates (PEM) TLS connections trust instead of the system's roots.
+    #[cfg(feature = "tls")]
+    tls_roots: Option<Vec<u8>>,
 }
 
 /// Parses a cluster URL (see the module documentation): `scheme` is lowercase, `rest` the URL
@@ -130,6 +143,14 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
         nodes.push(info);
     }
     let connect_timeout = options.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    #[allow(unused_mut)] // the TLS roots are set with the tls feature only
+    let mut tracked = Nodes {
+        seeds: nodes.clone(),
+        tls,
+        userinfo: list.userinfo.clone(),
+        #[cfg(feature = "tls")]
+        tls_roots: None,
+    };
     let mut builder = ClusterClientBuilder::new(nodes)
         .connection_timeout(connect_timeout)
         .tcp_settings(TcpSettings::default().set_nodelay(true))
@@ -154,9 +175,11 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
             )));
         }
         Some(roots) => {
+            let roots = roots.load()?;
+            tracked.tls_roots = Some(roots.clone());
             builder = builder.certs(redis::TlsCertificates {
                 client_tls: None,
-                root_cert: Some(roots.load()?),
+                root_cert: Some(roots),
             });
         }
         None => {}
@@ -174,10 +197,115 @@ pub(crate) fn parse(scheme: &str, rest: &str, options: &ServerOptions) -> Result
             client,
             config,
             connect_timeout,
+            nodes: tracked,
         })),
         location: format!("{scheme}://{}{}", list.shown_userinfo(), list.shown_nodes()),
         secrets: list.password.into_iter().collect(),
     })
+}
+
+// --- tracking ---
+
+impl ClusterTopology {
+    /// Every node of the cluster a seed knows (`CLUSTER NODES`; primaries and replicas, but not
+    /// those flagged failed, without address or in handshake): its `host:port` and a client
+    /// over RESP3 for tracking's invalidation link. Replicas are linked too: a replica that a
+    /// failover promotes then reports its own writes on the link it already has.
+    pub(crate) async fn tracked_nodes(&self) -> RedisResult<Vec<(String, redis::Client)>> {
+        let mut last = None;
+        for seed in &self.nodes.seeds {
+            let asked = async {
+                let mut connection = self
+                    .client_of(seed.clone())?
+                    .get_multiplexed_async_connection_with_config(
+                        &redis::AsyncConnectionConfig::new()
+                            .set_connection_timeout(Some(self.connect_timeout))
+                            .set_response_timeout(Some(self.connect_timeout)),
+                    )
+                    .await?;
+                redis::cmd("CLUSTER")
+                    .arg("NODES")
+                    .query_async::<String>(&mut connection)
+                    .await
+            };
+            match tokio::time::timeout(self.connect_timeout, asked).await {
+                Ok(Ok(text)) => {
+                    return live_nodes(&text)
+                        .into_iter()
+                        .map(|address| {
+                            let client = self.tracking_client(&address)?;
+                            Ok((address, client))
+                        })
+                        .collect();
+                }
+                Ok(Err(err)) => last = Some(err),
+                Err(_) => last = Some(timed_out()),
+            }
+        }
+        Err(last.unwrap_or_else(timed_out))
+    }
+
+    /// A RESP3 client of the node at `address` (`host:port`), with the URL's credentials and TLS.
+    fn tracking_client(&self, address: &str) -> RedisResult<redis::Client> {
+        let (host, port) = address
+            .rsplit_once(':')
+            .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+            .ok_or_else(|| scan_error(format!("a node address {address:?} without a port")))?;
+        let url = node_url(
+            self.nodes.tls,
+            self.nodes.userinfo.as_deref(),
+            host.trim_start_matches('[').trim_end_matches(']'),
+            port,
+            0,
+        );
+        let info = redis::IntoConnectionInfo::into_connection_info(url)?
+            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        self.client_of(info.set_redis_settings(settings))
+    }
+
+    /// A client of a node's connection info, with the URL's TLS roots.
+    fn client_of(&self, info: redis::ConnectionInfo) -> RedisResult<redis::Client> {
+        #[cfg(feature = "tls")]
+        if let Some(roots) = &self.nodes.tls_roots {
+            return redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(roots.clone()),
+                },
+            );
+        }
+        redis::Client::open(info)
+    }
+}
+
+/// The `host:port` of the nodes a `CLUSTER NODES` reply lists, but those flagged failed
+/// (`fail`, not the suspicion `fail?`), without address (`noaddr`) or in handshake.
+pub(crate) fn live_nodes(text: &str) -> std::collections::BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (_, address, flags) = (fields.next()?, fields.next()?, fields.next()?);
+            let gone = flags
+                .split(',')
+                .any(|flag| matches!(flag, "fail" | "noaddr" | "handshake"));
+            // `ip:port@cport[,hostname]`
+            let address = address.split('@').next()?;
+            (!gone && !address.is_empty()).then(|| address.to_owned())
+        })
+        .collect()
+}
+
+/// A timeout of tracking's own requests, as the redis crate's errors are.
+fn timed_out() -> RedisError {
+    RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "asking a cluster node for its nodes timed out",
+    ))
 }
 
 /// The cluster connection of one tokio runtime, opened on its first command (again on the next
@@ -739,6 +867,29 @@ async fn shards(connection: &mut ClusterConnection) -> RedisResult<Vec<u16>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn live_nodes_leave_out_failed_nodes() {
+        let text = "\
+a1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
+b2 127.0.0.1:30002@40002,node-b master - 0 0 2 connected 5461-10922
+c3 127.0.0.1:30003@40003 master,fail? - 0 0 3 connected 10923-16383
+d4 127.0.0.1:30004@40004 slave,fail a1 0 0 1 disconnected
+e5 :0@0 master,noaddr - 0 0 0 disconnected
+f6 127.0.0.1:30006@40006 handshake - 0 0 0 connected
+g7 127.0.0.1:30007@40007 slave b2 0 0 2 connected
+";
+        let nodes: Vec<String> = live_nodes(text).into_iter().collect();
+        assert_eq!(
+            nodes,
+            [
+                "127.0.0.1:30001",
+                "127.0.0.1:30002",
+                "127.0.0.1:30003",
+                "127.0.0.1:30007"
+            ]
+        );
+    }
 
     #[test]
     fn redirections_are_followed_for_commands_on_one_slot() {

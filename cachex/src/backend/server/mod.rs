@@ -187,7 +187,7 @@ impl Server {
 
     /// Turns tracking on: a near cache of the keys starting with `prefix` (`None`: every key),
     /// kept current by an invalidation link of its own, started now in the background (see
-    /// [`tracking`]). One server only: a cluster or Sentinel service is refused.
+    /// [`tracking`]): on a server, a Sentinel service's primary, or every node of a cluster.
     pub(crate) fn track(&mut self, prefix: Option<String>, settings: Tracking) -> Result<()> {
         if settings.max_staleness.is_zero() || settings.max_bytes == 0 {
             return Err(Error::config(
@@ -195,20 +195,21 @@ impl Server {
                  either at zero no copy could be served: leave tracking off instead)",
             ));
         }
-        #[allow(irrefutable_let_patterns)] // without the cluster and sentinel features
-        let Connector::Standalone { client, .. } = &*self.connector else {
-            return Err(Error::Unsupported {
-                operation: "tracking",
-                reason: format!(
-                    "the near cache needs one server; on a {} its invalidation link would \
-                     have to follow slot moves (a link per primary) or failovers, which cachex \
-                     does not do yet: use tracking with a standalone server",
-                    self.kind()
-                ),
-            });
+        let target = match &*self.connector {
+            Connector::Standalone { client, .. } => tracking::Target::Server(client.clone()),
+            // Tracked reads (`GET`+`PTTL`) go to the primary: the link on the primary covers
+            // them. A read served by a replica installs nothing (see `tracking`).
+            Connector::Replicas(topology) => {
+                tracking::Target::Server(topology.primary_client().clone())
+            }
+            #[cfg(feature = "sentinel")]
+            Connector::Sentinel(topology) => tracking::Target::Sentinel(topology.clone()),
+            // Every node is linked, replicas too (see `tracking`).
+            #[cfg(feature = "cluster")]
+            Connector::Cluster(topology) => tracking::Target::Cluster(topology.clone()),
         };
         let near = Arc::new(Near::new(settings));
-        match tracking::start(&near, client, prefix, self.connect_timeout) {
+        match tracking::start(&near, target, prefix, self.connect_timeout) {
             Ok(true) => {
                 self.near = Some(near);
                 Ok(())

@@ -60,6 +60,11 @@ impl ReplicaTopology {
         }
     }
 
+    /// The primary's client (tracking's invalidation link connects to it).
+    pub(crate) fn primary_client(&self) -> &redis::Client {
+        &self.primary
+    }
+
     fn link(&self, client: &redis::Client) -> StandaloneLink {
         StandaloneLink::new(client.clone(), self.config.clone(), self.connect_timeout)
     }

@@ -58,6 +58,15 @@
 //! replica chosen at random among those the sentinels report healthy (the primary when there
 //! is none). A replica may lag behind its primary: a value just written may not be read back
 //! at once. Pipelines, scripts and `SCAN` always go to the primary.
+//!
+//! # Tracking
+//!
+//! A near cache's invalidation link (see [`super::tracking`]) tracks the primary found here
+//! ([`SentinelTopology::tracked_primary`]). Its near cache is registered with the watch, which
+//! drops every copy the moment a sentinel announces a failover or another primary is named
+//! (an *upheaval*): a sentinel announces before it promotes the replica, so no write to the new
+//! primary can find a copy the old primary's link would never invalidate. The link's session
+//! then ends, and the next one waits for the failover to end and tracks the new primary.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -75,6 +84,7 @@ use tokio::sync::Notify;
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
 use super::topology::{Connector, NodeList, Parsed, bracketed, node_url};
 use crate::backend::command::Route;
+use crate::backend::near::Near;
 use crate::url_text::{UNRESERVED, percent_decode, percent_encode};
 use crate::{Error, Result};
 
@@ -149,6 +159,12 @@ struct Watch {
     changed: Notify,
     /// Whether the watcher's tasks run (in some runtime).
     watching: AtomicBool,
+    /// Raised when the primary moved or a failover began: a tracking link connected before
+    /// must not be trusted (see [`SentinelTopology::tracked_primary`]).
+    upheaval: AtomicU64,
+    /// The near caches (tracking) whose links follow this service: every copy is dropped at
+    /// once on an upheaval.
+    trackers: Mutex<Vec<Weak<Near>>>,
 }
 
 impl Watch {
@@ -160,7 +176,24 @@ impl Watch {
             holding: AtomicBool::new(false),
             changed: Notify::new(),
             watching: AtomicBool::new(false),
+            upheaval: AtomicU64::new(0),
+            trackers: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The primary moved or a failover began: tracking links connected before are not
+    /// trusted, and every near cache drops its copies now, before anyone can write to a new
+    /// primary that their links do not hear.
+    fn upheaval(&self, why: &'static str) {
+        self.upheaval.fetch_add(1, Ordering::SeqCst);
+        let mut trackers = self.trackers.lock().unwrap_or_else(PoisonError::into_inner);
+        trackers.retain(|near| match near.upgrade() {
+            Some(near) => {
+                near.link_down(why);
+                true
+            }
+            None => false,
+        });
     }
 
     /// The primary named last, if any.
@@ -183,6 +216,8 @@ impl Watch {
                 *primary = Some(named);
                 if moved {
                     self.generation.fetch_add(1, Ordering::AcqRel);
+                    drop(primary);
+                    self.upheaval("a sentinel named another primary");
                 }
                 true
             }
@@ -193,13 +228,18 @@ impl Watch {
     /// the primary again. The epoch of an announcement is not given: it is taken as the next
     /// one, which a sentinel's later answer about this failover matches or exceeds.
     fn switched(&self, address: (String, u16)) {
-        {
+        let moved = {
             let mut primary = self.primary.lock().unwrap_or_else(PoisonError::into_inner);
-            if primary.as_ref().map(|known| &known.address) != Some(&address) {
+            let moved = primary.as_ref().map(|known| &known.address) != Some(&address);
+            if moved {
                 let epoch = primary.as_ref().map_or(0, |known| known.epoch + 1);
                 *primary = Some(Named { address, epoch });
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
+            moved
+        };
+        if moved {
+            self.upheaval("a sentinel switched the primary");
         }
         let mut failovers = self
             .failovers
@@ -228,6 +268,10 @@ impl Watch {
         let holding = failovers.iter().any(Option::is_some);
         self.holding.store(holding, Ordering::Release);
         drop(failovers);
+        if running {
+            // A sentinel announces its failover before it promotes the replica.
+            self.upheaval("a sentinel began a failover");
+        }
         if !holding {
             self.changed.notify_waiters();
         }
@@ -378,6 +422,11 @@ impl SentinelTopology {
         let info = url
             .into_connection_info()?
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        self.client_from(info)
+    }
+
+    /// A client for a node's connection info, with the TLS roots.
+    fn client_from(&self, info: redis::ConnectionInfo) -> RedisResult<redis::Client> {
         #[cfg(feature = "tls")]
         if let Some(roots) = &self.tls_roots {
             return redis::Client::build_with_tls(
@@ -476,6 +525,7 @@ impl SentinelTopology {
             primary,
             replica,
             generation,
+            address: named.address,
         })
     }
 
@@ -658,6 +708,54 @@ impl SentinelTopology {
         self.data_connection(host, *port).await.ok()
     }
 
+    // --- tracking ---
+
+    /// Registers a near cache whose link follows this service: it drops every copy the moment
+    /// the watcher hears that a failover began or the primary moved.
+    pub(crate) fn track(&self, near: &Arc<Near>) {
+        self.watch
+            .trackers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::downgrade(near));
+    }
+
+    /// Where a tracking link connects: a client (over RESP3) of the primary the sentinels name
+    /// once no failover is under way, checked with `ROLE`, and the upheaval count read before
+    /// it was resolved. The link trusts its connection only while that count is unchanged
+    /// (see [`still_primary`](Self::still_primary)). Starts the watcher (in the current
+    /// runtime) if it does not run.
+    pub(crate) async fn tracked_primary(self: &Arc<Self>) -> RedisResult<(redis::Client, u64)> {
+        if !self.watch.watching.load(Ordering::Acquire) {
+            self.watch();
+        }
+        self.watch.failover_over().await;
+        let upheaval = self.watch.upheaval.load(Ordering::SeqCst);
+        let resolved = self.resolve().await?;
+        let (host, port) = &resolved.address;
+        let url = node_url(self.tls, self.userinfo.as_deref(), host, *port, self.db);
+        let info = url
+            .into_connection_info()?
+            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        Ok((
+            self.client_from(info.set_redis_settings(settings))?,
+            upheaval,
+        ))
+    }
+
+    /// Whether nothing moved since a tracking link read `upheaval`: no failover began, the
+    /// primary it connected to is still the one named, and the watcher still runs (its
+    /// runtime may have ended: the link's next session starts it again, in its own).
+    pub(crate) fn still_primary(&self, upheaval: u64) -> bool {
+        self.watch.upheaval.load(Ordering::SeqCst) == upheaval
+            && !self.watch.holding()
+            && self.watch.watching.load(Ordering::Acquire)
+    }
+
     /// A connection to a data node, with the URL's credentials and database.
     async fn data_connection(&self, host: &str, port: u16) -> RedisResult<MultiplexedConnection> {
         let url = node_url(self.tls, self.userinfo.as_deref(), host, port, self.db);
@@ -702,7 +800,7 @@ impl Master {
 }
 
 /// Whether a `ROLE` reply is a primary's.
-fn is_primary(role: &Value) -> bool {
+pub(crate) fn is_primary(role: &Value) -> bool {
     match role {
         Value::Array(parts) => {
             matches!(
@@ -788,6 +886,8 @@ struct Resolved {
     replica: Option<MultiplexedConnection>,
     /// The watch's generation when the primary was named: once it changed, the primary moved.
     generation: u64,
+    /// The primary's address.
+    address: (String, u16),
 }
 
 /// The connection of one tokio runtime to the service's primary (and a replica), resolved on

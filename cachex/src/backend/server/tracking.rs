@@ -17,12 +17,26 @@
 //!
 //! The cost of `BCAST` is messages for keys this process never read (every write under the
 //! prefix): cheap for a cache whose keys are hot, and the reason the prefix is sent.
+//!
+//! # Topologies
+//!
+//! The link tracks the primary: a standalone server, the primary of a `replicas=` list, or
+//! the primary a Sentinel service names ([`Target`]); on a cluster, every node, replicas
+//! too, with a check at each heartbeat that no node it lacks has joined ([`covered`]). Replicas are not tracked: the fetches
+//! that install copies (`GET`+`PTTL`, rows routed `Primary`) read the primary, since a
+//! replica's answer could predate an invalidation already applied, and nothing would ever
+//! correct the copy. On Sentinel, the topology's watcher drops every copy the moment a
+//! failover is announced or the primary moves (before the new primary accepts a write, when
+//! the announcement is heard), the session that tracked the old primary ends, and the next
+//! one connects to the new primary once the failover is over, checked with `ROLE` on the link
+//! itself.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -35,25 +49,109 @@ const FIRST_PAUSE: Duration = Duration::from_millis(10);
 /// The longest pause between two attempts to open the link.
 const MAX_PAUSE: Duration = Duration::from_secs(1);
 
-/// Starts the link of `near` on cachex's bridge runtime: it connects to the server of
-/// `client` (over RESP3 whatever the cache's protocol), turns tracking on for keys starting
-/// with `prefix` (`None`: every key, for a custom key function), and keeps `near` informed
-/// until `near` is dropped. `false` if the bridge runtime could not be started.
+/// Where the link connects (one per cache, made once: the size of the client is no cost).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Target {
+    /// One server (standalone, or the primary of a `replicas=` list).
+    Server(redis::Client),
+    /// The primary of a Sentinel service, found again after each failover.
+    #[cfg(feature = "sentinel")]
+    Sentinel(Arc<super::sentinel::SentinelTopology>),
+    /// Every node of a cluster, primaries and replicas (see [`cluster`](super::cluster)).
+    #[cfg(feature = "cluster")]
+    Cluster(Arc<super::cluster::ClusterTopology>),
+}
+
+impl Target {
+    /// The clients of the servers to track now (over RESP3 whatever the cache's protocol),
+    /// with their addresses (a cluster's, to check that no node joined), and what the session
+    /// must check they are still the right ones with.
+    async fn clients(&self) -> redis::RedisResult<(Vec<(String, redis::Client)>, u64)> {
+        match self {
+            Target::Server(client) => Ok((vec![(String::new(), client.clone())], 0)),
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(topology) => {
+                let (client, checked) = topology.tracked_primary().await?;
+                Ok((vec![(String::new(), client)], checked))
+            }
+            #[cfg(feature = "cluster")]
+            Target::Cluster(topology) => Ok((topology.tracked_nodes().await?, 0)),
+        }
+    }
+
+    /// Whether the server the session connected to (with `checked` from
+    /// [`client`](Self::client)) is still the one to track: a Sentinel failover that began
+    /// since makes it not.
+    fn still_current(&self, checked: u64) -> bool {
+        match self {
+            #[cfg(feature = "sentinel")]
+            Target::Sentinel(topology) => topology.still_primary(checked),
+            _ => {
+                let _ = checked;
+                true
+            }
+        }
+    }
+}
+
+/// Whether every node that the linked nodes of a cluster know (`CLUSTER NODES` asked on each
+/// link connection) is linked: a node that joined, and could accept writes the link does not
+/// hear, ends the session. Always true for one server.
+async fn covered(
+    target: &Target,
+    connections: &mut [MultiplexedConnection],
+    linked: &std::collections::BTreeSet<&str>,
+) -> bool {
+    #[cfg(feature = "cluster")]
+    if matches!(target, Target::Cluster(_)) {
+        for connection in connections.iter_mut() {
+            let Ok(text) = redis::cmd("CLUSTER")
+                .arg("NODES")
+                .query_async::<String>(connection)
+                .await
+            else {
+                return false;
+            };
+            let known = super::cluster::live_nodes(&text);
+            if !known.iter().all(|node| linked.contains(node.as_str())) {
+                return false;
+            }
+        }
+    }
+    let _ = (target, connections, linked);
+    true
+}
+
+/// Starts the link of `near` on cachex's bridge runtime: it connects to `target`, turns
+/// tracking on for keys starting with `prefix` (`None`: every key, for a custom key
+/// function), and keeps `near` informed until `near` is dropped. `false` if the bridge
+/// runtime could not be started.
 pub(crate) fn start(
     near: &Arc<Near>,
-    client: &redis::Client,
+    target: Target,
     prefix: Option<String>,
     connect_timeout: Duration,
 ) -> redis::RedisResult<bool> {
-    let info = client.get_connection_info().clone();
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(ProtocolVersion::RESP3);
-    let client = redis::Client::open(info.set_redis_settings(settings))?;
+    let target = match target {
+        Target::Server(client) => {
+            let info = client.get_connection_info().clone();
+            let settings = info
+                .redis_settings()
+                .clone()
+                .set_protocol(ProtocolVersion::RESP3);
+            Target::Server(redis::Client::open(info.set_redis_settings(settings))?)
+        }
+        #[cfg(feature = "sentinel")]
+        Target::Sentinel(topology) => {
+            topology.track(near);
+            Target::Sentinel(topology)
+        }
+        #[cfg(feature = "cluster")]
+        Target::Cluster(topology) => Target::Cluster(topology),
+    };
     let link = Link {
         near: Arc::downgrade(near),
-        client,
+        target,
         prefix,
         connect_timeout,
     };
@@ -63,7 +161,7 @@ pub(crate) fn start(
 /// What the link task needs.
 struct Link {
     near: Weak<Near>,
-    client: redis::Client,
+    target: Target,
     prefix: Option<String>,
     connect_timeout: Duration,
 }
@@ -90,7 +188,8 @@ impl Link {
         }
     }
 
-    /// One connection: open, track, heartbeat until it fails. Why it ended.
+    /// One session: open the connections (one per server to track), track, heartbeat until
+    /// one fails. Why it ended.
     async fn session(&self) -> &'static str {
         let Some(near) = self.near.upgrade() else {
             return "the cache is gone";
@@ -102,31 +201,65 @@ impl Link {
         // the session ended must not drop the next session's copies.
         let current = Arc::new(AtomicBool::new(true));
         let _ended = Ended(current.clone());
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            // Copies stop being served once the last answer is older than `max_staleness`;
-            // the connection is given up only well after, as a slow answer is not a lost link.
-            .set_response_timeout(Some((max_staleness * 4).max(Duration::from_secs(1))))
-            .set_push_sender(pushed(self.near.clone(), closed.clone(), current));
-        let opening = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config);
-        let mut connection = match tokio::time::timeout(self.connect_timeout, opening).await {
-            Ok(Ok(connection)) => connection,
-            _ => return "the link could not connect",
+        let (clients, checked) = match self.target.clients().await {
+            Ok(found) => found,
+            Err(_) => return "no server to track could be found",
         };
+        let linked: std::collections::BTreeSet<&str> = clients
+            .iter()
+            .map(|(address, _)| address.as_str())
+            .collect();
+        let mut connections = Vec::with_capacity(clients.len());
+        for (_, client) in &clients {
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(self.connect_timeout))
+                // Copies stop being served once the last answer is older than
+                // `max_staleness`; the connection is given up only well after, as a slow
+                // answer is not a lost link.
+                .set_response_timeout(Some((max_staleness * 4).max(Duration::from_secs(1))))
+                .set_push_sender(pushed(self.near.clone(), closed.clone(), current.clone()));
+            let opening = client.get_multiplexed_async_connection_with_config(&config);
+            match tokio::time::timeout(self.connect_timeout, opening).await {
+                Ok(Ok(connection)) => connections.push(connection),
+                _ => return "the link could not connect",
+            }
+        }
         let mut track = redis::cmd("CLIENT");
         track.arg("TRACKING").arg("ON").arg("BCAST");
         if let Some(prefix) = &self.prefix {
             track.arg("PREFIX").arg(prefix);
         }
+        // No copy is installed before the link is up (no fetch takes a token), so writes
+        // before a node's tracking is on are seen by every fetch that may install.
         let asked = Instant::now();
-        if track.query_async::<()>(&mut connection).await.is_err() {
-            return "the server refused CLIENT TRACKING";
+        for connection in &mut connections {
+            if track.query_async::<()>(connection).await.is_err() {
+                return "the server refused CLIENT TRACKING";
+            }
+        }
+        // A Sentinel's primary is checked on the link itself, tracking on: a demoted primary
+        // would not hear the new primary's writes.
+        #[cfg(feature = "sentinel")]
+        if matches!(self.target, Target::Sentinel(_)) {
+            for connection in &mut connections {
+                let role: redis::RedisResult<Value> =
+                    redis::cmd("ROLE").query_async(connection).await;
+                if !role.is_ok_and(|role| super::sentinel::is_primary(&role)) {
+                    return "the server tracked is not a primary";
+                }
+            }
+        }
+        if !covered(&self.target, &mut connections, &linked).await {
+            return "a cluster node is not linked";
         }
         match self.near.upgrade() {
             Some(near) => near.link_up(asked.into_std()),
             None => return "the cache is gone",
+        }
+        // Checked after the link is up: a failover that began before is seen here, one that
+        // begins after drops the copies itself (see the Sentinel topology's `upheaval`).
+        if !self.target.still_current(checked) {
+            return "a Sentinel failover began";
         }
         loop {
             if tokio::time::timeout(heartbeat, closed.notified())
@@ -136,12 +269,20 @@ impl Link {
                 return "the server closed the link";
             }
             let sent = Instant::now();
-            if redis::cmd("PING")
-                .query_async::<()>(&mut connection)
-                .await
-                .is_err()
-            {
-                return "the link's PING failed";
+            for connection in &mut connections {
+                if redis::cmd("PING")
+                    .query_async::<()>(connection)
+                    .await
+                    .is_err()
+                {
+                    return "the link's PING failed";
+                }
+            }
+            if !self.target.still_current(checked) {
+                return "a Sentinel failover began";
+            }
+            if !covered(&self.target, &mut connections, &linked).await {
+                return "a cluster node is not linked";
             }
             match self.near.upgrade() {
                 Some(near) => near.confirm(sent.into_std()),
