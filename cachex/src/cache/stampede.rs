@@ -16,7 +16,10 @@ use crate::{Error, Result};
 /// `get_or_set`, `has_key`) treat a value with at most `buffer` left as expired, and one
 /// closer than about `beta × delta` to that point as expired now and then (XFetch), so that
 /// the first caller to miss recomputes it before everyone misses at once. `add` and `touch`
-/// treat a value inside its buffer as missing, as `get` does.
+/// treat a value inside its buffer as missing, as `get` does. `ttl`, `pttl` and `expiretime`
+/// report the logical expiry (the buffer taken off) and the `expire` family adds the buffer,
+/// as django-cachex 0.14.1's do; [`Cache::with_stampede_prevention(None)`](crate::Cache::with_stampede_prevention)
+/// sees and sets the stored expiries.
 ///
 /// The stored value is the same as without the option and its expiry is the timeout plus the
 /// buffer, exactly what django-cachex writes with the same option: a Django process and a Rust
