@@ -53,7 +53,7 @@ use moka::sync::Cache as Map;
 use tokio::sync::Notify;
 
 use self::data::{Collection, Data, lock};
-use self::gate::{Gate, stripes};
+use self::gate::Gate;
 use super::Expiry;
 use super::batch::{AnyCommand, Reply};
 use super::command::Command;
@@ -252,8 +252,8 @@ pub(crate) struct Memory {
     scripts: Arc<Mutex<()>>,
     /// Woken whenever a list or a stream gets new items, for blocking pops and reads.
     pushes: Arc<Notify>,
-    /// Keeps transactions whole: a command holds its keys' stripes shared, a transaction
-    /// every stripe of its keys exclusively.
+    /// Keeps transactions whole: a transaction holds every stripe of its keys exclusively, a
+    /// command runs unguarded while no transaction runs, else holds its keys' stripes shared.
     gate: Arc<Gate>,
     /// Bounded by bytes: a collection changed in place is put again, so that moka weighs it
     /// anew.
@@ -303,25 +303,24 @@ impl Memory {
             return Ok(commands
                 .into_iter()
                 .map(|command| {
-                    let _shared = self.gate.shared(stripes(|visit| command.each_key(visit)));
+                    let _shared = self.gate.shared(|visit| command.each_key(visit));
                     command.apply(self)
                 })
                 .collect());
         }
-        let mask = stripes(|visit| commands.iter().for_each(|command| command.each_key(visit)));
-        let _exclusive = self.gate.exclusive(mask);
+        let _exclusive = self
+            .gate
+            .exclusive(|visit| commands.iter().for_each(|command| command.each_key(visit)));
         Ok(commands
             .into_iter()
             .map(|command| command.apply(self))
             .collect())
     }
 
-    /// Runs one command, holding the gate's stripes of its keys shared: never in the middle of
-    /// a transaction on one of them.
+    /// Runs one command through the gate (see [`gate`]): never in the middle of a transaction
+    /// on one of its keys.
     pub(crate) fn isolated<C: Apply>(&self, command: C) -> Result<C::Output> {
-        let _shared = self
-            .gate
-            .shared(stripes(|visit| Command::each_key(&command, visit)));
+        let _shared = self.gate.shared(|visit| Command::each_key(&command, visit));
         command.apply(self)
     }
 
