@@ -1,11 +1,12 @@
-//! The embedded in-memory backend: a bounded concurrent map ([moka]'s eviction) of encoded
-//! values and data structures with per-entry expiry, answering the commands of the
+//! The embedded in-memory backend: a bounded concurrent map ([`map`]: sharded, CLOCK
+//! eviction) of encoded values and data structures with per-entry expiry, answering the commands of the
 //! [table](super::command) with their Redis semantics, so that the same suite passes here and
 //! on a server.
 //!
 //! Values are stored encoded, exactly as a server would hold them: what comes back out went
 //! through the codec, and an integer written by `set` can be incremented. Expiry is lazy: an
-//! expired entry is never returned, and moka drops it on its own schedule. Hashes, lists,
+//! expired entry is never returned; the map evicts expired entries first and sweeps them out
+//! as it is written. Hashes, lists,
 //! sets and sorted sets are changed in place under the key's compute (atomic for that key);
 //! a collection left empty is removed, as Redis removes it.
 //!
@@ -36,6 +37,7 @@ mod gate;
 mod hash;
 mod keys;
 mod list;
+mod map;
 mod semaphore;
 mod set;
 mod stream;
@@ -47,13 +49,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use moka::ops::compute::Op;
-use moka::policy::EvictionPolicy;
-use moka::sync::Cache as Map;
 use tokio::sync::Notify;
 
 use self::data::{Collection, Data, lock};
 use self::gate::Gate;
+use self::map::{Map, Op};
 use super::Expiry;
 use super::batch::{AnyCommand, Reply};
 use super::command::Command;
@@ -62,7 +62,7 @@ use crate::{Error, Result};
 /// The default bound on the number of entries.
 pub(crate) const DEFAULT_MAX_ENTRIES: u64 = 10_000;
 
-/// What bounds the in-memory store: one measure, as moka keeps one capacity.
+/// What bounds the in-memory store: one measure, as the map keeps one total.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Bound {
     /// At most about this many entries.
@@ -104,6 +104,13 @@ impl Entry {
             data: Data::Bytes(value.into()),
             expires_at: deadline(expiry),
         }
+    }
+
+    /// Whether it has not expired now: [`is_live`](Self::is_live), the clock read only for an
+    /// entry that can expire.
+    fn is_live_now(&self) -> bool {
+        (self.expires_at.is_none() && !matches!(self.data, Data::Hash(_)))
+            || self.is_live(Instant::now())
     }
 
     /// Whether it has not expired at `now` (nor, for a hash, every one of its fields).
@@ -190,25 +197,6 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Tells moka each entry's own expiry.
-struct ExpiresAt;
-
-impl moka::Expiry<String, Entry> for ExpiresAt {
-    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
-        entry.expires_at.map(|at| at.saturating_duration_since(now))
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &String,
-        entry: &Entry,
-        now: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        entry.expires_at.map(|at| at.saturating_duration_since(now))
-    }
-}
-
 /// Redis's `LRANGE`/`ZRANGE` index range on `len` items: the inclusive positions, or `None`
 /// when it is empty. Negative indexes count from the end.
 fn index_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
@@ -239,14 +227,13 @@ fn index(len: usize, index: i64) -> Option<usize> {
         .flatten()
 }
 
-/// The in-memory store. Every write goes through moka's per-key compute, so that writes of one
+/// The in-memory store. Every write goes through the map's per-key compute, so that writes of one
 /// key are ordered with one another (`set` against `incr`, say), as on a server. Cloning is
 /// cheap and gives the same store.
 #[derive(Clone)]
 pub(crate) struct Memory {
-    entries: Map<String, Entry>,
-    /// Renames are serialized: each holds one key's compute while it writes the other, and two
-    /// crossing renames must never wait for each other.
+    entries: Arc<Map>,
+    /// Renames are serialized (`RENAMENX` looks at both keys before it moves one).
     renames: Arc<Mutex<()>>,
     /// The semaphore scripts run one at a time, as a server runs its scripts.
     scripts: Arc<Mutex<()>>,
@@ -255,8 +242,8 @@ pub(crate) struct Memory {
     /// Keeps transactions whole: a transaction holds every stripe of its keys exclusively, a
     /// command runs unguarded while no transaction runs, else holds its keys' stripes shared.
     gate: Arc<Gate>,
-    /// Bounded by bytes: a collection changed in place is put again, so that moka weighs it
-    /// anew.
+    /// Bounded by bytes: a collection changed in place is put again, so that the map weighs
+    /// it anew.
     weighed: bool,
 }
 
@@ -265,18 +252,8 @@ impl Memory {
     /// used (as Django's in-memory cache does: a value just written is always kept, unless it
     /// alone weighs more than the bound).
     pub(crate) fn new(bound: Bound) -> Self {
-        let builder = Map::builder()
-            .eviction_policy(EvictionPolicy::lru())
-            .expire_after(ExpiresAt);
-        let entries = match bound {
-            Bound::Entries(max_entries) => builder.max_capacity(max_entries).build(),
-            Bound::Bytes(max_bytes) => builder
-                .max_capacity(max_bytes)
-                .weigher(|key: &String, entry: &Entry| weight(key, entry))
-                .build(),
-        };
         Memory {
-            entries,
+            entries: Arc::new(Map::new(bound)),
             renames: Arc::default(),
             scripts: Arc::default(),
             pushes: Arc::default(),
@@ -331,57 +308,46 @@ impl Memory {
 
     /// Stores `entry` at `key`, whatever it held.
     fn put(&self, key: &str, entry: Entry) {
-        self.update(key, (), |_| (Op::Put(entry), ()));
+        self.update(key, |_| (Op::Put(entry), ()));
     }
 
     /// Removes `key`; whether it was live.
     fn remove(&self, key: &str) -> bool {
-        self.update(key, false, |current| (Op::Remove, current.is_some()))
+        self.update(key, |current| (Op::Remove, current.is_some()))
     }
 
     /// The entry of `key`, unless it is missing or expired.
     fn live(&self, key: &str) -> Option<Entry> {
         self.entries
-            .get(key)
-            .filter(|entry| entry.is_live(Instant::now()))
+            .read(key, |entry| entry.is_live_now().then(|| entry.clone()))
+            .flatten()
     }
 
     /// The bytes of a live string key (`GET`): shared, not copied.
     fn string(&self, key: &str) -> Result<Option<Bytes>> {
-        // The map hands out its own clone of the entry: its bytes are moved out, not cloned
-        // again.
-        match self.live(key) {
-            None => Ok(None),
-            Some(Entry {
-                data: Data::Bytes(bytes),
-                ..
-            }) => Ok(Some(bytes)),
-            Some(_) => Err(wrong_type(key)),
+        // Only the bytes are cloned, under the shard's lock.
+        let read = self.entries.read(key, |entry| {
+            if !entry.is_live_now() {
+                return Ok(None);
+            }
+            match &entry.data {
+                Data::Bytes(bytes) => Ok(Some(bytes.clone())),
+                _ => Err(()),
+            }
+        });
+        match read {
+            None | Some(Ok(None)) => Ok(None),
+            Some(Ok(bytes)) => Ok(bytes),
+            Some(Err(())) => Err(wrong_type(key)),
         }
     }
 
-    /// Runs `change` on the live entry of `key` (or `None`), atomically for that key; what it
-    /// reports goes into `outcome`, which starts as `initial`.
-    fn update<R>(
-        &self,
-        key: &str,
-        initial: R,
-        change: impl FnOnce(Option<&Entry>) -> (Op<Entry>, R),
-    ) -> R {
-        let mut outcome = initial;
-        self.entries
-            .entry(key.to_owned())
-            .and_compute_with(|current| {
-                let now = Instant::now();
-                let live = current
-                    .as_ref()
-                    .map(|entry| entry.value())
-                    .filter(|entry| entry.is_live(now));
-                let (op, reported) = change(live);
-                outcome = reported;
-                op
-            });
-        outcome
+    /// Runs `change` on the live entry of `key` (or `None`), atomically for that key: what it
+    /// reports.
+    fn update<R>(&self, key: &str, change: impl FnOnce(Option<&Entry>) -> (Op<Entry>, R)) -> R {
+        self.entries.compute(key, |current| {
+            change(current.filter(|entry| entry.is_live_now()))
+        })
     }
 
     /// Reads the collection of `key`: what `read` gives, or its default when the key is
@@ -405,7 +371,7 @@ impl Memory {
         create: bool,
         change: impl FnOnce(&mut C) -> Result<R>,
     ) -> Result<Option<R>> {
-        self.update(key, Ok(None), |current| match current {
+        self.update(key, |current| match current {
             None if !create => (Op::Nop, Ok(None)),
             None => {
                 let mut collection = C::default();
@@ -464,7 +430,7 @@ impl Memory {
     /// Sets the deadline of a live key (`PEXPIRE`, `PEXPIREAT`); a deadline in the past
     /// deletes it. Whether the key existed.
     fn set_deadline(&self, key: &str, millis_from_now: i64) -> bool {
-        self.update(key, false, |current| match current {
+        self.update(key, |current| match current {
             None => (Op::Nop, false),
             Some(_) if millis_from_now <= 0 => (Op::Remove, true),
             Some(entry) => {
@@ -524,15 +490,9 @@ impl Memory {
 
     /// Moves `from` to `to` (the caller holds `renames`); whether `from` existed.
     fn rename_now(&self, from: &str, to: &str) -> bool {
-        // The destination is written while the source is held, then the source removed: a
-        // reader sees the value at one key or both, never at neither, as with Redis's RENAME.
-        self.update(from, false, |current| match current {
-            Some(entry) => {
-                self.put(to, entry.clone());
-                (Op::Remove, true)
-            }
-            None => (Op::Nop, false),
-        })
+        // Both keys' shards are held while the entry moves: a reader sees the value at one
+        // key, never at neither, as with Redis's RENAME.
+        self.entries.rename(from, to, Entry::is_live_now)
     }
 }
 
