@@ -614,24 +614,34 @@ mod tests {
 
     #[test]
     fn a_rename_never_shows_the_value_at_neither_key() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+
         let memory = Arc::new(Memory::new(Bound::Entries(1_000)));
         set(&memory, "v1", b"x");
+        // Renames done so far: three reads during which none completed overlap one rename at
+        // most, and then missing at v1, v2 and v1 again can only mean a moment at neither key
+        // (two renames in between would move it away from each read in turn).
+        let renamed = Arc::new(AtomicU64::new(0));
         let reader = {
-            let memory = memory.clone();
+            let (memory, renamed) = (memory.clone(), renamed.clone());
             std::thread::spawn(move || {
                 (0..20_000)
                     .filter(|_| {
+                        let before = renamed.load(Ordering::SeqCst);
                         let first = exists(&memory, "v1");
                         let second = exists(&memory, "v2");
                         let again = exists(&memory, "v1");
-                        !first && !second && !again
+                        let after = renamed.load(Ordering::SeqCst);
+                        before == after && !first && !second && !again
                     })
                     .count()
             })
         };
         for _ in 0..2_000 {
             rename(&memory, "v1", "v2").expect("rename");
+            renamed.fetch_add(1, Ordering::SeqCst);
             rename(&memory, "v2", "v1").expect("rename");
+            renamed.fetch_add(1, Ordering::SeqCst);
         }
         assert_eq!(
             reader.join().expect("no panic"),
