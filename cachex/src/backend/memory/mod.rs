@@ -652,6 +652,83 @@ mod tests {
     }
 
     #[test]
+    fn no_command_runs_inside_a_transaction() {
+        // Two threads increment `a` and `b` through the gate (unguarded while no transaction
+        // runs) while transactions set both to 0 and read them back: a command let in during
+        // one would show as a read that is not 0.
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let memory = Arc::new(Memory::new(Bound::Entries(1_000)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let (memory, stop) = (memory.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut commands = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for key in ["a", "b"] {
+                            let incr = IncrBy {
+                                key: key.to_owned(),
+                                delta: 1,
+                            };
+                            memory.isolated(incr).expect("incr");
+                            commands += 1;
+                        }
+                    }
+                    commands
+                })
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let mut seen = Vec::new();
+        for _ in 0..5_000 {
+            let mut commands: Vec<Box<dyn AnyCommand>> = vec![
+                Box::new(Set {
+                    key: "a".to_owned(),
+                    value: b"0".to_vec(),
+                    expiry: Expiry::Never,
+                }),
+                Box::new(Set {
+                    key: "b".to_owned(),
+                    value: b"0".to_vec(),
+                    expiry: Expiry::Never,
+                }),
+            ];
+            // A wider window for a command to slip in.
+            for _ in 0..50 {
+                commands.push(Box::new(Exists {
+                    key: "a".to_owned(),
+                }));
+            }
+            for key in ["a", "b"] {
+                commands.push(Box::new(Get {
+                    key: key.to_owned(),
+                }));
+            }
+            let replies = runtime
+                .block_on(memory.batch(commands, true))
+                .expect("transaction");
+            for reply in replies.into_iter().skip(52) {
+                let value = reply
+                    .and_then(crate::backend::batch::typed::<Option<Bytes>>)
+                    .expect("get");
+                if value.as_deref() != Some(&b"0"[..]) {
+                    seen.push(value);
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let commands: u64 = writers
+            .into_iter()
+            .map(|writer| writer.join().expect("no panic"))
+            .sum();
+        assert!(commands > 0, "the writers ran");
+        assert!(seen.is_empty(), "commands inside transactions: {seen:?}");
+    }
+
+    #[test]
     fn a_blocking_pop_given_up_takes_nothing() {
         use crate::backend::command::{Blpop, Llen, Rpush};
 
