@@ -274,9 +274,13 @@ fn bridge_call(model: &Model, method: &Method, implementor: &TokenStream) -> Tok
         (quote!(block_on), quote!(blocking))
     };
     match method.native {
-        Native::Async => {
-            quote!(#krate::__private::#block_on(#trait_name, #method_name, #call))
-        }
+        // Pinned where it is made: the bridge then moves a pointer, not the future (a large
+        // future costs a copy at each move).
+        Native::Async => quote!(#krate::__private::#block_on(
+            #trait_name,
+            #method_name,
+            ::core::pin::pin!(#call)
+        )),
         Native::Blocking => {
             quote!(#krate::__private::#blocking(#trait_name, #method_name, move || #call))
         }

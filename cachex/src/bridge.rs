@@ -165,12 +165,20 @@ impl Drop for InPlace {
 #[inline(always)]
 pub fn block_on<F: Future>(trait_name: &'static str, method: &'static str, future: F) -> F::Output {
     report(trait_name, method, "blocking");
-    run(future)
+    // Pinned here, once: the rest takes the pin, never the future, which is large (a cache
+    // call's future holds every backend's states) and costs a copy at each move.
+    run_pinned(pin!(future))
 }
 
 /// [`block_on`] for cachex's own native blocking code, which is not reported as bridged.
 #[inline(always)]
 pub(crate) fn run<F: Future>(future: F) -> F::Output {
+    run_pinned(pin!(future))
+}
+
+/// [`run`] on a pinned future.
+#[inline(always)]
+fn run_pinned<F: Future>(mut future: Pin<&mut F>) -> F::Output {
     let Some(runtime) = bridge_runtime() else {
         return in_place(future);
     };
@@ -180,7 +188,6 @@ pub(crate) fn run<F: Future>(future: F) -> F::Output {
     let flavor = Handle::try_current().map(|handle| handle.runtime_flavor());
     match flavor {
         Ok(RuntimeFlavor::MultiThread) | Err(_) => {
-            let mut future = pin!(future);
             let ready = {
                 // Outside any runtime, the caller's thread is the call's own.
                 let _owned = flavor.is_err().then(Owned::enter);

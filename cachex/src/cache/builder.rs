@@ -190,7 +190,7 @@ impl CacheBuilder {
     /// each entry weighs its made key plus its encoded value (for a hash, list, set or sorted
     /// set, its fields, values and members, a score as 8 bytes), and the least recently used
     /// entries are evicted past `max_bytes`. The bound counts stored data, not the process's
-    /// whole memory (moka's and the map's own overhead come on top, tens of bytes an entry).
+    /// whole memory (the map's own overhead comes on top, tens of bytes an entry).
     /// Replaces [`max_entries`](Self::max_entries). With it, a write to a collection weighs
     /// the whole collection again.
     pub fn max_bytes(mut self, max_bytes: u64) -> Self {

@@ -1,51 +1,149 @@
-//! [`Gate`]: what keeps an in-memory transaction whole. Every command holds the stripes of its
-//! keys shared while it runs; a transaction holds the stripes of all its keys exclusively from
-//! its first command to its last. So no command on one of its keys (a write, or a read that
-//! would see half of it) runs in between, while commands on other stripes go on. Stripes are
-//! always taken in ascending order, so two holders never wait for each other in a cycle.
+//! [`Gate`]: what keeps an in-memory transaction whole. A transaction holds the stripes of all
+//! its keys exclusively from its first command to its last, so that no command on one of its
+//! keys (a write, or a read that would see half of it) runs in between, while commands on
+//! other stripes go on. Stripes are always taken in ascending order, so two holders never wait
+//! for each other in a cycle.
+//!
+//! A command takes the cheaper of two ways in:
+//!
+//! - **No transaction running** (the usual case): it only counts itself in its thread's slot of
+//!   `unguarded` and runs without any stripe: no hash of its keys, no lock.
+//! - **A transaction running or starting**: it holds its keys' stripes shared, as every command
+//!   did before.
+//!
+//! Why a transaction never overlaps an unguarded command on its keys: a command increments its
+//! slot, *then* reads `transactions`; a transaction increments `transactions`, *then* reads
+//! every slot (all four accesses sequentially consistent, so they have one order that both
+//! sides see). If the command read 0, its increment came before that read, which came before
+//! the transaction's increment and so before the transaction's reads of the slots: the
+//! transaction sees the command counted and waits until it is done before it takes its
+//! stripes. If the command read a transaction, it uncounts itself and takes its stripes like
+//! any guarded command. A command started after the transaction's increment always reads it.
+//! Commands are synchronous (a blocking pop waits between its attempts, never inside one), so
+//! the wait is as short as one command; no transaction starts inside a command, so a
+//! transaction never waits for its own thread.
 
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// How many stripes: one bit each of a `u64` mask.
 const STRIPES: usize = 64;
 
-/// The stripes (see the module documentation).
+/// How many slots count the unguarded commands (threads share them round-robin).
+const SLOTS: usize = 16;
+
+/// A counter on a cache line of its own: threads counting in different slots do not slow
+/// each other down.
+#[derive(Default)]
+#[repr(align(128))]
+pub(crate) struct Slot(AtomicUsize);
+
+/// The stripes and the counts (see the module documentation).
 pub(crate) struct Gate {
     stripes: [RwLock<()>; STRIPES],
+    /// Transactions running or waiting to start: while not 0, commands take their stripes.
+    transactions: AtomicUsize,
+    /// Commands running without stripes, counted in their thread's slot.
+    unguarded: [Slot; SLOTS],
 }
 
 impl Default for Gate {
     fn default() -> Self {
         Gate {
             stripes: std::array::from_fn(|_| RwLock::new(())),
+            transactions: AtomicUsize::new(0),
+            unguarded: std::array::from_fn(|_| Slot::default()),
         }
     }
 }
 
-/// Stripes held shared; released when dropped.
+/// A command's way in; released when dropped.
 pub(crate) enum Shared<'a> {
+    /// Counted in `unguarded`, no stripe held.
+    Unguarded(&'a Slot),
     One(#[allow(dead_code)] RwLockReadGuard<'a, ()>),
     Many(#[allow(dead_code)] Vec<RwLockReadGuard<'a, ()>>),
 }
 
+impl Drop for Shared<'_> {
+    fn drop(&mut self) {
+        if let Shared::Unguarded(slot) = self {
+            slot.0.fetch_sub(1, Ordering::Release);
+        }
+    }
+}
+
+/// A transaction's hold: its stripes exclusively; released when dropped.
+pub(crate) struct Exclusive<'a> {
+    _stripes: Vec<RwLockWriteGuard<'a, ()>>,
+    transactions: &'a AtomicUsize,
+}
+
+impl Drop for Exclusive<'_> {
+    fn drop(&mut self) {
+        self.transactions.fetch_sub(1, Ordering::Release);
+    }
+}
+
+thread_local! {
+    /// This thread's slot of [`Gate::unguarded`].
+    static SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This thread's slot: given round-robin on first use.
+fn slot_index() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    SLOT.with(|slot| {
+        let mut index = slot.get();
+        if index == usize::MAX {
+            index = NEXT.fetch_add(1, Ordering::Relaxed) % SLOTS;
+            slot.set(index);
+        }
+        index
+    })
+}
+
 impl Gate {
-    /// Holds the stripes of `mask` shared (in ascending order).
-    pub(crate) fn shared(&self, mask: u64) -> Shared<'_> {
+    /// Lets a command about the keys `keys` visits in (see the module documentation): a
+    /// command without keys (`FLUSHDB`, `SCAN`) is about every key.
+    #[inline]
+    pub(crate) fn shared(&self, keys: impl FnOnce(&mut dyn FnMut(&str))) -> Shared<'_> {
+        if self.transactions.load(Ordering::SeqCst) == 0 {
+            let slot = &self.unguarded[slot_index()];
+            slot.0.fetch_add(1, Ordering::SeqCst);
+            if self.transactions.load(Ordering::SeqCst) == 0 {
+                return Shared::Unguarded(slot);
+            }
+            slot.0.fetch_sub(1, Ordering::Release);
+        }
+        let mask = stripes(keys);
         if mask.count_ones() == 1 {
             return Shared::One(self.read(mask.trailing_zeros() as usize));
         }
         Shared::Many(indexes(mask).map(|index| self.read(index)).collect())
     }
 
-    /// Holds the stripes of `mask` exclusively (in ascending order).
-    pub(crate) fn exclusive(&self, mask: u64) -> Vec<RwLockWriteGuard<'_, ()>> {
-        indexes(mask)
+    /// Holds the stripes of the keys `keys` visits exclusively (in ascending order), once no
+    /// unguarded command runs.
+    pub(crate) fn exclusive(&self, keys: impl FnOnce(&mut dyn FnMut(&str))) -> Exclusive<'_> {
+        self.transactions.fetch_add(1, Ordering::SeqCst);
+        for slot in &self.unguarded {
+            while slot.0.load(Ordering::SeqCst) != 0 {
+                std::thread::yield_now();
+            }
+        }
+        let stripes = indexes(stripes(keys))
             .map(|index| {
                 self.stripes[index]
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
             })
-            .collect()
+            .collect();
+        Exclusive {
+            _stripes: stripes,
+            transactions: &self.transactions,
+        }
     }
 
     fn read(&self, index: usize) -> RwLockReadGuard<'_, ()> {
@@ -57,7 +155,7 @@ impl Gate {
 
 /// The stripes of the keys `keys` visits, as a mask; a command without keys (`FLUSHDB`,
 /// `SCAN`) is about every key: every stripe.
-pub(crate) fn stripes(keys: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
+fn stripes(keys: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
     let mut mask = 0u64;
     keys(&mut |key| mask |= 1 << stripe(key));
     if mask == 0 { u64::MAX } else { mask }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use moka::ops::compute::Op;
+use super::map::Op;
 
 use super::data::{Data, lock};
 use super::{Apply, Entry, Memory, count, millis_left, unix_millis_at, unix_millis_now, weight};
@@ -129,7 +129,7 @@ impl Apply for PexpireAt {
 
 impl Apply for Persist {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(memory.update(&self.key, false, |current| match current {
+        Ok(memory.update(&self.key, |current| match current {
             Some(entry) if entry.expires_at.is_some() => (Op::Put(entry.expiring(None)), true),
             _ => (Op::Nop, false),
         }))
@@ -138,7 +138,7 @@ impl Apply for Persist {
 
 impl Apply for PersistExisting {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(memory.update(&self.key, false, |current| match current {
+        Ok(memory.update(&self.key, |current| match current {
             Some(entry) => (Op::Put(entry.expiring(None)), true),
             None => (Op::Nop, false),
         }))
@@ -190,6 +190,7 @@ impl Apply for Scan {
         let keys = memory
             .entries
             .iter()
+            .into_iter()
             .filter(|(key, entry)| {
                 entry.is_live(now) && glob::matches(self.pattern.as_bytes(), key.as_bytes())
             })
@@ -245,7 +246,7 @@ fn holds(entry: &Entry, token: &[u8]) -> bool {
 
 impl Apply for DeleteIfEquals {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(memory.update(&self.key, false, |current| match current {
+        Ok(memory.update(&self.key, |current| match current {
             Some(entry) if holds(entry, &self.token) => (Op::Remove, true),
             _ => (Op::Nop, false),
         }))
@@ -254,7 +255,7 @@ impl Apply for DeleteIfEquals {
 
 impl Apply for ExpireIfEquals {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(memory.update(&self.key, false, |current| match current {
+        Ok(memory.update(&self.key, |current| match current {
             Some(entry) if holds(entry, &self.token) => {
                 let at = Instant::now().checked_add(Duration::from_millis(self.millis));
                 (Op::Put(entry.expiring(at)), true)

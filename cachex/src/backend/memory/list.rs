@@ -3,7 +3,6 @@
 use bytes::Bytes;
 
 use super::data::List;
-use super::gate::stripes;
 use super::{Apply, Memory, count, index, index_range};
 use crate::backend::command::{
     Blmove, Blpop, Brpop, Lindex, Linsert, Llen, Lmove, Lpop, LpopCount, Lpos, LposCount, Lpush,
@@ -85,7 +84,7 @@ macro_rules! blocking_pop {
                 memory.wait_for(self.timeout, "blocking pop", move |memory| {
                     let _shared = memory
                         .gate
-                        .shared(stripes(|visit| keys.iter().for_each(|key| visit(key))));
+                        .shared(|visit| keys.iter().for_each(|key| visit(key)));
                     pop_first(memory, &keys, $end)
                 })
             }
@@ -298,11 +297,11 @@ impl Apply for Blmove {
             timeout,
         } = self;
         memory.wait_for(timeout, "blocking move", move |memory| {
-            let _shared = memory.gate.shared(stripes(|visit| {
+            let _shared = memory.gate.shared(|visit| {
                 [&source, &destination]
                     .into_iter()
                     .for_each(|key| visit(key))
-            }));
+            });
             move_item(memory, &source, &destination, from, to)
         })
     }

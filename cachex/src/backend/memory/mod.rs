@@ -1,11 +1,12 @@
-//! The embedded in-memory backend: a bounded concurrent map ([moka]'s eviction) of encoded
-//! values and data structures with per-entry expiry, answering the commands of the
+//! The embedded in-memory backend: a bounded concurrent map ([`map`]: sharded, CLOCK
+//! eviction) of encoded values and data structures with per-entry expiry, answering the commands of the
 //! [table](super::command) with their Redis semantics, so that the same suite passes here and
 //! on a server.
 //!
 //! Values are stored encoded, exactly as a server would hold them: what comes back out went
 //! through the codec, and an integer written by `set` can be incremented. Expiry is lazy: an
-//! expired entry is never returned, and moka drops it on its own schedule. Hashes, lists,
+//! expired entry is never returned; the map evicts expired entries first and sweeps them out
+//! as it is written. Hashes, lists,
 //! sets and sorted sets are changed in place under the key's compute (atomic for that key);
 //! a collection left empty is removed, as Redis removes it.
 //!
@@ -36,6 +37,7 @@ mod gate;
 mod hash;
 mod keys;
 mod list;
+mod map;
 mod raw;
 mod semaphore;
 mod set;
@@ -48,13 +50,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use moka::ops::compute::Op;
-use moka::policy::EvictionPolicy;
-use moka::sync::Cache as Map;
 use tokio::sync::Notify;
 
 use self::data::{Collection, Data, lock};
-use self::gate::{Gate, stripes};
+use self::gate::Gate;
+use self::map::{Map, Op};
 pub(crate) use self::raw::Check;
 use super::Expiry;
 use super::batch::{AnyCommand, Reply};
@@ -64,7 +64,7 @@ use crate::{Error, Result};
 /// The default bound on the number of entries.
 pub(crate) const DEFAULT_MAX_ENTRIES: u64 = 10_000;
 
-/// What bounds the in-memory store: one measure, as moka keeps one capacity.
+/// What bounds the in-memory store: one measure, as the map keeps one total.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Bound {
     /// At most about this many entries.
@@ -106,6 +106,13 @@ impl Entry {
             data: Data::Bytes(value.into()),
             expires_at: deadline(expiry),
         }
+    }
+
+    /// Whether it has not expired now: [`is_live`](Self::is_live), the clock read only for an
+    /// entry that can expire.
+    fn is_live_now(&self) -> bool {
+        (self.expires_at.is_none() && !matches!(self.data, Data::Hash(_)))
+            || self.is_live(Instant::now())
     }
 
     /// Whether it has not expired at `now` (nor, for a hash, every one of its fields).
@@ -192,25 +199,6 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Tells moka each entry's own expiry.
-struct ExpiresAt;
-
-impl moka::Expiry<String, Entry> for ExpiresAt {
-    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
-        entry.expires_at.map(|at| at.saturating_duration_since(now))
-    }
-
-    fn expire_after_update(
-        &self,
-        _: &String,
-        entry: &Entry,
-        now: Instant,
-        _: Option<Duration>,
-    ) -> Option<Duration> {
-        entry.expires_at.map(|at| at.saturating_duration_since(now))
-    }
-}
-
 /// Redis's `LRANGE`/`ZRANGE` index range on `len` items: the inclusive positions, or `None`
 /// when it is empty. Negative indexes count from the end.
 fn index_range(len: usize, start: i64, stop: i64) -> Option<(usize, usize)> {
@@ -241,24 +229,23 @@ fn index(len: usize, index: i64) -> Option<usize> {
         .flatten()
 }
 
-/// The in-memory store. Every write goes through moka's per-key compute, so that writes of one
+/// The in-memory store. Every write goes through the map's per-key compute, so that writes of one
 /// key are ordered with one another (`set` against `incr`, say), as on a server. Cloning is
 /// cheap and gives the same store.
 #[derive(Clone)]
 pub(crate) struct Memory {
-    entries: Map<String, Entry>,
-    /// Renames are serialized: each holds one key's compute while it writes the other, and two
-    /// crossing renames must never wait for each other.
+    entries: Arc<Map>,
+    /// Renames are serialized (`RENAMENX` looks at both keys before it moves one).
     renames: Arc<Mutex<()>>,
     /// The semaphore scripts run one at a time, as a server runs its scripts.
     scripts: Arc<Mutex<()>>,
     /// Woken whenever a list or a stream gets new items, for blocking pops and reads.
     pushes: Arc<Notify>,
-    /// Keeps transactions whole: a command holds its keys' stripes shared, a transaction
-    /// every stripe of its keys exclusively.
+    /// Keeps transactions whole: a transaction holds every stripe of its keys exclusively, a
+    /// command runs unguarded while no transaction runs, else holds its keys' stripes shared.
     gate: Arc<Gate>,
-    /// Bounded by bytes: a collection changed in place is put again, so that moka weighs it
-    /// anew.
+    /// Bounded by bytes: a collection changed in place is put again, so that the map weighs
+    /// it anew.
     weighed: bool,
 }
 
@@ -267,18 +254,8 @@ impl Memory {
     /// used (as Django's in-memory cache does: a value just written is always kept, unless it
     /// alone weighs more than the bound).
     pub(crate) fn new(bound: Bound) -> Self {
-        let builder = Map::builder()
-            .eviction_policy(EvictionPolicy::lru())
-            .expire_after(ExpiresAt);
-        let entries = match bound {
-            Bound::Entries(max_entries) => builder.max_capacity(max_entries).build(),
-            Bound::Bytes(max_bytes) => builder
-                .max_capacity(max_bytes)
-                .weigher(|key: &String, entry: &Entry| weight(key, entry))
-                .build(),
-        };
         Memory {
-            entries,
+            entries: Arc::new(Map::new(bound)),
             renames: Arc::default(),
             scripts: Arc::default(),
             pushes: Arc::default(),
@@ -305,25 +282,24 @@ impl Memory {
             return Ok(commands
                 .into_iter()
                 .map(|command| {
-                    let _shared = self.gate.shared(stripes(|visit| command.each_key(visit)));
+                    let _shared = self.gate.shared(|visit| command.each_key(visit));
                     command.apply(self)
                 })
                 .collect());
         }
-        let mask = stripes(|visit| commands.iter().for_each(|command| command.each_key(visit)));
-        let _exclusive = self.gate.exclusive(mask);
+        let _exclusive = self
+            .gate
+            .exclusive(|visit| commands.iter().for_each(|command| command.each_key(visit)));
         Ok(commands
             .into_iter()
             .map(|command| command.apply(self))
             .collect())
     }
 
-    /// Runs one command, holding the gate's stripes of its keys shared: never in the middle of
-    /// a transaction on one of them.
+    /// Runs one command through the gate (see [`gate`]): never in the middle of a transaction
+    /// on one of its keys.
     pub(crate) fn isolated<C: Apply>(&self, command: C) -> Result<C::Output> {
-        let _shared = self
-            .gate
-            .shared(stripes(|visit| Command::each_key(&command, visit)));
+        let _shared = self.gate.shared(|visit| Command::each_key(&command, visit));
         command.apply(self)
     }
 
@@ -334,57 +310,48 @@ impl Memory {
 
     /// Stores `entry` at `key`, whatever it held.
     fn put(&self, key: &str, entry: Entry) {
-        self.update(key, (), |_| (Op::Put(entry), ()));
+        // Straight to the map: what the key held does not matter, so its expiry is not read
+        // (one clock read less per `set`).
+        self.entries.compute(key, |_| (Op::Put(entry), ()));
     }
 
     /// Removes `key`; whether it was live.
     fn remove(&self, key: &str) -> bool {
-        self.update(key, false, |current| (Op::Remove, current.is_some()))
+        self.update(key, |current| (Op::Remove, current.is_some()))
     }
 
     /// The entry of `key`, unless it is missing or expired.
     fn live(&self, key: &str) -> Option<Entry> {
         self.entries
-            .get(key)
-            .filter(|entry| entry.is_live(Instant::now()))
+            .read(key, |entry| entry.is_live_now().then(|| entry.clone()))
+            .flatten()
     }
 
     /// The bytes of a live string key (`GET`): shared, not copied.
     fn string(&self, key: &str) -> Result<Option<Bytes>> {
-        // The map hands out its own clone of the entry: its bytes are moved out, not cloned
-        // again.
-        match self.live(key) {
-            None => Ok(None),
-            Some(Entry {
-                data: Data::Bytes(bytes),
-                ..
-            }) => Ok(Some(bytes)),
-            Some(_) => Err(wrong_type(key)),
+        // Only the bytes are cloned, under the shard's lock.
+        let read = self.entries.read(key, |entry| {
+            if !entry.is_live_now() {
+                return Ok(None);
+            }
+            match &entry.data {
+                Data::Bytes(bytes) => Ok(Some(bytes.clone())),
+                _ => Err(()),
+            }
+        });
+        match read {
+            None | Some(Ok(None)) => Ok(None),
+            Some(Ok(bytes)) => Ok(bytes),
+            Some(Err(())) => Err(wrong_type(key)),
         }
     }
 
-    /// Runs `change` on the live entry of `key` (or `None`), atomically for that key; what it
-    /// reports goes into `outcome`, which starts as `initial`.
-    fn update<R>(
-        &self,
-        key: &str,
-        initial: R,
-        change: impl FnOnce(Option<&Entry>) -> (Op<Entry>, R),
-    ) -> R {
-        let mut outcome = initial;
-        self.entries
-            .entry(key.to_owned())
-            .and_compute_with(|current| {
-                let now = Instant::now();
-                let live = current
-                    .as_ref()
-                    .map(|entry| entry.value())
-                    .filter(|entry| entry.is_live(now));
-                let (op, reported) = change(live);
-                outcome = reported;
-                op
-            });
-        outcome
+    /// Runs `change` on the live entry of `key` (or `None`), atomically for that key: what it
+    /// reports.
+    fn update<R>(&self, key: &str, change: impl FnOnce(Option<&Entry>) -> (Op<Entry>, R)) -> R {
+        self.entries.compute(key, |current| {
+            change(current.filter(|entry| entry.is_live_now()))
+        })
     }
 
     /// Reads the collection of `key`: what `read` gives, or its default when the key is
@@ -408,7 +375,7 @@ impl Memory {
         create: bool,
         change: impl FnOnce(&mut C) -> Result<R>,
     ) -> Result<Option<R>> {
-        self.update(key, Ok(None), |current| match current {
+        self.update(key, |current| match current {
             None if !create => (Op::Nop, Ok(None)),
             None => {
                 let mut collection = C::default();
@@ -467,7 +434,7 @@ impl Memory {
     /// Sets the deadline of a live key (`PEXPIRE`, `PEXPIREAT`); a deadline in the past
     /// deletes it. Whether the key existed.
     fn set_deadline(&self, key: &str, millis_from_now: i64) -> bool {
-        self.update(key, false, |current| match current {
+        self.update(key, |current| match current {
             None => (Op::Nop, false),
             Some(_) if millis_from_now <= 0 => (Op::Remove, true),
             Some(entry) => {
@@ -527,15 +494,9 @@ impl Memory {
 
     /// Moves `from` to `to` (the caller holds `renames`); whether `from` existed.
     fn rename_now(&self, from: &str, to: &str) -> bool {
-        // The destination is written while the source is held, then the source removed: a
-        // reader sees the value at one key or both, never at neither, as with Redis's RENAME.
-        self.update(from, false, |current| match current {
-            Some(entry) => {
-                self.put(to, entry.clone());
-                (Op::Remove, true)
-            }
-            None => (Op::Nop, false),
-        })
+        // Both keys' shards are held while the entry moves: a reader sees the value at one
+        // key, never at neither, as with Redis's RENAME.
+        self.entries.rename(from, to, Entry::is_live_now)
     }
 }
 
@@ -657,24 +618,34 @@ mod tests {
 
     #[test]
     fn a_rename_never_shows_the_value_at_neither_key() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+
         let memory = Arc::new(Memory::new(Bound::Entries(1_000)));
         set(&memory, "v1", b"x");
+        // Renames done so far: three reads during which none completed overlap one rename at
+        // most, and then missing at v1, v2 and v1 again can only mean a moment at neither key
+        // (two renames in between would move it away from each read in turn).
+        let renamed = Arc::new(AtomicU64::new(0));
         let reader = {
-            let memory = memory.clone();
+            let (memory, renamed) = (memory.clone(), renamed.clone());
             std::thread::spawn(move || {
                 (0..20_000)
                     .filter(|_| {
+                        let before = renamed.load(Ordering::SeqCst);
                         let first = exists(&memory, "v1");
                         let second = exists(&memory, "v2");
                         let again = exists(&memory, "v1");
-                        !first && !second && !again
+                        let after = renamed.load(Ordering::SeqCst);
+                        before == after && !first && !second && !again
                     })
                     .count()
             })
         };
         for _ in 0..2_000 {
             rename(&memory, "v1", "v2").expect("rename");
+            renamed.fetch_add(1, Ordering::SeqCst);
             rename(&memory, "v2", "v1").expect("rename");
+            renamed.fetch_add(1, Ordering::SeqCst);
         }
         assert_eq!(
             reader.join().expect("no panic"),
@@ -682,6 +653,83 @@ mod tests {
             "never seen at neither key"
         );
         rename(&memory, "v1", "v1").expect("rename onto itself");
+    }
+
+    #[test]
+    fn no_command_runs_inside_a_transaction() {
+        // Two threads increment `a` and `b` through the gate (unguarded while no transaction
+        // runs) while transactions set both to 0 and read them back: a command let in during
+        // one would show as a read that is not 0.
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let memory = Arc::new(Memory::new(Bound::Entries(1_000)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let (memory, stop) = (memory.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut commands = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for key in ["a", "b"] {
+                            let incr = IncrBy {
+                                key: key.to_owned(),
+                                delta: 1,
+                            };
+                            memory.isolated(incr).expect("incr");
+                            commands += 1;
+                        }
+                    }
+                    commands
+                })
+            })
+            .collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let mut seen = Vec::new();
+        for _ in 0..5_000 {
+            let mut commands: Vec<Box<dyn AnyCommand>> = vec![
+                Box::new(Set {
+                    key: "a".to_owned(),
+                    value: b"0".to_vec(),
+                    expiry: Expiry::Never,
+                }),
+                Box::new(Set {
+                    key: "b".to_owned(),
+                    value: b"0".to_vec(),
+                    expiry: Expiry::Never,
+                }),
+            ];
+            // A wider window for a command to slip in.
+            for _ in 0..50 {
+                commands.push(Box::new(Exists {
+                    key: "a".to_owned(),
+                }));
+            }
+            for key in ["a", "b"] {
+                commands.push(Box::new(Get {
+                    key: key.to_owned(),
+                }));
+            }
+            let replies = runtime
+                .block_on(memory.batch(commands, true))
+                .expect("transaction");
+            for reply in replies.into_iter().skip(52) {
+                let value = reply
+                    .and_then(crate::backend::batch::typed::<Option<Bytes>>)
+                    .expect("get");
+                if value.as_deref() != Some(&b"0"[..]) {
+                    seen.push(value);
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let commands: u64 = writers
+            .into_iter()
+            .map(|writer| writer.join().expect("no panic"))
+            .sum();
+        assert!(commands > 0, "the writers ran");
+        assert!(seen.is_empty(), "commands inside transactions: {seen:?}");
     }
 
     #[test]

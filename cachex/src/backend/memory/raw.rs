@@ -2,7 +2,6 @@
 //! run only if its content passes a check made under the transaction's exclusive hold.
 
 use super::data::{Data, lock};
-use super::gate::stripes;
 use super::{AnyCommand, Memory, Reply};
 use crate::Result;
 
@@ -13,7 +12,7 @@ use crate::ops::RawData;
 impl Memory {
     /// The raw content of `key`, read outside any transaction on it.
     pub(crate) fn raw(&self, key: &str) -> Option<RawData> {
-        let _shared = self.gate.shared(stripes(|visit| visit(key)));
+        let _shared = self.gate.shared(|visit| visit(key));
         self.raw_now(key)
     }
 
@@ -66,11 +65,10 @@ impl Memory {
         key: &str,
         check: Check<'_>,
     ) -> Option<Vec<Result<Reply>>> {
-        let mask = stripes(|visit| {
+        let _exclusive = self.gate.exclusive(|visit| {
             visit(key);
             commands.iter().for_each(|command| command.each_key(visit));
         });
-        let _exclusive = self.gate.exclusive(mask);
         if !check(self.raw_now(key).as_ref()) {
             return None;
         }

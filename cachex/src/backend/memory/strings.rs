@@ -1,7 +1,7 @@
 //! String commands on the in-memory store: the values `get`, `set` and counters work on.
 
+use super::map::Op;
 use bytes::Bytes;
-use moka::ops::compute::Op;
 
 use super::data::Data;
 use super::keys::entry_pttl;
@@ -50,7 +50,7 @@ fn set(memory: &Memory, key: String, value: Vec<u8>, expiry: Expiry, when: When)
         memory.put(&key, entry);
         return Ok(true);
     }
-    Ok(memory.update(&key, false, |current| {
+    Ok(memory.update(&key, |current| {
         if current.is_some() == (when == When::Present) {
             (Op::Put(entry), true)
         } else {
@@ -75,7 +75,7 @@ fn outlives(entry: Option<&Entry>, buffer: u64) -> bool {
 impl Apply for AddStampede {
     fn apply(self, memory: &Memory) -> Result<bool> {
         let entry = Entry::new(self.value, self.expiry);
-        Ok(memory.update(&self.key, false, |current| {
+        Ok(memory.update(&self.key, |current| {
             if outlives(current, self.buffer) {
                 (Op::Nop, false)
             } else {
@@ -87,7 +87,7 @@ impl Apply for AddStampede {
 
 impl Apply for TouchStampede {
     fn apply(self, memory: &Memory) -> Result<bool> {
-        Ok(memory.update(&self.key, false, |current| match current {
+        Ok(memory.update(&self.key, |current| match current {
             Some(entry) if outlives(Some(entry), self.buffer) => {
                 (Op::Put(entry.expiring(super::deadline(self.expiry))), true)
             }
@@ -99,7 +99,7 @@ impl Apply for TouchStampede {
 /// Replaces (`Some`) or removes (`None`) a string key: its previous value. `WRONGTYPE`, and
 /// no change, when it holds another type.
 fn replace(memory: &Memory, key: &str, with: Option<Entry>) -> Result<Option<Bytes>> {
-    memory.update(key, Ok(None), |current| {
+    memory.update(key, |current| {
         let previous = match current.map(|old| old.bytes(key)).transpose() {
             Ok(previous) => previous.cloned(),
             Err(err) => return (Op::Nop, Err(err)),
@@ -131,7 +131,7 @@ impl Apply for SetWith {
             condition,
             get,
         } = self;
-        memory.update(&key, Ok(SetReply::Nil), |current| {
+        memory.update(&key, |current| {
             let previous = match current.filter(|_| get).map(|old| old.bytes(&key)) {
                 Some(Err(err)) => return (Op::Nop, Err(err)),
                 Some(Ok(previous)) => Some(previous.clone()),
@@ -173,7 +173,7 @@ impl Apply for GetDel {
 /// is then created holding `delta` with that expiry (an existing key keeps its own). A value
 /// that is not an integer, or an overflow, is [`Error::WrongType`].
 fn incr_by(memory: &Memory, key: &str, delta: i64, create: Option<Expiry>) -> Result<Option<i64>> {
-    memory.update(key, Ok(None), |current| match (current, create) {
+    memory.update(key, |current| match (current, create) {
         (None, None) => (Op::Nop, Ok(None)),
         (None, Some(expiry)) => (
             Op::Put(Entry::new(delta.to_string().into_bytes(), expiry)),
