@@ -95,7 +95,9 @@ async fn admit(State(admin): State<Arc<Admin>>, mut request: Request, next: Next
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .is_some_and(|ConnectInfo(peer)| !peer.ip().is_loopback());
-        if remote {
+        // A page of another site whose name was rebound to this machine (DNS rebinding)
+        // comes from a loopback peer too, but names its own host.
+        if remote || !local_host(request.headers(), request.uri()) {
             return refusal(
                 &admin,
                 StatusCode::FORBIDDEN,
@@ -129,6 +131,38 @@ async fn admit(State(admin): State<Arc<Admin>>, mut request: Request, next: Next
         }
     }
     response
+}
+
+/// Whether a request names this machine as its host (its `Host` header, else its URI's
+/// authority): `localhost`, `127.0.0.1` or `[::1]`, with any port. A request naming no host is
+/// not local.
+pub(crate) fn local_host(headers: &http::HeaderMap, uri: &Uri) -> bool {
+    let host = match headers.get(http::header::HOST) {
+        Some(value) => value.to_str().ok(),
+        None => uri.authority().map(http::uri::Authority::as_str),
+    };
+    host.is_some_and(local_name)
+}
+
+/// Whether `host` (a `Host` header's value) is `localhost`, `127.0.0.1` or `[::1]`, with or
+/// without a port.
+fn local_name(host: &str) -> bool {
+    let port_ok = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = host.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((ip, "")) => ip == "::1",
+            Some((ip, tail)) => {
+                ip == "::1" && tail.strip_prefix(':').is_some_and(|port| port_ok(port))
+            }
+            None => false,
+        };
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port_ok(port) => name,
+        Some(_) => return false,
+        None => host,
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1"
 }
 
 /// Headers on every answer: nothing but the inline stylesheet may load or run, forms post only
@@ -277,16 +311,26 @@ fn html(markup: Markup) -> Response {
     Html(markup.into_string()).into_response()
 }
 
-/// A notice carried by a redirect (`?done=`).
+/// A notice carried by a redirect: `?done=<code>` (and `&n=<count>` for counts), mapped to
+/// fixed texts so that a link cannot make the page show text of its own as a success.
 fn notice(query: &Fields) -> Notice {
-    match query.get("done") {
-        Some(text) => Notice::Done(text.to_owned()),
-        None => Notice::None,
-    }
-}
-
-fn done(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+    let count = || {
+        query
+            .get("n")
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let text = match query.get("done") {
+        Some("saved") => "Saved.".to_owned(),
+        Some("ttl-removed") => "The TTL was removed.".to_owned(),
+        Some("ttl-set") => "The TTL was set.".to_owned(),
+        Some("deleted") => "Deleted the key.".to_owned(),
+        Some("deleted-n") => format!("Deleted {} keys.", count()),
+        Some("added") => "Added.".to_owned(),
+        Some("flushed") => "The database was flushed.".to_owned(),
+        _ => return Notice::None,
+    };
+    Notice::Done(text)
 }
 
 async fn index(State(admin): State<Arc<Admin>>, nonce: axum::Extension<Nonce>) -> Response {
@@ -359,7 +403,7 @@ async fn keys(
             let matched = found.len();
             let shown: Vec<String> = found
                 .into_iter()
-                .skip((page - 1) * PAGE)
+                .skip(page.saturating_sub(1).saturating_mul(PAGE))
                 .take(PAGE)
                 .collect();
             let details = store::types_and_ttls(cache, &shown).await?;
@@ -373,7 +417,7 @@ async fn keys(
         let matched = rows.len();
         let rows = rows
             .into_iter()
-            .skip((page - 1) * PAGE)
+            .skip(page.saturating_sub(1).saturating_mul(PAGE))
             .take(PAGE)
             .collect();
         Ok((rows, matched, capped))
@@ -528,7 +572,7 @@ async fn edit(
         match store::apply(cache, key, seen, edit).await? {
             Outcome::Applied => Ok(admin.redirect(
                 &name,
-                &format!("key?k={}&done={}", pages::key_query(key), done("Saved.")),
+                &format!("key?k={}&done=saved", pages::key_query(key)),
             )),
             Outcome::Conflict => {
                 let text = "Not saved: this key changed since you opened it (someone else edited \
@@ -559,10 +603,16 @@ async fn ttl(
         let form = admin.form(&nonce.0, &body)?;
         let cache = admin.cache(&name)?;
         let key = form.text("k")?;
-        let (existed, text) = match form.text("op")? {
+        let (changed, done) = match form.text("op")? {
             "persist" => {
-                cache.apersist(key).await?;
-                (cache.ahas_key(key).await?, "The TTL was removed.")
+                // One answer: whether a TTL was removed (not when the key is missing or
+                // already has none).
+                if !cache.apersist(key).await? {
+                    return Err(Failure::bad(format!(
+                        "the key {key:?} has no TTL to remove (or does not exist)"
+                    )));
+                }
+                (true, "ttl-removed")
             }
             "expire" => {
                 let seconds: u64 = form.number("seconds")?;
@@ -572,16 +622,16 @@ async fn ttl(
                     ));
                 }
                 let timeout = std::time::Duration::from_secs(seconds);
-                (cache.aexpire(key, timeout).await?, "The TTL was set.")
+                (cache.aexpire(key, timeout).await?, "ttl-set")
             }
             other => return Err(Failure::bad(format!("unknown TTL change {other:?}"))),
         };
-        if !existed {
+        if !changed {
             return Err(Failure::bad(format!("the key {key:?} does not exist")));
         }
         Ok(admin.redirect(
             &name,
-            &format!("key?k={}&done={}", pages::key_query(key), done(text)),
+            &format!("key?k={}&done={done}", pages::key_query(key)),
         ))
     }
     .await;
@@ -610,7 +660,7 @@ async fn delete(
             )));
         }
         cache.adelete(key).await?;
-        Ok(admin.redirect(&name, &format!("keys?done={}", done(&format!("Deleted {key}.")))))
+        Ok(admin.redirect(&name, "keys?done=deleted"))
     }
     .await;
     answer(&admin, result)
@@ -642,10 +692,7 @@ async fn bulk_delete(
             )));
         }
         let deleted = cache.adelete_many(&keys).await?;
-        Ok(admin.redirect(
-            &name,
-            &format!("keys?done={}", done(&format!("Deleted {deleted} keys."))),
-        ))
+        Ok(admin.redirect(&name, &format!("keys?done=deleted-n&n={deleted}")))
     }
     .await;
     answer(&admin, result)
@@ -714,7 +761,7 @@ async fn add(
         }
         Ok(admin.redirect(
             &name,
-            &format!("key?k={}&done={}", pages::key_query(key), done("Added.")),
+            &format!("key?k={}&done=added", pages::key_query(key)),
         ))
     }
     .await;
@@ -802,13 +849,13 @@ async fn danger(admin: &Admin, name: &str, nonce: &Nonce, body: &Bytes, flush: b
             &[],
         )));
     }
-    let text = if flush {
+    let done = if flush {
         cache.aflush_db().await?;
-        "The database was flushed.".to_owned()
+        "flushed".to_owned()
     } else {
-        format!("Deleted {} keys.", cache.aclear_all_versions().await?)
+        format!("deleted-n&n={}", cache.aclear_all_versions().await?)
     };
-    Ok(admin.redirect(name, &format!("server?done={}", done(&text))))
+    Ok(admin.redirect(name, &format!("server?done={done}")))
 }
 
 async fn clear(

@@ -181,7 +181,9 @@ async fn read_only_refuses_every_post_and_shows_no_form() -> TestResult {
     let router = Router::new().nest("/admin", admin);
     let (status, _, body) = send(
         &router,
-        Request::get("/admin/c/key?k=k").body(Body::empty())?,
+        Request::get("/admin/c/key?k=k")
+            .header(header::HOST, "localhost:8000")
+            .body(Body::empty())?,
     )
     .await?;
     assert_eq!(status, StatusCode::OK);
@@ -191,13 +193,17 @@ async fn read_only_refuses_every_post_and_shows_no_form() -> TestResult {
     );
     let (status, _, body) = send(
         &router,
-        Request::post("/admin/c/delete").body(Body::from("k=k&confirmed=yes"))?,
+        Request::post("/admin/c/delete")
+            .header(header::HOST, "127.0.0.1")
+            .body(Body::from("k=k&confirmed=yes"))?,
     )
     .await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(cache.ahas_key("k").await?);
     // A peer that is not this machine is refused, even to read.
-    let mut remote = Request::get("/admin/c/key?k=k").body(Body::empty())?;
+    let mut remote = Request::get("/admin/c/key?k=k")
+        .header(header::HOST, "localhost")
+        .body(Body::empty())?;
     remote
         .extensions_mut()
         .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
@@ -207,6 +213,116 @@ async fn read_only_refuses_every_post_and_shows_no_form() -> TestResult {
     let (status, _, body) = send(&router, remote).await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("local use only"), "{body}");
+    Ok(())
+}
+
+/// A read-only admin on this machine with `host` as the request's `Host`, from a loopback peer:
+/// the status.
+async fn read_only_with_host(host: Option<&str>) -> Result<StatusCode, Box<dyn std::error::Error>> {
+    let cache = Cache::in_memory();
+    cache.aset("k", &1, Timeout::Never).await?;
+    let admin = AdminRouter::new("/admin")
+        .cache("c", cache)
+        .read_only_for_local_use()
+        .build()?;
+    let router = Router::new().nest("/admin", admin);
+    let mut request = Request::get("/admin/c/key?k=k");
+    if let Some(host) = host {
+        request = request.header(header::HOST, host);
+    }
+    let mut request = request.body(Body::empty())?;
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            4000,
+        ))));
+    let (status, _, body) = send(&router, request).await?;
+    if status == StatusCode::FORBIDDEN {
+        assert!(body.contains("local use only"), "{body}");
+    }
+    Ok(status)
+}
+
+#[tokio::test]
+async fn read_only_refuses_a_foreign_host_dns_rebinding() -> TestResult {
+    for host in [
+        "localhost",
+        "localhost:8000",
+        "127.0.0.1:1",
+        "[::1]",
+        "[::1]:8000",
+        "LOCALHOST",
+    ] {
+        assert_eq!(
+            read_only_with_host(Some(host)).await?,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    for host in [
+        "attacker.example",
+        "attacker.example:8000",
+        "localhost.attacker.example",
+        "127.0.0.1.nip.io:8000",
+        "[::2]:8000",
+        "localhost:80x",
+        "[::1]x",
+    ] {
+        assert_eq!(
+            read_only_with_host(Some(host)).await?,
+            StatusCode::FORBIDDEN,
+            "{host}"
+        );
+    }
+    assert_eq!(read_only_with_host(None).await?, StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refusing_hook_answers_403_and_no_cookie() -> TestResult {
+    let cache = Cache::in_memory();
+    cache.aset("k", &1, Timeout::Never).await?;
+    let admin = AdminRouter::new("/admin")
+        .cache("c", cache.clone())
+        .authorize(|_| false)
+        .build()?;
+    let router = Router::new().nest("/admin", admin);
+    let requests = [
+        Request::get("/admin/c/key?k=k").body(Body::empty())?,
+        Request::post("/admin/c/delete")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("k=k&confirmed=yes"))?,
+    ];
+    for request in requests {
+        let response = router.clone().oneshot(request).await?;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+    }
+    assert!(cache.ahas_key("k").await?);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_huge_page_number_and_a_forged_notice_are_harmless() -> TestResult {
+    let cache = Cache::in_memory();
+    cache.aset("k", &1, Timeout::Never).await?;
+    let session = Session::start(app(cache)?).await?;
+    let (status, _, body) = session
+        .get("/admin/c/keys?page=18446744073709551615")
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = session
+        .get("/admin/c/keys?page=18446744073709551615&type=string")
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A link's own text is not shown as a success; a known code is.
+    let (_, _, body) = session
+        .get("/admin/c/key?k=k&done=Your+password+was+reset")
+        .await?;
+    assert!(!body.contains("password"), "{body}");
+    let (_, _, body) = session.get("/admin/c/key?k=k&done=saved").await?;
+    assert!(body.contains("Saved."), "{body}");
     Ok(())
 }
 
