@@ -252,7 +252,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// The bytes of lower-case or upper-case hex; `None` if it is not hex.
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    // `from_str_radix` alone would take a sign (`+f`).
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -662,4 +663,19 @@ pub(crate) fn ttl_text(ttl: Ttl) -> String {
 
 fn seconds(left: Duration) -> String {
     format!("{} s", left.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex, unhex};
+
+    #[test]
+    fn unhex_takes_hex_digits_only() {
+        assert_eq!(unhex("00ffA1"), Some(vec![0, 255, 161]));
+        assert_eq!(unhex(&hex(b"any bytes")), Some(b"any bytes".to_vec()));
+        assert_eq!(unhex("+f"), None);
+        assert_eq!(unhex("-1"), None);
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
+    }
 }
