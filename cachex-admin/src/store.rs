@@ -79,8 +79,8 @@ pub(crate) enum Outcome {
 }
 
 /// The Lua function both scripts start with: the type and fingerprint of a key (SHA-1 of its
-/// type and content, each part length-prefixed; hashes and sets sorted), its size and up to
-/// `limit` of its items, raw.
+/// type name, as is, then its content's parts, each of these length-prefixed; hashes and sets
+/// sorted), its size and up to `limit` of its items, raw.
 const FINGERPRINT: &str = r#"
 local function lp(parts, s) s = tostring(s) parts[#parts + 1] = #s .. ':' .. s end
 local function look(key, limit)
@@ -615,8 +615,11 @@ async fn apply_in_memory(
     }
 }
 
-/// The keys matching `pattern`, sorted: at most [`SCANNED`] of them, the scan stopped there
-/// (then `true`), so that a large keyspace is not read whole.
+/// The keys matching `pattern`, sorted: at most [`SCANNED`] of them. The scan (`SCAN` with
+/// `MATCH`) walks the keyspace until it has found more than [`SCANNED`] matches (then `true`):
+/// with fewer matches it walks the whole keyspace, batch by batch; when it stops early, the
+/// keys kept are the first ones the scan met (in the server's scan order), sorted, not the
+/// first ones in sorted order.
 pub(crate) async fn matching(cache: &Cache, pattern: &str) -> Result<(Vec<String>, bool), Error> {
     let mut scan = std::pin::pin!(cache.aiter_keys(pattern).await?);
     // A key can come twice in a scan: a set keeps it once.
