@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cachex::prelude::*;
-use cachex::stream::{StreamId, XaddOptions};
+use cachex::stream::StreamId;
 use cachex::{Cache, Error, KeyType};
 use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName, HeaderValue, REFERRER_POLICY, SET_COOKIE,
@@ -574,6 +574,11 @@ async fn edit(
                 &name,
                 &format!("key?k={}&done=saved", pages::key_query(key)),
             )),
+            Outcome::TooLarge => Err(Failure::bad(format!(
+                "Not saved: this key holds more than {} items, too many to edit here (each \
+                 edit checks the whole content first).",
+                store::EDITABLE
+            ))),
             Outcome::Conflict => {
                 let text = "Not saved: this key changed since you opened it (someone else edited \
                             it). Its current content is shown below; make your change again.";
@@ -711,53 +716,41 @@ async fn add(
         let value = form.value("value")?;
         let field = form.get("field").unwrap_or("");
         let ttl = match form.get("ttl").unwrap_or("").trim() {
-            "" => Timeout::Never,
-            seconds => Timeout::After(std::time::Duration::from_secs(
-                seconds
-                    .parse()
-                    .map_err(|_| Failure::bad("the TTL is not a number"))?,
-            )),
+            "" => None,
+            seconds => match seconds.parse::<u64>() {
+                Ok(0) => {
+                    return Err(Failure::bad(
+                        "a TTL is at least 1 second (leave it empty for none)",
+                    ));
+                }
+                Ok(seconds) => Some(std::time::Duration::from_secs(seconds)),
+                Err(_) => return Err(Failure::bad("the TTL is not a number")),
+            },
         };
         if key.is_empty() {
             return Err(Failure::bad("the key is empty"));
         }
-        let kind = form.text("type")?;
-        if kind != "string" && cache.ahas_key(key).await? {
-            return Err(Failure::bad(format!("the key {key:?} exists already")));
-        }
-        let one = [value.clone()];
-        match kind {
-            "string" => {
-                if !cache.aadd(key, &value, ttl).await? {
-                    return Err(Failure::bad(format!("the key {key:?} exists already")));
-                }
-            }
-            "hash" if !field.is_empty() => {
-                cache.ahset(key, field, &value).await?;
-            }
-            "list" => {
-                cache.arpush(key, &one).await?;
-            }
-            "set" => {
-                cache.asadd(key, &one).await?;
-            }
+        let new = match form.text("type")? {
+            "string" => Edit::SetString(value),
+            "hash" if !field.is_empty() => Edit::HashSet(field.to_owned(), value),
+            "list" => Edit::Push { head: false, value },
+            "set" => Edit::SetAdd(value),
             "zset" => {
                 let score: f64 = field
                     .trim()
                     .parse()
                     .map_err(|_| Failure::bad("the score is not a number"))?;
-                cache.azadd(key, &[(value, score)]).await?;
+                if score.is_nan() {
+                    return Err(Failure::bad("the score is not a number"));
+                }
+                Edit::ZsetAdd(value, score)
             }
-            "stream" if !field.is_empty() => {
-                cache
-                    .axadd(key, &[(field, value)], XaddOptions::default())
-                    .await?;
-            }
+            "stream" if !field.is_empty() => Edit::StreamAdd(field.to_owned(), value),
             "hash" | "stream" => return Err(Failure::bad("a hash or stream needs a field")),
             other => return Err(Failure::bad(format!("unknown type {other:?}"))),
-        }
-        if kind != "string" && ttl != Timeout::Never {
-            cache.aexpire(key, ttl).await?;
+        };
+        if !store::add(cache, key, new, ttl).await? {
+            return Err(Failure::bad(format!("the key {key:?} exists already")));
         }
         Ok(admin.redirect(
             &name,

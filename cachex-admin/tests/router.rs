@@ -500,6 +500,83 @@ async fn every_edit(cache: Cache) -> TestResult {
         StatusCode::BAD_REQUEST,
         "an existing key is not replaced"
     );
+    let (status, _, _) = session
+        .post(
+            "/admin/c/add",
+            &[("k", "new"), ("type", "list"), ("value", "1")],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "nor merged into");
+    assert_eq!(
+        cache.akey_type("new").await?,
+        Some(cachex::KeyType::SortedSet)
+    );
+    // A TTL of 0 would keep nothing: refused, nothing added.
+    for kind in ["string", "list"] {
+        let (status, _, body) = session
+            .post(
+                "/admin/c/add",
+                &[("k", "zero"), ("type", kind), ("value", "1"), ("ttl", "0")],
+            )
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("at least 1 second"), "{body}");
+        assert!(!cache.ahas_key("zero").await?);
+    }
+    // Every type, with its TTL set in the same step.
+    cache
+        .adelete_many(&["a-s", "a-h", "a-l", "a-set", "a-x"])
+        .await?;
+    for (key, kind, field) in [
+        ("a-s", "string", ""),
+        ("a-h", "hash", "f"),
+        ("a-l", "list", ""),
+        ("a-set", "set", ""),
+        ("a-x", "stream", "f"),
+    ] {
+        let (status, _, body) = session
+            .post(
+                "/admin/c/add",
+                &[
+                    ("k", key),
+                    ("type", kind),
+                    ("field", field),
+                    ("value", "7"),
+                    ("ttl", "60"),
+                ],
+            )
+            .await?;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{kind}: {body}");
+        assert!(matches!(cache.attl(key).await?, Ttl::Expires(_)), "{kind}");
+    }
+    assert_eq!(cache.aget::<i64>("a-s").await?, Some(7));
+    assert_eq!(cache.ahget::<i64>("a-h", "f").await?, Some(7));
+    assert_eq!(cache.alrange::<i64>("a-l", 0, -1).await?, [7]);
+    assert!(cache.asismember("a-set", &7).await?);
+    assert_eq!(cache.axlen("a-x").await?, 1);
+    cache
+        .adelete_many(&["a-s", "a-h", "a-l", "a-set", "a-x"])
+        .await?;
+    too_large_to_edit(&session, &cache).await
+}
+
+/// A list of more items than the admin edits: shown without its edit forms, an edit refused.
+async fn too_large_to_edit(session: &Session, cache: &Cache) -> TestResult {
+    cache.adelete("big").await?;
+    let items: Vec<u64> = (0..=10_000).collect();
+    cache.arpush("big", &items).await?;
+    let (status, _, body) = session.get("/admin/c/key?k=big").await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("not editable here"), "{body}");
+    assert!(!body.contains("name=\"op\" value=\"rpush\""), "{body}");
+    assert!(body.contains(">9<"), "the first items are shown: {body}");
+    let (status, _, body) = session
+        .post("/admin/c/edit", &[("k", "big"), ("fp", ""), ("op", "rpop")])
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("too many to edit"), "{body}");
+    assert_eq!(cache.allen("big").await?, 10_001);
+    cache.adelete("big").await?;
     Ok(())
 }
 
