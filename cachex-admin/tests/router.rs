@@ -560,23 +560,57 @@ async fn every_edit(cache: Cache) -> TestResult {
     too_large_to_edit(&session, &cache).await
 }
 
-/// A list of more items than the admin edits: shown without its edit forms, an edit refused.
+/// Collections of more items than the admin edits: shown (500 items) without their edit
+/// forms, an edit refused.
 async fn too_large_to_edit(session: &Session, cache: &Cache) -> TestResult {
-    cache.adelete("big").await?;
+    cache
+        .adelete_many(&["big", "big-h", "big-s", "big-z"])
+        .await?;
     let items: Vec<u64> = (0..=10_000).collect();
     cache.arpush("big", &items).await?;
-    let (status, _, body) = session.get("/admin/c/key?k=big").await?;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.contains("not editable here"), "{body}");
-    assert!(!body.contains("name=\"op\" value=\"rpush\""), "{body}");
-    assert!(body.contains(">9<"), "the first items are shown: {body}");
-    let (status, _, body) = session
-        .post("/admin/c/edit", &[("k", "big"), ("fp", ""), ("op", "rpop")])
-        .await?;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body.contains("too many to edit"), "{body}");
+    let fields: Vec<(String, u64)> = items.iter().map(|i| (format!("f{i}"), *i)).collect();
+    let fields: Vec<(&str, u64)> = fields.iter().map(|(f, i)| (f.as_str(), *i)).collect();
+    cache.ahset_many("big-h", &fields).await?;
+    cache.asadd("big-s", &items).await?;
+    let scored: Vec<(u64, f64)> = items.iter().map(|i| (*i, *i as f64)).collect();
+    cache.azadd("big-z", &scored).await?;
+    // (key, an edit, value cells shown: a hash shows its fields too)
+    for (key, op, cells) in [
+        ("big", "rpop", 500),
+        ("big-h", "hdel", 1000),
+        ("big-s", "srem", 500),
+        ("big-z", "zrem", 500),
+    ] {
+        let (status, _, body) = session.get(&format!("/admin/c/key?k={key}")).await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains("10001 items") && body.contains("not editable here"),
+            "{body}"
+        );
+        assert!(!body.contains("name=\"fp\""), "{key}: no edit form: {body}");
+        assert_eq!(body.matches("<td class=\"v\">").count(), cells, "{key}");
+        let (status, _, body) = session
+            .post(
+                "/admin/c/edit",
+                &[
+                    ("k", key),
+                    ("fp", ""),
+                    ("op", op),
+                    ("field", "f1"),
+                    ("raw", "31"),
+                ],
+            )
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {body}");
+        assert!(body.contains("too many to edit"), "{key}: {body}");
+    }
     assert_eq!(cache.allen("big").await?, 10_001);
-    cache.adelete("big").await?;
+    assert_eq!(cache.ahlen("big-h").await?, 10_001);
+    assert_eq!(cache.ascard("big-s").await?, 10_001);
+    assert_eq!(cache.azcard("big-z").await?, 10_001);
+    cache
+        .adelete_many(&["big", "big-h", "big-s", "big-z"])
+        .await?;
     Ok(())
 }
 
