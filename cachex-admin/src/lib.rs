@@ -4,11 +4,15 @@
 //! set, stream) with its edits, and a server page (INFO, keyspace hits and misses, command
 //! statistics, the slow log, and a danger zone that clears or flushes).
 //!
-//! Every edit is a compare-and-swap: the page carries a fingerprint of the content it showed,
-//! and the edit applies only if the key still has it (on a server a Lua script checks and
-//! applies at once; in memory a transaction checks under its exclusive hold of the key), so
-//! that two people editing one key never silently overwrite each other. Edits keep the key's
-//! TTL.
+//! Every content edit on a key's page is a compare-and-swap: the page carries a fingerprint of
+//! the content it showed, and the edit applies only if the key still has it (on a server a Lua
+//! script checks and applies at once; in memory a transaction checks under its exclusive hold
+//! of the key), so that two people editing one key never silently overwrite each other. Edits
+//! keep the key's TTL. The other changes are not checked against what the page showed: a TTL
+//! change, a deletion (of a key or of the selected keys), clearing or flushing act on the key
+//! or keys as they are then; adding a key creates it only if it does not exist, at once with
+//! its TTL. A hash, list, set or sorted set of more than 10,000 items is shown but not
+//! editable (the check would read it whole, holding the server): its size is read first.
 //!
 //! Safe by construction: [`AdminRouter::build`] refuses to build without an authorization
 //! hook ([`AdminRouter::authorize`], or [`AdminRouter::authorized_upstream`] when the service
