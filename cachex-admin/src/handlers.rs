@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -43,6 +43,14 @@ struct Nonce(String);
 /// Keys per page of the browser.
 const PAGE: usize = 50;
 
+/// The POST route of a change: the handler `$handler(&Posted, $args) -> Answer` given the
+/// request as a [`Posted`] (its CSRF token checked), its failure an error page.
+macro_rules! posted {
+    ($handler:ident $(, $arg:expr)?) => {
+        post(|p: Posted| async move { p.answer($handler(&p $(, $arg)?).await) })
+    };
+}
+
 /// The admin's routes behind its gate.
 pub(crate) fn router(admin: Admin) -> Router {
     let admin = Arc::new(admin);
@@ -51,13 +59,13 @@ pub(crate) fn router(admin: Admin) -> Router {
         .route("/{cache}/keys", get(keys))
         .route("/{cache}/key", get(key))
         .route("/{cache}/server", get(server))
-        .route("/{cache}/edit", post(edit))
-        .route("/{cache}/ttl", post(ttl))
-        .route("/{cache}/delete", post(delete))
-        .route("/{cache}/bulk-delete", post(bulk_delete))
-        .route("/{cache}/add", post(add))
-        .route("/{cache}/clear", post(clear))
-        .route("/{cache}/flush", post(flush))
+        .route("/{cache}/edit", posted!(edited))
+        .route("/{cache}/ttl", posted!(ttl_changed))
+        .route("/{cache}/delete", posted!(deleted))
+        .route("/{cache}/bulk-delete", posted!(bulk_deleted))
+        .route("/{cache}/add", posted!(added))
+        .route("/{cache}/clear", posted!(danger, false))
+        .route("/{cache}/flush", posted!(danger, true))
         .layer(middleware::from_fn_with_state(admin.clone(), gate))
         .with_state(admin)
 }
@@ -233,6 +241,56 @@ impl Fields {
     fn value(&self, name: &str) -> Result<Value, Failure> {
         let text = self.text(name)?;
         Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())))
+    }
+}
+
+/// A POST to a cache's route, once its CSRF token is checked: what every changing handler
+/// starts from.
+struct Posted {
+    admin: Arc<Admin>,
+    /// The cache's name (the path's segment).
+    name: String,
+    /// The CSRF token of this browser, for the forms of the page answered.
+    token: String,
+    form: Fields,
+}
+
+impl FromRequest<Arc<Admin>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, admin: &Arc<Admin>) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(name) = Path::<String>::from_request_parts(&mut parts, admin)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(nonce) = parts.extensions.get::<Nonce>().cloned() else {
+            return Err(refusal(admin, StatusCode::FORBIDDEN, "No CSRF cookie."));
+        };
+        let body = Bytes::from_request(Request::from_parts(parts, body), admin)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = admin
+            .form(&nonce, &body)
+            .map_err(|failure| refusal(admin, failure.status, &failure.text))?;
+        Ok(Posted {
+            admin: admin.clone(),
+            name,
+            token: admin.csrf.token(&nonce.0),
+            form,
+        })
+    }
+}
+
+impl Posted {
+    /// The handler's answer, a failure becoming an error page.
+    fn answer(&self, result: Answer) -> Response {
+        answer(&self.admin, result)
+    }
+
+    /// The admin, the cache's name, the page token, the form and the cache (or a 404 page).
+    fn parts(&self) -> Result<(&Admin, &str, &str, &Fields, &Cache), Failure> {
+        let cache = self.admin.cache(&self.name)?;
+        Ok((&self.admin, &self.name, &self.token, &self.form, cache))
     }
 }
 
@@ -556,209 +614,156 @@ fn edit_of(fields: &Fields) -> Result<Edit, Failure> {
     })
 }
 
-async fn edit(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let token = admin.csrf.token(&nonce.0.0);
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        let seen = form.text("fp")?;
-        let edit = edit_of(&form)?;
-        match store::apply(cache, key, seen, edit).await? {
-            Outcome::Applied => Ok(admin.redirect(
-                &name,
-                &format!("key?k={}&done=saved", pages::key_query(key)),
-            )),
-            Outcome::TooLarge => Err(Failure::bad(format!(
-                "Not saved: this key holds more than {} items, too many to edit here (each \
-                 edit checks the whole content first).",
-                store::EDITABLE
-            ))),
-            Outcome::Conflict => {
-                let text = "Not saved: this key changed since you opened it (someone else edited \
-                            it). Its current content is shown below; make your change again.";
-                key_page(
-                    &admin,
-                    &name,
-                    key,
-                    &token,
-                    Notice::Error(text.to_owned()),
-                    StatusCode::CONFLICT,
-                )
-                .await
-            }
-        }
-    }
-    .await;
-    answer(&admin, result)
-}
-
-async fn ttl(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        let (changed, done) = match form.text("op")? {
-            "persist" => {
-                // One answer: whether a TTL was removed (not when the key is missing or
-                // already has none).
-                if !cache.apersist(key).await? {
-                    return Err(Failure::bad(format!(
-                        "the key {key:?} has no TTL to remove (or does not exist)"
-                    )));
-                }
-                (true, "ttl-removed")
-            }
-            "expire" => {
-                let seconds: u64 = form.number("seconds")?;
-                if seconds == 0 {
-                    return Err(Failure::bad(
-                        "a TTL is at least 1 second (delete the key instead)",
-                    ));
-                }
-                let timeout = std::time::Duration::from_secs(seconds);
-                (cache.aexpire(key, timeout).await?, "ttl-set")
-            }
-            other => return Err(Failure::bad(format!("unknown TTL change {other:?}"))),
-        };
-        if !changed {
-            return Err(Failure::bad(format!("the key {key:?} does not exist")));
-        }
-        Ok(admin.redirect(
+async fn edited(post: &Posted) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    let seen = form.text("fp")?;
+    let edit = edit_of(&form)?;
+    match store::apply(cache, key, seen, edit).await? {
+        Outcome::Applied => Ok(admin.redirect(
             &name,
-            &format!("key?k={}&done={done}", pages::key_query(key)),
-        ))
-    }
-    .await;
-    answer(&admin, result)
-}
-
-async fn delete(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let token = admin.csrf.token(&nonce.0.0);
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        if form.get("confirmed") != Some("yes") {
-            return Ok(html(pages::confirm(
-                &admin.frame(&token),
+            &format!("key?k={}&done=saved", pages::key_query(key)),
+        )),
+        Outcome::TooLarge => Err(Failure::bad(format!(
+            "Not saved: this key holds more than {} items, too many to edit here (each \
+             edit checks the whole content first).",
+            store::EDITABLE
+        ))),
+        Outcome::Conflict => {
+            let text = "Not saved: this key changed since you opened it (someone else edited \
+                        it). Its current content is shown below; make your change again.";
+            key_page(
+                &admin,
                 &name,
-                "Delete this key?",
-                html! { p { "The key " code { (key) } " and everything it holds will be deleted." } },
-                "delete",
-                &[("k", key)],
-            )));
+                key,
+                &token,
+                Notice::Error(text.to_owned()),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
-        cache.adelete(key).await?;
-        Ok(admin.redirect(&name, "keys?done=deleted"))
     }
-    .await;
-    answer(&admin, result)
 }
 
-async fn bulk_delete(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let token = admin.csrf.token(&nonce.0.0);
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let keys = form.all("key");
-        if keys.is_empty() {
-            return Err(Failure::bad("no key was selected"));
-        }
-        if form.get("confirmed") != Some("yes") {
-            let fields: Vec<(&str, &str)> = keys.iter().map(|key| ("key", *key)).collect();
-            return Ok(html(pages::confirm(
-                &admin.frame(&token),
-                &name,
-                &format!("Delete {} keys?", keys.len()),
-                html! { ul { @for key in &keys { li { code { (key) } } } } },
-                "bulk-delete",
-                &fields,
-            )));
-        }
-        let deleted = cache.adelete_many(&keys).await?;
-        Ok(admin.redirect(&name, &format!("keys?done=deleted-n&n={deleted}")))
-    }
-    .await;
-    answer(&admin, result)
-}
-
-async fn add(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        let value = form.value("value")?;
-        let field = form.get("field").unwrap_or("");
-        let ttl = match form.get("ttl").unwrap_or("").trim() {
-            "" => None,
-            seconds => match seconds.parse::<u64>() {
-                Ok(0) => {
-                    return Err(Failure::bad(
-                        "a TTL is at least 1 second (leave it empty for none)",
-                    ));
-                }
-                Ok(seconds) => Some(std::time::Duration::from_secs(seconds)),
-                Err(_) => return Err(Failure::bad("the TTL is not a number")),
-            },
-        };
-        if key.is_empty() {
-            return Err(Failure::bad("the key is empty"));
-        }
-        let new = match form.text("type")? {
-            "string" => Edit::SetString(value),
-            "hash" if !field.is_empty() => Edit::HashSet(field.to_owned(), value),
-            "list" => Edit::Push { head: false, value },
-            "set" => Edit::SetAdd(value),
-            "zset" => {
-                let score: f64 = field
-                    .trim()
-                    .parse()
-                    .map_err(|_| Failure::bad("the score is not a number"))?;
-                if score.is_nan() {
-                    return Err(Failure::bad("the score is not a number"));
-                }
-                Edit::ZsetAdd(value, score)
+async fn ttl_changed(post: &Posted) -> Answer {
+    let (admin, name, _, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    let (changed, done) = match form.text("op")? {
+        "persist" => {
+            // One answer: whether a TTL was removed (not when the key is missing or
+            // already has none).
+            if !cache.apersist(key).await? {
+                return Err(Failure::bad(format!(
+                    "the key {key:?} has no TTL to remove (or does not exist)"
+                )));
             }
-            "stream" if !field.is_empty() => Edit::StreamAdd(field.to_owned(), value),
-            "hash" | "stream" => return Err(Failure::bad("a hash or stream needs a field")),
-            other => return Err(Failure::bad(format!("unknown type {other:?}"))),
-        };
-        if !store::add(cache, key, new, ttl).await? {
-            return Err(Failure::bad(format!("the key {key:?} exists already")));
+            (true, "ttl-removed")
         }
-        Ok(admin.redirect(
-            &name,
-            &format!("key?k={}&done=added", pages::key_query(key)),
-        ))
+        "expire" => {
+            let seconds: u64 = form.number("seconds")?;
+            if seconds == 0 {
+                return Err(Failure::bad(
+                    "a TTL is at least 1 second (delete the key instead)",
+                ));
+            }
+            let timeout = std::time::Duration::from_secs(seconds);
+            (cache.aexpire(key, timeout).await?, "ttl-set")
+        }
+        other => return Err(Failure::bad(format!("unknown TTL change {other:?}"))),
+    };
+    if !changed {
+        return Err(Failure::bad(format!("the key {key:?} does not exist")));
     }
-    .await;
-    answer(&admin, result)
+    Ok(admin.redirect(
+        &name,
+        &format!("key?k={}&done={done}", pages::key_query(key)),
+    ))
+}
+
+async fn deleted(post: &Posted) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    if form.get("confirmed") != Some("yes") {
+        return Ok(html(pages::confirm(
+            &admin.frame(&token),
+            &name,
+            "Delete this key?",
+            html! { p { "The key " code { (key) } " and everything it holds will be deleted." } },
+            "delete",
+            &[("k", key)],
+        )));
+    }
+    cache.adelete(key).await?;
+    Ok(admin.redirect(&name, "keys?done=deleted"))
+}
+
+async fn bulk_deleted(post: &Posted) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
+    let keys = form.all("key");
+    if keys.is_empty() {
+        return Err(Failure::bad("no key was selected"));
+    }
+    if form.get("confirmed") != Some("yes") {
+        let fields: Vec<(&str, &str)> = keys.iter().map(|key| ("key", *key)).collect();
+        return Ok(html(pages::confirm(
+            &admin.frame(&token),
+            &name,
+            &format!("Delete {} keys?", keys.len()),
+            html! { ul { @for key in &keys { li { code { (key) } } } } },
+            "bulk-delete",
+            &fields,
+        )));
+    }
+    let deleted = cache.adelete_many(&keys).await?;
+    Ok(admin.redirect(&name, &format!("keys?done=deleted-n&n={deleted}")))
+}
+
+async fn added(post: &Posted) -> Answer {
+    let (admin, name, _, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    let value = form.value("value")?;
+    let field = form.get("field").unwrap_or("");
+    let ttl = match form.get("ttl").unwrap_or("").trim() {
+        "" => None,
+        seconds => match seconds.parse::<u64>() {
+            Ok(0) => {
+                return Err(Failure::bad(
+                    "a TTL is at least 1 second (leave it empty for none)",
+                ));
+            }
+            Ok(seconds) => Some(std::time::Duration::from_secs(seconds)),
+            Err(_) => return Err(Failure::bad("the TTL is not a number")),
+        },
+    };
+    if key.is_empty() {
+        return Err(Failure::bad("the key is empty"));
+    }
+    let new = match form.text("type")? {
+        "string" => Edit::SetString(value),
+        "hash" if !field.is_empty() => Edit::HashSet(field.to_owned(), value),
+        "list" => Edit::Push { head: false, value },
+        "set" => Edit::SetAdd(value),
+        "zset" => {
+            let score: f64 = field
+                .trim()
+                .parse()
+                .map_err(|_| Failure::bad("the score is not a number"))?;
+            if score.is_nan() {
+                return Err(Failure::bad("the score is not a number"));
+            }
+            Edit::ZsetAdd(value, score)
+        }
+        "stream" if !field.is_empty() => Edit::StreamAdd(field.to_owned(), value),
+        "hash" | "stream" => return Err(Failure::bad("a hash or stream needs a field")),
+        other => return Err(Failure::bad(format!("unknown type {other:?}"))),
+    };
+    if !store::add(cache, key, new, ttl).await? {
+        return Err(Failure::bad(format!("the key {key:?} exists already")));
+    }
+    Ok(admin.redirect(
+        &name,
+        &format!("key?k={}&done=added", pages::key_query(key)),
+    ))
 }
 
 async fn server(
@@ -817,10 +822,8 @@ async fn server(
 }
 
 /// The danger zone's two actions, confirmed first.
-async fn danger(admin: &Admin, name: &str, nonce: &Nonce, body: &Bytes, flush: bool) -> Answer {
-    let token = admin.csrf.token(&nonce.0);
-    let form = admin.form(nonce, body)?;
-    let cache = admin.cache(name)?;
+async fn danger(post: &Posted, flush: bool) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
     let action = if flush { "flush" } else { "clear" };
     if form.get("confirmed") != Some("yes") {
         let what = if flush {
@@ -849,24 +852,4 @@ async fn danger(admin: &Admin, name: &str, nonce: &Nonce, body: &Bytes, flush: b
         format!("deleted-n&n={}", cache.aclear_all_versions().await?)
     };
     Ok(admin.redirect(name, &format!("server?done={done}")))
-}
-
-async fn clear(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = danger(&admin, &name, &nonce.0, &body, false).await;
-    answer(&admin, result)
-}
-
-async fn flush(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = danger(&admin, &name, &nonce.0, &body, true).await;
-    answer(&admin, result)
 }

@@ -355,6 +355,15 @@ fn item(cache: &Cache, key: &str, bytes: &[u8]) -> Item {
     }
 }
 
+/// The first [`SHOWN`] of a list's or set's values, decoded.
+fn shown(cache: &Cache, key: &str, values: &[Vec<u8>]) -> Vec<Item> {
+    values
+        .iter()
+        .take(SHOWN)
+        .map(|v| item(cache, key, v))
+        .collect()
+}
+
 /// A memory key's content from its raw data.
 async fn memory_content(cache: &Cache, key: &str, raw: RawData) -> Result<(Content, u64), Error> {
     let len = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
@@ -370,26 +379,8 @@ async fn memory_content(cache: &Cache, key: &str, raw: RawData) -> Result<(Conte
             ),
             len(fields.len()),
         ),
-        RawData::List(items) => (
-            Content::List(
-                items
-                    .iter()
-                    .take(SHOWN)
-                    .map(|v| item(cache, key, v))
-                    .collect(),
-            ),
-            len(items.len()),
-        ),
-        RawData::Set(items) => (
-            Content::Set(
-                items
-                    .iter()
-                    .take(SHOWN)
-                    .map(|v| item(cache, key, v))
-                    .collect(),
-            ),
-            len(items.len()),
-        ),
+        RawData::List(items) => (Content::List(shown(cache, key, &items)), len(items.len())),
+        RawData::Set(items) => (Content::Set(shown(cache, key, &items)), len(items.len())),
         RawData::SortedSet(members) => (
             Content::SortedSet(
                 members
