@@ -159,9 +159,7 @@ fn local_name(host: &str) -> bool {
     if let Some(rest) = host.strip_prefix('[') {
         return match rest.split_once(']') {
             Some((ip, "")) => ip == "::1",
-            Some((ip, tail)) => {
-                ip == "::1" && tail.strip_prefix(':').is_some_and(|port| port_ok(port))
-            }
+            Some((ip, tail)) => ip == "::1" && tail.strip_prefix(':').is_some_and(&port_ok),
             None => false,
         };
     }
@@ -618,12 +616,11 @@ async fn edited(post: &Posted) -> Answer {
     let (admin, name, token, form, cache) = post.parts()?;
     let key = form.text("k")?;
     let seen = form.text("fp")?;
-    let edit = edit_of(&form)?;
+    let edit = edit_of(form)?;
     match store::apply(cache, key, seen, edit).await? {
-        Outcome::Applied => Ok(admin.redirect(
-            &name,
-            &format!("key?k={}&done=saved", pages::key_query(key)),
-        )),
+        Outcome::Applied => {
+            Ok(admin.redirect(name, &format!("key?k={}&done=saved", pages::key_query(key))))
+        }
         Outcome::TooLarge => Err(Failure::bad(format!(
             "Not saved: this key holds more than {} items, too many to edit here (each \
              edit checks the whole content first).",
@@ -633,10 +630,10 @@ async fn edited(post: &Posted) -> Answer {
             let text = "Not saved: this key changed since you opened it (someone else edited \
                         it). Its current content is shown below; make your change again.";
             key_page(
-                &admin,
-                &name,
+                admin,
+                name,
                 key,
-                &token,
+                token,
                 Notice::Error(text.to_owned()),
                 StatusCode::CONFLICT,
             )
@@ -675,7 +672,7 @@ async fn ttl_changed(post: &Posted) -> Answer {
         return Err(Failure::bad(format!("the key {key:?} does not exist")));
     }
     Ok(admin.redirect(
-        &name,
+        name,
         &format!("key?k={}&done={done}", pages::key_query(key)),
     ))
 }
@@ -685,8 +682,8 @@ async fn deleted(post: &Posted) -> Answer {
     let key = form.text("k")?;
     if form.get("confirmed") != Some("yes") {
         return Ok(html(pages::confirm(
-            &admin.frame(&token),
-            &name,
+            &admin.frame(token),
+            name,
             "Delete this key?",
             html! { p { "The key " code { (key) } " and everything it holds will be deleted." } },
             "delete",
@@ -694,7 +691,7 @@ async fn deleted(post: &Posted) -> Answer {
         )));
     }
     cache.adelete(key).await?;
-    Ok(admin.redirect(&name, "keys?done=deleted"))
+    Ok(admin.redirect(name, "keys?done=deleted"))
 }
 
 async fn bulk_deleted(post: &Posted) -> Answer {
@@ -706,8 +703,8 @@ async fn bulk_deleted(post: &Posted) -> Answer {
     if form.get("confirmed") != Some("yes") {
         let fields: Vec<(&str, &str)> = keys.iter().map(|key| ("key", *key)).collect();
         return Ok(html(pages::confirm(
-            &admin.frame(&token),
-            &name,
+            &admin.frame(token),
+            name,
             &format!("Delete {} keys?", keys.len()),
             html! { ul { @for key in &keys { li { code { (key) } } } } },
             "bulk-delete",
@@ -715,7 +712,7 @@ async fn bulk_deleted(post: &Posted) -> Answer {
         )));
     }
     let deleted = cache.adelete_many(&keys).await?;
-    Ok(admin.redirect(&name, &format!("keys?done=deleted-n&n={deleted}")))
+    Ok(admin.redirect(name, &format!("keys?done=deleted-n&n={deleted}")))
 }
 
 async fn added(post: &Posted) -> Answer {
@@ -760,10 +757,7 @@ async fn added(post: &Posted) -> Answer {
     if !store::add(cache, key, new, ttl).await? {
         return Err(Failure::bad(format!("the key {key:?} exists already")));
     }
-    Ok(admin.redirect(
-        &name,
-        &format!("key?k={}&done=added", pages::key_query(key)),
-    ))
+    Ok(admin.redirect(name, &format!("key?k={}&done=added", pages::key_query(key))))
 }
 
 async fn server(
@@ -837,7 +831,7 @@ async fn danger(post: &Posted, flush: bool) -> Answer {
             "Clear this cache?"
         };
         return Ok(html(pages::confirm(
-            &admin.frame(&token),
+            &admin.frame(token),
             name,
             title,
             what,
