@@ -304,6 +304,31 @@ async fn a_refusing_hook_answers_403_and_no_cookie() -> TestResult {
 }
 
 #[tokio::test]
+async fn persist_answers_from_its_own_reply() -> TestResult {
+    let cache = Cache::in_memory();
+    cache
+        .aset("t", &1, Timeout::After(Duration::from_secs(300)))
+        .await?;
+    cache.aset("p", &1, Timeout::Never).await?;
+    let session = Session::start(app(cache.clone())?).await?;
+    let (status, location, body) = session
+        .post("/admin/c/ttl", &[("k", "t"), ("op", "persist")])
+        .await?;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.ends_with("done=ttl-removed"), "{location}");
+    assert_eq!(cache.attl("t").await?, Ttl::Persistent);
+    // No TTL to remove, or no key: not answered "removed".
+    for key in ["p", "missing"] {
+        let (status, _, body) = session
+            .post("/admin/c/ttl", &[("k", key), ("op", "persist")])
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {body}");
+        assert!(body.contains("no TTL to remove"), "{body}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_huge_page_number_and_a_forged_notice_are_harmless() -> TestResult {
     let cache = Cache::in_memory();
     cache.aset("k", &1, Timeout::Never).await?;
