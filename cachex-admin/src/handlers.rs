@@ -7,12 +7,12 @@ use axum::Router;
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cachex::prelude::*;
-use cachex::stream::{StreamId, XaddOptions};
+use cachex::stream::StreamId;
 use cachex::{Cache, Error, KeyType};
 use http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, HeaderName, HeaderValue, REFERRER_POLICY, SET_COOKIE,
@@ -43,6 +43,14 @@ struct Nonce(String);
 /// Keys per page of the browser.
 const PAGE: usize = 50;
 
+/// The POST route of a change: the handler `$handler(&Posted, $args) -> Answer` given the
+/// request as a [`Posted`] (its CSRF token checked), its failure an error page.
+macro_rules! posted {
+    ($handler:ident $(, $arg:expr)?) => {
+        post(|p: Posted| async move { p.answer($handler(&p $(, $arg)?).await) })
+    };
+}
+
 /// The admin's routes behind its gate.
 pub(crate) fn router(admin: Admin) -> Router {
     let admin = Arc::new(admin);
@@ -51,13 +59,13 @@ pub(crate) fn router(admin: Admin) -> Router {
         .route("/{cache}/keys", get(keys))
         .route("/{cache}/key", get(key))
         .route("/{cache}/server", get(server))
-        .route("/{cache}/edit", post(edit))
-        .route("/{cache}/ttl", post(ttl))
-        .route("/{cache}/delete", post(delete))
-        .route("/{cache}/bulk-delete", post(bulk_delete))
-        .route("/{cache}/add", post(add))
-        .route("/{cache}/clear", post(clear))
-        .route("/{cache}/flush", post(flush))
+        .route("/{cache}/edit", posted!(edited))
+        .route("/{cache}/ttl", posted!(ttl_changed))
+        .route("/{cache}/delete", posted!(deleted))
+        .route("/{cache}/bulk-delete", posted!(bulk_deleted))
+        .route("/{cache}/add", posted!(added))
+        .route("/{cache}/clear", posted!(danger, false))
+        .route("/{cache}/flush", posted!(danger, true))
         .layer(middleware::from_fn_with_state(admin.clone(), gate))
         .with_state(admin)
 }
@@ -95,7 +103,9 @@ async fn admit(State(admin): State<Arc<Admin>>, mut request: Request, next: Next
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .is_some_and(|ConnectInfo(peer)| !peer.ip().is_loopback());
-        if remote {
+        // A page of another site whose name was rebound to this machine (DNS rebinding)
+        // comes from a loopback peer too, but names its own host.
+        if remote || !local_host(request.headers(), request.uri()) {
             return refusal(
                 &admin,
                 StatusCode::FORBIDDEN,
@@ -129,6 +139,36 @@ async fn admit(State(admin): State<Arc<Admin>>, mut request: Request, next: Next
         }
     }
     response
+}
+
+/// Whether a request names this machine as its host (its `Host` header, else its URI's
+/// authority): `localhost`, `127.0.0.1` or `[::1]`, with any port. A request naming no host is
+/// not local.
+pub(crate) fn local_host(headers: &http::HeaderMap, uri: &Uri) -> bool {
+    let host = match headers.get(http::header::HOST) {
+        Some(value) => value.to_str().ok(),
+        None => uri.authority().map(http::uri::Authority::as_str),
+    };
+    host.is_some_and(local_name)
+}
+
+/// Whether `host` (a `Host` header's value) is `localhost`, `127.0.0.1` or `[::1]`, with or
+/// without a port.
+fn local_name(host: &str) -> bool {
+    let port_ok = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = host.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((ip, "")) => ip == "::1",
+            Some((ip, tail)) => ip == "::1" && tail.strip_prefix(':').is_some_and(&port_ok),
+            None => false,
+        };
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port_ok(port) => name,
+        Some(_) => return false,
+        None => host,
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1"
 }
 
 /// Headers on every answer: nothing but the inline stylesheet may load or run, forms post only
@@ -199,6 +239,56 @@ impl Fields {
     fn value(&self, name: &str) -> Result<Value, Failure> {
         let text = self.text(name)?;
         Ok(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())))
+    }
+}
+
+/// A POST to a cache's route, once its CSRF token is checked: what every changing handler
+/// starts from.
+struct Posted {
+    admin: Arc<Admin>,
+    /// The cache's name (the path's segment).
+    name: String,
+    /// The CSRF token of this browser, for the forms of the page answered.
+    token: String,
+    form: Fields,
+}
+
+impl FromRequest<Arc<Admin>> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, admin: &Arc<Admin>) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(name) = Path::<String>::from_request_parts(&mut parts, admin)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Some(nonce) = parts.extensions.get::<Nonce>().cloned() else {
+            return Err(refusal(admin, StatusCode::FORBIDDEN, "No CSRF cookie."));
+        };
+        let body = Bytes::from_request(Request::from_parts(parts, body), admin)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = admin
+            .form(&nonce, &body)
+            .map_err(|failure| refusal(admin, failure.status, &failure.text))?;
+        Ok(Posted {
+            admin: admin.clone(),
+            name,
+            token: admin.csrf.token(&nonce.0),
+            form,
+        })
+    }
+}
+
+impl Posted {
+    /// The handler's answer, a failure becoming an error page.
+    fn answer(&self, result: Answer) -> Response {
+        answer(&self.admin, result)
+    }
+
+    /// The admin, the cache's name, the page token, the form and the cache (or a 404 page).
+    fn parts(&self) -> Result<(&Admin, &str, &str, &Fields, &Cache), Failure> {
+        let cache = self.admin.cache(&self.name)?;
+        Ok((&self.admin, &self.name, &self.token, &self.form, cache))
     }
 }
 
@@ -277,16 +367,26 @@ fn html(markup: Markup) -> Response {
     Html(markup.into_string()).into_response()
 }
 
-/// A notice carried by a redirect (`?done=`).
+/// A notice carried by a redirect: `?done=<code>` (and `&n=<count>` for counts), mapped to
+/// fixed texts so that a link cannot make the page show text of its own as a success.
 fn notice(query: &Fields) -> Notice {
-    match query.get("done") {
-        Some(text) => Notice::Done(text.to_owned()),
-        None => Notice::None,
-    }
-}
-
-fn done(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+    let count = || {
+        query
+            .get("n")
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let text = match query.get("done") {
+        Some("saved") => "Saved.".to_owned(),
+        Some("ttl-removed") => "The TTL was removed.".to_owned(),
+        Some("ttl-set") => "The TTL was set.".to_owned(),
+        Some("deleted") => "Deleted the key.".to_owned(),
+        Some("deleted-n") => format!("Deleted {} keys.", count()),
+        Some("added") => "Added.".to_owned(),
+        Some("flushed") => "The database was flushed.".to_owned(),
+        _ => return Notice::None,
+    };
+    Notice::Done(text)
 }
 
 async fn index(State(admin): State<Arc<Admin>>, nonce: axum::Extension<Nonce>) -> Response {
@@ -359,7 +459,7 @@ async fn keys(
             let matched = found.len();
             let shown: Vec<String> = found
                 .into_iter()
-                .skip((page - 1) * PAGE)
+                .skip(page.saturating_sub(1).saturating_mul(PAGE))
                 .take(PAGE)
                 .collect();
             let details = store::types_and_ttls(cache, &shown).await?;
@@ -373,7 +473,7 @@ async fn keys(
         let matched = rows.len();
         let rows = rows
             .into_iter()
-            .skip((page - 1) * PAGE)
+            .skip(page.saturating_sub(1).saturating_mul(PAGE))
             .take(PAGE)
             .collect();
         Ok((rows, matched, capped))
@@ -512,213 +612,152 @@ fn edit_of(fields: &Fields) -> Result<Edit, Failure> {
     })
 }
 
-async fn edit(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let token = admin.csrf.token(&nonce.0.0);
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        let seen = form.text("fp")?;
-        let edit = edit_of(&form)?;
-        match store::apply(cache, key, seen, edit).await? {
-            Outcome::Applied => Ok(admin.redirect(
-                &name,
-                &format!("key?k={}&done={}", pages::key_query(key), done("Saved.")),
-            )),
-            Outcome::Conflict => {
-                let text = "Not saved: this key changed since you opened it (someone else edited \
-                            it). Its current content is shown below; make your change again.";
-                key_page(
-                    &admin,
-                    &name,
-                    key,
-                    &token,
-                    Notice::Error(text.to_owned()),
-                    StatusCode::CONFLICT,
-                )
-                .await
-            }
+async fn edited(post: &Posted) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    let seen = form.text("fp")?;
+    let edit = edit_of(form)?;
+    match store::apply(cache, key, seen, edit).await? {
+        Outcome::Applied => {
+            Ok(admin.redirect(name, &format!("key?k={}&done=saved", pages::key_query(key))))
+        }
+        Outcome::TooLarge => Err(Failure::bad(format!(
+            "Not saved: this key holds more than {} items, too many to edit here (each \
+             edit checks the whole content first).",
+            store::EDITABLE
+        ))),
+        Outcome::Conflict => {
+            let text = "Not saved: this key changed since you opened it (someone else edited \
+                        it). Its current content is shown below; make your change again.";
+            key_page(
+                admin,
+                name,
+                key,
+                token,
+                Notice::Error(text.to_owned()),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
     }
-    .await;
-    answer(&admin, result)
 }
 
-async fn ttl(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        let (existed, text) = match form.text("op")? {
-            "persist" => {
-                cache.apersist(key).await?;
-                (cache.ahas_key(key).await?, "The TTL was removed.")
+async fn ttl_changed(post: &Posted) -> Answer {
+    let (admin, name, _, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    let (changed, done) = match form.text("op")? {
+        "persist" => {
+            // One answer: whether a TTL was removed (not when the key is missing or
+            // already has none).
+            if !cache.apersist(key).await? {
+                return Err(Failure::bad(format!(
+                    "the key {key:?} has no TTL to remove (or does not exist)"
+                )));
             }
-            "expire" => {
-                let seconds: u64 = form.number("seconds")?;
-                if seconds == 0 {
-                    return Err(Failure::bad(
-                        "a TTL is at least 1 second (delete the key instead)",
-                    ));
-                }
-                let timeout = std::time::Duration::from_secs(seconds);
-                (cache.aexpire(key, timeout).await?, "The TTL was set.")
-            }
-            other => return Err(Failure::bad(format!("unknown TTL change {other:?}"))),
-        };
-        if !existed {
-            return Err(Failure::bad(format!("the key {key:?} does not exist")));
+            (true, "ttl-removed")
         }
-        Ok(admin.redirect(
-            &name,
-            &format!("key?k={}&done={}", pages::key_query(key), done(text)),
-        ))
+        "expire" => {
+            let seconds: u64 = form.number("seconds")?;
+            if seconds == 0 {
+                return Err(Failure::bad(
+                    "a TTL is at least 1 second (delete the key instead)",
+                ));
+            }
+            let timeout = std::time::Duration::from_secs(seconds);
+            (cache.aexpire(key, timeout).await?, "ttl-set")
+        }
+        other => return Err(Failure::bad(format!("unknown TTL change {other:?}"))),
+    };
+    if !changed {
+        return Err(Failure::bad(format!("the key {key:?} does not exist")));
     }
-    .await;
-    answer(&admin, result)
+    Ok(admin.redirect(
+        name,
+        &format!("key?k={}&done={done}", pages::key_query(key)),
+    ))
 }
 
-async fn delete(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let token = admin.csrf.token(&nonce.0.0);
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        if form.get("confirmed") != Some("yes") {
-            return Ok(html(pages::confirm(
-                &admin.frame(&token),
-                &name,
-                "Delete this key?",
-                html! { p { "The key " code { (key) } " and everything it holds will be deleted." } },
-                "delete",
-                &[("k", key)],
-            )));
-        }
-        cache.adelete(key).await?;
-        Ok(admin.redirect(&name, &format!("keys?done={}", done(&format!("Deleted {key}.")))))
+async fn deleted(post: &Posted) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    if form.get("confirmed") != Some("yes") {
+        return Ok(html(pages::confirm(
+            &admin.frame(token),
+            name,
+            "Delete this key?",
+            html! { p { "The key " code { (key) } " and everything it holds will be deleted." } },
+            "delete",
+            &[("k", key)],
+        )));
     }
-    .await;
-    answer(&admin, result)
+    cache.adelete(key).await?;
+    Ok(admin.redirect(name, "keys?done=deleted"))
 }
 
-async fn bulk_delete(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let token = admin.csrf.token(&nonce.0.0);
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let keys = form.all("key");
-        if keys.is_empty() {
-            return Err(Failure::bad("no key was selected"));
-        }
-        if form.get("confirmed") != Some("yes") {
-            let fields: Vec<(&str, &str)> = keys.iter().map(|key| ("key", *key)).collect();
-            return Ok(html(pages::confirm(
-                &admin.frame(&token),
-                &name,
-                &format!("Delete {} keys?", keys.len()),
-                html! { ul { @for key in &keys { li { code { (key) } } } } },
-                "bulk-delete",
-                &fields,
-            )));
-        }
-        let deleted = cache.adelete_many(&keys).await?;
-        Ok(admin.redirect(
-            &name,
-            &format!("keys?done={}", done(&format!("Deleted {deleted} keys."))),
-        ))
+async fn bulk_deleted(post: &Posted) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
+    let keys = form.all("key");
+    if keys.is_empty() {
+        return Err(Failure::bad("no key was selected"));
     }
-    .await;
-    answer(&admin, result)
+    if form.get("confirmed") != Some("yes") {
+        let fields: Vec<(&str, &str)> = keys.iter().map(|key| ("key", *key)).collect();
+        return Ok(html(pages::confirm(
+            &admin.frame(token),
+            name,
+            &format!("Delete {} keys?", keys.len()),
+            html! { ul { @for key in &keys { li { code { (key) } } } } },
+            "bulk-delete",
+            &fields,
+        )));
+    }
+    let deleted = cache.adelete_many(&keys).await?;
+    Ok(admin.redirect(name, &format!("keys?done=deleted-n&n={deleted}")))
 }
 
-async fn add(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = async {
-        let form = admin.form(&nonce.0, &body)?;
-        let cache = admin.cache(&name)?;
-        let key = form.text("k")?;
-        let value = form.value("value")?;
-        let field = form.get("field").unwrap_or("");
-        let ttl = match form.get("ttl").unwrap_or("").trim() {
-            "" => Timeout::Never,
-            seconds => Timeout::After(std::time::Duration::from_secs(
-                seconds
-                    .parse()
-                    .map_err(|_| Failure::bad("the TTL is not a number"))?,
-            )),
-        };
-        if key.is_empty() {
-            return Err(Failure::bad("the key is empty"));
-        }
-        let kind = form.text("type")?;
-        if kind != "string" && cache.ahas_key(key).await? {
-            return Err(Failure::bad(format!("the key {key:?} exists already")));
-        }
-        let one = [value.clone()];
-        match kind {
-            "string" => {
-                if !cache.aadd(key, &value, ttl).await? {
-                    return Err(Failure::bad(format!("the key {key:?} exists already")));
-                }
+async fn added(post: &Posted) -> Answer {
+    let (admin, name, _, form, cache) = post.parts()?;
+    let key = form.text("k")?;
+    let value = form.value("value")?;
+    let field = form.get("field").unwrap_or("");
+    let ttl = match form.get("ttl").unwrap_or("").trim() {
+        "" => None,
+        seconds => match seconds.parse::<u64>() {
+            Ok(0) => {
+                return Err(Failure::bad(
+                    "a TTL is at least 1 second (leave it empty for none)",
+                ));
             }
-            "hash" if !field.is_empty() => {
-                cache.ahset(key, field, &value).await?;
-            }
-            "list" => {
-                cache.arpush(key, &one).await?;
-            }
-            "set" => {
-                cache.asadd(key, &one).await?;
-            }
-            "zset" => {
-                let score: f64 = field
-                    .trim()
-                    .parse()
-                    .map_err(|_| Failure::bad("the score is not a number"))?;
-                cache.azadd(key, &[(value, score)]).await?;
-            }
-            "stream" if !field.is_empty() => {
-                cache
-                    .axadd(key, &[(field, value)], XaddOptions::default())
-                    .await?;
-            }
-            "hash" | "stream" => return Err(Failure::bad("a hash or stream needs a field")),
-            other => return Err(Failure::bad(format!("unknown type {other:?}"))),
-        }
-        if kind != "string" && ttl != Timeout::Never {
-            cache.aexpire(key, ttl).await?;
-        }
-        Ok(admin.redirect(
-            &name,
-            &format!("key?k={}&done={}", pages::key_query(key), done("Added.")),
-        ))
+            Ok(seconds) => Some(std::time::Duration::from_secs(seconds)),
+            Err(_) => return Err(Failure::bad("the TTL is not a number")),
+        },
+    };
+    if key.is_empty() {
+        return Err(Failure::bad("the key is empty"));
     }
-    .await;
-    answer(&admin, result)
+    let new = match form.text("type")? {
+        "string" => Edit::SetString(value),
+        "hash" if !field.is_empty() => Edit::HashSet(field.to_owned(), value),
+        "list" => Edit::Push { head: false, value },
+        "set" => Edit::SetAdd(value),
+        "zset" => {
+            let score: f64 = field
+                .trim()
+                .parse()
+                .map_err(|_| Failure::bad("the score is not a number"))?;
+            if score.is_nan() {
+                return Err(Failure::bad("the score is not a number"));
+            }
+            Edit::ZsetAdd(value, score)
+        }
+        "stream" if !field.is_empty() => Edit::StreamAdd(field.to_owned(), value),
+        "hash" | "stream" => return Err(Failure::bad("a hash or stream needs a field")),
+        other => return Err(Failure::bad(format!("unknown type {other:?}"))),
+    };
+    if !store::add(cache, key, new, ttl).await? {
+        return Err(Failure::bad(format!("the key {key:?} exists already")));
+    }
+    Ok(admin.redirect(name, &format!("key?k={}&done=added", pages::key_query(key))))
 }
 
 async fn server(
@@ -777,10 +816,8 @@ async fn server(
 }
 
 /// The danger zone's two actions, confirmed first.
-async fn danger(admin: &Admin, name: &str, nonce: &Nonce, body: &Bytes, flush: bool) -> Answer {
-    let token = admin.csrf.token(&nonce.0);
-    let form = admin.form(nonce, body)?;
-    let cache = admin.cache(name)?;
+async fn danger(post: &Posted, flush: bool) -> Answer {
+    let (admin, name, token, form, cache) = post.parts()?;
     let action = if flush { "flush" } else { "clear" };
     if form.get("confirmed") != Some("yes") {
         let what = if flush {
@@ -794,7 +831,7 @@ async fn danger(admin: &Admin, name: &str, nonce: &Nonce, body: &Bytes, flush: b
             "Clear this cache?"
         };
         return Ok(html(pages::confirm(
-            &admin.frame(&token),
+            &admin.frame(token),
             name,
             title,
             what,
@@ -802,31 +839,11 @@ async fn danger(admin: &Admin, name: &str, nonce: &Nonce, body: &Bytes, flush: b
             &[],
         )));
     }
-    let text = if flush {
+    let done = if flush {
         cache.aflush_db().await?;
-        "The database was flushed.".to_owned()
+        "flushed".to_owned()
     } else {
-        format!("Deleted {} keys.", cache.aclear_all_versions().await?)
+        format!("deleted-n&n={}", cache.aclear_all_versions().await?)
     };
-    Ok(admin.redirect(name, &format!("server?done={}", done(&text))))
-}
-
-async fn clear(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = danger(&admin, &name, &nonce.0, &body, false).await;
-    answer(&admin, result)
-}
-
-async fn flush(
-    State(admin): State<Arc<Admin>>,
-    Path(name): Path<String>,
-    nonce: axum::Extension<Nonce>,
-    body: Bytes,
-) -> Response {
-    let result = danger(&admin, &name, &nonce.0, &body, true).await;
-    answer(&admin, result)
+    Ok(admin.redirect(name, &format!("server?done={done}")))
 }

@@ -4,11 +4,15 @@
 //! set, stream) with its edits, and a server page (INFO, keyspace hits and misses, command
 //! statistics, the slow log, and a danger zone that clears or flushes).
 //!
-//! Every edit is a compare-and-swap: the page carries a fingerprint of the content it showed,
-//! and the edit applies only if the key still has it (on a server a Lua script checks and
-//! applies at once; in memory a transaction checks under its exclusive hold of the key), so
-//! that two people editing one key never silently overwrite each other. Edits keep the key's
-//! TTL.
+//! Every content edit on a key's page is a compare-and-swap: the page carries a fingerprint of
+//! the content it showed, and the edit applies only if the key still has it (on a server a Lua
+//! script checks and applies at once; in memory a transaction checks under its exclusive hold
+//! of the key), so that two people editing one key never silently overwrite each other. Edits
+//! keep the key's TTL. The other changes are not checked against what the page showed: a TTL
+//! change, a deletion (of a key or of the selected keys), clearing or flushing act on the key
+//! or keys as they are then; adding a key creates it only if it does not exist, at once with
+//! its TTL. A hash, list, set or sorted set of more than 10,000 items is shown but not
+//! editable (the check would read it whole, holding the server): its size is read first.
 //!
 //! Safe by construction: [`AdminRouter::build`] refuses to build without an authorization
 //! hook ([`AdminRouter::authorize`], or [`AdminRouter::authorized_upstream`] when the service
@@ -121,6 +125,15 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
+/// Whether a request names this machine as its host: its `Host` header (else its URI's
+/// authority) is `localhost`, `127.0.0.1` or `[::1]`, with any port. An authorization hook
+/// that lets in loopback peers should check this too: a page of another site whose name was
+/// rebound to 127.0.0.1 (DNS rebinding) reaches the admin from a loopback peer, but with its
+/// own name as the host. Read-only mode checks it.
+pub fn local_host(request: &http::request::Parts) -> bool {
+    handlers::local_host(&request.headers, &request.uri)
+}
+
 impl AdminRouter {
     /// An admin to be mounted at `base` (`"/admin"`, or `""` at the root): the pages link to
     /// each other under it, so nest the built router there.
@@ -156,9 +169,11 @@ impl AdminRouter {
     }
 
     /// No authorization, and no edits at all: every page reads, every form is gone, every
-    /// POST is refused (403). For a developer's own machine: serve it on loopback; when it is
-    /// served with the peer's address (`into_make_service_with_connect_info::<SocketAddr>`), a
-    /// peer that is not a loopback address is refused too.
+    /// POST is refused (403). For a developer's own machine: serve it on loopback. A request
+    /// whose host is not this machine ([`local_host`]: against DNS rebinding) is refused, and
+    /// when it is served with the peer's address
+    /// (`into_make_service_with_connect_info::<SocketAddr>`), so is a peer that is not a
+    /// loopback address.
     pub fn read_only_for_local_use(mut self) -> Self {
         self.access = Access::ReadOnly;
         self

@@ -4,7 +4,7 @@
 use cachex::Ttl;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::store::{Content, Item, KeyView, SHOWN, ttl_text};
+use crate::store::{Content, EDITABLE, Item, KeyView, SHOWN, ttl_text};
 
 /// The stylesheet, inline.
 const STYLE: &str = "
@@ -317,9 +317,10 @@ pub(crate) fn key_page(
     notice: &Notice,
     view: &KeyView,
 ) -> Markup {
-    let fp = view.fingerprint.as_str();
+    let fp = view.fingerprint.as_deref().unwrap_or("");
     let edit = |op: &str, fields: Markup| edit_form(frame, cache, key, fp, op, fields);
-    let ro = frame.read_only;
+    // No content edit on a key too large to fingerprint (its TTL and deletion stay).
+    let ro = frame.read_only || view.fingerprint.is_none();
     let kind = match view.content {
         Content::String(_) => "string",
         Content::Hash(_) => "hash",
@@ -341,7 +342,14 @@ pub(crate) fn key_page(
                 tr { th { "TTL" } td { (ttl_text(view.ttl)) } }
                 tr { th { "Fingerprint" } td { code { (fp) } } }
             }
-            @if !ro {
+            @if view.fingerprint.is_none() {
+                p.msg.err role="note" {
+                    "This key holds " (view.total) " items, more than the " (EDITABLE)
+                    " the admin edits: each edit checks the whole content first (compare-and-swap), \
+                     which would hold the server that long. It is shown, not editable here."
+                }
+            }
+            @if !frame.read_only {
                 fieldset {
                     legend { "Expiry" }
                     form.inline method="post" action={ (frame.base) "/" (cache) "/ttl" } {

@@ -4,15 +4,26 @@
 //! in-memory backend's exclusive hold in memory.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cachex::prelude::*;
 use cachex::stream::{StreamId, Trim, XaddOptions};
-use cachex::{Error, KeyType, RawData, Replies, Script, ScriptArg, ScriptReply, SetOptions, Ttl};
+use cachex::{
+    Error, KeyType, Queued, RawData, Replies, Script, ScriptArg, ScriptReply, SetOptions, Ttl,
+};
 use serde_json::Value;
 
 /// How many items of a collection a key page shows.
 pub(crate) const SHOWN: usize = 500;
+
+/// How many items a hash, list, set or sorted set may hold to be edited. An edit checks the
+/// key's whole content (its fingerprint) before it applies, and on a server that check runs
+/// in a Lua script, which holds the server: above this size the key's page shows the key
+/// without its edit forms and an edit is refused ([`Outcome::TooLarge`]), the size read
+/// first (`HLEN`, `LLEN`, `SCARD`, `ZCARD`) so that such a key is never read whole. Streams
+/// are fingerprinted from `XINFO STREAM` (no entry is read) and have no limit.
+pub(crate) const EDITABLE: u64 = 10_000;
 
 /// How many matching keys the key browser looks at, at most.
 pub(crate) const SCANNED: usize = 10_000;
@@ -46,8 +57,9 @@ pub(crate) struct KeyView {
     /// How many items it holds (1 for a string), of which at most [`SHOWN`] are shown.
     pub(crate) total: u64,
     pub(crate) ttl: Ttl,
-    /// The fingerprint of its content, which every edit form sends back.
-    pub(crate) fingerprint: String,
+    /// The fingerprint of its content, which every edit form sends back; `None` when it holds
+    /// more than [`EDITABLE`] items (not editable here).
+    pub(crate) fingerprint: Option<String>,
 }
 
 /// One change to a key, made from a page's form.
@@ -76,17 +88,44 @@ pub(crate) enum Outcome {
     Applied,
     /// The key changed since the page was shown: nothing was done.
     Conflict,
+    /// The key holds more than [`EDITABLE`] items: nothing was done.
+    TooLarge,
 }
 
 /// The Lua function both scripts start with: the type and fingerprint of a key (SHA-1 of its
-/// type and content, each part length-prefixed; hashes and sets sorted), its size and up to
-/// `limit` of its items, raw.
+/// type name, as is, then its content's parts, each of these length-prefixed; hashes and sets
+/// sorted), its size and up to `limit` of its items, raw. Its size is read first: above
+/// `EDITABLE` items the fingerprint is `false` and only the first `limit` items are read.
 const FINGERPRINT: &str = r#"
 local function lp(parts, s) s = tostring(s) parts[#parts + 1] = #s .. ':' .. s end
+local SIZE = {hash = 'HLEN', list = 'LLEN', set = 'SCARD', zset = 'ZCARD'}
+local function scanned(command, key, limit)
+  local items, cursor = {}, '0'
+  repeat
+    local reply = redis.call(command, key, cursor, 'COUNT', limit)
+    cursor = reply[1]
+    for _, v in ipairs(reply[2]) do items[#items + 1] = v end
+  until cursor == '0' or #items >= limit
+  return items
+end
 local function look(key, limit)
   local t = redis.call('TYPE', key)
   if type(t) == 'table' then t = t['ok'] end
   local parts, items, total = {t}, {}, 0
+  if SIZE[t] then
+    total = redis.call(SIZE[t], key)
+    if total > EDITABLE then
+      if limit == 0 then return t, false, total, items end
+      if t == 'list' then items = redis.call('LRANGE', key, 0, limit - 1)
+      elseif t == 'zset' then items = redis.call('ZRANGE', key, 0, limit - 1, 'WITHSCORES')
+      elseif t == 'hash' then items = scanned('HSCAN', key, limit)
+      else items = scanned('SSCAN', key, limit) end
+      local keep = limit
+      if t == 'hash' or t == 'zset' then keep = 2 * limit end
+      while #items > keep do items[#items] = nil end
+      return t, false, total, items
+    end
+  end
   if t == 'string' then
     local v = redis.call('GET', key)
     lp(parts, v) items[1] = v total = 1
@@ -126,19 +165,27 @@ local function look(key, limit)
 end
 "#;
 
-/// Reads a key: `{type, fingerprint, total, items}`.
+/// The Lua of [`FINGERPRINT`] with its limit.
+fn fingerprint_lua() -> String {
+    format!("local EDITABLE = {EDITABLE}\n{FINGERPRINT}")
+}
+
+/// Reads a key: `{type, fingerprint (or "" when it is too large to edit), total, items}`.
 static READ: LazyLock<Script> = LazyLock::new(|| {
     Script::new(format!(
-        "{FINGERPRINT}\nlocal t, fp, total, items = look(KEYS[1], tonumber(ARGV[1]))\n\
-         return {{t, fp, total, items}}"
+        "{}\nlocal t, fp, total, items = look(KEYS[1], tonumber(ARGV[1]))\n\
+         return {{t, fp or '', total, items}}",
+        fingerprint_lua()
     ))
 });
 
-/// Applies one edit if the key's fingerprint is `ARGV[1]`: 1, or 0 when it changed. `ARGV[2]`
-/// is the command (one of the edits'), the rest its arguments after the key.
+/// Applies one edit if the key's fingerprint is `ARGV[1]`: 1, 0 when it changed, 2 when it is
+/// too large to edit. `ARGV[2]` is the command (one of the edits'), the rest its arguments
+/// after the key.
 static EDIT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(format!(
-        "{FINGERPRINT}\nlocal _, fp = look(KEYS[1], 0)\n\
+        "{}\nlocal _, fp = look(KEYS[1], 0)\n\
+         if fp == false then return 2 end\n\
          if fp ~= ARGV[1] then return 0 end\n\
          local allowed = {{SET = true, HSET = true, HDEL = true, LPUSH = true, RPUSH = true,\n\
            LPOP = true, RPOP = true, LREM = true, LTRIM = true, LSET = true, SADD = true,\n\
@@ -149,8 +196,27 @@ static EDIT: LazyLock<Script> = LazyLock::new(|| {
          for i = 3, #ARGV do args[#args + 1] = ARGV[i] end\n\
          if op == 'SET' then args[#args + 1] = 'KEEPTTL' end\n\
          redis.call(op, KEYS[1], unpack(args))\n\
-         return 1"
+         return 1",
+        fingerprint_lua()
     ))
+});
+
+/// Creates a key if it does not exist: 0 when it does, else runs the command `ARGV[2]` (one
+/// of the add form's) with the rest as its arguments after the key, then sets a TTL of
+/// `ARGV[1]` milliseconds unless it is 0, and answers 1.
+static ADD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n\
+         local allowed = {SET = true, HSET = true, RPUSH = true, SADD = true, ZADD = true,\n\
+           XADD = true}\n\
+         local op = ARGV[2]\n\
+         if not allowed[op] then return redis.error_reply('not an addition: ' .. op) end\n\
+         local args = {}\n\
+         for i = 3, #ARGV do args[#args + 1] = ARGV[i] end\n\
+         redis.call(op, KEYS[1], unpack(args))\n\
+         if ARGV[1] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end\n\
+         return 1",
+    )
 });
 
 /// Whether the cache is the in-memory backend (which answers `raw`; a server refuses it).
@@ -168,7 +234,7 @@ pub(crate) async fn view(cache: &Cache, key: &str) -> Result<Option<KeyView>, Er
     let (content, total, fingerprint) = match in_memory(cache, key)? {
         Some(None) => return Ok(None),
         Some(Some(raw)) => {
-            let fingerprint = fingerprint(&raw);
+            let fingerprint = editable(&raw).then(|| fingerprint(&raw));
             let (content, total) = memory_content(cache, key, raw).await?;
             (content, total, fingerprint)
         }
@@ -183,6 +249,17 @@ pub(crate) async fn view(cache: &Cache, key: &str) -> Result<Option<KeyView>, Er
         ttl,
         fingerprint,
     }))
+}
+
+/// Whether a key holds at most [`EDITABLE`] items (a stream always is).
+fn editable(raw: &RawData) -> bool {
+    let items = match raw {
+        RawData::Hash(fields) => fields.len(),
+        RawData::List(items) | RawData::Set(items) => items.len(),
+        RawData::SortedSet(members) => members.len(),
+        _ => 0,
+    };
+    u64::try_from(items).is_ok_and(|items| items <= EDITABLE)
 }
 
 /// The SHA-1 of a key's raw content, as hex (the in-memory fingerprint).
@@ -252,7 +329,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 /// The bytes of lower-case or upper-case hex; `None` if it is not hex.
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    // `from_str_radix` alone would take a sign (`+f`).
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())
@@ -277,6 +355,15 @@ fn item(cache: &Cache, key: &str, bytes: &[u8]) -> Item {
     }
 }
 
+/// The first [`SHOWN`] of a list's or set's values, decoded.
+fn shown(cache: &Cache, key: &str, values: &[Vec<u8>]) -> Vec<Item> {
+    values
+        .iter()
+        .take(SHOWN)
+        .map(|v| item(cache, key, v))
+        .collect()
+}
+
 /// A memory key's content from its raw data.
 async fn memory_content(cache: &Cache, key: &str, raw: RawData) -> Result<(Content, u64), Error> {
     let len = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
@@ -292,26 +379,8 @@ async fn memory_content(cache: &Cache, key: &str, raw: RawData) -> Result<(Conte
             ),
             len(fields.len()),
         ),
-        RawData::List(items) => (
-            Content::List(
-                items
-                    .iter()
-                    .take(SHOWN)
-                    .map(|v| item(cache, key, v))
-                    .collect(),
-            ),
-            len(items.len()),
-        ),
-        RawData::Set(items) => (
-            Content::Set(
-                items
-                    .iter()
-                    .take(SHOWN)
-                    .map(|v| item(cache, key, v))
-                    .collect(),
-            ),
-            len(items.len()),
-        ),
+        RawData::List(items) => (Content::List(shown(cache, key, &items)), len(items.len())),
+        RawData::Set(items) => (Content::Set(shown(cache, key, &items)), len(items.len())),
         RawData::SortedSet(members) => (
             Content::SortedSet(
                 members
@@ -349,7 +418,10 @@ async fn stream_content(cache: &Cache, key: &str) -> Result<Content, Error> {
 }
 
 /// A server key's content, total and fingerprint, read by one script.
-async fn server_content(cache: &Cache, key: &str) -> Result<Option<(Content, u64, String)>, Error> {
+async fn server_content(
+    cache: &Cache,
+    key: &str,
+) -> Result<Option<(Content, u64, Option<String>)>, Error> {
     let limit = SHOWN.to_string();
     let reply: ScriptReply = cache
         .aeval_script(&READ, &[key], &[ScriptArg::raw(limit)])
@@ -374,6 +446,7 @@ async fn server_content(cache: &Cache, key: &str) -> Result<Option<(Content, u64
     };
     let kind = String::from_utf8_lossy(&text(kind)?).into_owned();
     let fingerprint = String::from_utf8_lossy(&text(fingerprint)?).into_owned();
+    let fingerprint = (!fingerprint.is_empty()).then_some(fingerprint);
     let total = match total {
         ScriptReply::Int(n) => u64::try_from(n).unwrap_or(0),
         _ => return Err(unexpected()),
@@ -427,20 +500,43 @@ pub(crate) async fn apply(
     edit: Edit,
 ) -> Result<Outcome, Error> {
     if in_memory(cache, key)?.is_some() {
-        apply_in_memory(cache, key, seen, edit).await
-    } else {
-        apply_on_server(cache, key, seen, edit).await
+        return apply_in_memory(cache, key, seen, &edit).await;
     }
+    let (op, args) = command_of(&edit);
+    let mut all = vec![ScriptArg::raw(seen), ScriptArg::raw(op)];
+    all.extend(args);
+    let applied: i64 = cache.aeval_script(&EDIT, &[key], &all).await?;
+    Ok(match applied {
+        1 => Outcome::Applied,
+        2 => Outcome::TooLarge,
+        _ => Outcome::Conflict,
+    })
 }
 
-/// The command and arguments of an edit, for the edit script.
-async fn apply_on_server(
+/// Creates `key` holding what `edit` adds (a string set, a field set, a value pushed or
+/// added, an entry added) with `ttl` (none when `None`), only if the key does not exist, at
+/// once (a script on a server, a transaction under the exclusive hold in memory): `false`
+/// when it exists (nothing done).
+pub(crate) async fn add(
     cache: &Cache,
     key: &str,
-    seen: &str,
     edit: Edit,
-) -> Result<Outcome, Error> {
-    let (op, args): (&str, Vec<ScriptArg<'_>>) = match &edit {
+    ttl: Option<Duration>,
+) -> Result<bool, Error> {
+    if in_memory(cache, key)?.is_some() {
+        return run_in_memory(cache, key, &edit, ttl, |now| now.is_none()).await;
+    }
+    let (op, args) = command_of(&edit);
+    let millis = ttl.map_or(0, |ttl| ttl.as_millis());
+    let mut all = vec![ScriptArg::raw(millis.to_string()), ScriptArg::raw(op)];
+    all.extend(args);
+    let added: i64 = cache.aeval_script(&ADD, &[key], &all).await?;
+    Ok(added == 1)
+}
+
+/// The command and arguments after the key of an edit, for the scripts.
+fn command_of(edit: &Edit) -> (&'static str, Vec<ScriptArg<'_>>) {
+    match edit {
         Edit::SetString(value) => ("SET", vec![ScriptArg::value(value)]),
         Edit::HashSet(field, value) => {
             ("HSET", vec![field.as_str().into(), ScriptArg::value(value)])
@@ -470,15 +566,7 @@ async fn apply_on_server(
             "XTRIM",
             vec!["MAXLEN".into(), ScriptArg::raw(len.to_string())],
         ),
-    };
-    let mut all = vec![ScriptArg::raw(seen), ScriptArg::raw(op)];
-    all.extend(args);
-    let applied: i64 = cache.aeval_script(&EDIT, &[key], &all).await?;
-    Ok(if applied == 1 {
-        Outcome::Applied
-    } else {
-        Outcome::Conflict
-    })
+    }
 }
 
 /// The value stored as `raw`, decoded, to name an item to remove through the API: only when
@@ -500,16 +588,48 @@ fn decoded(cache: &Cache, key: &str, raw: &[u8]) -> Result<Value, Error> {
 /// Checks one queued operation's result.
 type Check = Box<dyn FnOnce(&mut Replies) -> Result<(), Error> + Send>;
 
-/// Applies an edit in memory: a transaction run only if the fingerprint still matches, checked
-/// under the transaction's exclusive hold of the key.
+/// The check of an operation whose result is only whether it failed.
+fn checked<T: 'static>(queued: Queued<T>) -> Check {
+    Box::new(move |replies| replies.take(queued).map(drop))
+}
+
+/// Applies an edit in memory: only if the fingerprint still matches, checked under the
+/// transaction's exclusive hold of the key (and only if the key is not too large to edit).
 async fn apply_in_memory(
     cache: &Cache,
     key: &str,
     seen: &str,
-    edit: Edit,
+    edit: &Edit,
 ) -> Result<Outcome, Error> {
+    let too_large = AtomicBool::new(false);
+    let ran = run_in_memory(cache, key, edit, None, |now| match now {
+        Some(raw) if !editable(raw) => {
+            too_large.store(true, Ordering::Relaxed);
+            false
+        }
+        now => now.map(fingerprint).as_deref() == Some(seen),
+    })
+    .await?;
+    Ok(if ran {
+        Outcome::Applied
+    } else if too_large.load(Ordering::Relaxed) {
+        Outcome::TooLarge
+    } else {
+        Outcome::Conflict
+    })
+}
+
+/// Runs `edit` (then sets `ttl`, if any) in one transaction, only if `check` accepts the
+/// key's raw content under the transaction's exclusive hold of the key: whether it ran.
+async fn run_in_memory(
+    cache: &Cache,
+    key: &str,
+    edit: &Edit,
+    ttl: Option<Duration>,
+    check: impl FnOnce(Option<&RawData>) -> bool + Send,
+) -> Result<bool, Error> {
     // Values to remove are named by their stored bytes; the API takes them decoded.
-    let removed: Option<Value> = match &edit {
+    let removed: Option<Value> = match edit {
         Edit::ListRemove(raw) | Edit::SetRemove(raw) | Edit::ZsetRemove(raw) => {
             Some(decoded(cache, key, raw)?)
         }
@@ -523,99 +643,67 @@ async fn apply_in_memory(
     let id;
     let entry_fields;
     let mut tx = cache.transaction();
-    let check: Check = match &edit {
+    let check_edit: Check = match edit {
         Edit::SetString(value) => {
-            let q = tx.set_with(key, value, Timeout::Never, SetOptions::new().keep_ttl());
-            Box::new(move |r| r.take(q).map(drop))
+            checked(tx.set_with(key, value, Timeout::Never, SetOptions::new().keep_ttl()))
         }
-        Edit::HashSet(f, value) => {
-            let q = tx.hset(key, f, value);
-            Box::new(move |r| r.take(q).map(drop))
-        }
+        Edit::HashSet(f, value) => checked(tx.hset(key, f, value)),
         Edit::HashDelete(f) => {
             field = [f.as_str()];
-            let q = tx.hdel(key, &field);
-            Box::new(move |r| r.take(q).map(drop))
+            checked(tx.hdel(key, &field))
         }
         Edit::Push { head, value } => {
             added = [value.clone()];
-            let q = if *head {
+            checked(if *head {
                 tx.lpush(key, &added)
             } else {
                 tx.rpush(key, &added)
-            };
-            Box::new(move |r| r.take(q).map(drop))
+            })
         }
-        Edit::Pop { head } => {
-            let q = if *head {
-                tx.lpop::<Value>(key)
-            } else {
-                tx.rpop::<Value>(key)
-            };
-            Box::new(move |r| r.take(q).map(drop))
-        }
-        Edit::ListRemove(_) => {
-            let q = tx.lrem(key, 1, &removed);
-            Box::new(move |r| r.take(q).map(drop))
-        }
-        Edit::ListTrim(start, stop) => {
-            let q = tx.ltrim(key, *start, *stop);
-            Box::new(move |r| r.take(q))
-        }
-        Edit::ListSet(index, value) => {
-            let q = tx.lset(key, *index, value);
-            Box::new(move |r| r.take(q))
-        }
+        Edit::Pop { head } => checked(if *head {
+            tx.lpop::<Value>(key)
+        } else {
+            tx.rpop::<Value>(key)
+        }),
+        Edit::ListRemove(_) => checked(tx.lrem(key, 1, &removed)),
+        Edit::ListTrim(start, stop) => checked(tx.ltrim(key, *start, *stop)),
+        Edit::ListSet(index, value) => checked(tx.lset(key, *index, value)),
         Edit::SetAdd(value) => {
             added = [value.clone()];
-            let q = tx.sadd(key, &added);
-            Box::new(move |r| r.take(q).map(drop))
+            checked(tx.sadd(key, &added))
         }
-        Edit::SetRemove(_) => {
-            let q = tx.srem(key, one);
-            Box::new(move |r| r.take(q).map(drop))
-        }
+        Edit::SetRemove(_) => checked(tx.srem(key, one)),
         Edit::ZsetAdd(value, score) => {
             scored = [(value.clone(), *score)];
-            let q = tx.zadd(key, &scored);
-            Box::new(move |r| r.take(q).map(drop))
+            checked(tx.zadd(key, &scored))
         }
-        Edit::ZsetRemove(_) => {
-            let q = tx.zrem(key, one);
-            Box::new(move |r| r.take(q).map(drop))
-        }
+        Edit::ZsetRemove(_) => checked(tx.zrem(key, one)),
         Edit::StreamAdd(f, value) => {
             entry_fields = [(f.as_str(), value.clone())];
-            let q = tx.xadd(key, &entry_fields, XaddOptions::default());
-            Box::new(move |r| r.take(q).map(drop))
+            checked(tx.xadd(key, &entry_fields, XaddOptions::default()))
         }
         Edit::StreamDelete(entry) => {
             id = [*entry];
-            let q = tx.xdel(key, &id);
-            Box::new(move |r| r.take(q).map(drop))
+            checked(tx.xdel(key, &id))
         }
-        Edit::StreamTrim(len) => {
-            let q = tx.xtrim(key, Trim::max_len(*len));
-            Box::new(move |r| r.take(q).map(drop))
-        }
+        Edit::StreamTrim(len) => checked(tx.xtrim(key, Trim::max_len(*len))),
     };
-    let seen = seen.to_owned();
-    let ran = tx
-        .aexecute_if(key, move |now| {
-            now.map(fingerprint).as_deref() == Some(&*seen)
-        })
-        .await?;
-    match ran {
-        None => Ok(Outcome::Conflict),
-        Some(mut replies) => {
-            check(&mut replies)?;
-            Ok(Outcome::Applied)
-        }
+    let check_ttl = ttl.map(|ttl| checked(tx.expire(key, Timeout::After(ttl))));
+    let Some(mut replies) = tx.aexecute_if(key, check).await? else {
+        return Ok(false);
+    };
+    check_edit(&mut replies)?;
+    if let Some(check_ttl) = check_ttl {
+        check_ttl(&mut replies)?;
     }
+    Ok(true)
 }
 
-/// The keys matching `pattern`, sorted: at most [`SCANNED`] of them, the scan stopped there
-/// (then `true`), so that a large keyspace is not read whole.
+/// The keys matching `pattern`, sorted: at most [`SCANNED`] of them. The scan (`SCAN` with
+/// `MATCH`) walks the keyspace until it has found more than [`SCANNED`] matches (then `true`):
+/// with fewer matches it walks the whole keyspace, batch by batch; when it stops early, the
+/// keys kept are the first ones the scan met (in the server's scan order), sorted, not the
+/// first ones in sorted order.
 pub(crate) async fn matching(cache: &Cache, pattern: &str) -> Result<(Vec<String>, bool), Error> {
     let mut scan = std::pin::pin!(cache.aiter_keys(pattern).await?);
     // A key can come twice in a scan: a set keeps it once.
@@ -662,4 +750,19 @@ pub(crate) fn ttl_text(ttl: Ttl) -> String {
 
 fn seconds(left: Duration) -> String {
     format!("{} s", left.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hex, unhex};
+
+    #[test]
+    fn unhex_takes_hex_digits_only() {
+        assert_eq!(unhex("00ffA1"), Some(vec![0, 255, 161]));
+        assert_eq!(unhex(&hex(b"any bytes")), Some(b"any bytes".to_vec()));
+        assert_eq!(unhex("+f"), None);
+        assert_eq!(unhex("-1"), None);
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
+    }
 }

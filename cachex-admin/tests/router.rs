@@ -181,7 +181,9 @@ async fn read_only_refuses_every_post_and_shows_no_form() -> TestResult {
     let router = Router::new().nest("/admin", admin);
     let (status, _, body) = send(
         &router,
-        Request::get("/admin/c/key?k=k").body(Body::empty())?,
+        Request::get("/admin/c/key?k=k")
+            .header(header::HOST, "localhost:8000")
+            .body(Body::empty())?,
     )
     .await?;
     assert_eq!(status, StatusCode::OK);
@@ -191,13 +193,17 @@ async fn read_only_refuses_every_post_and_shows_no_form() -> TestResult {
     );
     let (status, _, body) = send(
         &router,
-        Request::post("/admin/c/delete").body(Body::from("k=k&confirmed=yes"))?,
+        Request::post("/admin/c/delete")
+            .header(header::HOST, "127.0.0.1")
+            .body(Body::from("k=k&confirmed=yes"))?,
     )
     .await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(cache.ahas_key("k").await?);
     // A peer that is not this machine is refused, even to read.
-    let mut remote = Request::get("/admin/c/key?k=k").body(Body::empty())?;
+    let mut remote = Request::get("/admin/c/key?k=k")
+        .header(header::HOST, "localhost")
+        .body(Body::empty())?;
     remote
         .extensions_mut()
         .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
@@ -207,6 +213,141 @@ async fn read_only_refuses_every_post_and_shows_no_form() -> TestResult {
     let (status, _, body) = send(&router, remote).await?;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body.contains("local use only"), "{body}");
+    Ok(())
+}
+
+/// A read-only admin on this machine with `host` as the request's `Host`, from a loopback peer:
+/// the status.
+async fn read_only_with_host(host: Option<&str>) -> Result<StatusCode, Box<dyn std::error::Error>> {
+    let cache = Cache::in_memory();
+    cache.aset("k", &1, Timeout::Never).await?;
+    let admin = AdminRouter::new("/admin")
+        .cache("c", cache)
+        .read_only_for_local_use()
+        .build()?;
+    let router = Router::new().nest("/admin", admin);
+    let mut request = Request::get("/admin/c/key?k=k");
+    if let Some(host) = host {
+        request = request.header(header::HOST, host);
+    }
+    let mut request = request.body(Body::empty())?;
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            4000,
+        ))));
+    let (status, _, body) = send(&router, request).await?;
+    if status == StatusCode::FORBIDDEN {
+        assert!(body.contains("local use only"), "{body}");
+    }
+    Ok(status)
+}
+
+#[tokio::test]
+async fn read_only_refuses_a_foreign_host_dns_rebinding() -> TestResult {
+    for host in [
+        "localhost",
+        "localhost:8000",
+        "127.0.0.1:1",
+        "[::1]",
+        "[::1]:8000",
+        "LOCALHOST",
+    ] {
+        assert_eq!(
+            read_only_with_host(Some(host)).await?,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    for host in [
+        "attacker.example",
+        "attacker.example:8000",
+        "localhost.attacker.example",
+        "127.0.0.1.nip.io:8000",
+        "[::2]:8000",
+        "localhost:80x",
+        "[::1]x",
+    ] {
+        assert_eq!(
+            read_only_with_host(Some(host)).await?,
+            StatusCode::FORBIDDEN,
+            "{host}"
+        );
+    }
+    assert_eq!(read_only_with_host(None).await?, StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_refusing_hook_answers_403_and_no_cookie() -> TestResult {
+    let cache = Cache::in_memory();
+    cache.aset("k", &1, Timeout::Never).await?;
+    let admin = AdminRouter::new("/admin")
+        .cache("c", cache.clone())
+        .authorize(|_| false)
+        .build()?;
+    let router = Router::new().nest("/admin", admin);
+    let requests = [
+        Request::get("/admin/c/key?k=k").body(Body::empty())?,
+        Request::post("/admin/c/delete")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("k=k&confirmed=yes"))?,
+    ];
+    for request in requests {
+        let response = router.clone().oneshot(request).await?;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(response.headers().get(header::SET_COOKIE).is_none());
+    }
+    assert!(cache.ahas_key("k").await?);
+    Ok(())
+}
+
+#[tokio::test]
+async fn persist_answers_from_its_own_reply() -> TestResult {
+    let cache = Cache::in_memory();
+    cache
+        .aset("t", &1, Timeout::After(Duration::from_secs(300)))
+        .await?;
+    cache.aset("p", &1, Timeout::Never).await?;
+    let session = Session::start(app(cache.clone())?).await?;
+    let (status, location, body) = session
+        .post("/admin/c/ttl", &[("k", "t"), ("op", "persist")])
+        .await?;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(location.ends_with("done=ttl-removed"), "{location}");
+    assert_eq!(cache.attl("t").await?, Ttl::Persistent);
+    // No TTL to remove, or no key: not answered "removed".
+    for key in ["p", "missing"] {
+        let (status, _, body) = session
+            .post("/admin/c/ttl", &[("k", key), ("op", "persist")])
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {body}");
+        assert!(body.contains("no TTL to remove"), "{body}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_huge_page_number_and_a_forged_notice_are_harmless() -> TestResult {
+    let cache = Cache::in_memory();
+    cache.aset("k", &1, Timeout::Never).await?;
+    let session = Session::start(app(cache)?).await?;
+    let (status, _, body) = session
+        .get("/admin/c/keys?page=18446744073709551615")
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = session
+        .get("/admin/c/keys?page=18446744073709551615&type=string")
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A link's own text is not shown as a success; a known code is.
+    let (_, _, body) = session
+        .get("/admin/c/key?k=k&done=Your+password+was+reset")
+        .await?;
+    assert!(!body.contains("password"), "{body}");
+    let (_, _, body) = session.get("/admin/c/key?k=k&done=saved").await?;
+    assert!(body.contains("Saved."), "{body}");
     Ok(())
 }
 
@@ -384,6 +525,117 @@ async fn every_edit(cache: Cache) -> TestResult {
         StatusCode::BAD_REQUEST,
         "an existing key is not replaced"
     );
+    let (status, _, _) = session
+        .post(
+            "/admin/c/add",
+            &[("k", "new"), ("type", "list"), ("value", "1")],
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "nor merged into");
+    assert_eq!(
+        cache.akey_type("new").await?,
+        Some(cachex::KeyType::SortedSet)
+    );
+    // A TTL of 0 would keep nothing: refused, nothing added.
+    for kind in ["string", "list"] {
+        let (status, _, body) = session
+            .post(
+                "/admin/c/add",
+                &[("k", "zero"), ("type", kind), ("value", "1"), ("ttl", "0")],
+            )
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("at least 1 second"), "{body}");
+        assert!(!cache.ahas_key("zero").await?);
+    }
+    // Every type, with its TTL set in the same step.
+    cache
+        .adelete_many(&["a-s", "a-h", "a-l", "a-set", "a-x"])
+        .await?;
+    for (key, kind, field) in [
+        ("a-s", "string", ""),
+        ("a-h", "hash", "f"),
+        ("a-l", "list", ""),
+        ("a-set", "set", ""),
+        ("a-x", "stream", "f"),
+    ] {
+        let (status, _, body) = session
+            .post(
+                "/admin/c/add",
+                &[
+                    ("k", key),
+                    ("type", kind),
+                    ("field", field),
+                    ("value", "7"),
+                    ("ttl", "60"),
+                ],
+            )
+            .await?;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{kind}: {body}");
+        assert!(matches!(cache.attl(key).await?, Ttl::Expires(_)), "{kind}");
+    }
+    assert_eq!(cache.aget::<i64>("a-s").await?, Some(7));
+    assert_eq!(cache.ahget::<i64>("a-h", "f").await?, Some(7));
+    assert_eq!(cache.alrange::<i64>("a-l", 0, -1).await?, [7]);
+    assert!(cache.asismember("a-set", &7).await?);
+    assert_eq!(cache.axlen("a-x").await?, 1);
+    cache
+        .adelete_many(&["a-s", "a-h", "a-l", "a-set", "a-x"])
+        .await?;
+    too_large_to_edit(&session, &cache).await
+}
+
+/// Collections of more items than the admin edits: shown (500 items) without their edit
+/// forms, an edit refused.
+async fn too_large_to_edit(session: &Session, cache: &Cache) -> TestResult {
+    cache
+        .adelete_many(&["big", "big-h", "big-s", "big-z"])
+        .await?;
+    let items: Vec<u64> = (0..=10_000).collect();
+    cache.arpush("big", &items).await?;
+    let fields: Vec<(String, u64)> = items.iter().map(|i| (format!("f{i}"), *i)).collect();
+    let fields: Vec<(&str, u64)> = fields.iter().map(|(f, i)| (f.as_str(), *i)).collect();
+    cache.ahset_many("big-h", &fields).await?;
+    cache.asadd("big-s", &items).await?;
+    let scored: Vec<(u64, f64)> = items.iter().map(|i| (*i, *i as f64)).collect();
+    cache.azadd("big-z", &scored).await?;
+    // (key, an edit, value cells shown: a hash shows its fields too)
+    for (key, op, cells) in [
+        ("big", "rpop", 500),
+        ("big-h", "hdel", 1000),
+        ("big-s", "srem", 500),
+        ("big-z", "zrem", 500),
+    ] {
+        let (status, _, body) = session.get(&format!("/admin/c/key?k={key}")).await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains("10001 items") && body.contains("not editable here"),
+            "{body}"
+        );
+        assert!(!body.contains("name=\"fp\""), "{key}: no edit form: {body}");
+        assert_eq!(body.matches("<td class=\"v\">").count(), cells, "{key}");
+        let (status, _, body) = session
+            .post(
+                "/admin/c/edit",
+                &[
+                    ("k", key),
+                    ("fp", ""),
+                    ("op", op),
+                    ("field", "f1"),
+                    ("raw", "31"),
+                ],
+            )
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key}: {body}");
+        assert!(body.contains("too many to edit"), "{key}: {body}");
+    }
+    assert_eq!(cache.allen("big").await?, 10_001);
+    assert_eq!(cache.ahlen("big-h").await?, 10_001);
+    assert_eq!(cache.ascard("big-s").await?, 10_001);
+    assert_eq!(cache.azcard("big-z").await?, 10_001);
+    cache
+        .adelete_many(&["big", "big-h", "big-s", "big-z"])
+        .await?;
     Ok(())
 }
 

@@ -7,7 +7,8 @@
 //!
 //! then open <http://127.0.0.1:8000/admin>. It listens on `CACHEX_ADMIN_ADDR` (default
 //! `127.0.0.1:8000`) and lets in requests from loopback addresses only: its authorization hook
-//! looks at the peer's address. A service would check its own users there.
+//! looks at the peer's address and at the `Host` header (against DNS rebinding). A service
+//! would check its own users there.
 
 use std::net::SocketAddr;
 
@@ -88,12 +89,14 @@ pub fn app(
         .nest(BASE, admin))
 }
 
-/// The example's hook: requests from this machine only.
+/// The example's hook: requests from this machine only, naming it as their host (a page of
+/// another site whose name was rebound to 127.0.0.1 comes from loopback too, with its own host).
 pub fn from_loopback(request: &http::request::Parts) -> bool {
-    request
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback())
+    cachex_admin::local_host(request)
+        && request
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .is_some_and(|ConnectInfo(peer)| peer.ip().is_loopback())
 }
 
 #[tokio::main]

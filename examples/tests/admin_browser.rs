@@ -491,3 +491,36 @@ async fn admin_in_a_browser_on_redis() -> TestResult {
     cache.aclear().await?;
     walk_through("redis", cache).await
 }
+
+/// The example's hook without a browser: a loopback peer naming this machine as the host is
+/// let in; one naming another host (a page whose name was rebound to 127.0.0.1: DNS
+/// rebinding), or a remote peer, is not.
+#[test]
+fn the_examples_hook_wants_a_loopback_peer_and_a_local_host() -> TestResult {
+    let parts = |host: &str, peer: [u8; 4]| -> Result<http::request::Parts, Box<dyn Error>> {
+        let mut request = http::Request::get("/admin")
+            .header(http::header::HOST, host)
+            .body(())?;
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(SocketAddr::from((peer, 4000))));
+        Ok(request.into_parts().0)
+    };
+    assert!(admin::from_loopback(&parts(
+        "127.0.0.1:8000",
+        [127, 0, 0, 1]
+    )?));
+    assert!(admin::from_loopback(&parts(
+        "localhost:8000",
+        [127, 0, 0, 1]
+    )?));
+    assert!(!admin::from_loopback(&parts(
+        "attacker.example:8000",
+        [127, 0, 0, 1]
+    )?));
+    assert!(!admin::from_loopback(&parts(
+        "127.0.0.1:8000",
+        [192, 0, 2, 1]
+    )?));
+    Ok(())
+}

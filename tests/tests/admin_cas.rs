@@ -5,15 +5,28 @@
 use cachex::prelude::*;
 use cachex::{Cache, Error, RawData};
 use cachex_tests::{ServerKind, shared};
+use std::sync::Arc;
+use tokio::sync::Barrier;
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-/// Increments `key` by a compare-and-swap loop: read, compute, apply if unchanged.
-async fn increment(cache: Cache, key: &'static str, times: u32) -> Result<u32, Error> {
+/// Increments `key` by a compare-and-swap loop: read, compute, apply if unchanged; the
+/// first read waits at `barrier` for every other task's first read, so that they all try
+/// to apply over the same value once. How many attempts conflicted.
+async fn increment(
+    cache: Cache,
+    key: &'static str,
+    times: u32,
+    barrier: Arc<Barrier>,
+) -> Result<u32, Error> {
     let mut conflicts = 0;
+    let mut first = true;
     for _ in 0..times {
         loop {
             let seen = cache.core().raw(key)?;
+            if std::mem::take(&mut first) {
+                barrier.wait().await;
+            }
             let now: i64 = match &seen {
                 Some(RawData::String(bytes)) => String::from_utf8_lossy(bytes).parse().unwrap_or(0),
                 _ => 0,
@@ -38,13 +51,18 @@ async fn increment(cache: Cache, key: &'static str, times: u32) -> Result<u32, E
 async fn concurrent_compare_and_swap_loses_no_update() -> TestResult {
     let cache = Cache::in_memory();
     cache.aset("n", &0, Timeout::Never).await?;
+    let barrier = Arc::new(Barrier::new(4));
     let tasks: Vec<_> = (0..4)
-        .map(|_| tokio::spawn(increment(cache.clone(), "n", 500)))
+        .map(|_| tokio::spawn(increment(cache.clone(), "n", 500, barrier.clone())))
         .collect();
+    let mut conflicts = 0;
     for task in tasks {
-        task.await??;
+        conflicts += task.await??;
     }
     assert_eq!(cache.aget::<i64>("n").await?, Some(2000));
+    // The loops did contend: the four first attempts read the same value, so at least three
+    // of them conflicted (and were retried, losing nothing).
+    assert!(conflicts >= 3, "{conflicts} conflicts");
     Ok(())
 }
 

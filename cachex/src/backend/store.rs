@@ -142,6 +142,10 @@ impl Store {
     }
 
     // --- admin ---
+    // `raw` and `batch_if` do not go through `dispatch!`: they are synchronous (`raw` backs
+    // the synchronous `CacheCore::raw`) while the macro awaits an observed future, and they
+    // exist on the in-memory backend only while the macro makes one call on every backend.
+    // They are not traced or measured.
 
     /// The raw content of the made key `key` (in-memory only; on a server, `cachex-admin`
     /// reads it with a script).

@@ -562,6 +562,10 @@ impl Pipeline<'_> {
     /// (`cachex-admin`). In-memory backend only (on a server a script checks and applies:
     /// [`Error::Unsupported`] here).
     ///
+    /// `check` runs while the backend holds those keys' stripes exclusively: it must not call
+    /// the cache (any call on a key of a held stripe waits for the hold, which waits for
+    /// `check`: a deadlock). Keep it to comparing the content it is given.
+    ///
     /// ```
     /// use cachex::prelude::*;
     /// use cachex::RawData;

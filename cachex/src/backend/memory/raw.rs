@@ -58,7 +58,8 @@ impl Memory {
 
     /// Runs `commands` as a transaction if `check` accepts the raw content of `key`, read
     /// while the stripes of `key` and of every command's keys are held exclusively: `None`
-    /// when it refused (nothing ran).
+    /// when it refused (nothing ran). `check` runs under the exclusive hold: a `check` that
+    /// calls the cache deadlocks on a held stripe (said in `Pipeline::aexecute_if`'s docs).
     pub(crate) fn batch_if(
         &self,
         commands: Vec<Box<dyn AnyCommand>>,
