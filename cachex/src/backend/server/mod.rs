@@ -526,8 +526,9 @@ impl Server {
     }
 
     /// Sends `packet` once: on a pooled blocking connection when the caller owns its thread
-    /// (see [`blocking`]), else on the current runtime's connection, by `deadline`. The outer error is the timeout; the inner result is the server's answer or the
-    /// connection's failure, with the generation of the runtime connection it was sent on.
+    /// (see [`blocking`]), else on the current runtime's connection, by `deadline`. The outer
+    /// error is the timeout; the inner result is the server's answer or the connection's
+    /// failure, with the generation of the runtime connection it was sent on.
     async fn send<T: FromRedisValue>(
         &self,
         route: Route,

@@ -26,11 +26,11 @@
 //! node it lacks has joined ([`covered`]). The replicas of a `replicas=` list and of a
 //! Sentinel service are not tracked: the fetches that install copies (`GET`+`PTTL`, rows
 //! routed `Primary`) read the primary, since a replica's answer could predate an invalidation
-//! already applied, and nothing would ever correct the copy. On Sentinel, the topology's watcher drops every copy the moment a
-//! failover is announced or the primary moves (before the new primary accepts a write, when
-//! the announcement is heard), the session that tracked the old primary ends, and the next
-//! one connects to the new primary once the failover is over, checked with `ROLE` on the link
-//! itself.
+//! already applied, and nothing would ever correct the copy. On Sentinel, the topology's
+//! watcher drops every copy the moment a failover is announced or the primary moves (before
+//! the new primary accepts a write, when the announcement is heard), the session that tracked
+//! the old primary ends, and the next one connects to the new primary once the failover is
+//! over, checked with `ROLE` on the link itself.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -108,7 +108,9 @@ async fn covered(
 ) -> bool {
     #[cfg(feature = "cluster")]
     if matches!(target, Target::Cluster(_)) {
-        let Some(connections) = connections.get_mut(asked.clone()) else {
+        let (Some(connections), Some(hosts)) =
+            (connections.get_mut(asked.clone()), hosts.get(asked))
+        else {
             return false;
         };
         let nodes = redis::cmd("CLUSTER").arg("NODES").clone();
@@ -118,7 +120,7 @@ async fn covered(
                 .map(|connection| nodes.query_async::<String>(connection)),
         )
         .await;
-        return answers.into_iter().zip(&hosts[asked]).all(|(text, host)| {
+        return answers.into_iter().zip(hosts).all(|(text, host)| {
             text.is_ok_and(|text| {
                 super::cluster::live_nodes(&text, host)
                     .iter()
