@@ -981,8 +981,9 @@ fn a_copy_never_outlives_its_key() {
 #[test]
 fn stampede_prevention_applies_to_copies() {
     let server = Server::start(ServerKind::Redis);
+    // A buffer of 10 s: the key outlives the checks below by several seconds.
     let stampede = StampedePrevention {
-        buffer: Duration::from_secs(1),
+        buffer: Duration::from_secs(10),
         beta: 0.0,
         delta: 0.0,
     };
@@ -1007,10 +1008,13 @@ fn stampede_prevention_applies_to_copies() {
         cache.get_many::<i64>(&["s"]).expect("get_many").get("s"),
         Some(&5)
     );
-    // Stored for 4 s; `TTL` rounds, so the value is logically over once less than 1.5 s are
+    // Stored for 13 s; `TTL` rounds, so the value is logically over once less than 10.5 s are
     // left: well before 3 s after the write, while the copy (kept until the key's end) is
     // still there.
     thread::sleep(Duration::from_secs(3).saturating_sub(set.elapsed()));
+    // The server agrees: the key is there, and a cache without tracking misses it too.
+    assert_eq!(server.command(&["EXISTS", "chk:1:s"]).trim(), ":1");
+    assert_eq!(plain.get::<i64>("s").expect("get"), None);
     // Every read finds it missing; until one is served by a copy (the invalidation of the
     // write above may have come late and evicted the first copy).
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -1029,9 +1033,6 @@ fn stampede_prevention_applies_to_copies() {
         hits + 1,
         "get_many was judged on the copy too"
     );
-    // The server agrees: the key is there, and a cache without tracking misses it too.
-    assert_eq!(server.command(&["EXISTS", "chk:1:s"]).trim(), ":1");
-    assert_eq!(plain.get::<i64>("s").expect("get"), None);
 }
 
 /// With `replicas=`, the link tracks the primary and a copy is only ever installed from a
@@ -1132,7 +1133,7 @@ fn sentinel_replica_reads_install_nothing_from_the_replica() {
 
 /// On a cluster, `get_many` of keys on several slots fetches its misses (a script's keys
 /// must share a slot: one `GET`+`PTTL` each, in a pipeline split by slot), then serves
-/// them all from copies.
+/// them all from copies; a key of another type among them reads as missing.
 #[test]
 fn cluster_get_many_across_slots() {
     let cluster = cachex_tests::shared_cluster();
@@ -1164,6 +1165,15 @@ fn cluster_get_many_across_slots() {
         }
         assert!(Instant::now() < deadline, "never served from copies only");
     }
+    // A key of another type reads as missing, as `MGET` has it, not as an error of the call.
+    cache.hset("h", "field", &1).expect("hset");
+    let mut with_hash = names.clone();
+    with_hash.push("h");
+    let found = cache
+        .get_many::<i64>(&with_hash)
+        .expect("get_many with a hash");
+    assert_eq!(found.len(), keys.len());
+    assert!(!found.contains_key("h"));
 }
 
 /// On a cluster, nodes that join (here: a replica for each primary) end the link's session at

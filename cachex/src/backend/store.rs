@@ -74,6 +74,15 @@ impl Store {
         }
     }
 
+    /// Whether the backend is a cluster (a script's keys must then share a slot).
+    pub(crate) fn is_cluster(&self) -> bool {
+        match self {
+            #[cfg(feature = "redis")]
+            Store::Server(server) => server.is_cluster(),
+            _ => false,
+        }
+    }
+
     /// The batch of a pipeline's store.
     pub(crate) fn as_batch(&self) -> Option<&Batch> {
         match self {

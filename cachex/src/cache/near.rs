@@ -9,9 +9,9 @@
 use bytes::Bytes;
 
 use super::CacheCore;
-use crate::Result;
 use crate::backend::command::{Get, GetPttl, Mget, MgetPttl};
 use crate::backend::near::{Lookup, Near, pttl as left_of};
+use crate::{Error, Result};
 
 /// `get`'s bytes: the copy, or the server's value (kept as a copy when sound).
 pub(super) async fn get(
@@ -123,15 +123,22 @@ async fn read_many(
         return Ok(values);
     }
     let fetched_at = std::time::Instant::now();
-    let fetched = if core.store.kind() == "cluster" {
-        // A script's keys must share a slot on a cluster: one `GET`+`PTTL` per key, in one
-        // pipeline (which the cluster link splits by slot).
-        let asks = keys.into_iter().map(|key| GetPttl { key }).collect();
-        core.store
-            .pipeline(asks)
-            .await?
+    let fetched = if core.store.is_cluster() {
+        // A script's keys must share a slot on a cluster: one key's `MGET`+`PTTL` per key (a
+        // key of another type reads as nil, as `MGET` has it), in one pipeline (which the
+        // cluster link splits by slot).
+        let asks = keys
             .into_iter()
-            .collect::<Result<Vec<_>>>()?
+            .map(|key| MgetPttl { keys: vec![key] })
+            .collect();
+        let mut fetched = Vec::with_capacity(missing.len());
+        for answer in core.store.pipeline(asks).await? {
+            let one = answer?.pop().ok_or_else(|| {
+                Error::unexpected_reply("no value in the answer to one key's MGET+PTTL")
+            })?;
+            fetched.push(one);
+        }
+        fetched
     } else {
         core.run(key, MgetPttl { keys }).await?
     };

@@ -61,7 +61,7 @@ use redis::{
 
 use super::error::is_topology_change;
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
-use super::topology::{Connector, NodeList, Parsed, node_url};
+use super::topology::{Connector, NodeList, Parsed, node_client, node_url, resp3, timed_out};
 use crate::{Error, Result};
 
 /// How many top bits of a cluster `SCAN` cursor name the shard being scanned (a slot, below
@@ -216,7 +216,7 @@ impl ClusterTopology {
         for seed in &self.nodes.seeds {
             let asked = async {
                 let mut connection = self
-                    .client_of(seed.clone())?
+                    .node_client(seed.clone())?
                     .get_multiplexed_async_connection_with_config(
                         &redis::AsyncConnectionConfig::new()
                             .set_connection_timeout(Some(self.connect_timeout))
@@ -230,7 +230,12 @@ impl ClusterTopology {
             };
             match tokio::time::timeout(self.connect_timeout, asked).await {
                 Ok(Ok(text)) => {
-                    return live_nodes(&text)
+                    let host = match seed.addr() {
+                        redis::ConnectionAddr::Tcp(host, _)
+                        | redis::ConnectionAddr::TcpTls { host, .. } => host.as_str(),
+                        _ => "",
+                    };
+                    return live_nodes(&text, host)
                         .into_iter()
                         .map(|address| {
                             let client = self.tracking_client(&address)?;
@@ -239,10 +244,10 @@ impl ClusterTopology {
                         .collect();
                 }
                 Ok(Err(err)) => last = Some(err),
-                Err(_) => last = Some(timed_out()),
+                Err(_) => last = Some(timed_out(ASKING_NODES)),
             }
         }
-        Err(last.unwrap_or_else(timed_out))
+        Err(last.unwrap_or_else(|| timed_out(ASKING_NODES)))
     }
 
     /// A RESP3 client of the node at `address` (`host:port`), with the URL's credentials and TLS.
@@ -260,32 +265,28 @@ impl ClusterTopology {
         );
         let info = redis::IntoConnectionInfo::into_connection_info(url)?
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(redis::ProtocolVersion::RESP3);
-        self.client_of(info.set_redis_settings(settings))
+        self.node_client(resp3(info))
     }
 
     /// A client of a node's connection info, with the URL's TLS roots.
-    fn client_of(&self, info: redis::ConnectionInfo) -> RedisResult<redis::Client> {
-        #[cfg(feature = "tls")]
-        if let Some(roots) = &self.nodes.tls_roots {
-            return redis::Client::build_with_tls(
-                info,
-                redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(roots.clone()),
-                },
-            );
-        }
-        redis::Client::open(info)
+    fn node_client(&self, info: redis::ConnectionInfo) -> RedisResult<redis::Client> {
+        node_client(
+            info,
+            #[cfg(feature = "tls")]
+            self.nodes.tls_roots.as_ref(),
+        )
     }
 }
 
+/// What [`ClusterTopology::tracked_nodes`] times out on.
+const ASKING_NODES: &str = "asking a cluster node for its nodes";
+
 /// The `host:port` of the nodes a `CLUSTER NODES` reply lists, but those flagged failed
-/// (`fail`, not the suspicion `fail?`), without address (`noaddr`) or in handshake.
-pub(crate) fn live_nodes(text: &str) -> std::collections::BTreeSet<String> {
+/// (`fail`, not the suspicion `fail?`), without address (`noaddr`) or in handshake. A node's
+/// hostname is preferred to its IP when it announces one (TLS certificates name hosts); a node
+/// listed without IP (`:port`, no `cluster-announce-ip`) is taken to be on `asked_host`, the
+/// host of the node asked, as the redis crate does.
+pub(crate) fn live_nodes(text: &str, asked_host: &str) -> std::collections::BTreeSet<String> {
     text.lines()
         .filter_map(|line| {
             let mut fields = line.split_whitespace();
@@ -294,18 +295,15 @@ pub(crate) fn live_nodes(text: &str) -> std::collections::BTreeSet<String> {
                 .split(',')
                 .any(|flag| matches!(flag, "fail" | "noaddr" | "handshake"));
             // `ip:port@cport[,hostname]`
-            let address = address.split('@').next()?;
-            (!gone && !address.is_empty()).then(|| address.to_owned())
+            let (ip_port, rest) = address.split_once('@').unwrap_or((address, ""));
+            let hostname = rest.split_once(',').map_or("", |(_, hostname)| hostname);
+            let (ip, port) = ip_port.rsplit_once(':')?;
+            let host = [hostname, ip, asked_host]
+                .into_iter()
+                .find(|host| !host.is_empty())?;
+            (!gone && !port.is_empty()).then(|| format!("{host}:{port}"))
         })
         .collect()
-}
-
-/// A timeout of tracking's own requests, as the redis crate's errors are.
-fn timed_out() -> RedisError {
-    RedisError::from(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        "asking a cluster node for its nodes timed out",
-    ))
 }
 
 /// The cluster connection of one tokio runtime, opened on its first command (again on the next
@@ -879,14 +877,48 @@ e5 :0@0 master,noaddr - 0 0 0 disconnected
 f6 127.0.0.1:30006@40006 handshake - 0 0 0 connected
 g7 127.0.0.1:30007@40007 slave b2 0 0 2 connected
 ";
-        let nodes: Vec<String> = live_nodes(text).into_iter().collect();
+        let nodes: Vec<String> = live_nodes(text, "seed").into_iter().collect();
         assert_eq!(
             nodes,
             [
                 "127.0.0.1:30001",
-                "127.0.0.1:30002",
                 "127.0.0.1:30003",
-                "127.0.0.1:30007"
+                "127.0.0.1:30007",
+                "node-b:30002"
+            ]
+        );
+    }
+
+    #[test]
+    fn live_nodes_take_the_asked_host_for_a_node_without_ip() {
+        let text = "\
+a1 :30001@40001 myself,master - 0 0 1 connected 0-16383
+b2 10.0.0.2:30002@40002 slave a1 0 0 1 connected
+c3 :30003@40003,host-c slave a1 0 0 1 connected
+";
+        let nodes: Vec<String> = live_nodes(text, "seed.example").into_iter().collect();
+        assert_eq!(
+            nodes,
+            ["10.0.0.2:30002", "host-c:30003", "seed.example:30001"]
+        );
+    }
+
+    #[test]
+    fn live_nodes_prefer_a_hostname() {
+        let text = "\
+a1 10.0.0.1:30001@40001,node-a.example myself,master - 0 0 1 connected 0-16383
+b2 10.0.0.2:30002@40002, slave a1 0 0 1 connected
+c3 ::1:30003@40003,node-c slave a1 0 0 1 connected
+d4 ::1:30004@40004 slave a1 0 0 1 connected
+";
+        let nodes: Vec<String> = live_nodes(text, "seed").into_iter().collect();
+        assert_eq!(
+            nodes,
+            [
+                "10.0.0.2:30002",
+                "::1:30004",
+                "node-a.example:30001",
+                "node-c:30003"
             ]
         );
     }

@@ -46,7 +46,7 @@ pub(super) struct Checkout {
 /// What a call sends on.
 pub(super) enum Via {
     /// A standalone server's open connection (the usual case): a command is sent on it
-    /// directly, its future polled by the call loop without the link's around it.
+    /// directly, its future polled by the call loop without the link's layers around it.
     Open(MultiplexedConnection),
     /// The runtime's link (it opens its connection, or routes by topology).
     Link(Link),

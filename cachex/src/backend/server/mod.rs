@@ -268,6 +268,15 @@ impl Server {
         self.connector.kind()
     }
 
+    /// Whether the server is a cluster (a script's keys must then share a slot).
+    pub(crate) fn is_cluster(&self) -> bool {
+        #[cfg(feature = "cluster")]
+        if matches!(*self.connector, Connector::Cluster(_)) {
+            return true;
+        }
+        false
+    }
+
     /// Runs one command of the table (see the module documentation).
     pub(crate) async fn execute<C: Command>(&self, command: C) -> Result<C::Output> {
         if self.near.is_none() || C::ROUTE != Route::Writes {
@@ -370,7 +379,7 @@ impl Server {
         >],
     ) -> Result<()> {
         #[cfg(feature = "cluster")]
-        if matches!(*self.connector, Connector::Cluster(_)) {
+        if self.is_cluster() {
             let mut keys = Vec::new();
             for command in commands {
                 command.each_key(&mut |key| keys.push(key.to_owned()));
@@ -517,8 +526,9 @@ impl Server {
     }
 
     /// Sends `packet` once: on a pooled blocking connection when the caller owns its thread
-    /// (see [`blocking`]), else on the current runtime's connection, by `deadline`. The outer error is the timeout; the inner result is the server's answer or the
-    /// connection's failure, with the generation of the runtime connection it was sent on.
+    /// (see [`blocking`]), else on the current runtime's connection, by `deadline`. The outer
+    /// error is the timeout; the inner result is the server's answer or the connection's
+    /// failure, with the generation of the runtime connection it was sent on.
     async fn send<T: FromRedisValue>(
         &self,
         route: Route,
@@ -544,11 +554,7 @@ impl Server {
             // The usual request: its future polled right here, without the link's layers.
             (Via::Open(connection), Packet::One(command)) => {
                 let answer = connection.req_packed_command(command);
-                let answer = match deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline, answer).await,
-                    None => Ok(answer.await),
-                };
-                let Ok(answer) = answer else {
+                let Some(answer) = by(deadline, answer).await else {
                     return Err(self.timed_out(&checkout));
                 };
                 let outcome = answer
@@ -556,26 +562,14 @@ impl Server {
                     .and_then(|value| T::from_redis_value(value).map_err(RedisError::from));
                 (outcome, Reached::Maybe)
             }
-            (Via::Open(connection), packet) => {
-                let sent = packet.send(connection);
-                match deadline {
-                    Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
-                        Ok(outcome) => (outcome, Reached::Maybe),
-                        Err(_) => return Err(self.timed_out(&checkout)),
-                    },
-                    None => (sent.await, Reached::Maybe),
-                }
-            }
-            (Via::Link(link), packet) => {
-                let sent = link.send(packet, route);
-                match deadline {
-                    Some(deadline) => match tokio::time::timeout_at(deadline, sent).await {
-                        Ok(outcome) => outcome,
-                        Err(_) => return Err(self.timed_out(&checkout)),
-                    },
-                    None => sent.await,
-                }
-            }
+            (Via::Open(connection), packet) => match by(deadline, packet.send(connection)).await {
+                Some(outcome) => (outcome, Reached::Maybe),
+                None => return Err(self.timed_out(&checkout)),
+            },
+            (Via::Link(link), packet) => match by(deadline, link.send(packet, route)).await {
+                Some(outcome) => outcome,
+                None => return Err(self.timed_out(&checkout)),
+            },
         };
         if outcome.is_ok() {
             Connections::answered(&checkout);
@@ -613,8 +607,6 @@ impl Server {
 }
 
 impl Server {
-    /// A timeout of this server while `waiting_for` it: an opening sent nothing; a request
-    /// may have been applied (the call loop says whether it is safe to repeat).
     /// A request on `checkout`'s connection timed out: noted (see
     /// [`Connections::timed_out`]), and its error.
     fn timed_out(&self, checkout: &connections::Checkout) -> Error {
@@ -622,6 +614,8 @@ impl Server {
         self.timeout(Waiting::Response)
     }
 
+    /// A timeout of this server while `waiting_for` it: an opening sent nothing; a request
+    /// may have been applied (the call loop says whether it is safe to repeat).
     fn timeout(&self, waiting_for: Waiting) -> Error {
         let (after, delivery) = match waiting_for {
             Waiting::Connect => (self.connect_timeout, Delivery::NotSent),
@@ -634,6 +628,14 @@ impl Server {
             delivery,
             retry_safe: delivery == Delivery::NotSent,
         }
+    }
+}
+
+/// `answer`'s output, or `None` if `deadline` came first.
+async fn by<F: Future>(deadline: Option<Instant>, answer: F) -> Option<F::Output> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, answer).await.ok(),
+        None => Some(answer.await),
     }
 }
 

@@ -82,7 +82,9 @@ use redis::{
 use tokio::sync::Notify;
 
 use super::options::{DEFAULT_CONNECT_TIMEOUT, ServerOptions};
-use super::topology::{Connector, NodeList, Parsed, bracketed, node_url};
+use super::topology::{
+    Connector, NodeList, Parsed, bracketed, node_client, node_url, resp3, timed_out,
+};
 use crate::backend::command::Route;
 use crate::backend::near::Near;
 use crate::url_text::{UNRESERVED, percent_decode, percent_encode};
@@ -422,22 +424,11 @@ impl SentinelTopology {
         let info = url
             .into_connection_info()?
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
-        self.client_from(info)
-    }
-
-    /// A client for a node's connection info, with the TLS roots.
-    fn client_from(&self, info: redis::ConnectionInfo) -> RedisResult<redis::Client> {
-        #[cfg(feature = "tls")]
-        if let Some(roots) = &self.tls_roots {
-            return redis::Client::build_with_tls(
-                info,
-                redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(roots.clone()),
-                },
-            );
-        }
-        redis::Client::open(info)
+        node_client(
+            info,
+            #[cfg(feature = "tls")]
+            self.tls_roots.as_ref(),
+        )
     }
 
     /// How connections are opened: the connect timeout, no response timeout (requests are
@@ -737,14 +728,12 @@ impl SentinelTopology {
         let info = url
             .into_connection_info()?
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(redis::ProtocolVersion::RESP3);
-        Ok((
-            self.client_from(info.set_redis_settings(settings))?,
-            upheaval,
-        ))
+        let client = node_client(
+            resp3(info),
+            #[cfg(feature = "tls")]
+            self.tls_roots.as_ref(),
+        )?;
+        Ok((client, upheaval))
     }
 
     /// Whether nothing moved since a tracking link read `upheaval`: no failover began, the
@@ -763,14 +752,6 @@ impl SentinelTopology {
             .get_multiplexed_async_connection_with_config(&self.connection_config())
             .await
     }
-}
-
-/// A timeout of the watcher's own requests, as the redis crate's errors are.
-fn timed_out(what: &str) -> RedisError {
-    RedisError::from(std::io::Error::new(
-        std::io::ErrorKind::TimedOut,
-        format!("{what} timed out"),
-    ))
 }
 
 /// A sentinel's `SENTINEL MASTER` answer, as far as following the primary goes.

@@ -300,6 +300,45 @@ pub(crate) fn node_url(
     format!("{scheme}://{userinfo}{}:{port}/{db}", bracketed(host))
 }
 
+/// A client of one node from its connection info, trusting the CA certificates `roots` (PEM)
+/// instead of the system's when given.
+#[cfg(any(feature = "cluster", feature = "sentinel"))]
+pub(crate) fn node_client(
+    info: redis::ConnectionInfo,
+    #[cfg(feature = "tls")] roots: Option<&Vec<u8>>,
+) -> RedisResult<redis::Client> {
+    #[cfg(feature = "tls")]
+    if let Some(roots) = roots {
+        return redis::Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(roots.clone()),
+            },
+        );
+    }
+    redis::Client::open(info)
+}
+
+/// `info` over RESP3, whatever protocol it asked for: tracking's invalidation links need its
+/// push messages.
+pub(crate) fn resp3(info: redis::ConnectionInfo) -> redis::ConnectionInfo {
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    info.set_redis_settings(settings)
+}
+
+/// A timeout of a topology's own requests (`what`), as the redis crate's errors are.
+#[cfg(any(feature = "cluster", feature = "sentinel"))]
+pub(crate) fn timed_out(what: &str) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("{what} timed out"),
+    ))
+}
+
 /// A host as it is written in a URL: IPv6 addresses in brackets.
 pub(crate) fn bracketed(host: &str) -> String {
     if host.contains(':') {

@@ -21,15 +21,16 @@
 //! # Topologies
 //!
 //! The link tracks the primary: a standalone server, the primary of a `replicas=` list, or
-//! the primary a Sentinel service names ([`Target`]); on a cluster, every node, replicas
-//! too, with a check at each heartbeat that no node it lacks has joined ([`covered`]). Replicas are not tracked: the fetches
-//! that install copies (`GET`+`PTTL`, rows routed `Primary`) read the primary, since a
-//! replica's answer could predate an invalidation already applied, and nothing would ever
-//! correct the copy. On Sentinel, the topology's watcher drops every copy the moment a
-//! failover is announced or the primary moves (before the new primary accepts a write, when
-//! the announcement is heard), the session that tracked the old primary ends, and the next
-//! one connects to the new primary once the failover is over, checked with `ROLE` on the link
-//! itself.
+//! the primary a Sentinel service names ([`Target`]); on a cluster, every node, its replicas
+//! too (a failover promotes one), with a check at each heartbeat, on one node in turn, that no
+//! node it lacks has joined ([`covered`]). The replicas of a `replicas=` list and of a
+//! Sentinel service are not tracked: the fetches that install copies (`GET`+`PTTL`, rows
+//! routed `Primary`) read the primary, since a replica's answer could predate an invalidation
+//! already applied, and nothing would ever correct the copy. On Sentinel, the topology's
+//! watcher drops every copy the moment a failover is announced or the primary moves (before
+//! the new primary accepts a write, when the announcement is heard), the session that tracked
+//! the old primary ends, and the next one connects to the new primary once the failover is
+//! over, checked with `ROLE` on the link itself.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +38,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, Value};
+use redis::{AsyncConnectionConfig, PushInfo, PushKind, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -80,7 +81,7 @@ impl Target {
     }
 
     /// Whether the server the session connected to (with `checked` from
-    /// [`client`](Self::client)) is still the one to track: a Sentinel failover that began
+    /// [`clients`](Self::clients)) is still the one to track: a Sentinel failover that began
     /// since makes it not.
     fn still_current(&self, checked: u64) -> bool {
         match self {
@@ -94,32 +95,65 @@ impl Target {
     }
 }
 
-/// Whether every node that the linked nodes of a cluster know (`CLUSTER NODES` asked on each
-/// link connection) is linked: a node that joined, and could accept writes the link does not
-/// hear, ends the session. Always true for one server.
+/// Whether every node that linked nodes of a cluster know (`CLUSTER NODES` asked on the
+/// link connections `asked`, at once) is linked: a node that joined, and could accept writes
+/// the link does not hear, ends the session. `hosts` are the connections' hosts (for a node
+/// listed without IP). Always true for one server.
 async fn covered(
     target: &Target,
     connections: &mut [MultiplexedConnection],
+    hosts: &[&str],
+    asked: std::ops::Range<usize>,
     linked: &std::collections::BTreeSet<&str>,
 ) -> bool {
     #[cfg(feature = "cluster")]
     if matches!(target, Target::Cluster(_)) {
-        for connection in connections.iter_mut() {
-            let Ok(text) = redis::cmd("CLUSTER")
-                .arg("NODES")
-                .query_async::<String>(connection)
-                .await
-            else {
-                return false;
-            };
-            let known = super::cluster::live_nodes(&text);
-            if !known.iter().all(|node| linked.contains(node.as_str())) {
+        let (Some(connections), Some(hosts)) =
+            (connections.get_mut(asked.clone()), hosts.get(asked))
+        else {
+            return false;
+        };
+        let nodes = redis::cmd("CLUSTER").arg("NODES").clone();
+        let answers = futures_util::future::join_all(
+            connections
+                .iter_mut()
+                .map(|connection| nodes.query_async::<String>(connection)),
+        )
+        .await;
+        return answers.into_iter().zip(hosts).all(|(text, host)| {
+            text.is_ok_and(|text| {
+                super::cluster::live_nodes(&text, host)
+                    .iter()
+                    .all(|node| linked.contains(node.as_str()))
+            })
+        });
+    }
+    let _ = (target, connections, hosts, asked, linked);
+    true
+}
+
+/// Sends `command` on every connection, at once: whether each one answered without error.
+async fn on_each(connections: &mut [MultiplexedConnection], command: &redis::Cmd) -> bool {
+    #[cfg(feature = "cluster")]
+    {
+        let answers = futures_util::future::join_all(
+            connections
+                .iter_mut()
+                .map(|connection| command.query_async::<()>(connection)),
+        )
+        .await;
+        answers.iter().all(Result::is_ok)
+    }
+    // One connection without clusters.
+    #[cfg(not(feature = "cluster"))]
+    {
+        for connection in connections {
+            if command.query_async::<()>(connection).await.is_err() {
                 return false;
             }
         }
+        true
     }
-    let _ = (target, connections, linked);
-    true
 }
 
 /// Starts the link of `near` on cachex's bridge runtime: it connects to `target`, turns
@@ -133,14 +167,9 @@ pub(crate) fn start(
     connect_timeout: Duration,
 ) -> redis::RedisResult<bool> {
     let target = match target {
-        Target::Server(client) => {
-            let info = client.get_connection_info().clone();
-            let settings = info
-                .redis_settings()
-                .clone()
-                .set_protocol(ProtocolVersion::RESP3);
-            Target::Server(redis::Client::open(info.set_redis_settings(settings))?)
-        }
+        Target::Server(client) => Target::Server(redis::Client::open(super::topology::resp3(
+            client.get_connection_info().clone(),
+        ))?),
         #[cfg(feature = "sentinel")]
         Target::Sentinel(topology) => {
             topology.track(near);
@@ -202,12 +231,17 @@ impl Link {
         let current = Arc::new(AtomicBool::new(true));
         let _ended = Ended(current.clone());
         let (clients, checked) = match self.target.clients().await {
+            Ok((clients, _)) if clients.is_empty() => return "no server to track could be found",
             Ok(found) => found,
             Err(_) => return "no server to track could be found",
         };
         let linked: std::collections::BTreeSet<&str> = clients
             .iter()
             .map(|(address, _)| address.as_str())
+            .collect();
+        let hosts: Vec<&str> = clients
+            .iter()
+            .map(|(address, _)| address.rsplit_once(':').map_or("", |(host, _)| host))
             .collect();
         let mut connections = Vec::with_capacity(clients.len());
         for (_, client) in &clients {
@@ -232,10 +266,8 @@ impl Link {
         // No copy is installed before the link is up (no fetch takes a token), so writes
         // before a node's tracking is on are seen by every fetch that may install.
         let asked = Instant::now();
-        for connection in &mut connections {
-            if track.query_async::<()>(connection).await.is_err() {
-                return "the server refused CLIENT TRACKING";
-            }
+        if !on_each(&mut connections, &track).await {
+            return "the server refused CLIENT TRACKING";
         }
         // A Sentinel's primary is checked on the link itself, tracking on: a demoted primary
         // would not hear the new primary's writes.
@@ -249,18 +281,32 @@ impl Link {
                 }
             }
         }
-        if !covered(&self.target, &mut connections, &linked).await {
+        let every = 0..connections.len();
+        if !covered(&self.target, &mut connections, &hosts, every, &linked).await {
             return "a cluster node is not linked";
         }
-        match self.near.upgrade() {
-            Some(near) => near.link_up(asked.into_std()),
-            None => return "the cache is gone",
-        }
-        // Checked after the link is up: a failover that began before is seen here, one that
-        // begins after drops the copies itself (see the Sentinel topology's `upheaval`).
+        // Checked before the link is up: a failover that began before must not let copies be
+        // served at all.
         if !self.target.still_current(checked) {
             return "a Sentinel failover began";
         }
+        let Some(near) = self.near.upgrade() else {
+            return "the cache is gone";
+        };
+        near.link_up(asked.into_std());
+        // And after: a failover that began between the two checks dropped copies while the
+        // link was still down, so the link goes down again at once. One that begins later
+        // drops the copies itself (see the Sentinel topology's `upheaval`).
+        if !self.target.still_current(checked) {
+            near.link_down("a Sentinel failover began");
+            return "a Sentinel failover began";
+        }
+        drop(near);
+        let ping = redis::cmd("PING");
+        // The node whose `CLUSTER NODES` the next heartbeat checks: one in turn, as each
+        // learns of a node that joined within a gossip round or so, and asking every node at
+        // each heartbeat would cost the cluster a reply of every node's line from each.
+        let mut turn = 0;
         loop {
             if tokio::time::timeout(heartbeat, closed.notified())
                 .await
@@ -269,19 +315,15 @@ impl Link {
                 return "the server closed the link";
             }
             let sent = Instant::now();
-            for connection in &mut connections {
-                if redis::cmd("PING")
-                    .query_async::<()>(connection)
-                    .await
-                    .is_err()
-                {
-                    return "the link's PING failed";
-                }
+            if !on_each(&mut connections, &ping).await {
+                return "the link's PING failed";
             }
             if !self.target.still_current(checked) {
                 return "a Sentinel failover began";
             }
-            if !covered(&self.target, &mut connections, &linked).await {
+            turn = (turn + 1) % connections.len();
+            let asked = turn..turn + 1;
+            if !covered(&self.target, &mut connections, &hosts, asked, &linked).await {
                 return "a cluster node is not linked";
             }
             match self.near.upgrade() {
