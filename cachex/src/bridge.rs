@@ -171,6 +171,7 @@ pub fn block_on<F: Future>(trait_name: &'static str, method: &'static str, futur
 }
 
 /// [`block_on`] for cachex's own native blocking code, which is not reported as bridged.
+#[cfg(feature = "cache")]
 #[inline(always)]
 pub(crate) fn run<F: Future>(future: F) -> F::Output {
     run_pinned(pin!(future))

@@ -75,6 +75,7 @@ impl Store {
     }
 
     /// Whether the backend is a cluster (a script's keys must then share a slot).
+    #[cfg(feature = "redis")]
     pub(crate) fn is_cluster(&self) -> bool {
         match self {
             #[cfg(feature = "redis")]
