@@ -33,6 +33,22 @@ impl fmt::Display for Int {
     }
 }
 
+/// Whether `bytes` may be number text for [`parse_python_int`] or [`parse_python_float`]: its
+/// first byte after ASCII whitespace can start one (a digit, a sign, a point, or the `i` or `n`
+/// of `inf` and `nan`). Anything else (a JSON string, object or array, a MessagePack or pickle
+/// payload, compressed bytes) is settled by this one look, without either parser.
+pub(super) fn may_be_number(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .is_some_and(|b| {
+            matches!(
+                b,
+                b'0'..=b'9' | b'+' | b'-' | b'.' | b'i' | b'I' | b'n' | b'N'
+            )
+        })
+}
+
 /// Parses `bytes` as Python's `int(bytes)` does in base 10: surrounding ASCII whitespace, an
 /// optional sign, ASCII digits with single underscores between them, leading zeros allowed.
 /// `None` if that fails, or if the number does not fit an `i128`/`u128` (Python has no limit).
@@ -380,6 +396,22 @@ mod tests {
         for text in refused {
             assert_eq!(parse_python_float(text), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn what_may_not_be_a_number_parses_as_neither() {
+        for first in 0..=u8::MAX {
+            for rest in [&b""[..], b"1", b"nf", b"nfinity", b"an", b"5e3", b".5"] {
+                let text = [&[first][..], rest].concat();
+                if !may_be_number(&text) {
+                    assert_eq!(parse_python_int(&text), None, "{text:?}");
+                    assert_eq!(parse_python_float(&text), None, "{text:?}");
+                }
+            }
+        }
+        assert!(may_be_number(b" \t-1"));
+        assert!(!may_be_number(b"\"1\""));
+        assert!(!may_be_number(b"  "));
     }
 
     #[test]

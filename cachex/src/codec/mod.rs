@@ -528,22 +528,26 @@ impl Codec {
     /// than `V`), or if decompression would produce more than the configured maximum.
     pub fn decode<V: DeserializeOwned>(&self, key: &str, bytes: &[u8]) -> Result<V> {
         let mut notes = Vec::new();
-        if let Some(n) = integer::parse_python_int(bytes) {
-            match integer::from_int(n) {
-                Some(value) => return Ok(value),
-                None => notes.push(format!(
-                    "the integer {n} is not a {}",
-                    short_type_name::<V>()
-                )),
+        if integer::may_be_number(bytes) {
+            if let Some(n) = integer::parse_python_int(bytes) {
+                match integer::from_int(n) {
+                    Some(value) => return Ok(value),
+                    None => notes.push(format!(
+                        "the integer {n} is not a {}",
+                        short_type_name::<V>()
+                    )),
+                }
             }
-        }
-        // Bare float text (`HINCRBYFLOAT`'s), as django-cachex 0.14.1 reads it: a float whatever
-        // the serializer. Not NaN or the infinities, which no serializer here reads as such and
-        // `INCRBYFLOAT` never stores: those go on to the serializers as before.
-        if let Some(x) = integer::parse_python_float(bytes).filter(|x| x.is_finite()) {
-            match integer::from_float(x) {
-                Some(value) => return Ok(value),
-                None => notes.push(format!("the float {x} is not a {}", short_type_name::<V>())),
+            // Bare float text (`HINCRBYFLOAT`'s), as django-cachex 0.14.1 reads it: a float
+            // whatever the serializer. Not NaN or the infinities, which no serializer here reads
+            // as such and `INCRBYFLOAT` never stores: those go on to the serializers as before.
+            if let Some(x) = integer::parse_python_float(bytes).filter(|x| x.is_finite()) {
+                match integer::from_float(x) {
+                    Some(value) => return Ok(value),
+                    None => {
+                        notes.push(format!("the float {x} is not a {}", short_type_name::<V>()))
+                    }
+                }
             }
         }
         let payload = self.decompress(key, bytes, &mut notes)?;
