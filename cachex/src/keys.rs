@@ -3,7 +3,9 @@
 //! Every operation of the cache takes the user's key; the prefix and the version are applied
 //! here, uniformly, for plain values and data structures alike.
 
+use std::cell::Cell;
 use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::{Error, Result};
@@ -196,6 +198,21 @@ impl Keys {
         Ok(made)
     }
 
+    /// [`make`](Self::make) at the default version, in a buffer this thread reuses rather than
+    /// a new allocation: for a call that only looks the key up (the blocking `get`).
+    pub(crate) fn make_reused(&self, key: &str) -> Result<MadeKey> {
+        if self.function.0.is_some() {
+            return self.make(key, None).map(MadeKey);
+        }
+        // A nested call (or one after the thread's buffer is gone) takes an empty one.
+        let mut made = MadeKey(REUSED.try_with(Cell::take).unwrap_or_default());
+        made.0.clear();
+        made.0.push_str(&self.head);
+        made.0.push_str(key);
+        self.validate(key, &made)?;
+        Ok(made)
+    }
+
     /// A `SCAN`/`KEYS` pattern for the user's `pattern`, inside this cache's prefix and version:
     /// glob characters in the prefix are escaped, so that no pattern reaches keys of another
     /// prefix; the user's own glob characters keep their meaning.
@@ -266,20 +283,29 @@ impl Keys {
     }
 
     /// Django's `memcache_key_warnings`, on the made key: warned about, refused, or let be.
+    #[inline]
     fn validate(&self, key: &str, made: &str) -> Result<()> {
-        if self.validation == KeyValidation::Off {
+        // Bytes bound characters from above, and the characters refused are ASCII: most keys
+        // are settled here, without decoding UTF-8; every byte is looked at (no early exit:
+        // the loop is branch-free, vectorized on long keys).
+        let suspicious = made.len() > MAX_KEY_LENGTH
+            || made
+                .bytes()
+                .fold(false, |seen, byte| seen | (byte < 33) | (byte == 127));
+        if self.validation == KeyValidation::Off || !suspicious {
             return Ok(());
         }
-        // Bytes bound characters from above, and the characters refused are ASCII: most keys
-        // are settled without decoding UTF-8.
-        let problem = if made.len() > MAX_KEY_LENGTH && made.chars().count() > MAX_KEY_LENGTH {
-            Some(format!("longer than {MAX_KEY_LENGTH} characters"))
+        self.refuse_or_warn(key, made)
+    }
+
+    /// [`validate`](Self::validate)'s answer for a key that may be one Django warns about.
+    #[cold]
+    fn refuse_or_warn(&self, key: &str, made: &str) -> Result<()> {
+        let reason = if made.chars().count() > MAX_KEY_LENGTH {
+            format!("longer than {MAX_KEY_LENGTH} characters")
         } else if made.bytes().any(|byte| byte < 33 || byte == 127) {
-            Some("contains control characters or spaces".to_owned())
+            "contains control characters or spaces".to_owned()
         } else {
-            None
-        };
-        let Some(reason) = problem else {
             return Ok(());
         };
         match self.validation {
@@ -295,6 +321,36 @@ impl Keys {
                 );
                 Ok(())
             }
+        }
+    }
+}
+
+thread_local! {
+    /// The buffer [`Keys::make_reused`] makes keys in, between two calls on this thread.
+    static REUSED: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// A buffer longer than this goes back to the allocator rather than stay with its thread.
+const REUSED_MAX: usize = 512;
+
+/// A made key in this thread's reused buffer, given back when dropped (see
+/// [`Keys::make_reused`]).
+pub(crate) struct MadeKey(String);
+
+impl Deref for MadeKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for MadeKey {
+    fn drop(&mut self) {
+        if self.0.capacity() <= REUSED_MAX {
+            let buffer = std::mem::take(&mut self.0);
+            // Gone at the thread's end: the buffer is then freed here.
+            let _ = REUSED.try_with(|reused| reused.set(buffer));
         }
     }
 }

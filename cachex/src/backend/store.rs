@@ -101,6 +101,17 @@ impl Store {
         }
     }
 
+    /// The in-memory store, for a call it answers at once on the caller's thread (no future,
+    /// no runtime); `None` for the other stores, and while calls are observed: those take
+    /// [`run`](Self::run).
+    #[inline]
+    pub(crate) fn memory_now(&self) -> Option<&Memory> {
+        match self {
+            Store::Memory(memory) if !observing() => Some(memory),
+            _ => None,
+        }
+    }
+
     /// Runs one command of the table about the caller's `key`: the one path every operation
     /// of the cache takes to a backend, and where an error gets the key its caller knows
     /// (backends only know made keys).

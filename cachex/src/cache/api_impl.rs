@@ -39,12 +39,16 @@ use crate::{Error, Result};
 impl CacheApi for CacheCore {
     async fn aget<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
         let value = self.read_value(key).await?;
-        self.count_lookups(
-            "get",
-            usize::from(value.is_some()),
-            usize::from(value.is_none()),
-        );
-        Ok(value)
+        Ok(self.counted_get(value))
+    }
+
+    /// Native where the store answers at once (in memory: no runtime, no future); elsewhere
+    /// the bridge runs `aget`, as the derived twin does.
+    fn get<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
+        match self.memory_now() {
+            Some(memory) => Ok(self.counted_get(self.read_value_in(memory, key)?)),
+            None => crate::__private::block_on("CacheApi", "get", std::pin::pin!(self.aget(key))),
+        }
     }
 
     async fn aset<V: Serialize + Sync + ?Sized>(

@@ -18,7 +18,7 @@ use crate::backend::command::{
     Del, Exists, FieldTtl, Get, GetDel, GetPttl, Mget, PersistExisting, Pexpire, Pttl, Rename,
     Scored, expiry_millis,
 };
-use crate::backend::memory::Apply;
+use crate::backend::memory::{Apply, Memory};
 use crate::backend::{Expiry, Store};
 use crate::codec::Codec;
 use crate::keys::Keys;
@@ -306,6 +306,30 @@ impl CacheCore {
         self.decode_optional(key, bytes)
     }
 
+    /// The in-memory store when a read can be done on the caller's thread, without a future
+    /// (see `Store::memory_now`; not under stampede prevention): then
+    /// [`read_value_in`](Self::read_value_in).
+    #[inline]
+    pub(super) fn memory_now(&self) -> Option<&Memory> {
+        self.store.memory_now().filter(|_| self.stampede.is_none())
+    }
+
+    /// [`read_value`](Self::read_value) on the in-memory store `memory`, done here: its `GET`
+    /// never waits. The key is made in this thread's reused buffer.
+    pub(super) fn read_value_in<V: DeserializeOwned>(
+        &self,
+        memory: &Memory,
+        key: &str,
+    ) -> Result<Option<V>> {
+        // No failing open: the store's `GET` fails only with `WRONGTYPE`.
+        let made = self.keys.make_reused(key)?;
+        let Some(bytes) = memory.get_now(&made).map_err(|err| err.about(key))? else {
+            return Ok(None);
+        };
+        drop(made);
+        self.codec.decode(key, &bytes).map(Some)
+    }
+
     /// Counts the hits and misses of a get-like `operation` (`get`, `get_many`, ...): the one
     /// place lookups are measured (`crate::metrics::lookups`, with the `metrics` feature and
     /// metrics enabled; nothing without the feature).
@@ -317,6 +341,17 @@ impl CacheCore {
         }
         #[cfg(not(feature = "metrics"))]
         let _ = (operation, hits, misses);
+    }
+
+    /// `get`'s value, counted as a hit or a miss.
+    #[inline(always)]
+    pub(super) fn counted_get<V>(&self, value: Option<V>) -> Option<V> {
+        self.count_lookups(
+            "get",
+            usize::from(value.is_some()),
+            usize::from(value.is_none()),
+        );
+        value
     }
 
     /// In fail-open mode, a connection failure or timeout becomes `fallback`, with a warning.

@@ -303,6 +303,13 @@ impl Memory {
         command.apply(self)
     }
 
+    /// `GET` of `key` through the gate, as [`isolated`](Self::isolated) runs `Get`, for a
+    /// caller that borrows its key.
+    pub(crate) fn get_now(&self, key: &str) -> Result<Option<Bytes>> {
+        let _shared = self.gate.shared(|visit| visit(key));
+        self.string(key)
+    }
+
     /// Nothing to close: there is no connection.
     pub(crate) async fn close(&self) -> Result<()> {
         Ok(())
