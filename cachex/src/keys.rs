@@ -376,6 +376,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reused_keys_are_the_made_ones() {
+        let keys = Keys::new().with_prefix("app");
+        let first = keys.make_reused("user:1").expect("a key");
+        // Made while the first is held: a buffer of its own.
+        let nested = keys.make_reused("user:22").expect("a key");
+        assert_eq!((&*first, &*nested), ("app:1:user:1", "app:1:user:22"));
+        drop((first, nested));
+        let long = "k".repeat(2 * REUSED_MAX);
+        assert_eq!(
+            &*keys.make_reused(&long).expect("a key"),
+            keys.make(&long, None).expect("a key")
+        );
+        assert_eq!(&*keys.make_reused("a").expect("a key"), "app:1:a");
+        let custom = keys.with_function(KeyFunction::new(|key, _, _| format!("[{key}]")));
+        assert_eq!(&*custom.make_reused("a").expect("a key"), "[a]");
+        let strict = Keys::new().with_validation(KeyValidation::Strict);
+        assert!(strict.make_reused("has space").is_err());
+    }
+
+    #[test]
     fn django_default_key_function() {
         let keys = Keys::new();
         assert_eq!(keys.make("k", None).ok().as_deref(), Some(":1:k"));
