@@ -562,14 +562,20 @@ impl Server {
                     .and_then(|value| T::from_redis_value(value).map_err(RedisError::from));
                 (outcome, Reached::Maybe)
             }
-            (Via::Open(connection), packet) => match by(deadline, packet.send(connection)).await {
-                Some(outcome) => (outcome, Reached::Maybe),
-                None => return Err(self.timed_out(&checkout)),
-            },
-            (Via::Link(link), packet) => match by(deadline, link.send(packet, route)).await {
-                Some(outcome) => outcome,
-                None => return Err(self.timed_out(&checkout)),
-            },
+            // Boxed, as the usual call's future would otherwise hold these larger ones: a
+            // pipeline, and every request through a link (its first, cluster, Sentinel).
+            (Via::Open(connection), packet) => {
+                match Box::pin(by(deadline, packet.send(connection))).await {
+                    Some(outcome) => (outcome, Reached::Maybe),
+                    None => return Err(self.timed_out(&checkout)),
+                }
+            }
+            (Via::Link(link), packet) => {
+                match Box::pin(by(deadline, link.send(packet, route))).await {
+                    Some(outcome) => outcome,
+                    None => return Err(self.timed_out(&checkout)),
+                }
+            }
         };
         if outcome.is_ok() {
             Connections::answered(&checkout);
