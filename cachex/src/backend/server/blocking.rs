@@ -116,7 +116,9 @@ impl BlockingPool {
         })
     }
 
-    /// Sends `packet` on a live idle connection, or a new one. The outer error is a timeout,
+    /// Sends `packet` on a live idle connection, or a new one; `now` is when the call started
+    /// (a connection's idle time counts from the start of the call that used it last, so it is
+    /// never underestimated, and a call reads the clock once). The outer error is a timeout,
     /// saying what was waited for (after a response timeout the connection is closed: a late
     /// answer must never be read as the next request's); the inner result is the server's answer or the connection's failure, as the
     /// async path gets them, with whether the request may have reached the server. A
@@ -124,8 +126,9 @@ impl BlockingPool {
     pub(crate) fn send<T: FromRedisValue>(
         &self,
         packet: Packet<'_>,
+        now: Instant,
     ) -> Result<(RedisResult<T>, Reached), Waiting> {
-        let mut connection = match self.checkout() {
+        let mut connection = match self.checkout(now) {
             Some(connection) => connection,
             None => match self.open() {
                 Ok(connection) => connection,
@@ -153,7 +156,7 @@ impl BlockingPool {
                     Ok(value) => T::from_redis_value(value).map_err(RedisError::from),
                     Err(err) => Err(err),
                 };
-                self.checkin(connection);
+                self.checkin(connection, now);
                 Ok((decoded, Reached::Maybe))
             }
             Err(err) if err.is_timeout() => Err(Waiting::Response),
@@ -166,19 +169,35 @@ impl BlockingPool {
         self.idle().clear();
     }
 
-    /// The most recently used idle connection that is still live; stale ones are closed.
-    fn checkout(&self) -> Option<Connection> {
+    /// An idle connection that is still live at `now`: the one this thread used last if it is
+    /// idle, else the most recently used one (a thread that keeps its own socket keeps it warm
+    /// in its core's caches, as a connection per thread does). Stale ones are closed.
+    fn checkout(&self, now: Instant) -> Option<Connection> {
+        let thread = this_thread();
         loop {
-            let connection = self.idle().pop()?;
-            if connection.idle_since.elapsed() <= IDLE_EXPIRY && connection.is_live() {
+            let connection = {
+                let mut idle = self.idle();
+                match idle
+                    .iter()
+                    .rposition(|connection| connection.thread == thread)
+                {
+                    Some(own) => idle.remove(own),
+                    None => idle.pop()?,
+                }
+            };
+            if now.saturating_duration_since(connection.idle_since) <= IDLE_EXPIRY
+                && connection.is_live()
+            {
                 return Some(connection);
             }
         }
     }
 
-    /// Puts a connection that answered back in the pool.
-    fn checkin(&self, mut connection: Connection) {
-        connection.idle_since = Instant::now();
+    /// Puts a connection that answered back in the pool, idle since `now`, marked as this
+    /// thread's.
+    fn checkin(&self, mut connection: Connection, now: Instant) {
+        connection.idle_since = now;
+        connection.thread = this_thread();
         let mut idle = self.idle();
         if idle.len() < MAX_IDLE {
             idle.push(connection);
@@ -197,6 +216,7 @@ impl BlockingPool {
             stream,
             parser: Parser::new(),
             idle_since: Instant::now(),
+            thread: this_thread(),
         };
         connection.set_timeouts(left(deadline)?)?;
         let settings = &self.settings;
@@ -237,6 +257,17 @@ impl BlockingPool {
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+thread_local! {
+    /// A byte whose address tells this thread from the others alive (see [`this_thread`]).
+    static THREAD: u8 = const { 0 };
+}
+
+/// This thread's token: the address of its [`THREAD`], unique among live threads (a later
+/// thread may get a dead one's, which only makes it prefer that thread's old connection).
+fn this_thread() -> usize {
+    THREAD.with(|byte| std::ptr::from_ref(byte).addr())
 }
 
 /// A TCP connection to `host:port` by `deadline` (each address the name resolves to in turn),
@@ -311,6 +342,8 @@ struct Connection {
     stream: Stream,
     parser: Parser,
     idle_since: Instant,
+    /// The [`this_thread`] token of the thread that used it last.
+    thread: usize,
 }
 
 impl Connection {
