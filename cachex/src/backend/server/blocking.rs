@@ -87,7 +87,17 @@ pub(crate) struct BlockingPool {
     settings: redis::RedisConnectionInfo,
     connect_timeout: Duration,
     response_timeout: Duration,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Idle>>,
+}
+
+/// A connection waiting in the pool (boxed, so that taking one from the middle of the list
+/// shifts only these few words under the lock).
+struct Idle {
+    /// The [`this_thread`] token of the thread that used it last.
+    thread: usize,
+    /// When the call that used it last started.
+    since: Instant,
+    connection: Box<Connection>,
 }
 
 impl BlockingPool {
@@ -128,10 +138,11 @@ impl BlockingPool {
         packet: Packet<'_>,
         now: Instant,
     ) -> Result<(RedisResult<T>, Reached), Waiting> {
-        let mut connection = match self.checkout(now) {
+        let thread = this_thread();
+        let mut connection = match self.checkout(thread, now) {
             Some(connection) => connection,
             None => match self.open() {
-                Ok(connection) => connection,
+                Ok(connection) => Box::new(connection),
                 Err(err) if err.is_timeout() => return Err(Waiting::Connect),
                 Err(err) => return Ok((Err(err), Reached::No)),
             },
@@ -156,7 +167,7 @@ impl BlockingPool {
                     Ok(value) => T::from_redis_value(value).map_err(RedisError::from),
                     Err(err) => Err(err),
                 };
-                self.checkin(connection, now);
+                self.checkin(connection, thread, now);
                 Ok((decoded, Reached::Maybe))
             }
             Err(err) if err.is_timeout() => Err(Waiting::Response),
@@ -169,38 +180,34 @@ impl BlockingPool {
         self.idle().clear();
     }
 
-    /// An idle connection that is still live at `now`: the one this thread used last if it is
+    /// An idle connection that is still live at `now`: the one `thread` used last if it is
     /// idle, else the most recently used one (a thread that keeps its own socket keeps it warm
     /// in its core's caches, as a connection per thread does). Stale ones are closed.
-    fn checkout(&self, now: Instant) -> Option<Connection> {
-        let thread = this_thread();
+    fn checkout(&self, thread: usize, now: Instant) -> Option<Box<Connection>> {
         loop {
-            let connection = {
+            let idle = {
                 let mut idle = self.idle();
-                match idle
-                    .iter()
-                    .rposition(|connection| connection.thread == thread)
-                {
+                match idle.iter().rposition(|idle| idle.thread == thread) {
                     Some(own) => idle.remove(own),
                     None => idle.pop()?,
                 }
             };
-            if now.saturating_duration_since(connection.idle_since) <= IDLE_EXPIRY
-                && connection.is_live()
+            if now.saturating_duration_since(idle.since) <= IDLE_EXPIRY && idle.connection.is_live()
             {
-                return Some(connection);
+                return Some(idle.connection);
             }
         }
     }
 
-    /// Puts a connection that answered back in the pool, idle since `now`, marked as this
-    /// thread's.
-    fn checkin(&self, mut connection: Connection, now: Instant) {
-        connection.idle_since = now;
-        connection.thread = this_thread();
+    /// Puts a connection that answered back in the pool: `thread`'s, idle since `now`.
+    fn checkin(&self, connection: Box<Connection>, thread: usize, now: Instant) {
         let mut idle = self.idle();
         if idle.len() < MAX_IDLE {
-            idle.push(connection);
+            idle.push(Idle {
+                thread,
+                since: now,
+                connection,
+            });
         }
     }
 
@@ -215,8 +222,6 @@ impl BlockingPool {
         let mut connection = Connection {
             stream,
             parser: Parser::new(),
-            idle_since: Instant::now(),
-            thread: this_thread(),
         };
         connection.set_timeouts(left(deadline)?)?;
         let settings = &self.settings;
@@ -254,7 +259,7 @@ impl BlockingPool {
         Ok(connection)
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -341,9 +346,6 @@ impl Write for &Stream {
 struct Connection {
     stream: Stream,
     parser: Parser,
-    idle_since: Instant,
-    /// The [`this_thread`] token of the thread that used it last.
-    thread: usize,
 }
 
 impl Connection {
