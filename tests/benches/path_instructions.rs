@@ -21,6 +21,8 @@ use redis::IntoConnectionInfo;
 const KEYS: usize = 1000;
 /// Tasks of the concurrent paths.
 const TASKS: usize = 256;
+/// OS threads of the concurrent blocking paths.
+const THREADS: usize = 16;
 
 fn decode(bytes: &[u8]) -> String {
     serde_json::from_slice(bytes).expect("a JSON string")
@@ -119,6 +121,34 @@ fn server(path: &str, calls: u64) {
                 drop(black_box(cache.get::<String>("bench:value").expect("get")));
             }
         }
+        // The calls split among THREADS OS threads: one cache, or a `Connection` each (with
+        // the decode, or raw).
+        "get_threads" => std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    for _ in 0..calls / THREADS as u64 {
+                        drop(black_box(cache.get::<String>("bench:value").expect("get")));
+                    }
+                });
+            }
+        }),
+        "conn_get_threads" | "conn_get_decode_threads" => std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                let mut conn = client.get_connection().expect("a connection");
+                let key = &key_made;
+                scope.spawn(move || {
+                    for _ in 0..calls / THREADS as u64 {
+                        let bytes: Option<Vec<u8>> =
+                            redis::cmd("GET").arg(key).query(&mut conn).expect("GET");
+                        if path == "conn_get_decode_threads" {
+                            drop(black_box(decode(&bytes.expect("hit"))));
+                        } else {
+                            drop(black_box(bytes));
+                        }
+                    }
+                });
+            }
+        }),
         "conn_get_decode" => {
             for _ in 0..calls {
                 let bytes: Option<Vec<u8>> = redis::cmd("GET")

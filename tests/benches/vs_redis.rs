@@ -61,7 +61,11 @@ impl Plan {
         let quick = std::env::var_os("CACHEX_BENCH_QUICK")
             .is_some_and(|v| !v.is_empty() && v != "0")
             || std::env::args().any(|arg| arg == "--quick" || arg == "quick");
-        if quick {
+        // `CACHEX_BENCH_ROUNDS=N`: N measured rounds per case instead of the plan's.
+        let rounds = std::env::var("CACHEX_BENCH_ROUNDS")
+            .ok()
+            .and_then(|rounds| rounds.parse().ok());
+        let mut plan = if quick {
             Plan {
                 quick,
                 rounds: 3,
@@ -81,7 +85,11 @@ impl Plan {
                 memory_ops: 100_000,
                 codec_ops: 200,
             }
+        };
+        if let Some(rounds) = rounds.filter(|&rounds| rounds > 0) {
+            plan.rounds = rounds;
         }
+        plan
     }
 }
 
@@ -940,14 +948,7 @@ fn many(
     drop(bytes);
 }
 
-fn concurrency(
-    plan: &Plan,
-    rows: &mut Vec<Row>,
-    runtime: &Runtime,
-    server: &Server,
-    cache: &Cache,
-    peers: &Peers,
-) {
+fn concurrency(plan: &Plan, rows: &mut Vec<Row>, runtime: &Runtime, cache: &Cache, peers: &Peers) {
     let made = made_key(cache, KEY);
     cache.set(KEY, &value_100(), Timeout::Default).expect("set");
 
@@ -1027,7 +1028,12 @@ fn concurrency(
         }
         compare(plan, rows, &case, Unit::Throughput, ops, cachex_side, list);
     }
+}
 
+/// The OS-thread rows of the concurrency group (alone: `CACHEX_BENCH_GROUPS=threads`).
+fn threads(plan: &Plan, rows: &mut Vec<Row>, server: &Server, cache: &Cache) {
+    let made = made_key(cache, KEY);
+    cache.set(KEY, &value_100(), Timeout::Default).expect("set");
     eprintln!("OS threads: blocking get on one cache vs GET on a Connection per thread");
     for threads in [1_u64, 16] {
         let per_thread = (plan.sweep_ops / threads).max(1);
@@ -1618,7 +1624,8 @@ fn main() {
         if plan.quick { ", quick mode" } else { "" }
     );
 
-    // `CACHEX_BENCH_GROUPS=concurrency,memory` runs only those groups of cases.
+    // `CACHEX_BENCH_GROUPS=concurrency,memory` runs only those groups of cases (`threads`:
+    // the concurrency group's OS-thread rows alone).
     let groups = std::env::var("CACHEX_BENCH_GROUPS").unwrap_or_default();
     let wanted = |group: &str| groups.is_empty() || groups.split(',').any(|name| name == group);
     let peers = Peers {
@@ -1640,7 +1647,10 @@ fn main() {
         many(&plan, &mut rows, &runtime, &server, &cache, &peers);
     }
     if wanted("concurrency") {
-        concurrency(&plan, &mut rows, &runtime, &server, &cache, &peers);
+        concurrency(&plan, &mut rows, &runtime, &cache, &peers);
+    }
+    if wanted("concurrency") || wanted("threads") {
+        threads(&plan, &mut rows, &server, &cache);
     }
     if wanted("memory") {
         memory(&plan, &mut rows);

@@ -97,6 +97,17 @@ pub(super) fn parse_python_int(bytes: &[u8]) -> Option<Int> {
 /// sign, decimal digits with single underscores between digits, an optional fraction and
 /// exponent, or `inf`, `infinity`, `nan` in any case. `None` if that fails.
 pub(super) fn parse_python_float(bytes: &[u8]) -> Option<f64> {
+    // Refused at the first byte that is not whitespace when it cannot start a float (a
+    // serializer's payload, say), before the whole text is validated and scanned.
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
+    if !matches!(
+        first,
+        b'+' | b'-' | b'.' | b'0'..=b'9' | b'i' | b'I' | b'n' | b'N'
+    ) {
+        return None;
+    }
     let text = std::str::from_utf8(bytes)
         .ok()?
         .trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r'));
@@ -377,6 +388,8 @@ mod tests {
         }
         assert!(parse_python_float(b"-Infinity").is_some_and(|x| x == f64::NEG_INFINITY));
         assert!(parse_python_float(b"nan").is_some_and(f64::is_nan));
+        assert!(parse_python_float(b" INF").is_some_and(|x| x == f64::INFINITY));
+        assert!(parse_python_float(b"NaN").is_some_and(f64::is_nan));
         let refused: &[&[u8]] = &[
             b"",
             b" ",

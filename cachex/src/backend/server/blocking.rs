@@ -7,7 +7,9 @@
 //! the socket on a runtime worker, and back to the waiting caller. On a thread that is blocked
 //! anyway, the request is better written and read right there, on a blocking socket: the same
 //! two system calls as the redis crate's own blocking client. The connections are pooled, one
-//! per concurrent blocking caller.
+//! per concurrent blocking caller, and a thread takes back the connection it used last when it
+//! is idle: like a connection per thread, each socket then stays in one core's caches (16
+//! threads sharing a pool paid more per `send` in the kernel than a `Connection` each).
 //!
 //! The connections are cachex's own (the redis crate's parser over a `std` socket) so that the
 //! pool can see what the redis crate's blocking connection hides:
@@ -87,7 +89,17 @@ pub(crate) struct BlockingPool {
     settings: redis::RedisConnectionInfo,
     connect_timeout: Duration,
     response_timeout: Duration,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Idle>>,
+}
+
+/// A connection waiting in the pool (boxed, so that taking one from the middle of the list
+/// shifts only these few words under the lock).
+struct Idle {
+    /// The [`this_thread`] token of the thread that used it last.
+    thread: usize,
+    /// When the call that used it last started.
+    since: Instant,
+    connection: Box<Connection>,
 }
 
 impl BlockingPool {
@@ -116,7 +128,9 @@ impl BlockingPool {
         })
     }
 
-    /// Sends `packet` on a live idle connection, or a new one. The outer error is a timeout,
+    /// Sends `packet` on a live idle connection, or a new one; `now` is when the call started
+    /// (a connection's idle time counts from the start of the call that used it last, so it is
+    /// never underestimated, and a call reads the clock once). The outer error is a timeout,
     /// saying what was waited for (after a response timeout the connection is closed: a late
     /// answer must never be read as the next request's); the inner result is the server's answer or the connection's failure, as the
     /// async path gets them, with whether the request may have reached the server. A
@@ -124,11 +138,13 @@ impl BlockingPool {
     pub(crate) fn send<T: FromRedisValue>(
         &self,
         packet: Packet<'_>,
+        now: Instant,
     ) -> Result<(RedisResult<T>, Reached), Waiting> {
-        let mut connection = match self.checkout() {
+        let thread = this_thread();
+        let mut connection = match self.checkout(thread, now) {
             Some(connection) => connection,
             None => match self.open() {
-                Ok(connection) => connection,
+                Ok(connection) => Box::new(connection),
                 Err(err) if err.is_timeout() => return Err(Waiting::Connect),
                 Err(err) => return Ok((Err(err), Reached::No)),
             },
@@ -153,7 +169,7 @@ impl BlockingPool {
                     Ok(value) => T::from_redis_value(value).map_err(RedisError::from),
                     Err(err) => Err(err),
                 };
-                self.checkin(connection);
+                self.checkin(connection, thread, now);
                 Ok((decoded, Reached::Maybe))
             }
             Err(err) if err.is_timeout() => Err(Waiting::Response),
@@ -166,22 +182,34 @@ impl BlockingPool {
         self.idle().clear();
     }
 
-    /// The most recently used idle connection that is still live; stale ones are closed.
-    fn checkout(&self) -> Option<Connection> {
+    /// An idle connection that is still live at `now`: the one `thread` used last if it is
+    /// idle, else the most recently used one (a thread that keeps its own socket keeps it warm
+    /// in its core's caches, as a connection per thread does). Stale ones are closed.
+    fn checkout(&self, thread: usize, now: Instant) -> Option<Box<Connection>> {
         loop {
-            let connection = self.idle().pop()?;
-            if connection.idle_since.elapsed() <= IDLE_EXPIRY && connection.is_live() {
-                return Some(connection);
+            let idle = {
+                let mut idle = self.idle();
+                match idle.iter().rposition(|idle| idle.thread == thread) {
+                    Some(own) => idle.remove(own),
+                    None => idle.pop()?,
+                }
+            };
+            if now.saturating_duration_since(idle.since) <= IDLE_EXPIRY && idle.connection.is_live()
+            {
+                return Some(idle.connection);
             }
         }
     }
 
-    /// Puts a connection that answered back in the pool.
-    fn checkin(&self, mut connection: Connection) {
-        connection.idle_since = Instant::now();
+    /// Puts a connection that answered back in the pool: `thread`'s, idle since `now`.
+    fn checkin(&self, connection: Box<Connection>, thread: usize, now: Instant) {
         let mut idle = self.idle();
         if idle.len() < MAX_IDLE {
-            idle.push(connection);
+            idle.push(Idle {
+                thread,
+                since: now,
+                connection,
+            });
         }
     }
 
@@ -196,7 +224,6 @@ impl BlockingPool {
         let mut connection = Connection {
             stream,
             parser: Parser::new(),
-            idle_since: Instant::now(),
         };
         connection.set_timeouts(left(deadline)?)?;
         let settings = &self.settings;
@@ -234,9 +261,20 @@ impl BlockingPool {
         Ok(connection)
     }
 
-    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+thread_local! {
+    /// A byte whose address tells this thread from the others alive (see [`this_thread`]).
+    static THREAD: u8 = const { 0 };
+}
+
+/// This thread's token: the address of its [`THREAD`], unique among live threads (a later
+/// thread may get a dead one's, which only makes it prefer that thread's old connection).
+fn this_thread() -> usize {
+    THREAD.with(|byte| std::ptr::from_ref(byte).addr())
 }
 
 /// A TCP connection to `host:port` by `deadline` (each address the name resolves to in turn),
@@ -310,7 +348,6 @@ impl Write for &Stream {
 struct Connection {
     stream: Stream,
     parser: Parser,
-    idle_since: Instant,
 }
 
 impl Connection {

@@ -417,8 +417,7 @@ impl Server {
         script: Option<&str>,
     ) -> Result<T> {
         let started = Instant::now();
-        let deadline = started.checked_add(self.response_timeout);
-        match self.send(route, packet, deadline).await {
+        match self.send(route, packet, started).await {
             Ok((Ok(value), _, _)) => Ok(value),
             // Boxed, as failures are rare: the usual call's future holds only the first
             // attempt, not the loop's replays, script loading and pauses.
@@ -439,14 +438,15 @@ impl Server {
         started: Instant,
         first: Result<(redis::RedisResult<T>, Reached, Option<u64>)>,
     ) -> Result<T> {
-        let mut deadline = started.checked_add(self.response_timeout);
+        // When the current attempt started: its response timeout counts from there.
+        let mut attempt = started;
         let mut replayed = false;
         let mut pause = RETRY_FIRST_PAUSE;
         let mut first = Some(first);
         loop {
             let sent = match first.take() {
                 Some(sent) => sent,
-                None => self.send(route, packet, deadline).await,
+                None => self.send(route, packet, attempt).await,
             };
             let (outcome, reached, generation) = match sent {
                 Ok(sent) => sent,
@@ -463,7 +463,7 @@ impl Server {
                 let mut load = redis::cmd("SCRIPT");
                 load.arg("LOAD").arg(script);
                 let (loaded, _, _) = self
-                    .send::<String>(Route::Writes, Packet::One(&load), deadline)
+                    .send::<String>(Route::Writes, Packet::One(&load), attempt)
                     .await?;
                 loaded.map_err(|err| self.error(err))?;
                 continue;
@@ -521,28 +521,32 @@ impl Server {
             };
             tokio::time::sleep(wait).await;
             pause = pause.saturating_mul(2).min(RETRY_MAX_PAUSE);
-            deadline = Instant::now().checked_add(self.response_timeout);
+            attempt = Instant::now();
         }
     }
 
     /// Sends `packet` once: on a pooled blocking connection when the caller owns its thread
-    /// (see [`blocking`]), else on the current runtime's connection, by `deadline`. The outer
+    /// (see [`blocking`]), else on the current runtime's connection, within the response
+    /// timeout counted from `started`. The outer
     /// error is the timeout; the inner result is the server's answer or the connection's
     /// failure, with the generation of the runtime connection it was sent on.
     async fn send<T: FromRedisValue>(
         &self,
         route: Route,
         packet: Packet<'_>,
-        deadline: Option<Instant>,
+        started: Instant,
     ) -> Result<(redis::RedisResult<T>, Reached, Option<u64>)> {
         if let Some(pool) = self
             .blocking
             .as_ref()
             .filter(|_| crate::bridge::may_block())
         {
-            let (outcome, reached) = pool.send(packet).map_err(|waited| self.timeout(waited))?;
+            let (outcome, reached) = pool
+                .send(packet, started.into_std())
+                .map_err(|waited| self.timeout(waited))?;
             return Ok((outcome, reached, None));
         }
+        let deadline = started.checked_add(self.response_timeout);
         let mut checkout = self
             .connections
             .current(&self.connector, &self.location)
