@@ -97,17 +97,6 @@ pub(super) fn parse_python_int(bytes: &[u8]) -> Option<Int> {
 /// sign, decimal digits with single underscores between digits, an optional fraction and
 /// exponent, or `inf`, `infinity`, `nan` in any case. `None` if that fails.
 pub(super) fn parse_python_float(bytes: &[u8]) -> Option<f64> {
-    // Refused at the first byte that is not whitespace when it cannot start a float (a
-    // serializer's payload, say), before the whole text is validated and scanned.
-    let first = bytes
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
-    if !matches!(
-        first,
-        b'+' | b'-' | b'.' | b'0'..=b'9' | b'i' | b'I' | b'n' | b'N'
-    ) {
-        return None;
-    }
     let text = std::str::from_utf8(bytes)
         .ok()?
         .trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r'));
