@@ -4,10 +4,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::Instant;
 use super::stream::Stream;
 
 /// A collection, changed in place under its key's compute.

@@ -1,12 +1,13 @@
 //! Hash commands on the in-memory store.
 
 use std::collections::hash_map;
-use std::time::Instant;
 
 use bytes::Bytes;
 
 use super::data::Hash;
-use super::{Apply, Memory, count, deadline_in, millis_left, unix_millis_at, unix_millis_now};
+use super::{
+    Apply, Instant, Memory, count, deadline_in, millis_left, unix_millis_at, unix_millis_now,
+};
 use crate::backend::command::{
     FieldTtl, Hdel, Hexists, Hget, HgetAll, Hgetex, HincrBy, HincrByFloat, Hkeys, Hlen, Hmget,
     Hpersist, Hpexpire, HpexpireAt, HpexpireTime, Hpttl, Hset, HsetNx, Hsetex, Hvals,

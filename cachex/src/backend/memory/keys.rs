@@ -1,12 +1,14 @@
 //! Key commands on the in-memory store: existence, deletion, expiry, type, renames, scans,
 //! and the lock scripts' semantics.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::map::Op;
 
 use super::data::{Data, lock};
-use super::{Apply, Entry, Memory, count, millis_left, unix_millis_at, unix_millis_now, weight};
+use super::{
+    Apply, Entry, Instant, Memory, count, millis_left, unix_millis_at, unix_millis_now, weight,
+};
 use crate::backend::command::{
     Del, DeleteIfEquals, Eval, Exists, ExpireIfEquals, FlushDb, GetPttl, InfoReply, MemoryUsage,
     MgetPttl, Persist, PersistExisting, Pexpire, PexpireAt, PexpireTime, Pttl, Rename, RenameNx,

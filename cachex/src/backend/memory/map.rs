@@ -27,12 +27,11 @@ use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry as Slot;
 
-use super::{Bound, Entry, weight};
+use super::{Bound, Entry, Instant, weight};
 
 /// How many shards (a power of two).
 const SHARDS: usize = 32;

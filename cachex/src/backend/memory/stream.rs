@@ -4,11 +4,11 @@
 //! not above the top item, ...).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{Apply, Memory, count, unix_millis_now};
+use super::{Apply, Instant, Memory, count, unix_millis_now};
 use crate::backend::command::{
     Consumers, Groups, Pending, RawAutoClaim, RawEntry, RawStreamInfo, Streams, Summary, Xack,
     Xadd, Xautoclaim, Xclaim, Xdel, XgroupCreate, XgroupDelConsumer, XgroupDestroy, XgroupSetId,
