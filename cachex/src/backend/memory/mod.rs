@@ -150,7 +150,8 @@ fn wrong_type(key: &str) -> Error {
     }
 }
 
-/// When an expiry ends, from now; a duration too long to represent never ends.
+/// When an expiry ends, from now; a duration too long to represent (the clock counts
+/// nanoseconds in a `u64`: about 584 years from the machine's start) never ends.
 fn deadline(expiry: Expiry) -> Option<Instant> {
     match expiry {
         Expiry::Never => None,
