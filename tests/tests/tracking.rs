@@ -964,6 +964,34 @@ fn copies_are_shared_by_both_surfaces_and_dropped_by_flush_and_clear() {
     assert_eq!(cache.get::<i64>("b").expect("get"), None);
 }
 
+/// Every read counts one lookup, a hit or a miss, whichever path serves it (a blocking read
+/// of a copy is answered on the caller's thread, the others through the call path).
+#[test]
+fn each_read_counts_one_hit_or_one_miss() {
+    let server = Server::start(ServerKind::Redis);
+    let cache = live_tracking(&server);
+    cache.set("a", &1, Timeout::Never).expect("set");
+    assert_eq!(until_hit(&cache, "a"), Some(1));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let before = cache.tracking_stats().expect("tracking");
+    for _ in 0..3 {
+        assert_eq!(cache.get::<i64>("a").expect("get"), Some(1));
+    }
+    let value: Option<i64> = runtime.block_on(cache.aget("a")).expect("aget");
+    assert_eq!(value, Some(1));
+    let hit = cache.tracking_stats().expect("tracking");
+    assert_eq!((hit.hits - before.hits, hit.misses - before.misses), (4, 0));
+    // A key never read before: one miss, on either surface.
+    assert_eq!(cache.get::<i64>("never").expect("get"), None);
+    let value: Option<i64> = runtime.block_on(cache.aget("never either")).expect("aget");
+    assert_eq!(value, None);
+    let missed = cache.tracking_stats().expect("tracking");
+    assert_eq!((missed.hits - hit.hits, missed.misses - hit.misses), (0, 2));
+}
+
 #[test]
 fn a_copy_never_outlives_its_key() {
     let server = Server::start(ServerKind::Redis);

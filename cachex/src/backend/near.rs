@@ -145,23 +145,31 @@ impl Near {
 
     /// The copy of `key`, or a token to fetch it with.
     pub(crate) fn lookup(&self, key: &str) -> Lookup {
-        let now = Instant::now();
-        if !self.live(now) {
-            self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        if let Some((value, expires)) = self.hit(key) {
+            return Lookup::Hit(value, expires);
+        }
+        self.counters.misses.fetch_add(1, Ordering::Relaxed);
+        if !self.live(Instant::now()) {
             return Lookup::Miss(None);
         }
-        match self.copies.get(key) {
-            Some(copy) if copy.expires.is_none_or(|at| now < at) => {
-                self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                Lookup::Hit(copy.value, copy.expires)
-            }
-            // The token is taken before the fetch is sent: an invalidation received earlier
-            // was for a write the fetch sees.
-            _ => {
-                self.counters.misses.fetch_add(1, Ordering::Relaxed);
-                Lookup::Miss(Some(self.token(key.as_bytes())))
-            }
+        // The token is taken before the fetch is sent: an invalidation received earlier was
+        // for a write the fetch sees.
+        Lookup::Miss(Some(self.token(key.as_bytes())))
+    }
+
+    /// The copy of `key` and its expiry when one may be served, counted as a hit; `None`
+    /// otherwise, counting nothing (a read then takes [`lookup`](Self::lookup)).
+    pub(crate) fn hit(&self, key: &str) -> Option<(Option<Bytes>, Option<Instant>)> {
+        let now = Instant::now();
+        if !self.live(now) {
+            return None;
         }
+        let copy = self
+            .copies
+            .get(key)
+            .filter(|copy| copy.expires.is_none_or(|at| now < at))?;
+        self.counters.hits.fetch_add(1, Ordering::Relaxed);
+        Some((copy.value, copy.expires))
     }
 
     /// Keeps `value` of `key`, read with `token` while `pttl` was its time left (Redis's

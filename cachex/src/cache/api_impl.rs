@@ -42,11 +42,11 @@ impl CacheApi for CacheCore {
         Ok(self.counted_get(value))
     }
 
-    /// Native where the store answers at once (in memory: no runtime, no future); elsewhere
-    /// the bridge runs `aget`, as the derived twin does.
+    /// Native where the value is at hand (the in-memory store, a near cache's copy: no
+    /// runtime, no future); elsewhere the bridge runs `aget`, as the derived twin does.
     fn get<V: DeserializeOwned + Send>(&self, key: &str) -> Result<Option<V>> {
-        match self.memory_now() {
-            Some(memory) => Ok(self.counted_get(self.read_value_in(memory, key)?)),
+        match self.read_now(key)? {
+            Some(value) => Ok(self.counted_get(value)),
             None => crate::__private::block_on("CacheApi", "get", std::pin::pin!(self.aget(key))),
         }
     }

@@ -18,7 +18,7 @@ use crate::backend::command::{
     Del, Exists, FieldTtl, Get, GetDel, GetPttl, Mget, PersistExisting, Pexpire, Pttl, Rename,
     Scored, expiry_millis,
 };
-use crate::backend::memory::{Apply, Memory};
+use crate::backend::memory::Apply;
 use crate::backend::{Expiry, Store};
 use crate::codec::Codec;
 use crate::keys::Keys;
@@ -207,6 +207,9 @@ impl CacheCore {
     pub(super) async fn get_bytes(&self, key: &str, made: String) -> Result<Option<Bytes>> {
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {
+            if let Some((copy, _)) = near.hit(&made) {
+                return Ok(copy);
+            }
             // Boxed: a read with tracking has a future of its own size, kept out of the
             // plain read's.
             return Box::pin(super::near::get(self, near, key, made)).await;
@@ -306,28 +309,33 @@ impl CacheCore {
         self.decode_optional(key, bytes)
     }
 
-    /// The in-memory store when a read can be done on the caller's thread, without a future
-    /// (see `Store::memory_now`; not under stampede prevention): then
-    /// [`read_value_in`](Self::read_value_in).
-    #[inline]
-    pub(super) fn memory_now(&self) -> Option<&Memory> {
-        self.store.memory_now().filter(|_| self.stampede.is_none())
-    }
-
-    /// [`read_value`](Self::read_value) on the in-memory store `memory`, done here: its `GET`
-    /// never waits. The key is made in this thread's reused buffer.
-    pub(super) fn read_value_in<V: DeserializeOwned>(
-        &self,
-        memory: &Memory,
-        key: &str,
-    ) -> Result<Option<V>> {
-        // No failing open: the store's `GET` fails only with `WRONGTYPE`.
-        let made = self.keys.make_reused(key)?;
-        let Some(bytes) = memory.get_now(&made).map_err(|err| err.about(key))? else {
+    /// `get`'s value when the caller's thread can have it at once, without a future or a
+    /// runtime: from the in-memory store (its `GET` never waits) while nothing observes the
+    /// call (see `Store::memory_now`), or from a near cache's copy (tracking; a copy's hit is
+    /// never traced). `None` when the call must run `aget`: another store, no copy to serve,
+    /// or stampede prevention (its rules need the read's time left). The key is made in this
+    /// thread's reused buffer.
+    pub(super) fn read_now<V: DeserializeOwned>(&self, key: &str) -> Result<Option<Option<V>>> {
+        if self.stampede.is_some() {
             return Ok(None);
-        };
-        drop(made);
-        self.codec.decode(key, &bytes).map(Some)
+        }
+        if let Some(memory) = self.store.memory_now() {
+            // No failing open: the store's `GET` fails only with `WRONGTYPE`.
+            let made = self.keys.make_reused(key)?;
+            let bytes = memory.get_now(&made).map_err(|err| err.about(key))?;
+            drop(made);
+            return self.decode_optional(key, bytes).map(Some);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            let made = self.keys.make_reused(key)?;
+            let Some((bytes, _)) = near.hit(&made) else {
+                return Ok(None);
+            };
+            drop(made);
+            return self.decode_optional(key, bytes).map(Some);
+        }
+        Ok(None)
     }
 
     /// Counts the hits and misses of a get-like `operation` (`get`, `get_many`, ...): the one
