@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::CacheCore;
 use crate::backend::command::{Get, GetPttl, Mget, MgetPttl};
-use crate::backend::near::{Lookup, Near, pttl as left_of};
+use crate::backend::near::{Instant, Lookup, Near, pttl as left_of};
 use crate::{Error, Result};
 
 /// `get`'s bytes: the copy, or the server's value (kept as a copy when sound).
@@ -53,7 +53,7 @@ async fn read(
             Ok((value, Some(left)))
         }
         Lookup::Miss(Some(token)) => {
-            let fetched = std::time::Instant::now();
+            let fetched = Instant::now();
             let (value, left) = core.run(key, GetPttl { key: made.clone() }).await?;
             near.install(&made, token, value.clone(), left, fetched);
             Ok((value, Some(left)))
@@ -122,7 +122,7 @@ async fn read_many(
         }
         return Ok(values);
     }
-    let fetched_at = std::time::Instant::now();
+    let fetched_at = Instant::now();
     let fetched = if core.store.is_cluster() {
         // A script's keys must share a slot on a cluster: one key's `MGET`+`PTTL` per key (a
         // key of another type reads as nil, as `MGET` has it), in one pipeline (which the

@@ -42,7 +42,7 @@ use redis::{AsyncConnectionConfig, PushInfo, PushKind, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::backend::near::Near;
+use crate::backend::near::{self, Near};
 
 /// The first pause before the link is opened again after a loss.
 const FIRST_PAUSE: Duration = Duration::from_millis(10);
@@ -265,7 +265,7 @@ impl Link {
         }
         // No copy is installed before the link is up (no fetch takes a token), so writes
         // before a node's tracking is on are seen by every fetch that may install.
-        let asked = Instant::now();
+        let asked = near::Instant::now();
         if !on_each(&mut connections, &track).await {
             return "the server refused CLIENT TRACKING";
         }
@@ -293,7 +293,7 @@ impl Link {
         let Some(near) = self.near.upgrade() else {
             return "the cache is gone";
         };
-        near.link_up(asked.into_std());
+        near.link_up(asked);
         // And after: a failover that began between the two checks dropped copies while the
         // link was still down, so the link goes down again at once. One that begins later
         // drops the copies itself (see the Sentinel topology's `upheaval`).
@@ -314,7 +314,7 @@ impl Link {
             {
                 return "the server closed the link";
             }
-            let sent = Instant::now();
+            let sent = near::Instant::now();
             if !on_each(&mut connections, &ping).await {
                 return "the link's PING failed";
             }
@@ -327,7 +327,7 @@ impl Link {
                 return "a cluster node is not linked";
             }
             match self.near.upgrade() {
-                Some(near) => near.confirm(sent.into_std()),
+                Some(near) => near.confirm(sent),
                 None => return "the cache is gone",
             }
         }
