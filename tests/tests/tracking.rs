@@ -919,6 +919,14 @@ fn live(cache: Cache) -> Cache {
     cache
 }
 
+/// A runtime for the async surface's reads in a blocking test.
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
 /// Reads `key` until a read is served from a copy; panics past a liveness bound.
 fn until_hit(cache: &Cache, key: &str) -> Option<i64> {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -942,10 +950,7 @@ fn copies_are_shared_by_both_surfaces_and_dropped_by_flush_and_clear() {
     cache.set("a", &1, Timeout::Never).expect("set");
     assert_eq!(until_hit(&cache, "a"), Some(1));
     // The async surface reads the same copy.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = current_thread();
     let hits = cache.tracking_stats().expect("tracking").hits;
     let value: Option<i64> = runtime.block_on(cache.aget("a")).expect("aget");
     assert_eq!(value, Some(1));
@@ -972,10 +977,7 @@ fn each_read_counts_one_hit_or_one_miss() {
     let cache = live_tracking(&server);
     cache.set("a", &1, Timeout::Never).expect("set");
     assert_eq!(until_hit(&cache, "a"), Some(1));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = current_thread();
     let before = cache.tracking_stats().expect("tracking");
     for _ in 0..3 {
         assert_eq!(cache.get::<i64>("a").expect("get"), Some(1));
