@@ -149,31 +149,37 @@ impl Near {
 
     /// The copy of `key`, or a token to fetch it with.
     pub(crate) fn lookup(&self, key: &str) -> Lookup {
-        if let Some((value, expires)) = self.hit(key) {
-            return Lookup::Hit(value, expires);
+        match self.served(key) {
+            Ok((value, expires)) => Lookup::Hit(value, expires),
+            Err(live) => {
+                self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                // The token is taken before the fetch is sent: an invalidation received
+                // earlier was for a write the fetch sees.
+                Lookup::Miss(live.then(|| self.token(key.as_bytes())))
+            }
         }
-        self.counters.misses.fetch_add(1, Ordering::Relaxed);
-        if !self.live(Instant::now()) {
-            return Lookup::Miss(None);
-        }
-        // The token is taken before the fetch is sent: an invalidation received earlier was
-        // for a write the fetch sees.
-        Lookup::Miss(Some(self.token(key.as_bytes())))
     }
 
     /// The copy of `key` and its expiry when one may be served, counted as a hit; `None`
     /// otherwise, counting nothing (a read then takes [`lookup`](Self::lookup)).
     pub(crate) fn hit(&self, key: &str) -> Option<(Option<Bytes>, Option<Instant>)> {
+        self.served(key).ok()
+    }
+
+    /// The copy of `key` and its expiry when one may be served, counted as a hit; else whether
+    /// the link is live (a fetch may then install a copy).
+    fn served(&self, key: &str) -> Result<(Option<Bytes>, Option<Instant>), bool> {
         let now = Instant::now();
         if !self.live(now) {
-            return None;
+            return Err(false);
         }
         let copy = self
             .copies
             .get(key)
-            .filter(|copy| copy.expires.is_none_or(|at| now < at))?;
+            .filter(|copy| copy.expires.is_none_or(|at| now < at))
+            .ok_or(true)?;
         self.counters.hits.fetch_add(1, Ordering::Relaxed);
-        Some((copy.value, copy.expires))
+        Ok((copy.value, copy.expires))
     }
 
     /// Keeps `value` of `key`, read with `token` while `pttl` was its time left (Redis's

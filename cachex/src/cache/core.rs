@@ -207,12 +207,12 @@ impl CacheCore {
     pub(super) async fn get_bytes(&self, key: &str, made: String) -> Result<Option<Bytes>> {
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {
-            if let Some((copy, _)) = near.hit(&made) {
-                return Ok(copy);
-            }
-            // Boxed: a read with tracking has a future of its own size, kept out of the
-            // plain read's.
-            return Box::pin(super::near::get(self, near, key, made)).await;
+            return match near.lookup(&made) {
+                crate::backend::near::Lookup::Hit(copy, _) => Ok(copy),
+                // Boxed: a fetch with tracking has a future of its own size, kept out of the
+                // plain read's.
+                missed => Box::pin(super::near::get_missed(self, near, key, made, missed)).await,
+            };
         }
         self.run(key, Get { key: made }).await
     }

@@ -13,14 +13,16 @@ use crate::backend::command::{Get, GetPttl, Mget, MgetPttl};
 use crate::backend::near::{Instant, Lookup, Near, pttl as left_of};
 use crate::{Error, Result};
 
-/// `get`'s bytes: the copy, or the server's value (kept as a copy when sound).
-pub(super) async fn get(
+/// `get`'s bytes when the copy was not there (`missed`: its lookup): the server's value, kept
+/// as a copy when sound.
+pub(super) async fn get_missed(
     core: &CacheCore,
     near: &Near,
     key: &str,
     made: String,
+    missed: Lookup,
 ) -> Result<Option<Bytes>> {
-    Ok(read(core, near, key, made, false).await?.0)
+    Ok(read(core, near, key, made, missed, false).await?.0)
 }
 
 /// [`get`] with the key's time left (`PTTL`'s answer), for stampede prevention.
@@ -30,19 +32,22 @@ pub(super) async fn get_pttl(
     key: &str,
     made: String,
 ) -> Result<(Option<Bytes>, i64)> {
-    let (value, pttl) = read(core, near, key, made, true).await?;
+    let looked = near.lookup(&made);
+    let (value, pttl) = read(core, near, key, made, looked, true).await?;
     Ok((value, pttl.unwrap_or(-2)))
 }
 
-/// A read of one key; its time left too when `pttl` is asked (else `None` when not known).
+/// A read of one key after its lookup, `looked`; its time left too when `pttl` is asked (else
+/// `None` when not known).
 async fn read(
     core: &CacheCore,
     near: &Near,
     key: &str,
     made: String,
+    looked: Lookup,
     pttl: bool,
 ) -> Result<(Option<Bytes>, Option<i64>)> {
-    match near.lookup(&made) {
+    match looked {
         Lookup::Hit(value, expires) => {
             let left = pttl.then(|| left_of(&value, expires));
             Ok((value, left))
