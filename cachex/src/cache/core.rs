@@ -3,6 +3,7 @@
 //! the one call path to the backend.
 
 use std::fmt;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -56,6 +57,18 @@ impl fmt::Debug for CacheCore {
             .field("fail_open", &self.fail_open)
             .finish()
     }
+}
+
+/// How a read of one key goes on (see [`CacheCore::read`]): each `async fn` awaited is one
+/// more state machine polled on every wake-up, so the usual case is not wrapped in one.
+pub(super) enum Read<'a> {
+    /// The bytes are known: a near cache's copy.
+    Known(Option<Bytes>),
+    /// `GET` to the store, the usual read: the caller awaits it itself.
+    Get(Get),
+    /// Anything else (stampede prevention, a tracked fetch): rare, and boxed, so that the
+    /// usual read's future stays small.
+    Later(Pin<Box<dyn Future<Output = Result<Option<Bytes>>> + Send + 'a>>),
 }
 
 impl CacheCore {
@@ -125,16 +138,27 @@ impl CacheCore {
         }
     }
 
-    /// The stored bytes a read of the made key finds: under stampede prevention, `None` when
-    /// the read must miss (the value is within its buffer, or XFetch chose this caller to
-    /// recompute it). `get` and `get_or_set` read here.
-    pub(super) async fn read(&self, key: &str, made: String) -> Result<Option<Bytes>> {
-        let Some(stampede) = self.stampede else {
-            return self.get_bytes(key, made).await;
-        };
-        // Boxed, as the option is rare: the plain read's future stays small and cheap to move.
-        let (bytes, pttl) = Box::pin(self.get_pttl_bytes(key, made)).await?;
-        Ok(bytes.filter(|_| !stampede.recompute(pttl)))
+    /// How a read of the made key finds its stored bytes: under stampede prevention, `None`
+    /// when the read must miss (the value is within its buffer, or XFetch chose this caller to
+    /// recompute it); with tracking, a copy or a fetch. Not a future itself: the usual read's
+    /// `GET` is awaited by the caller (see [`Read`]).
+    pub(super) fn read<'a>(&'a self, key: &'a str, made: String) -> Read<'a> {
+        if let Some(stampede) = self.stampede {
+            return Read::Later(Box::pin(async move {
+                let (bytes, pttl) = self.get_pttl_bytes(key, made).await?;
+                Ok(bytes.filter(|_| !stampede.recompute(pttl)))
+            }));
+        }
+        #[cfg(feature = "redis")]
+        if let Some(near) = self.store.near() {
+            return match near.lookup(&made) {
+                crate::backend::near::Lookup::Hit(copy, _) => Read::Known(copy),
+                missed => Read::Later(Box::pin(super::near::get_missed(
+                    self, near, key, made, missed,
+                ))),
+            };
+        }
+        Read::Get(Get { key: made })
     }
 
     /// `GET` and `PTTL` of the made key (stampede prevention), served by the near cache when
@@ -202,21 +226,6 @@ impl CacheCore {
         keys.iter().map(|key| self.key(key)).collect()
     }
 
-    /// `GET` of the made key, served by the near cache when tracking is on (see
-    /// [`crate::backend::near`]).
-    pub(super) async fn get_bytes(&self, key: &str, made: String) -> Result<Option<Bytes>> {
-        #[cfg(feature = "redis")]
-        if let Some(near) = self.store.near() {
-            return match near.lookup(&made) {
-                crate::backend::near::Lookup::Hit(copy, _) => Ok(copy),
-                // Boxed: a fetch with tracking has a future of its own size, kept out of the
-                // plain read's.
-                missed => Box::pin(super::near::get_missed(self, near, key, made, missed)).await,
-            };
-        }
-        self.run(key, Get { key: made }).await
-    }
-
     /// `MGET` of the made keys, served by the near cache when tracking is on.
     pub(super) async fn get_many_bytes(
         &self,
@@ -243,9 +252,14 @@ impl CacheCore {
         self.store.near().map(|near| near.stats())
     }
 
-    /// Runs one command about the caller's `key` (see [`Store::run`]).
-    pub(super) async fn run<C: Apply>(&self, key: &str, command: C) -> Result<C::Output> {
-        self.store.run(key, command).await
+    /// Runs one command about the caller's `key` (see [`Store::run`]): its future itself, not
+    /// one more wrapped around it.
+    pub(super) fn run<C: Apply>(
+        &self,
+        key: &str,
+        command: C,
+    ) -> impl Future<Output = Result<C::Output>> + Send {
+        self.store.run(key, command)
     }
 
     /// Runs the command `make` builds from the stored key of the caller's `key`.
@@ -304,7 +318,11 @@ impl CacheCore {
     /// caller's `key`, if any (a miss when failing open, or inside a stampede buffer).
     pub(super) async fn read_value<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
-        let bytes = self.read(key, made).await;
+        let bytes = match self.read(key, made) {
+            Read::Known(bytes) => Ok(bytes),
+            Read::Get(get) => self.run(key, get).await,
+            Read::Later(later) => later.await,
+        };
         let bytes = self.or_fail_open(bytes, || None)?;
         self.decode_optional(key, bytes)
     }

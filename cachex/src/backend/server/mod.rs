@@ -81,7 +81,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionLike;
 use redis::{FromRedisValue, RedisError, Value};
 use tokio::time::Instant;
 
@@ -277,20 +276,15 @@ impl Server {
         false
     }
 
-    /// Runs one command of the table (see the module documentation).
+    /// Runs one command of the table (see the module documentation). With tracking, the
+    /// copies of the keys a write names are evicted before it is sent and after its answer.
     pub(crate) async fn execute<C: Command>(&self, command: C) -> Result<C::Output> {
-        if self.near.is_none() || C::ROUTE != Route::Writes {
-            return self.send_command(&command).await;
+        let tracked_write = self.near.is_some() && C::ROUTE == Route::Writes;
+        if tracked_write {
+            self.evict_written(C::ROUTE, |visit| command.each_key(visit));
         }
-        self.evict_written(C::ROUTE, |visit| command.each_key(visit));
-        let result = self.send_command(&command).await;
-        self.evict_written(C::ROUTE, |visit| command.each_key(visit));
-        result
-    }
-
-    /// Sends one command of the table.
-    async fn send_command<C: Command>(&self, command: &C) -> Result<C::Output> {
-        match command.request() {
+        // Sent here rather than by a function awaited: one state machine less on every poll.
+        let result = match command.request() {
             Request::Plain(cmd) => {
                 self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None)
                     .await
@@ -303,7 +297,11 @@ impl Server {
             Request::Blocking { command, wait } => {
                 Box::pin(self.blocking_command(&command, wait)).await
             }
+        };
+        if tracked_write {
+            self.evict_written(C::ROUTE, |visit| command.each_key(visit));
         }
+        result
     }
 
     /// Runs queued commands as one pipeline, or one `MULTI`/`EXEC` transaction when `atomic`:
@@ -546,7 +544,7 @@ impl Server {
                 .map_err(|waited| self.timeout(waited))?;
             return Ok((outcome, reached, None));
         }
-        let deadline = started.checked_add(self.response_timeout);
+        let deadline = deadline(started, self.response_timeout);
         let mut checkout = self
             .connections
             .current(&self.connector, &self.location)
@@ -557,8 +555,8 @@ impl Server {
         let (outcome, reached) = match (&mut checkout.via, packet) {
             // The usual request: its future polled right here, without the link's layers.
             (Via::Open(connection), Packet::One(command)) => {
-                let answer = connection.req_packed_command(command);
-                let Some(answer) = by(deadline, answer).await else {
+                let answer = connection.send_packed_command(command);
+                let Ok(answer) = tokio::time::timeout_at(deadline, answer).await else {
                     return Err(self.timed_out(&checkout));
                 };
                 let outcome = answer
@@ -569,15 +567,15 @@ impl Server {
             // Boxed, as the usual call's future would otherwise hold these larger ones: a
             // pipeline, and every request through a link (its first, cluster, Sentinel).
             (Via::Open(connection), packet) => {
-                match Box::pin(by(deadline, packet.send(connection))).await {
-                    Some(outcome) => (outcome, Reached::Maybe),
-                    None => return Err(self.timed_out(&checkout)),
+                match Box::pin(tokio::time::timeout_at(deadline, packet.send(connection))).await {
+                    Ok(outcome) => (outcome, Reached::Maybe),
+                    Err(_) => return Err(self.timed_out(&checkout)),
                 }
             }
             (Via::Link(link), packet) => {
-                match Box::pin(by(deadline, link.send(packet, route))).await {
-                    Some(outcome) => outcome,
-                    None => return Err(self.timed_out(&checkout)),
+                match Box::pin(tokio::time::timeout_at(deadline, link.send(packet, route))).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => return Err(self.timed_out(&checkout)),
                 }
             }
         };
@@ -641,12 +639,12 @@ impl Server {
     }
 }
 
-/// `answer`'s output, or `None` if `deadline` came first.
-async fn by<F: Future>(deadline: Option<Instant>, answer: F) -> Option<F::Output> {
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline, answer).await.ok(),
-        None => Some(answer.await),
-    }
+/// The deadline of a request sent at `started` with `timeout` to answer: about 30 years
+/// later when the sum is past what an [`Instant`] holds (as tokio's own "far future").
+fn deadline(started: Instant, timeout: Duration) -> Instant {
+    started
+        .checked_add(timeout)
+        .unwrap_or_else(|| started + Duration::from_secs(86_400 * 365 * 30))
 }
 
 /// `EVAL` of the script `source` with the keys and arguments of its `EVALSHA` `eval`.
