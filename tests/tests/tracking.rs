@@ -969,6 +969,51 @@ fn copies_are_shared_by_both_surfaces_and_dropped_by_flush_and_clear() {
     assert_eq!(cache.get::<i64>("b").expect("get"), None);
 }
 
+/// The copies' weight stays within `tracking_max_bytes` however many keys are read (the
+/// near cache evicts), each read still answers the stored value, and a value larger than an
+/// eighth of the bound is never copied.
+#[test]
+fn copies_stay_within_the_byte_bound() {
+    const BOUND: u64 = 64 * 1024;
+    let server = Server::start(ServerKind::Redis);
+    let cache = live(
+        steady_tracking(&server.url())
+            .tracking_max_bytes(BOUND)
+            .build()
+            .expect("a tracking cache"),
+    );
+    let value = "v".repeat(1_000);
+    for at in 0..200 {
+        let key = format!("bound:{at}");
+        cache.set(&key, &value, Timeout::Never).expect("set");
+        for _ in 0..2 {
+            let read: Option<String> = cache.get(&key).expect("get");
+            assert_eq!(read.as_deref(), Some(value.as_str()), "{key}");
+        }
+        let stats = cache.tracking_stats().expect("tracking");
+        assert!(
+            stats.bytes <= BOUND,
+            "{} bytes of copies after {key}",
+            stats.bytes
+        );
+    }
+    let stats = cache.tracking_stats().expect("tracking");
+    // Copies were kept (the bound was met, not avoided), and evicted: 200 of them weigh
+    // about four times the bound.
+    assert!(stats.hits > 0 && stats.copies > 0, "{stats:?}");
+    assert!(stats.copies < 200, "{stats:?}");
+    let large = "w".repeat(usize::try_from(BOUND / 8).expect("small"));
+    cache
+        .set("bound:large", &large, Timeout::Never)
+        .expect("set");
+    let hits = cache.tracking_stats().expect("tracking").hits;
+    for _ in 0..3 {
+        let read: Option<String> = cache.get("bound:large").expect("get");
+        assert_eq!(read.as_deref(), Some(large.as_str()));
+    }
+    assert_eq!(cache.tracking_stats().expect("tracking").hits, hits);
+}
+
 /// Every read counts one lookup, a hit or a miss, whichever path serves it (a blocking read
 /// of a copy is answered on the caller's thread, the others through the call path).
 #[test]

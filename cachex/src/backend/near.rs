@@ -34,10 +34,31 @@ use bytes::Bytes;
 /// which costs a refused install, never a stale one.
 const STRIPES: usize = 4096;
 
-/// What each copy weighs besides its key and value: moka's entry and its bookkeeping, the
-/// map's slot, the key's and value's allocations (the tracking bench measured about 420 bytes
-/// of resident memory per copy beyond a 100-byte value and its key).
-pub(crate) const COPY_OVERHEAD: u32 = 400;
+/// What each copy weighs besides its key and value: quick_cache's entry and its slot, the
+/// key's and value's allocations (the tracking bench measured 267 bytes of resident memory per
+/// copy of a 100-byte value and its 12-byte key: about 155 beyond them).
+pub(crate) const COPY_OVERHEAD: u64 = 160;
+
+/// How many shards the copies are spread over: each holds an eighth of the bound, so a copy of
+/// up to an eighth of it fits (larger ones are not kept: see [`Near::install`]).
+const SHARDS: usize = 8;
+
+/// The copies: a concurrent map bounded by weight (quick_cache: its eviction keeps the keys
+/// read again over those read once), hashed as the in-memory store's map.
+type Copies = quick_cache::sync::Cache<String, Held, Weight, foldhash::fast::RandomState>;
+
+/// A copy's weight: its key, its value and [`COPY_OVERHEAD`].
+#[derive(Clone, Copy)]
+struct Weight;
+
+impl quick_cache::Weighter<String, Held> for Weight {
+    fn weight(&self, key: &String, copy: &Held) -> u64 {
+        let value = copy.value.as_ref().map_or(0, Bytes::len);
+        u64::try_from(key.len() + value)
+            .unwrap_or(u64::MAX)
+            .saturating_add(COPY_OVERHEAD)
+    }
+}
 
 /// The near cache's settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +116,7 @@ struct Counters {
 
 /// The near cache of one server backend (see the module documentation).
 pub(crate) struct Near {
-    copies: moka::sync::Cache<String, Held>,
+    copies: Copies,
     /// Fetch counters, by key hash.
     stripes: Box<[AtomicU64]>,
     /// Bumped by every drop of all copies.
@@ -113,17 +134,20 @@ pub(crate) struct Near {
 
 impl Near {
     /// An empty near cache, its link not confirmed.
-    pub(crate) fn new(settings: Tracking) -> Near {
-        let copies = moka::sync::Cache::builder()
-            .max_capacity(settings.max_bytes)
-            .weigher(|key: &String, copy: &Held| {
-                let value = copy.value.as_ref().map_or(0, Bytes::len);
-                u32::try_from(key.len() + value)
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(COPY_OVERHEAD)
-            })
-            .build();
-        Near {
+    pub(crate) fn new(settings: Tracking) -> crate::Result<Near> {
+        let mut options = quick_cache::OptionsBuilder::new();
+        options
+            .shards(SHARDS)
+            .weight_capacity(settings.max_bytes)
+            // A guess the map sizes its bookkeeping by: copies of about a hundred bytes.
+            .estimated_items_capacity(
+                usize::try_from(settings.max_bytes / (COPY_OVERHEAD + 100)).unwrap_or(usize::MAX),
+            );
+        let options = options.build().map_err(|err| {
+            crate::Error::config(format!("the near cache's settings are refused: {err}"))
+        })?;
+        let copies = Copies::with_options(options, Weight, Default::default(), Default::default());
+        Ok(Near {
             copies,
             stripes: (0..STRIPES).map(|_| AtomicU64::new(0)).collect(),
             epoch: AtomicU64::new(0),
@@ -133,7 +157,7 @@ impl Near {
             base: Instant::now(),
             settings,
             counters: Counters::default(),
-        }
+        })
     }
 
     /// The settings.
@@ -216,7 +240,7 @@ impl Near {
         // An invalidation bumps the counter before it evicts: if it came after the check
         // above, it is seen here, and the copy goes.
         if !self.unchanged(token) {
-            self.copies.invalidate(key);
+            self.copies.remove(key);
         }
     }
 
@@ -245,14 +269,14 @@ impl Near {
     pub(crate) fn evict(&self, key: &[u8]) {
         self.stripes[stripe(key)].fetch_add(1, Ordering::SeqCst);
         if let Ok(key) = std::str::from_utf8(key) {
-            self.copies.invalidate(key);
+            self.copies.remove(key);
         }
     }
 
     /// Drops every copy, and makes every fetch in flight refuse to install.
     pub(crate) fn drop_all(&self, why: &'static str) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
-        self.copies.invalidate_all();
+        self.copies.clear();
         if tracing::enabled!(target: "cachex::tracking", tracing::Level::DEBUG) {
             let stats = self.stats();
             tracing::debug!(
@@ -327,15 +351,14 @@ impl Near {
 
     /// The counters and the copies' size.
     pub(crate) fn stats(&self) -> TrackingStats {
-        self.copies.run_pending_tasks();
         TrackingStats {
             hits: self.counters.hits.load(Ordering::Relaxed),
             misses: self.counters.misses.load(Ordering::Relaxed),
             invalidations: self.counters.invalidations.load(Ordering::Relaxed),
             staleness_drops: self.counters.staleness_drops.load(Ordering::Relaxed),
             link_drops: self.counters.link_drops.load(Ordering::Relaxed),
-            copies: self.copies.entry_count(),
-            bytes: self.copies.weighted_size(),
+            copies: u64::try_from(self.copies.len()).unwrap_or(u64::MAX),
+            bytes: self.copies.weight(),
             live: self.live(Instant::now()),
         }
     }

@@ -207,7 +207,7 @@ impl Server {
             #[cfg(feature = "cluster")]
             Connector::Cluster(topology) => tracking::Target::Cluster(topology.clone()),
         };
-        let near = Arc::new(Near::new(settings));
+        let near = Arc::new(Near::new(settings)?);
         match tracking::start(&near, target, prefix, self.connect_timeout) {
             Ok(true) => {
                 self.near = Some(near);
