@@ -32,6 +32,10 @@ fn value_100() -> String {
     "v".repeat(98)
 }
 
+fn value_1m() -> String {
+    "v".repeat(1024 * 1024 - 2)
+}
+
 /// A current-thread runtime: one thread, so the count is one deterministic schedule.
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -220,7 +224,9 @@ fn server(path: &str, calls: u64) {
                 handle.await.expect("a task");
             }
         }),
-        "aset" => runtime.block_on(async {
+        // `_1m`: a value of 1 MiB (the scale rows' largest).
+        "aset" | "aset_1m" => runtime.block_on(async {
+            let value = if path == "aset" { value } else { value_1m() };
             for _ in 0..calls {
                 cache
                     .aset("bench:value", &value, Timeout::Default)
@@ -228,7 +234,12 @@ fn server(path: &str, calls: u64) {
                     .expect("aset");
             }
         }),
-        "mux_set_encode" => runtime.block_on(async {
+        "mux_set_encode" | "mux_set_encode_1m" => runtime.block_on(async {
+            let value = if path == "mux_set_encode" {
+                value
+            } else {
+                value_1m()
+            };
             let mut mux = mux.clone();
             for _ in 0..calls {
                 redis::cmd("SET")
