@@ -283,8 +283,13 @@ impl Server {
         if tracked_write {
             self.evict_written(C::ROUTE, |visit| command.each_key(visit));
         }
+        let request = command.request();
+        // The command (its values: a large one would otherwise be held three times over,
+        // with the request and its packed bytes) is dropped once its request is built,
+        // unless its keys are evicted again after the answer.
+        let written = tracked_write.then_some(command);
         // Sent here rather than by a function awaited: one state machine less on every poll.
-        let result = match command.request() {
+        let result = match request {
             Request::Plain(cmd) => {
                 self.call(C::ROUTE, C::RESEND, Packet::One(&cmd), None)
                     .await
@@ -298,7 +303,7 @@ impl Server {
                 Box::pin(self.blocking_command(&command, wait)).await
             }
         };
-        if tracked_write {
+        if let Some(command) = written {
             self.evict_written(C::ROUTE, |visit| command.each_key(visit));
         }
         result
