@@ -279,8 +279,9 @@ impl CacheBuilder {
         self
     }
 
-    /// The bound on the near cache's weight: keys, values and about 400 bytes a copy (default
-    /// 32 MiB); turns tracking on. See [`tracking`](Self::tracking).
+    /// The bound on the near cache's weight: keys, values and about 160 bytes a copy (default
+    /// 32 MiB); a value larger than an eighth of it is not copied. Turns tracking on. See
+    /// [`tracking`](Self::tracking).
     #[cfg(feature = "redis")]
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn tracking_max_bytes(mut self, max_bytes: u64) -> Self {
