@@ -61,7 +61,7 @@ impl fmt::Debug for CacheCore {
 
 /// How a read of one key goes on (see [`CacheCore::read`]): each `async fn` awaited is one
 /// more state machine polled on every wake-up, so the usual case is not wrapped in one.
-pub(super) enum Read<'a> {
+pub(super) enum ReadPlan<'a> {
     /// The bytes are known: a near cache's copy.
     Known(Option<Bytes>),
     /// `GET` to the store, the usual read: the caller awaits it itself.
@@ -141,10 +141,10 @@ impl CacheCore {
     /// How a read of the made key finds its stored bytes: under stampede prevention, `None`
     /// when the read must miss (the value is within its buffer, or XFetch chose this caller to
     /// recompute it); with tracking, a copy or a fetch. Not a future itself: the usual read's
-    /// `GET` is awaited by the caller (see [`Read`]).
-    pub(super) fn read<'a>(&'a self, key: &'a str, made: String) -> Read<'a> {
+    /// `GET` is awaited by the caller (see [`ReadPlan`]).
+    pub(super) fn read<'a>(&'a self, key: &'a str, made: String) -> ReadPlan<'a> {
         if let Some(stampede) = self.stampede {
-            return Read::Later(Box::pin(async move {
+            return ReadPlan::Later(Box::pin(async move {
                 let (bytes, pttl) = self.get_pttl_bytes(key, made).await?;
                 Ok(bytes.filter(|_| !stampede.recompute(pttl)))
             }));
@@ -152,13 +152,13 @@ impl CacheCore {
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {
             return match near.lookup(&made) {
-                crate::backend::near::Lookup::Hit(copy, _) => Read::Known(copy),
-                missed => Read::Later(Box::pin(super::near::get_missed(
+                crate::backend::near::Lookup::Hit(copy, _) => ReadPlan::Known(copy),
+                missed => ReadPlan::Later(Box::pin(super::near::get_missed(
                     self, near, key, made, missed,
                 ))),
             };
         }
-        Read::Get(Get { key: made })
+        ReadPlan::Get(Get { key: made })
     }
 
     /// `GET` and `PTTL` of the made key (stampede prevention), served by the near cache when
@@ -319,9 +319,9 @@ impl CacheCore {
     pub(super) async fn read_value<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
         let bytes = match self.read(key, made) {
-            Read::Known(bytes) => Ok(bytes),
-            Read::Get(get) => self.run(key, get).await,
-            Read::Later(later) => later.await,
+            ReadPlan::Known(bytes) => Ok(bytes),
+            ReadPlan::Get(get) => self.run(key, get).await,
+            ReadPlan::Later(later) => later.await,
         };
         let bytes = self.or_fail_open(bytes, || None)?;
         self.decode_optional(key, bytes)
