@@ -30,6 +30,14 @@ use crate::{Error, Result};
 /// (about 285,000 years): further is refused as a server would refuse an overflowing one.
 const MAX_EXPIRE_MILLIS: u64 = 1 << 53;
 
+/// What [`CacheCore::read_now`] takes from the in-memory store under a shard's lock.
+enum Read<V> {
+    /// A short value, decoded there.
+    Decoded(Result<V>),
+    /// A longer value's bytes, to decode once the lock is released.
+    Shared(Bytes),
+}
+
 /// What a [`Cache`](super::Cache) shares between its clones: settings, codec, backend. It
 /// implements [`CacheApi`](crate::CacheApi); a `Cache` dereferences to it.
 pub struct CacheCore {
@@ -322,9 +330,24 @@ impl CacheCore {
         if let Some(memory) = self.store.memory_now() {
             // No failing open: the store's `GET` fails only with `WRONGTYPE`.
             let made = self.keys.make_reused(key)?;
-            let bytes = memory.get_now(&made).map_err(|err| err.about(key))?;
+            // A short value is decoded from the bytes borrowed under the shard's lock (no
+            // clone of the shared bytes, no release of it); a longer one is shared out and
+            // decoded after, so that no long decode holds the lock.
+            let read = memory
+                .get_now(&made, |bytes| {
+                    if self.codec.decodes_quickly(bytes) {
+                        Read::Decoded(self.codec.decode(key, bytes))
+                    } else {
+                        Read::Shared(bytes.clone())
+                    }
+                })
+                .map_err(|err| err.about(key))?;
             drop(made);
-            return self.decode_optional(key, bytes).map(Some);
+            return match read {
+                None => Ok(Some(None)),
+                Some(Read::Decoded(value)) => value.map(|value| Some(Some(value))),
+                Some(Read::Shared(bytes)) => self.decode_optional(key, Some(bytes)).map(Some),
+            };
         }
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {

@@ -48,6 +48,9 @@ use crate::{Error, Result};
 #[cfg(feature = "msgpack")]
 const MAX_DEPTH: usize = 128;
 
+/// The longest stored value whose decoding counts as quick (see [`Codec::decodes_quickly`]).
+const QUICK_DECODE: usize = 1024;
+
 /// Default of [`CodecBuilder::min_length`]: django-cachex's `BaseCompressor.min_length`.
 pub const DEFAULT_MIN_LENGTH: usize = 256;
 
@@ -566,6 +569,13 @@ impl Codec {
             key: key.to_owned(),
             reason: notes.join("; "),
         })
+    }
+
+    /// Whether decoding `bytes` is sure to be quick: at most [`QUICK_DECODE`] bytes, and no
+    /// decompressor configured (a short compressed payload may inflate to much more). Such a
+    /// value may be decoded where a lock is held.
+    pub(crate) fn decodes_quickly(&self, bytes: &[u8]) -> bool {
+        bytes.len() <= QUICK_DECODE && self.decompressors.is_empty()
     }
 
     /// The serialized payload inside stored `bytes`: decompressed by the first configured

@@ -312,10 +312,17 @@ impl Memory {
     }
 
     /// `GET` of `key` through the gate, as [`isolated`](Self::isolated) runs `Get`, for a
-    /// caller that borrows its key.
-    pub(crate) fn get_now(&self, key: &str) -> Result<Option<Bytes>> {
+    /// caller that borrows its key: what `read` makes of the value's bytes, borrowed under
+    /// the shard's read lock (no clone of the bytes to share them). `read` runs with the lock
+    /// held: it must be short (a clone of the bytes when they are large) and must not call
+    /// the store.
+    pub(crate) fn get_now<R>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&Bytes) -> R,
+    ) -> Result<Option<R>> {
         let _shared = self.gate.shared(|visit| visit(key));
-        self.string(key)
+        self.string_with(key, read)
     }
 
     /// Nothing to close: there is no connection.
@@ -345,18 +352,24 @@ impl Memory {
     /// The bytes of a live string key (`GET`): shared, not copied.
     fn string(&self, key: &str) -> Result<Option<Bytes>> {
         // Only the bytes are cloned, under the shard's lock.
+        self.string_with(key, Bytes::clone)
+    }
+
+    /// What `read` makes of the bytes of a live string key (`GET`), under the shard's lock.
+    #[inline]
+    fn string_with<R>(&self, key: &str, read: impl FnOnce(&Bytes) -> R) -> Result<Option<R>> {
         let read = self.entries.read(key, |entry| {
             if !entry.is_live_now() {
                 return Ok(None);
             }
             match &entry.data {
-                Data::Bytes(bytes) => Ok(Some(bytes.clone())),
+                Data::Bytes(bytes) => Ok(Some(read(bytes))),
                 _ => Err(()),
             }
         });
         match read {
             None | Some(Ok(None)) => Ok(None),
-            Some(Ok(bytes)) => Ok(bytes),
+            Some(Ok(value)) => Ok(value),
             Some(Err(())) => Err(wrong_type(key)),
         }
     }
