@@ -322,27 +322,28 @@ impl CacheCore {
     /// call (see `Store::memory_now`), or from a near cache's copy (tracking; a copy's hit is
     /// never traced). `None` when the call must run `aget`: another store, no copy to serve,
     /// or stampede prevention (its rules need the read's time left). The key is made in this
-    /// thread's reused buffer.
+    /// thread's reused buffer (see `Keys::with_made`).
     pub(super) fn read_now<V: DeserializeOwned>(&self, key: &str) -> Result<Option<Option<V>>> {
         if self.stampede.is_some() {
             return Ok(None);
         }
         if let Some(memory) = self.store.memory_now() {
             // No failing open: the store's `GET` fails only with `WRONGTYPE`.
-            let made = self.keys.make_reused(key)?;
             // A short value is decoded from the bytes borrowed under the shard's lock (no
             // clone of the shared bytes, no release of it); a longer one is shared out and
             // decoded after, so that no long decode holds the lock.
-            let read = memory
-                .get_now(&made, |bytes| {
-                    if self.codec.decodes_quickly(bytes) {
-                        Read::Decoded(self.codec.decode(key, bytes))
-                    } else {
-                        Read::Shared(bytes.clone())
-                    }
-                })
+            let read = self
+                .keys
+                .with_made(key, |made| {
+                    memory.get_now(made, |bytes| {
+                        if self.codec.decodes_quickly(bytes) {
+                            Read::Decoded(self.codec.decode(key, bytes))
+                        } else {
+                            Read::Shared(bytes.clone())
+                        }
+                    })
+                })?
                 .map_err(|err| err.about(key))?;
-            drop(made);
             return match read {
                 None => Ok(Some(None)),
                 Some(Read::Decoded(value)) => value.map(|value| Some(Some(value))),
@@ -351,11 +352,9 @@ impl CacheCore {
         }
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {
-            let made = self.keys.make_reused(key)?;
-            let Some((bytes, _)) = near.hit(&made) else {
+            let Some((bytes, _)) = self.keys.with_made(key, |made| near.hit(made))? else {
                 return Ok(None);
             };
-            drop(made);
             return self.decode_optional(key, bytes).map(Some);
         }
         Ok(None)

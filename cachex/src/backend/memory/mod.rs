@@ -316,6 +316,7 @@ impl Memory {
     /// the shard's read lock (no clone of the bytes to share them). `read` runs with the lock
     /// held: it must be short (a clone of the bytes when they are large) and must not call
     /// the store.
+    #[inline]
     pub(crate) fn get_now<R>(
         &self,
         key: &str,
