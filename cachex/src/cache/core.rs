@@ -18,7 +18,7 @@ use crate::backend::command::{
     Del, Exists, FieldTtl, Get, GetDel, GetPttl, Mget, PersistExisting, Pexpire, Pttl, Rename,
     Scored, expiry_millis,
 };
-use crate::backend::memory::Apply;
+use crate::backend::memory::{Apply, Found, wrong_type};
 use crate::backend::{Expiry, Store};
 use crate::codec::Codec;
 use crate::keys::Keys;
@@ -33,8 +33,9 @@ const MAX_EXPIRE_MILLIS: u64 = 1 << 53;
 /// What [`CacheCore::read_now`] takes from the in-memory store under a shard's lock.
 enum Read<V> {
     /// A short value, decoded there.
-    Decoded(Result<V>),
-    /// A longer value's bytes, to decode once the lock is released.
+    Decoded(V),
+    /// The bytes of a longer value, or of one that does not decode, to decode once the lock
+    /// is released.
     Shared(Bytes),
 }
 
@@ -330,24 +331,25 @@ impl CacheCore {
         if let Some(memory) = self.store.memory_now() {
             // No failing open: the store's `GET` fails only with `WRONGTYPE`.
             // A short value is decoded from the bytes borrowed under the shard's lock (no
-            // clone of the shared bytes, no release of it); a longer one is shared out and
-            // decoded after, so that no long decode holds the lock.
-            let read = self
-                .keys
-                .with_made(key, |made| {
-                    memory.get_now(made, |bytes| {
-                        if self.codec.decodes_quickly(bytes) {
-                            Read::Decoded(self.codec.decode(key, bytes))
-                        } else {
-                            Read::Shared(bytes.clone())
-                        }
-                    })
-                })?
-                .map_err(|err| err.about(key))?;
-            return match read {
-                None => Ok(Some(None)),
-                Some(Read::Decoded(value)) => value.map(|value| Some(Some(value))),
-                Some(Read::Shared(bytes)) => self.decode_optional(key, Some(bytes)).map(Some),
+            // clone of the shared bytes, no release of it); a longer one, or one that does not
+            // decode (for the error, built outside the lock), is shared out and decoded after.
+            let found = self.keys.with_made(key, |made| {
+                memory.get_now(made, |bytes| {
+                    let decoded = if self.codec.decodes_quickly(bytes) {
+                        self.codec.decode(key, bytes).ok()
+                    } else {
+                        None
+                    };
+                    decoded.map_or_else(|| Read::Shared(bytes.clone()), Read::Decoded)
+                })
+            })?;
+            return match found {
+                Found::Missing => Ok(Some(None)),
+                Found::Value(Read::Decoded(value)) => Ok(Some(Some(value))),
+                Found::Value(Read::Shared(bytes)) => {
+                    self.decode_optional(key, Some(bytes)).map(Some)
+                }
+                Found::WrongType => Err(wrong_type(key)),
             };
         }
         #[cfg(feature = "redis")]
