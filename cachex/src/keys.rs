@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Error, Result};
 
@@ -97,6 +98,9 @@ pub struct Keys {
     /// Whether `head` holds a character Django warns about: looked at once, so that a key
     /// made with it needs only its own bytes looked at.
     head_suspicious: bool,
+    /// Which `head` it is, unique in the process (0 for none): a thread's buffer that holds
+    /// a key made with this head keeps it for the next key (see [`Keys::with_made`]).
+    head_id: u64,
 }
 
 impl Default for Keys {
@@ -109,6 +113,7 @@ impl Default for Keys {
             validation: KeyValidation::default(),
             head: String::new(),
             head_suspicious: false,
+            head_id: 0,
         }
         .with_head()
     }
@@ -125,6 +130,8 @@ impl Keys {
     fn with_head(mut self) -> Self {
         self.head = KeyFunction::default().make("", &self.prefix, self.version);
         self.head_suspicious = has_suspicious_bytes(&self.head);
+        static HEADS: AtomicU64 = AtomicU64::new(0);
+        self.head_id = HEADS.fetch_add(1, Ordering::Relaxed) + 1;
         self
     }
 
@@ -216,13 +223,20 @@ impl Keys {
                     || has_suspicious_bytes(key)));
         if plain {
             let lent = REUSED.try_with(|reused| {
-                let mut made = reused.try_borrow_mut().ok()?;
-                made.clear();
-                made.push_str(&self.head);
+                let mut reused = reused.try_borrow_mut().ok()?;
+                let (head, made) = &mut *reused;
+                // The buffer still starts with this head when it made the last key.
+                if *head == self.head_id {
+                    made.truncate(self.head.len());
+                } else {
+                    made.clear();
+                    made.push_str(&self.head);
+                    *head = self.head_id;
+                }
                 made.push_str(key);
-                let answer = use_key(&made);
+                let answer = use_key(made);
                 if made.capacity() > REUSED_MAX {
-                    *made = String::new();
+                    *reused = (0, String::new());
                 }
                 Some(answer)
             });
@@ -393,8 +407,9 @@ fn suspicious_in(word: u64) -> u64 {
 }
 
 thread_local! {
-    /// The buffer [`Keys::with_made`] makes keys in, kept by this thread between two calls.
-    static REUSED: RefCell<String> = const { RefCell::new(String::new()) };
+    /// The buffer [`Keys::with_made`] makes keys in, kept by this thread between two calls,
+    /// with the id of the head it starts with (0 for none).
+    static REUSED: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
 }
 
 /// A buffer longer than this goes back to the allocator rather than stay with its thread.
@@ -437,6 +452,16 @@ mod tests {
             keys.make(&long, None).expect("a key")
         );
         assert_eq!(made(&keys, "a").expect("a key"), "app:1:a");
+        // Caches taking turns on one thread: each key starts with its own cache's head.
+        let other = Keys::new().with_prefix("application");
+        for _ in 0..2 {
+            assert_eq!(made(&other, "b").expect("a key"), "application:1:b");
+            assert_eq!(made(&keys, "bb").expect("a key"), "app:1:bb");
+            assert_eq!(
+                made(&keys.clone().with_version(7), "c").expect("a key"),
+                "app:7:c"
+            );
+        }
         let custom = keys.with_function(KeyFunction::new(|key, _, _| format!("[{key}]")));
         assert_eq!(made(&custom, "a").expect("a key"), "[a]");
         // Only the key's bytes are looked at on the way that reuses the buffer: a prefix
