@@ -3,10 +3,10 @@
 //! Every operation of the cache takes the user's key; the prefix and the version are applied
 //! here, uniformly, for plain values and data structures alike.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::fmt;
-use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{Error, Result};
 
@@ -95,6 +95,12 @@ pub struct Keys {
     /// `{prefix}:{version}:`: what the default key function puts before every key at the
     /// default version, made once rather than on every call.
     head: String,
+    /// Whether `head` holds a character Django warns about: looked at once, so that a key
+    /// made with it needs only its own bytes looked at.
+    head_suspicious: bool,
+    /// Which `head` it is, unique in the process (0 for none): a thread's buffer that holds
+    /// a key made with this head keeps it for the next key (see [`Keys::with_made`]).
+    head_id: u64,
 }
 
 impl Default for Keys {
@@ -106,6 +112,8 @@ impl Default for Keys {
             function: KeyFunction::default(),
             validation: KeyValidation::default(),
             head: String::new(),
+            head_suspicious: false,
+            head_id: 0,
         }
         .with_head()
     }
@@ -121,6 +129,9 @@ impl Keys {
     /// `head` made again after a change of prefix or version.
     fn with_head(mut self) -> Self {
         self.head = KeyFunction::default().make("", &self.prefix, self.version);
+        self.head_suspicious = has_suspicious_bytes(&self.head);
+        static HEADS: AtomicU64 = AtomicU64::new(0);
+        self.head_id = HEADS.fetch_add(1, Ordering::Relaxed) + 1;
         self
     }
 
@@ -198,19 +209,42 @@ impl Keys {
         Ok(made)
     }
 
-    /// [`make`](Self::make) at the default version, in a buffer this thread reuses rather than
-    /// a new allocation: for a call that only looks the key up (the blocking `get`).
-    pub(crate) fn make_reused(&self, key: &str) -> Result<MadeKey> {
-        if self.function.0.is_some() {
-            return self.make(key, None).map(MadeKey);
+    /// What `use_key` answers on [`make`](Self::make)'s key at the default version, made in a
+    /// buffer this thread reuses rather than a new allocation: for a call that only looks the
+    /// key up (the blocking `get`). A custom key function, a key Django would warn about, or
+    /// a nested call (or one after the thread's buffer is gone) takes `make`'s way.
+    #[inline]
+    pub(crate) fn with_made<R>(&self, key: &str, use_key: impl Fn(&str) -> R) -> Result<R> {
+        // The head's bytes were looked at when it was made: only the key's are here.
+        let plain = self.function.0.is_none()
+            && (self.validation == KeyValidation::Off
+                || !(self.head_suspicious
+                    || self.head.len() + key.len() > MAX_KEY_LENGTH
+                    || has_suspicious_bytes(key)));
+        if plain {
+            let lent = REUSED.try_with(|reused| {
+                let mut reused = reused.try_borrow_mut().ok()?;
+                let (head, made) = &mut *reused;
+                // The buffer still starts with this head when it made the last key.
+                if *head == self.head_id {
+                    made.truncate(self.head.len());
+                } else {
+                    made.clear();
+                    made.push_str(&self.head);
+                    *head = self.head_id;
+                }
+                made.push_str(key);
+                let answer = use_key(made);
+                if made.capacity() > REUSED_MAX {
+                    *reused = (0, String::new());
+                }
+                Some(answer)
+            });
+            if let Ok(Some(answer)) = lent {
+                return Ok(answer);
+            }
         }
-        // A nested call (or one after the thread's buffer is gone) takes an empty one.
-        let mut made = MadeKey(REUSED.try_with(Cell::take).unwrap_or_default());
-        made.0.clear();
-        made.0.push_str(&self.head);
-        made.0.push_str(key);
-        self.validate(key, &made)?;
-        Ok(made)
+        self.make(key, None).map(|made| use_key(&made))
     }
 
     /// A `SCAN`/`KEYS` pattern for the user's `pattern`, inside this cache's prefix and version:
@@ -288,10 +322,7 @@ impl Keys {
         // Bytes bound characters from above, and the characters refused are ASCII: most keys
         // are settled here, without decoding UTF-8; every byte is looked at (no early exit:
         // the loop is branch-free, vectorized on long keys).
-        let suspicious = made.len() > MAX_KEY_LENGTH
-            || made
-                .bytes()
-                .fold(false, |seen, byte| seen | (byte < 33) | (byte == 127));
+        let suspicious = made.len() > MAX_KEY_LENGTH || has_suspicious_bytes(made);
         if self.validation == KeyValidation::Off || !suspicious {
             return Ok(());
         }
@@ -325,35 +356,64 @@ impl Keys {
     }
 }
 
+/// Whether `text` holds a byte of a character Django warns about in a key (control
+/// characters and spaces). Bytes bound characters from above, and the characters refused are
+/// ASCII: most keys are settled here, without decoding UTF-8. Eight bytes are looked at at
+/// once (the last word overlapping the one before: looking at a byte twice changes nothing).
+#[inline]
+fn has_suspicious_bytes(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let seen = match bytes.len() {
+        0..4 => {
+            return bytes
+                .iter()
+                .fold(false, |seen, &byte| seen | (byte < 33) | (byte == 127));
+        }
+        4..8 => {
+            let (first, last) = (word4(&bytes[..4]), word4(&bytes[bytes.len() - 4..]));
+            suspicious_in(u64::from(first) | (u64::from(last) << 32))
+        }
+        len => {
+            let last = suspicious_in(word8(&bytes[len - 8..]));
+            bytes
+                .chunks_exact(8)
+                .fold(last, |seen, chunk| seen | suspicious_in(word8(chunk)))
+        }
+    };
+    seen != 0
+}
+
+/// Eight bytes of a key as a word (`chunk` has eight).
+#[inline]
+fn word8(chunk: &[u8]) -> u64 {
+    u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default())
+}
+
+/// Four bytes of a key as a word (`chunk` has four).
+#[inline]
+fn word4(chunk: &[u8]) -> u32 {
+    u32::from_le_bytes(<[u8; 4]>::try_from(chunk).unwrap_or_default())
+}
+
+/// Not 0 when one of the eight bytes of `word` is below 33 or is 127 (the high bit of such a
+/// byte set; bytes above one that is may be marked too, which changes nothing here).
+#[inline]
+fn suspicious_in(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // A byte below 33 borrows into its high bit when 33 is taken from it, its own high bit
+    // being clear; a byte of 127 is 0 once xored with 127.
+    let delete = word ^ (ONES * 127);
+    ((word.wrapping_sub(ONES * 33) & !word) | (delete.wrapping_sub(ONES) & !delete)) & (ONES * 0x80)
+}
+
 thread_local! {
-    /// The buffer [`Keys::make_reused`] makes keys in, between two calls on this thread.
-    static REUSED: Cell<String> = const { Cell::new(String::new()) };
+    /// The buffer [`Keys::with_made`] makes keys in, kept by this thread between two calls,
+    /// with the id of the head it starts with (0 for none).
+    static REUSED: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
 }
 
 /// A buffer longer than this goes back to the allocator rather than stay with its thread.
 const REUSED_MAX: usize = 512;
-
-/// A made key in this thread's reused buffer, given back when dropped (see
-/// [`Keys::make_reused`]).
-pub(crate) struct MadeKey(String);
-
-impl Deref for MadeKey {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Drop for MadeKey {
-    fn drop(&mut self) {
-        if self.0.capacity() <= REUSED_MAX {
-            let buffer = std::mem::take(&mut self.0);
-            // Gone at the thread's end: the buffer is then freed here.
-            let _ = REUSED.try_with(|reused| reused.set(buffer));
-        }
-    }
-}
 
 /// Escapes the glob characters of Redis patterns (`*`, `?`, `[`, `]`, `\`).
 ///
@@ -378,21 +438,60 @@ mod tests {
     #[test]
     fn reused_keys_are_the_made_ones() {
         let keys = Keys::new().with_prefix("app");
-        let first = keys.make_reused("user:1").expect("a key");
-        // Made while the first is held: a buffer of its own.
-        let nested = keys.make_reused("user:22").expect("a key");
+        let made = |keys: &Keys, key: &str| keys.with_made(key, str::to_owned);
+        // Made while the thread's buffer is lent: a key of its own.
+        let (first, nested) = keys
+            .with_made("user:1", |first| {
+                (first.to_owned(), made(&keys, "user:22").expect("a key"))
+            })
+            .expect("a key");
         assert_eq!((&*first, &*nested), ("app:1:user:1", "app:1:user:22"));
-        drop((first, nested));
         let long = "k".repeat(2 * REUSED_MAX);
         assert_eq!(
-            &*keys.make_reused(&long).expect("a key"),
+            made(&keys, &long).expect("a key"),
             keys.make(&long, None).expect("a key")
         );
-        assert_eq!(&*keys.make_reused("a").expect("a key"), "app:1:a");
+        assert_eq!(made(&keys, "a").expect("a key"), "app:1:a");
+        // Caches taking turns on one thread: each key starts with its own cache's head.
+        let other = Keys::new().with_prefix("application");
+        for _ in 0..2 {
+            assert_eq!(made(&other, "b").expect("a key"), "application:1:b");
+            assert_eq!(made(&keys, "bb").expect("a key"), "app:1:bb");
+            assert_eq!(
+                made(&keys.clone().with_version(7), "c").expect("a key"),
+                "app:7:c"
+            );
+        }
         let custom = keys.with_function(KeyFunction::new(|key, _, _| format!("[{key}]")));
-        assert_eq!(&*custom.make_reused("a").expect("a key"), "[a]");
+        assert_eq!(made(&custom, "a").expect("a key"), "[a]");
+        // Only the key's bytes are looked at on the way that reuses the buffer: a prefix
+        // Django warns about is seen all the same, and so is a key too long with it.
         let strict = Keys::new().with_validation(KeyValidation::Strict);
-        assert!(strict.make_reused("has space").is_err());
+        assert!(made(&strict, "has space").is_err());
+        assert!(made(&strict.clone().with_prefix("a b"), "k").is_err());
+        let fits = "k".repeat(MAX_KEY_LENGTH - 3);
+        assert!(made(&strict, &fits).is_ok());
+        assert!(made(&strict.clone().with_prefix("p"), &fits).is_err());
+        let off = Keys::new()
+            .with_prefix("a b")
+            .with_validation(KeyValidation::Off);
+        assert_eq!(made(&off, "c d").expect("a key"), "a b:1:c d");
+    }
+
+    #[test]
+    fn suspicious_bytes_are_found_at_every_length_and_place() {
+        for len in 0..40 {
+            assert!(!has_suspicious_bytes(&"k".repeat(len)), "{len}");
+            assert!(!has_suspicious_bytes(&"é~!".repeat(len)), "{len}");
+            for at in 0..len {
+                for bad in [' ', '\0', '\t', '\x1f', '\x7f'] {
+                    let mut key: Vec<char> = "k".repeat(len).chars().collect();
+                    key[at] = bad;
+                    let key: String = key.into_iter().collect();
+                    assert!(has_suspicious_bytes(&key), "{key:?}");
+                }
+            }
+        }
     }
 
     #[test]

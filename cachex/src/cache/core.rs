@@ -19,7 +19,7 @@ use crate::backend::command::{
     Del, Exists, FieldTtl, Get, GetDel, GetPttl, Mget, PersistExisting, Pexpire, Pttl, Rename,
     Scored, expiry_millis,
 };
-use crate::backend::memory::Apply;
+use crate::backend::memory::{Apply, Found, wrong_type};
 use crate::backend::{Expiry, Store};
 use crate::codec::Codec;
 use crate::keys::Keys;
@@ -30,6 +30,15 @@ use crate::{Error, Result};
 /// The furthest time `expire_at` and the hash-field forms accept, in Unix milliseconds
 /// (about 285,000 years): further is refused as a server would refuse an overflowing one.
 const MAX_EXPIRE_MILLIS: u64 = 1 << 53;
+
+/// What [`CacheCore::read_now`] takes from the in-memory store under a shard's lock.
+enum Read<V> {
+    /// A short value, decoded there.
+    Decoded(V),
+    /// The bytes of a longer value, or of one that does not decode, to decode once the lock
+    /// is released.
+    Shared(Bytes),
+}
 
 /// What a [`Cache`](super::Cache) shares between its clones: settings, codec, backend. It
 /// implements [`CacheApi`](crate::CacheApi); a `Cache` dereferences to it.
@@ -332,25 +341,40 @@ impl CacheCore {
     /// call (see `Store::memory_now`), or from a near cache's copy (tracking; a copy's hit is
     /// never traced). `None` when the call must run `aget`: another store, no copy to serve,
     /// or stampede prevention (its rules need the read's time left). The key is made in this
-    /// thread's reused buffer.
+    /// thread's reused buffer (see `Keys::with_made`).
     pub(super) fn read_now<V: DeserializeOwned>(&self, key: &str) -> Result<Option<Option<V>>> {
         if self.stampede.is_some() {
             return Ok(None);
         }
         if let Some(memory) = self.store.memory_now() {
             // No failing open: the store's `GET` fails only with `WRONGTYPE`.
-            let made = self.keys.make_reused(key)?;
-            let bytes = memory.get_now(&made).map_err(|err| err.about(key))?;
-            drop(made);
-            return self.decode_optional(key, bytes).map(Some);
+            // A short value is decoded from the bytes borrowed under the shard's lock (no
+            // clone of the shared bytes, no release of it); a longer one, or one that does not
+            // decode (for the error, built outside the lock), is shared out and decoded after.
+            let found = self.keys.with_made(key, |made| {
+                memory.get_now(made, |bytes| {
+                    let decoded = if self.codec.decodes_quickly(bytes) {
+                        self.codec.decode(key, bytes).ok()
+                    } else {
+                        None
+                    };
+                    decoded.map_or_else(|| Read::Shared(bytes.clone()), Read::Decoded)
+                })
+            })?;
+            return match found {
+                Found::Missing => Ok(Some(None)),
+                Found::Value(Read::Decoded(value)) => Ok(Some(Some(value))),
+                Found::Value(Read::Shared(bytes)) => {
+                    self.decode_optional(key, Some(bytes)).map(Some)
+                }
+                Found::WrongType => Err(wrong_type(key)),
+            };
         }
         #[cfg(feature = "redis")]
         if let Some(near) = self.store.near() {
-            let made = self.keys.make_reused(key)?;
-            let Some((bytes, _)) = near.hit(&made) else {
+            let Some((bytes, _)) = self.keys.with_made(key, |made| near.hit(made))? else {
                 return Ok(None);
             };
-            drop(made);
             return self.decode_optional(key, bytes).map(Some);
         }
         Ok(None)

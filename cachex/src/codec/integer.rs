@@ -37,6 +37,7 @@ impl fmt::Display for Int {
 /// first byte after ASCII whitespace can start one (a digit, a sign, a point, or the `i` or `n`
 /// of `inf` and `nan`). Anything else (a JSON string, object or array, a MessagePack or pickle
 /// payload, compressed bytes) is settled by this one look, without either parser.
+#[inline]
 pub(super) fn may_be_number(bytes: &[u8]) -> bool {
     bytes
         .iter()

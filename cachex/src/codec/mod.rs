@@ -48,6 +48,9 @@ use crate::{Error, Result};
 #[cfg(feature = "msgpack")]
 const MAX_DEPTH: usize = 128;
 
+/// The longest stored value whose decoding counts as quick (see [`Codec::decodes_quickly`]).
+const QUICK_DECODE: usize = 1024;
+
 /// Default of [`CodecBuilder::min_length`]: django-cachex's `BaseCompressor.min_length`.
 pub const DEFAULT_MIN_LENGTH: usize = 256;
 
@@ -527,6 +530,17 @@ impl Codec {
     /// accepts the payload (corrupt, truncated or foreign data, or a value of another shape
     /// than `V`), or if decompression would produce more than the configured maximum.
     pub fn decode<V: DeserializeOwned>(&self, key: &str, bytes: &[u8]) -> Result<V> {
+        // The usual case, in few instructions: no number text and nothing to decompress with,
+        // so the stored bytes go straight to the serializers.
+        if self.decompressors.is_empty() && !integer::may_be_number(bytes) {
+            return self.deserialize(key, bytes, Vec::new());
+        }
+        self.decode_number_or_payload(key, bytes)
+    }
+
+    /// [`decode`](Self::decode) of `bytes` that may be number text or compressed.
+    #[inline(never)]
+    fn decode_number_or_payload<V: DeserializeOwned>(&self, key: &str, bytes: &[u8]) -> Result<V> {
         let mut notes = Vec::new();
         if integer::may_be_number(bytes) {
             if let Some(n) = integer::parse_python_int(bytes) {
@@ -551,13 +565,24 @@ impl Codec {
             }
         }
         let payload = if self.decompressors.is_empty() {
-            // No call for the usual configuration: nothing to decompress with.
             Cow::Borrowed(bytes)
         } else {
             self.decompress(key, bytes, &mut notes)?
         };
+        self.deserialize(key, &payload, notes)
+    }
+
+    /// The value the first serializer that reads `payload` makes of it; else
+    /// [`Error::Decode`] with `notes` (what was said before) and what each one said.
+    #[inline]
+    fn deserialize<V: DeserializeOwned>(
+        &self,
+        key: &str,
+        payload: &[u8],
+        mut notes: Vec<String>,
+    ) -> Result<V> {
         for serializer in &self.serializers {
-            match serializer.deserialize(&payload) {
+            match serializer.deserialize(payload) {
                 Ok(value) => return Ok(value),
                 Err(reason) => notes.push(format!("{serializer}: {reason}")),
             }
@@ -566,6 +591,13 @@ impl Codec {
             key: key.to_owned(),
             reason: notes.join("; "),
         })
+    }
+
+    /// Whether decoding `bytes` is sure to be quick: at most [`QUICK_DECODE`] bytes, and no
+    /// decompressor configured (a short compressed payload may inflate to much more). Such a
+    /// value may be decoded where a lock is held.
+    pub(crate) fn decodes_quickly(&self, bytes: &[u8]) -> bool {
+        bytes.len() <= QUICK_DECODE && self.decompressors.is_empty()
     }
 
     /// The serialized payload inside stored `bytes`: decompressed by the first configured

@@ -11,6 +11,17 @@
 //! - **A transaction running or starting**: it holds its keys' stripes shared, as every command
 //!   did before.
 //!
+//! A read of one key (`GET` on the blocking path, [`Gate::read_only`]) has a cheaper way still:
+//! it does not count itself at all. It reads `started` (transactions started so far), then
+//! `transactions`, and runs when that is 0; after it, `started` again: unchanged, its answer
+//! stands; changed, it runs again, through the gate. A transaction increments
+//! `transactions`, *then* `started`, before it waits for the unguarded commands and takes its
+//! stripes. A read that saw the transaction's `started` saw its `transactions` too (both
+//! sequentially consistent), unless it had ended, writes and all. A read that did not, and
+//! saw any of its writes (made under the shard locks the read takes after them), must see
+//! its `started` afterwards: the write happened before the read, which happened before the
+//! second look. So an answer that stands saw none of a running transaction's writes.
+//!
 //! Why a transaction never overlaps an unguarded command on its keys: a command increments its
 //! slot, *then* reads `transactions`; a transaction increments `transactions`, *then* reads
 //! every slot (all four accesses sequentially consistent, so they have one order that both
@@ -44,6 +55,8 @@ pub(crate) struct Gate {
     stripes: [RwLock<()>; STRIPES],
     /// Transactions running or waiting to start: while not 0, commands take their stripes.
     transactions: AtomicUsize,
+    /// Transactions started so far (wrapping): a read that sees it change looks again.
+    started: AtomicUsize,
     /// Commands running without stripes, counted in their thread's slot.
     unguarded: [Slot; SLOTS],
 }
@@ -53,6 +66,7 @@ impl Default for Gate {
         Gate {
             stripes: std::array::from_fn(|_| RwLock::new(())),
             transactions: AtomicUsize::new(0),
+            started: AtomicUsize::new(0),
             unguarded: std::array::from_fn(|_| Slot::default()),
         }
     }
@@ -124,10 +138,31 @@ impl Gate {
         Shared::Many(indexes(mask).map(|index| self.read(index)).collect())
     }
 
+    /// What `read` answers, a command that only reads the keys `keys` visits (and changes
+    /// nothing but eviction hints): at once, not counted, while no transaction runs or starts
+    /// meanwhile; else again through [`shared`](Self::shared) (see the module documentation).
+    #[inline]
+    pub(crate) fn read_only<R>(
+        &self,
+        keys: impl FnOnce(&mut dyn FnMut(&str)),
+        read: impl Fn() -> R,
+    ) -> R {
+        let started = self.started.load(Ordering::SeqCst);
+        if self.transactions.load(Ordering::SeqCst) == 0 {
+            let answer = read();
+            if self.started.load(Ordering::SeqCst) == started {
+                return answer;
+            }
+        }
+        let _shared = self.shared(keys);
+        read()
+    }
+
     /// Holds the stripes of the keys `keys` visits exclusively (in ascending order), once no
     /// unguarded command runs.
     pub(crate) fn exclusive(&self, keys: impl FnOnce(&mut dyn FnMut(&str))) -> Exclusive<'_> {
         self.transactions.fetch_add(1, Ordering::SeqCst);
+        self.started.fetch_add(1, Ordering::SeqCst);
         for slot in &self.unguarded {
             while slot.0.load(Ordering::SeqCst) != 0 {
                 std::thread::yield_now();
@@ -172,4 +207,50 @@ fn stripe(key: &str) -> usize {
 /// The indexes of the set bits of `mask`, ascending.
 fn indexes(mask: u64) -> impl Iterator<Item = usize> {
     (0..STRIPES).filter(move |index| mask & (1 << index) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn a_read_overlapped_by_a_transaction_runs_again_through_the_gate() {
+        let gate = Gate::default();
+        let runs = Cell::new(0);
+        let answer = gate.read_only(
+            |visit| visit("k"),
+            || {
+                runs.set(runs.get() + 1);
+                if runs.get() == 1 {
+                    // A transaction on the key starts (and ends) while the read runs: the read
+                    // is not counted, so it does not wait for it.
+                    drop(gate.exclusive(|visit| visit("k")));
+                }
+                runs.get()
+            },
+        );
+        assert_eq!(answer, 2, "the first answer was dropped");
+        // Nothing overlaps: one run.
+        assert_eq!(gate.read_only(|visit| visit("k"), || 7), 7);
+    }
+
+    #[test]
+    fn a_read_during_a_transaction_waits_for_its_end() {
+        let gate = Gate::default();
+        let exclusive = gate.exclusive(|visit| visit("k"));
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(|| {
+                gate.read_only(
+                    |visit| visit("k"),
+                    || gate.transactions.load(Ordering::SeqCst),
+                )
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            assert!(!reader.is_finished(), "the read went past the transaction");
+            drop(exclusive);
+            assert_eq!(reader.join().expect("the reader"), 0);
+        });
+    }
 }

@@ -142,8 +142,18 @@ impl Entry {
     }
 }
 
+/// What a `GET` found at a key (small: no error built inside the store's locks).
+pub(crate) enum Found<R> {
+    /// No live value.
+    Missing,
+    /// What was made of the value's bytes.
+    Value(R),
+    /// Another type than a string: `WRONGTYPE`.
+    WrongType,
+}
+
 /// Redis's `WRONGTYPE` error.
-fn wrong_type(key: &str) -> Error {
+pub(crate) fn wrong_type(key: &str) -> Error {
     Error::WrongType {
         key: key.to_owned(),
         detail: "WRONGTYPE Operation against a key holding the wrong kind of value".to_owned(),
@@ -312,10 +322,16 @@ impl Memory {
     }
 
     /// `GET` of `key` through the gate, as [`isolated`](Self::isolated) runs `Get`, for a
-    /// caller that borrows its key.
-    pub(crate) fn get_now(&self, key: &str) -> Result<Option<Bytes>> {
-        let _shared = self.gate.shared(|visit| visit(key));
-        self.string(key)
+    /// caller that borrows its key: what `read` makes of the value's bytes, borrowed under
+    /// the shard's read lock (no clone of the bytes to share them). `read` runs with the lock
+    /// held: it must be short (a clone of the bytes when they are large) and must not call
+    /// the store. It runs again, its first answer dropped, when a transaction starts
+    /// meanwhile (see [`Gate::read_only`]).
+    #[inline]
+    pub(crate) fn get_now<R>(&self, key: &str, read: impl Fn(&Bytes) -> R) -> Found<R> {
+        // A read only: not counted by the gate unless a transaction runs meanwhile.
+        self.gate
+            .read_only(|visit| visit(key), || self.string_with(key, &read))
     }
 
     /// Nothing to close: there is no connection.
@@ -345,20 +361,26 @@ impl Memory {
     /// The bytes of a live string key (`GET`): shared, not copied.
     fn string(&self, key: &str) -> Result<Option<Bytes>> {
         // Only the bytes are cloned, under the shard's lock.
-        let read = self.entries.read(key, |entry| {
+        match self.string_with(key, Bytes::clone) {
+            Found::Missing => Ok(None),
+            Found::Value(bytes) => Ok(Some(bytes)),
+            Found::WrongType => Err(wrong_type(key)),
+        }
+    }
+
+    /// What `read` makes of the bytes of a live string key (`GET`), under the shard's lock.
+    #[inline]
+    fn string_with<R>(&self, key: &str, read: impl FnOnce(&Bytes) -> R) -> Found<R> {
+        let found = self.entries.read(key, |entry| {
             if !entry.is_live_now() {
-                return Ok(None);
+                return Found::Missing;
             }
             match &entry.data {
-                Data::Bytes(bytes) => Ok(Some(bytes.clone())),
-                _ => Err(()),
+                Data::Bytes(bytes) => Found::Value(read(bytes)),
+                _ => Found::WrongType,
             }
         });
-        match read {
-            None | Some(Ok(None)) => Ok(None),
-            Some(Ok(bytes)) => Ok(bytes),
-            Some(Err(())) => Err(wrong_type(key)),
-        }
+        found.unwrap_or(Found::Missing)
     }
 
     /// Runs `change` on the live entry of `key` (or `None`), atomically for that key: what it
