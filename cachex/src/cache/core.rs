@@ -72,6 +72,7 @@ impl fmt::Debug for CacheCore {
 /// more state machine polled on every wake-up, so the usual case is not wrapped in one.
 pub(super) enum ReadPlan<'a> {
     /// The bytes are known: a near cache's copy.
+    #[cfg(feature = "redis")]
     Known(Option<Bytes>),
     /// `GET` to the store, the usual read: the caller awaits it itself.
     Get(Get),
@@ -328,6 +329,7 @@ impl CacheCore {
     pub(super) async fn read_value<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>> {
         let made = self.key(key)?;
         let bytes = match self.read(key, made) {
+            #[cfg(feature = "redis")]
             ReadPlan::Known(bytes) => Ok(bytes),
             ReadPlan::Get(get) => self.run(key, get).await,
             ReadPlan::Later(later) => later.await,
