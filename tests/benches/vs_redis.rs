@@ -1164,6 +1164,15 @@ fn memory(plan: &Plan, rows: &mut Vec<Row>) {
                     }))
                 },
             ),
+            // The peer making the key too, as cachex does (Django's `{prefix}:{version}:{key}`;
+            // `format!`, as a user would write it): what is left is the map, the expiry check
+            // and the transaction gate.
+            peer("`quick_cache` get + key + decode", None, || {
+                looped(Box::new(|i| {
+                    let made = format!(":1:{}", black_box(&keys[i]));
+                    black_box(decode(&quick.get(made.as_str()).expect("a hit")));
+                }))
+            }),
         ],
     );
     compare(
