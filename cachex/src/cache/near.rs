@@ -25,7 +25,8 @@ pub(super) async fn get_missed(
     Ok(read(core, near, key, made, missed, false).await?.0)
 }
 
-/// [`get`] with the key's time left (`PTTL`'s answer), for stampede prevention.
+/// A read of the key (a lookup, then [`get_missed`]'s read), with its time left (`PTTL`'s
+/// answer), for stampede prevention.
 pub(super) async fn get_pttl(
     core: &CacheCore,
     near: &Near,
