@@ -177,7 +177,7 @@ pub(crate) fn run<F: Future>(future: F) -> F::Output {
     run_pinned(pin!(future))
 }
 
-/// [`run`] on a pinned future.
+/// `run` on a pinned future.
 #[inline(always)]
 fn run_pinned<F: Future>(mut future: Pin<&mut F>) -> F::Output {
     let Some(runtime) = bridge_runtime() else {

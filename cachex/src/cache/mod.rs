@@ -7,7 +7,7 @@
 //!   the backend;
 //! - [`flight`]: single-flight for `get_or_set` (and the `tower` layer's misses), and XFetch's
 //!   timings;
-//! - [`api_impl`]: the [`CacheApi`] implementation, one short body per operation;
+//! - [`api_impl`]: the [`CacheApi`](crate::CacheApi) implementation, one short body per operation;
 //! - [`pipeline`]: [`Pipeline`]s and transactions, each operation queued by its own body.
 
 mod api_impl;

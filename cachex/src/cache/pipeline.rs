@@ -5,7 +5,7 @@
 //! implementation) against a core whose store is a [`Batch`]: the body makes its key and
 //! encodes its values, the batch keeps its command, and after the round trip the body decodes
 //! the reply as the direct call would (see [`crate::backend::batch`]). A method of the
-//! pipeline is one row of [`queue!`]'s table.
+//! pipeline is one row of `queue!`'s table.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -5,14 +5,14 @@
 //! the command's struct and fields, the Redis command and its arguments in order, which fields
 //! are keys, where it may be served ([`Route`]), whether it may be sent again after a broken
 //! connection ([`Resend`]) and the type of its reply. From that row come the struct, its
-//! [`Command`] implementation (name, key count, route, resend rule), the [`redis::Cmd`] a
+//! [`Command`] implementation (name, key count, route, resend rule), the `redis::Cmd` a
 //! server backend sends, and the typed decoding of the server's reply (the reply type's
-//! [`redis::FromRedisValue`]). The in-memory backend gives each command its Redis semantics
+//! `redis::FromRedisValue`). The in-memory backend gives each command its Redis semantics
 //! beside the row, in `memory/<family>.rs`, returning the same typed reply.
 //!
 //! Two escape hatches for commands that are not one plain command:
 //! - `script(SCRIPT; keys...; args...)`: a Lua script, sent as `EVALSHA` (loaded on the
-//!   server's `NOSCRIPT`, see [`Script`]);
+//!   server's `NOSCRIPT`, see `Script`);
 //! - `blocking(wait; args...)`: a command that blocks the connection (`BLPOP`), sent on a
 //!   connection of its own, with its own wait added to the response timeout.
 //!

@@ -34,14 +34,14 @@
 //!   failover, slots moved): requests in flight finish on the old one.
 //!
 //! A refusal that still reaches the backend (during a failover, until the cluster has promoted
-//! a replica) is an [`Error::Connection`](crate::Error::Connection) for the caller, never a
+//! a replica) is an [`Error::Connection`] for the caller, never a
 //! server error, and the backend sends the request once more where that cannot apply it
 //! twice. The cluster connection itself sends a request again after its connection broke,
 //! whatever the command: an increment whose answer was lost that way may be applied twice.
 //!
 //! A command on several keys that must share a slot (`RENAME`, a Lua script, `SINTER`, ...)
 //! gets the server's `CROSSSLOT` reply when they do not, which the backend turns into
-//! [`Error::Unsupported`](crate::Error::Unsupported) naming the fix: a hash tag (`{...}`) in
+//! [`Error::Unsupported`] naming the fix: a hash tag (`{...}`) in
 //! the keys, or in the cache's prefix, so that they hash to one slot.
 
 use std::collections::HashMap;

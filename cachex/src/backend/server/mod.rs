@@ -1,6 +1,6 @@
 //! The Redis/Valkey server backend, natively async over the [`redis`] crate: one server, a
-//! Redis Cluster (feature `cluster`, see [`cluster`]) or a Sentinel service (feature
-//! `sentinel`, see [`sentinel`]). Every command goes through a [`Link`] of the URL's
+//! Redis Cluster (feature `cluster`, see `cluster`) or a Sentinel service (feature
+//! `sentinel`, see `sentinel`). Every command goes through a [`Link`](topology::Link) of the URL's
 //! topology (see [`topology`]), so each operation is written once for all three.
 //!
 //! # Connections: one per tokio runtime
@@ -11,10 +11,12 @@
 //! keeps one connection per runtime (the Rust twin of django-cachex's per-event-loop pools),
 //! keyed by [`Handle::id`](tokio::runtime::Handle::id) of the runtime the call runs in.
 //!
-//! Next to each connection lives the [`JoinHandle`] of a sentinel task spawned on its runtime
-//! that never ends by itself: when the runtime is dropped, tokio cancels the sentinel, so
-//! [`JoinHandle::is_finished`] says that the runtime is gone. Such a connection is never used
-//! again, and stale entries are swept out whenever a connection is opened for another runtime.
+//! Next to each connection lives the [`JoinHandle`](tokio::task::JoinHandle) of a sentinel
+//! task spawned on its runtime that never ends by itself: when the runtime is dropped, tokio
+//! cancels the sentinel, so [`JoinHandle::is_finished`](tokio::task::JoinHandle::is_finished)
+//! says that the runtime is gone. Such a connection is never used again, and stale entries are
+//! swept out whenever a connection is opened for another runtime.
+//!
 //! A blocking call of the cache on a thread it owns (a plain thread, or one in
 //! `block_in_place`; see [`crate::bridge::may_block`]) does not use these: on a standalone
 //! server it writes and reads a pooled blocking connection right there (see
@@ -35,18 +37,18 @@
 //!
 //! # Retries
 //!
-//! With a retry budget ([`ServerOptions::retry_budget`](options::ServerOptions::retry_budget)), a call that fails because the server
-//! cannot be reached is tried again, after a pause, until it succeeds or the budget (counted
-//! from the start of the call) is spent: a server restart shorter than the budget costs the
-//! calls a delay, not an error. Which failures are retried is decided by the command's [`Resend`] rule as above:
-//! harmless commands after any broken or refused connection, the others only after a refused
-//! one, or a `LOADING` answer (a restarted server reading its data back refuses every command
-//! with it; it is an [`Error::Connection`] to the caller, like the server being down). Pauses
-//! grow from [`RETRY_FIRST_PAUSE`](options::RETRY_FIRST_PAUSE), doubling up to [`RETRY_MAX_PAUSE`](options::RETRY_MAX_PAUSE), each with up to half
-//! of it taken off at random (so that many clients do not come back in step), and never past
-//! the budget. Timeouts (a hung server, whose request may still be applied), server
-//! errors and refused credentials are never retried. Each attempt has its own response
-//! timeout, so a call takes at most about the budget plus one response timeout.
+//! With a retry budget ([`ServerOptions::retry_budget`]), a call that fails because the server
+//! cannot be reached is tried again, after a pause, until it succeeds or the budget (counted from
+//! the start of the call) is spent: a server restart shorter than the budget costs the calls a
+//! delay, not an error. Which failures are retried is decided by the command's [`Resend`] rule as
+//! above: harmless commands after any broken or refused connection, the others only after a refused
+//! one, or a `LOADING` answer (a restarted server reading its data back refuses every command with
+//! it; it is an [`Error::Connection`] to the caller, like the server being down). Pauses grow from
+//! [`RETRY_FIRST_PAUSE`], doubling up to [`RETRY_MAX_PAUSE`], each with up to half of it taken off
+//! at random (so that many clients do not come back in step), and never past the budget. Timeouts
+//! (a hung server, whose request may still be applied), server errors and refused credentials are
+//! never retried. Each attempt has its own response timeout, so a call takes at most about the
+//! budget plus one response timeout.
 //!
 //! # Timeouts
 //!

@@ -41,7 +41,7 @@
 //! When the primary fails (a connection error, or a `READONLY` reply from a demoted primary
 //! that kept the connection), the backend drops the link, so that the next one asks again,
 //! and sends the request once more when that cannot apply it twice. Until the sentinels have
-//! promoted a replica, calls fail with [`Error::Connection`](crate::Error::Connection), naming
+//! promoted a replica, calls fail with [`Error::Connection`], naming
 //! each sentinel's answer.
 //!
 //! What this cannot save: writes acknowledged by a primary that then dies (`kill -9`, a lost

@@ -11,9 +11,9 @@
 //! - cluster (feature `cluster`): the redis crate's async cluster connection, which routes each
 //!   command by its key's slot, splits `MGET`/`DEL`/`EXISTS`/`UNLINK` by slot and follows
 //!   `MOVED`/`ASK` and failovers; the link adds what it lacks: pipelines split by slot, and
-//!   `SCAN` over every primary (see [`super::cluster`]);
+//!   `SCAN` over every primary (see `super::cluster`);
 //! - sentinel (feature `sentinel`): a connection to the primary that the sentinels name,
-//!   resolved on first use and again after a failover (see [`super::sentinel`]);
+//!   resolved on first use and again after a failover (see `super::sentinel`);
 //! - replicas: a primary and read replicas listed in the URL, reads spread over the healthy
 //!   replicas (see [`super::replicas`]).
 //!
